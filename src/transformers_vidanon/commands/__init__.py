@@ -1,0 +1,1 @@
+"""Sub-commands of the ``vidanon`` command line (see ``transformers_vidanon.cli``)."""

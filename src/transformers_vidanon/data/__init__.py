@@ -1,0 +1,1 @@
+"""Video datasets: loaders returning ``datasets`` objects, and the SynthPrivacy generator."""

@@ -1,0 +1,1 @@
+"""The leakage evaluation protocol: fresh action and privacy models trained on anonymized video."""
