@@ -1,0 +1,295 @@
+"""VidAnon model configuration."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from transformers import PretrainedConfig
+
+DEFAULT_PRIVACY_LABEL_NAMES: tuple[str, ...] = ("skin_color", "face", "gender", "nudity", "relationship")
+"""The five PA-HMDB51 / VP-UCF101 / VP-HMDB51 privacy attributes, in the order of the label files."""
+
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+TEMPORAL_CONSISTENCY_MODES = ("tubelet", "tube")
+POSITION_EMBEDDING_TYPES = ("sinusoidal", "learnable")
+ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
+
+
+def _as_pair(value: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    return int(value[0]), int(value[1])
+
+
+class VidAnonConfig(PretrainedConfig):
+    r"""
+    Configuration of a VidAnon model: a VideoMAE-style ViT over video tubelets with two classification tokens
+    (action, then privacy) and attention-guided tubelet pruning at chosen layers.
+
+    The backbone arguments keep VideoMAE's names and defaults, so a VideoMAE checkpoint maps onto a VidAnon model
+    one weight at a time (see [`VidAnonModel.from_videomae`]).
+
+    Args:
+        image_size (`int`, *optional*, defaults to 224):
+            Height and width of every frame.
+        patch_size (`int`, *optional*, defaults to 16):
+            Height and width of a tubelet.
+        num_channels (`int`, *optional*, defaults to 3):
+            Number of input channels.
+        num_frames (`int`, *optional*, defaults to 16):
+            Number of frames of a clip.
+        tubelet_size (`int`, *optional*, defaults to 2):
+            Number of frames of a tubelet.
+        hidden_size (`int`, *optional*, defaults to 768):
+            Width of the encoder.
+        num_hidden_layers (`int`, *optional*, defaults to 12):
+            Number of transformer layers.
+        num_attention_heads (`int`, *optional*, defaults to 12):
+            Number of attention heads of every layer.
+        intermediate_size (`int`, *optional*, defaults to 3072):
+            Width of the MLP of every layer.
+        hidden_act (`str`, *optional*, defaults to `"gelu"`):
+            Activation of the MLP.
+        hidden_dropout_prob (`float`, *optional*, defaults to 0.0):
+            Dropout on the outputs of attention and MLP.
+        attention_probs_dropout_prob (`float`, *optional*, defaults to 0.0):
+            Dropout on the attention probabilities.
+        initializer_range (`float`, *optional*, defaults to 0.02):
+            Standard deviation of the truncated normal initialiser.
+        layer_norm_eps (`float`, *optional*, defaults to 1e-12):
+            Epsilon of the layer norms.
+        qkv_bias (`bool`, *optional*, defaults to `True`):
+            Whether queries and values carry a bias (keys never do, as in VideoMAE).
+        drop_path_rate (`float`, *optional*, defaults to 0.0):
+            Stochastic depth rate, increasing linearly from 0 at the first layer to this value at the last.
+        num_privacy_labels (`int`, *optional*, defaults to 5):
+            Number of binary privacy attributes predicted by the privacy head.
+        privacy_label_names (`list[str]`, *optional*):
+            Names of the privacy attributes; defaults to the five PA-HMDB51 attributes
+            (skin colour, face, gender, nudity, relationship).
+        pruning_layers (`list[int]`, *optional*, defaults to `(2, 5, 8)`):
+            0-based indices of the layers after whose attention sub-block tubelets are pruned. Empty: no pruning.
+        keep_rate (`float` or `list[float]`, *optional*, defaults to 0.9):
+            Fraction of the current tubelets kept at each pruning layer: one value for all, or one per layer.
+            `ceil(keep_rate * N)` tubelets are kept.
+        lambda_priv (`float`, *optional*, defaults to 0.5):
+            Weight of the privacy attention in the score `s = a_act - lambda_priv * a_priv`. Larger removes more
+            privacy, smaller keeps more utility.
+        fuse_pruned_tokens (`bool`, *optional*, defaults to `True`):
+            Fuse the pruned tubelets into one extra token weighted by the action attention (EViT-style) instead of
+            dropping them.
+        temporal_consistency (`str`, *optional*, defaults to `"tubelet"`):
+            `"tubelet"` scores and selects every tubelet on its own (the paper); `"tube"` sums the scores over time
+            and keeps the same spatial positions in every time slot, so a region hidden in one frame is hidden in
+            all.
+        position_embedding_type (`str`, *optional*, defaults to `"sinusoidal"`):
+            `"sinusoidal"`: VideoMAE's fixed table for the tubelets plus a learned position for each CLS token;
+            `"learnable"`: one learned table for all tokens (the paper's reference implementation).
+        anonymization_fill_value (`float`, *optional*, defaults to 0.0):
+            Value written into every pruned tubelet of the anonymized video (pixel space, [0, 1]: 0 is black).
+        image_mean (`list[float]`, *optional*, defaults to the ImageNet mean):
+            The model takes pixels in [0, 1] and normalises them itself with this mean and `image_std`, so that
+            its anonymized output is in the same pixel space as its input. `None` disables normalisation.
+        image_std (`list[float]`, *optional*, defaults to the ImageNet standard deviation):
+            See `image_mean`.
+        action_loss_weight (`float`, *optional*, defaults to 1.0):
+            `lambda_act` in `L = lambda_act * CE(action) + BCE(privacy)`.
+        straight_through_temperature (`float`, *optional*, defaults to 1.0):
+            Temperature of the soft keep probability whose gradient the straight-through keep mask carries
+            (used when a loss is computed on the anonymized video itself).
+
+    Example:
+
+    ```python
+    >>> from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+
+    >>> config = VidAnonConfig(image_size=32, patch_size=8, num_frames=4, hidden_size=64, num_hidden_layers=4,
+    ...                        num_attention_heads=4, intermediate_size=128, pruning_layers=[1, 2], num_labels=6)
+    >>> model = VidAnonForPrivacyPreservingActionRecognition(config)
+    >>> config.num_tubelets
+    32
+    ```
+    """
+
+    model_type = "vidanon"
+
+    def __init__(
+        self,
+        image_size: int = 224,
+        patch_size: int = 16,
+        num_channels: int = 3,
+        num_frames: int = 16,
+        tubelet_size: int = 2,
+        hidden_size: int = 768,
+        num_hidden_layers: int = 12,
+        num_attention_heads: int = 12,
+        intermediate_size: int = 3072,
+        hidden_act: str = "gelu",
+        hidden_dropout_prob: float = 0.0,
+        attention_probs_dropout_prob: float = 0.0,
+        initializer_range: float = 0.02,
+        layer_norm_eps: float = 1e-12,
+        qkv_bias: bool = True,
+        drop_path_rate: float = 0.0,
+        num_privacy_labels: int = 5,
+        privacy_label_names: Sequence[str] | None = None,
+        pruning_layers: Sequence[int] = (2, 5, 8),
+        keep_rate: float | Sequence[float] = 0.9,
+        lambda_priv: float = 0.5,
+        fuse_pruned_tokens: bool = True,
+        temporal_consistency: str = "tubelet",
+        position_embedding_type: str = "sinusoidal",
+        anonymization_fill_value: float = 0.0,
+        image_mean: Sequence[float] | None = IMAGENET_MEAN,
+        image_std: Sequence[float] | None = IMAGENET_STD,
+        action_loss_weight: float = 1.0,
+        straight_through_temperature: float = 1.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.image_size = image_size
+        self.patch_size = patch_size
+        self.num_channels = num_channels
+        self.num_frames = num_frames
+        self.tubelet_size = tubelet_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout_prob = hidden_dropout_prob
+        self.attention_probs_dropout_prob = attention_probs_dropout_prob
+        self.initializer_range = initializer_range
+        self.layer_norm_eps = layer_norm_eps
+        self.qkv_bias = qkv_bias
+        self.drop_path_rate = drop_path_rate
+        self.num_privacy_labels = num_privacy_labels
+        if privacy_label_names is None:
+            privacy_label_names = (
+                DEFAULT_PRIVACY_LABEL_NAMES
+                if num_privacy_labels == len(DEFAULT_PRIVACY_LABEL_NAMES)
+                else tuple(f"privacy_{i}" for i in range(num_privacy_labels))
+            )
+        self.privacy_label_names = list(privacy_label_names)
+        self.pruning_layers = [int(i) for i in pruning_layers]
+        self.keep_rate = [float(r) for r in keep_rate] if isinstance(keep_rate, Sequence) else float(keep_rate)
+        self.lambda_priv = float(lambda_priv)
+        self.fuse_pruned_tokens = bool(fuse_pruned_tokens)
+        self.temporal_consistency = temporal_consistency
+        self.position_embedding_type = position_embedding_type
+        self.anonymization_fill_value = float(anonymization_fill_value)
+        self.image_mean = None if image_mean is None else [float(v) for v in image_mean]
+        self.image_std = None if image_std is None else [float(v) for v in image_std]
+        self.action_loss_weight = float(action_loss_weight)
+        self.straight_through_temperature = float(straight_through_temperature)
+        self._validate_values()
+
+    def _validate_values(self) -> None:
+        """Raise `ValueError` naming the argument and its allowed range for every invalid value."""
+
+        def positive_int(name: str) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
+
+        for name in ("patch_size", "num_channels", "num_frames", "tubelet_size", "hidden_size",
+                     "num_hidden_layers", "num_attention_heads", "intermediate_size", "num_privacy_labels"):
+            positive_int(name)
+        height, width = _as_pair(self.image_size)
+        if height < 1 or width < 1:
+            raise ValueError(f"`image_size` must be >= 1, got {self.image_size!r}.")
+        if height % self.patch_size or width % self.patch_size:
+            raise ValueError(
+                f"`image_size` ({self.image_size}) must be a multiple of `patch_size` ({self.patch_size})."
+            )
+        if self.num_frames % self.tubelet_size:
+            raise ValueError(
+                f"`num_frames` ({self.num_frames}) must be a multiple of `tubelet_size` ({self.tubelet_size})."
+            )
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"`hidden_size` ({self.hidden_size}) must be a multiple of `num_attention_heads` "
+                f"({self.num_attention_heads})."
+            )
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"`{name}` must be in [0, 1), got {value!r}.")
+        if self.initializer_range <= 0:
+            raise ValueError(f"`initializer_range` must be > 0, got {self.initializer_range!r}.")
+        if self.layer_norm_eps <= 0:
+            raise ValueError(f"`layer_norm_eps` must be > 0, got {self.layer_norm_eps!r}.")
+        if len(self.privacy_label_names) != self.num_privacy_labels:
+            raise ValueError(
+                f"`privacy_label_names` has {len(self.privacy_label_names)} names but `num_privacy_labels` is "
+                f"{self.num_privacy_labels}."
+            )
+        layers = self.pruning_layers
+        if any(not 0 <= i < self.num_hidden_layers for i in layers):
+            raise ValueError(
+                f"`pruning_layers` must hold layer indices in [0, {self.num_hidden_layers - 1}], got {layers}."
+            )
+        if len(set(layers)) != len(layers) or list(layers) != sorted(layers):
+            raise ValueError(f"`pruning_layers` must be strictly increasing, got {layers}.")
+        rates = self.keep_rate if isinstance(self.keep_rate, list) else [self.keep_rate]
+        if isinstance(self.keep_rate, list) and len(rates) != len(layers):
+            raise ValueError(
+                f"`keep_rate` has {len(rates)} values but there are {len(layers)} `pruning_layers`; give one "
+                "value for all layers or one per layer."
+            )
+        if any(not 0.0 < r <= 1.0 for r in rates):
+            raise ValueError(f"`keep_rate` values must be in (0, 1], got {self.keep_rate!r}.")
+        if not math.isfinite(self.lambda_priv) or self.lambda_priv < 0:
+            raise ValueError(f"`lambda_priv` must be a finite number >= 0, got {self.lambda_priv!r}.")
+        if self.temporal_consistency not in TEMPORAL_CONSISTENCY_MODES:
+            raise ValueError(
+                f"`temporal_consistency` must be one of {TEMPORAL_CONSISTENCY_MODES}, got "
+                f"{self.temporal_consistency!r}."
+            )
+        if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
+            raise ValueError(
+                f"`position_embedding_type` must be one of {POSITION_EMBEDDING_TYPES}, got "
+                f"{self.position_embedding_type!r}."
+            )
+        for name in ("image_mean", "image_std"):
+            value = getattr(self, name)
+            if value is not None and len(value) != self.num_channels:
+                raise ValueError(f"`{name}` must have `num_channels` ({self.num_channels}) values, got {value}.")
+        if (self.image_mean is None) != (self.image_std is None):
+            raise ValueError("`image_mean` and `image_std` must both be set or both be None.")
+        if self.image_std is not None and any(s <= 0 for s in self.image_std):
+            raise ValueError(f"`image_std` values must be > 0, got {self.image_std}.")
+        if self.action_loss_weight < 0:
+            raise ValueError(f"`action_loss_weight` must be >= 0, got {self.action_loss_weight!r}.")
+        if self.straight_through_temperature <= 0:
+            raise ValueError(
+                f"`straight_through_temperature` must be > 0, got {self.straight_through_temperature!r}."
+            )
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Derived quantities (not serialised)
+    # ----------------------------------------------------------------------------------------------------------
+    @property
+    def tubelet_grid(self) -> tuple[int, int, int]:
+        """`(frames // tubelet_size, height // patch_size, width // patch_size)`."""
+        height, width = _as_pair(self.image_size)
+        return self.num_frames // self.tubelet_size, height // self.patch_size, width // self.patch_size
+
+    @property
+    def num_tubelets(self) -> int:
+        time, height, width = self.tubelet_grid
+        return time * height * width
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        """The two CLS tokens: action first, privacy second."""
+        return 2
+
+    def keep_rates(self) -> list[float]:
+        """One keep rate per pruning layer."""
+        if isinstance(self.keep_rate, list):
+            return list(self.keep_rate)
+        return [self.keep_rate] * len(self.pruning_layers)

@@ -1,0 +1,676 @@
+"""PyTorch VidAnon: a VideoMAE-style video transformer with action and privacy CLS tokens that prunes tubelets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.utils import ModelOutput, logging
+
+from .configuration_vidanon import VidAnonConfig
+from .pruning import (
+    apply_keep_mask,
+    cls_attention,
+    keep_mask_from_indices,
+    prune_tokens,
+    straight_through_keep_mask,
+)
+
+logger = logging.get_logger(__name__)
+
+ACTION_CLS_POSITION = 0
+PRIVACY_CLS_POSITION = 1
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Outputs
+# ----------------------------------------------------------------------------------------------------------------------
+@dataclass
+class VidAnonModelOutput(ModelOutput):
+    """
+    Outputs of [`VidAnonModel`].
+
+    Args:
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, 2 + num_kept (+1 fused), hidden_size)`):
+            Final layer-normed tokens: action CLS, privacy CLS, the kept tubelets, then the fused token if any.
+        action_cls_output (`torch.FloatTensor` of shape `(batch_size, hidden_size)`):
+            The final action CLS token.
+        privacy_cls_output (`torch.FloatTensor` of shape `(batch_size, hidden_size)`):
+            The final privacy CLS token.
+        kept_tubelet_indices (`torch.LongTensor` of shape `(batch_size, num_kept)`):
+            Original tubelet index (time-major over the tubelet grid) of every kept tubelet, ascending.
+        keep_mask (`torch.FloatTensor` of shape `(batch_size, frames // tubelet_size, height // patch, width // patch)`):
+            1 where a tubelet survived every pruning layer, 0 elsewhere. In training it carries a straight-through
+            gradient towards the pruning scores.
+        pruning_scores (`tuple(torch.FloatTensor)`):
+            One `(batch_size, num_tubelets_before_that_layer)` tensor of utility-privacy scores per pruning layer.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
+            Embedding output and the output of every layer (lengths shrink after pruning layers).
+        attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
+            Full attention maps `(batch_size, num_heads, seq_len, seq_len)` of every layer.
+    """
+
+    last_hidden_state: torch.FloatTensor | None = None
+    action_cls_output: torch.FloatTensor | None = None
+    privacy_cls_output: torch.FloatTensor | None = None
+    kept_tubelet_indices: torch.LongTensor | None = None
+    keep_mask: torch.FloatTensor | None = None
+    pruning_scores: tuple[torch.FloatTensor, ...] | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class VidAnonForPrivacyPreservingActionRecognitionOutput(ModelOutput):
+    """
+    Outputs of [`VidAnonForPrivacyPreservingActionRecognition`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*):
+            `action_loss_weight * action_loss + privacy_loss` over the terms whose labels were given.
+        logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
+            Action logits (from the action CLS token).
+        privacy_logits (`torch.FloatTensor` of shape `(batch_size, num_privacy_labels)`):
+            Multi-label privacy logits (from the privacy CLS token, behind the gradient reversal layer).
+        action_loss (`torch.FloatTensor` of shape `()`, *optional*): cross-entropy of the action head.
+        privacy_loss (`torch.FloatTensor` of shape `()`, *optional*): BCE-with-logits of the privacy head.
+        anonymized_pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            The input with every pruned tubelet set to `config.anonymization_fill_value`, every kept one untouched.
+        keep_mask, kept_tubelet_indices, pruning_scores, hidden_states, attentions:
+            As in [`VidAnonModelOutput`].
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    privacy_logits: torch.FloatTensor | None = None
+    action_loss: torch.FloatTensor | None = None
+    privacy_loss: torch.FloatTensor | None = None
+    anonymized_pixel_values: torch.FloatTensor | None = None
+    keep_mask: torch.FloatTensor | None = None
+    kept_tubelet_indices: torch.LongTensor | None = None
+    pruning_scores: tuple[torch.FloatTensor, ...] | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class VidAnonAnonymizationOutput(ModelOutput):
+    """
+    Outputs of [`VidAnonForPrivacyPreservingActionRecognition.anonymize`].
+
+    Args:
+        anonymized_pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            The anonymized video.
+        keep_mask (`torch.FloatTensor` of shape `(batch_size, frames // tubelet_size, height // patch, width // patch)`):
+            The tubelet keep mask (1 = kept).
+    """
+
+    anonymized_pixel_values: torch.FloatTensor | None = None
+    keep_mask: torch.FloatTensor | None = None
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Embeddings
+# ----------------------------------------------------------------------------------------------------------------------
+def sinusoidal_position_table(num_positions: int, dim: int) -> torch.Tensor:
+    """The fixed sine/cosine table of VideoMAE, `(1, num_positions, dim)`."""
+    positions = np.arange(num_positions, dtype=np.float64)[:, None]
+    exponents = 2 * (np.arange(dim) // 2) / dim
+    angles = positions / np.power(10000, exponents)[None, :]
+    table = np.empty_like(angles)
+    table[:, 0::2] = np.sin(angles[:, 0::2])
+    table[:, 1::2] = np.cos(angles[:, 1::2])
+    return torch.tensor(table, dtype=torch.float32)[None]
+
+
+class VidAnonPatchEmbeddings(nn.Module):
+    """Conv3d tubelet embedding: `(B, T, C, H, W)` -> `(B, N, D)` with N = T/t * H/p * W/p, time-major."""
+
+    def __init__(self, config: VidAnonConfig):
+        super().__init__()
+        height, width = (config.image_size, config.image_size) if isinstance(config.image_size, int) else config.image_size
+        self.image_size = (height, width)
+        self.num_frames = config.num_frames
+        self.num_channels = config.num_channels
+        self.num_patches = config.num_tubelets
+        kernel = (config.tubelet_size, config.patch_size, config.patch_size)
+        self.projection = nn.Conv3d(config.num_channels, config.hidden_size, kernel_size=kernel, stride=kernel)
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        expected = (self.num_frames, self.num_channels, *self.image_size)
+        if pixel_values.ndim != 5 or tuple(pixel_values.shape[1:]) != expected:
+            raise ValueError(
+                f"`pixel_values` must have shape (batch_size, {', '.join(map(str, expected))}) = (batch, frames, "
+                f"channels, height, width) for this model, got {tuple(pixel_values.shape)}."
+            )
+        # (B, T, C, H, W) -> (B, C, T, H, W) -> (B, D, T', H', W') -> (B, N, D)
+        embeddings = self.projection(pixel_values.permute(0, 2, 1, 3, 4))
+        return embeddings.flatten(2).transpose(1, 2)
+
+
+class VidAnonEmbeddings(nn.Module):
+    """Input normalisation, tubelet embeddings, the two CLS tokens (action, privacy) and position embeddings."""
+
+    def __init__(self, config: VidAnonConfig):
+        super().__init__()
+        self.config = config
+        self.patch_embeddings = VidAnonPatchEmbeddings(config)
+        self.num_prefix_tokens = config.num_prefix_tokens
+        num_patches, dim = self.patch_embeddings.num_patches, config.hidden_size
+        self.cls_tokens = nn.Parameter(torch.zeros(1, self.num_prefix_tokens, dim))
+        if config.position_embedding_type == "sinusoidal":
+            self.register_buffer("position_embeddings", sinusoidal_position_table(num_patches, dim), persistent=False)
+            self.cls_position_embeddings = nn.Parameter(torch.zeros(1, self.num_prefix_tokens, dim))
+        else:
+            self.position_embeddings = nn.Parameter(torch.zeros(1, self.num_prefix_tokens + num_patches, dim))
+            self.cls_position_embeddings = None
+        if config.image_mean is not None:
+            self.register_buffer("image_mean", torch.tensor(config.image_mean).view(1, 1, -1, 1, 1), persistent=False)
+            self.register_buffer("image_std", torch.tensor(config.image_std).view(1, 1, -1, 1, 1), persistent=False)
+        else:
+            self.image_mean = self.image_std = None
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """`(B, T, C, H, W)` pixels in [0, 1] -> `(B, 2 + N, D)` tokens."""
+        if self.image_mean is not None:
+            pixel_values = (pixel_values - self.image_mean.to(pixel_values.dtype)) / self.image_std.to(pixel_values.dtype)
+        pixel_values = pixel_values.to(self.patch_embeddings.projection.weight.dtype)
+        tubelets = self.patch_embeddings(pixel_values)
+        cls_tokens = self.cls_tokens.expand(tubelets.shape[0], -1, -1)
+        if self.cls_position_embeddings is not None:
+            tubelets = tubelets + self.position_embeddings.to(tubelets.dtype)
+            cls_tokens = cls_tokens + self.cls_position_embeddings
+            return torch.cat([cls_tokens, tubelets], dim=1)
+        return torch.cat([cls_tokens, tubelets], dim=1) + self.position_embeddings
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Transformer layers
+# ----------------------------------------------------------------------------------------------------------------------
+class VidAnonDropPath(nn.Module):
+    """Stochastic depth: drop the whole residual branch of a sample with probability `drop_prob` in training."""
+
+    def __init__(self, drop_prob: float = 0.0):
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if self.drop_prob == 0.0 or not self.training:
+            return hidden_states
+        keep_prob = 1.0 - self.drop_prob
+        shape = (hidden_states.shape[0],) + (1,) * (hidden_states.ndim - 1)
+        keep = hidden_states.new_empty(shape).bernoulli_(keep_prob)
+        return hidden_states * keep / keep_prob
+
+    def extra_repr(self) -> str:
+        return f"p={self.drop_prob}"
+
+
+@dataclass
+class VidAnonAttentionOutput:
+    """Result of one attention sub-block: the context, and the maps that were asked for."""
+
+    context: torch.Tensor
+    attention_probs: torch.Tensor | None = None
+    cls_attention: torch.Tensor | None = None
+
+
+class VidAnonSelfAttention(nn.Module):
+    """Multi-head self-attention (VideoMAE names: query/value with bias, key without).
+
+    The main product runs through SDPA by default; the CLS rows needed for pruning are computed separately from
+    q and k, so no `L x L` map is materialised unless `output_attentions` (or the eager implementation) asks for it.
+    """
+
+    def __init__(self, config: VidAnonConfig):
+        super().__init__()
+        self.config = config
+        self.num_attention_heads = config.num_attention_heads
+        self.attention_head_size = config.hidden_size // config.num_attention_heads
+        self.scaling = self.attention_head_size**-0.5
+        self.dropout_prob = config.attention_probs_dropout_prob
+        self.query = nn.Linear(config.hidden_size, config.hidden_size, bias=config.qkv_bias)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size, bias=config.qkv_bias)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        output_attentions: bool = False,
+        cls_positions: tuple[int, ...] | None = None,
+        tubelet_slice: slice | None = None,
+    ) -> VidAnonAttentionOutput:
+        batch, length, _ = hidden_states.shape
+        # (B, L, D) -> (B, H, L, d)
+        shape = (batch, length, self.num_attention_heads, self.attention_head_size)
+        query = self.query(hidden_states).view(shape).transpose(1, 2)
+        key = self.key(hidden_states).view(shape).transpose(1, 2)
+        value = self.value(hidden_states).view(shape).transpose(1, 2)
+        dropout = self.dropout_prob if self.training else 0.0
+
+        probs = None
+        if output_attentions or self.config._attn_implementation == "eager":
+            probs = torch.matmul(query, key.transpose(-1, -2)).mul(self.scaling).softmax(dim=-1)
+            context = torch.matmul(F.dropout(probs, p=dropout, training=self.training), value)
+        else:
+            context = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout, scale=self.scaling)
+        cls_attn = None
+        if cls_positions is not None:
+            cls_attn = cls_attention(query, key, cls_positions, tubelet_slice, self.scaling)
+        context = context.transpose(1, 2).reshape(batch, length, -1)  # (B, H, L, d) -> (B, L, D)
+        return VidAnonAttentionOutput(context, probs if output_attentions else None, cls_attn)
+
+
+class VidAnonSelfOutput(nn.Module):
+    def __init__(self, config: VidAnonConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.dense(hidden_states))
+
+
+class VidAnonAttention(nn.Module):
+    def __init__(self, config: VidAnonConfig):
+        super().__init__()
+        self.attention = VidAnonSelfAttention(config)
+        self.output = VidAnonSelfOutput(config)
+
+    def forward(self, hidden_states: torch.Tensor, **kwargs) -> VidAnonAttentionOutput:
+        result = self.attention(hidden_states, **kwargs)
+        result.context = self.output(result.context)
+        return result
+
+
+class VidAnonIntermediate(nn.Module):
+    def __init__(self, config: VidAnonConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.intermediate_act_fn = ACT2FN[config.hidden_act] if isinstance(config.hidden_act, str) else config.hidden_act
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.intermediate_act_fn(self.dense(hidden_states))
+
+
+class VidAnonOutput(nn.Module):
+    def __init__(self, config: VidAnonConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.dense(hidden_states))
+
+
+@dataclass
+class VidAnonTokenState:
+    """The sequence between layers: tokens plus the bookkeeping that pruning needs.
+
+    Attributes:
+        hidden_states (`(B, L, D)`): prefix tokens, current tubelets, optional fused token.
+        tubelet_indices (`(B, N)`): original index of every current tubelet.
+        soft_keep (`(B, N_input)`): running soft keep probability per original tubelet.
+        has_fused_token: whether the last token is the fused token.
+    """
+
+    hidden_states: torch.Tensor
+    tubelet_indices: torch.Tensor
+    soft_keep: torch.Tensor
+    has_fused_token: bool = False
+
+
+class VidAnonLayer(nn.Module):
+    """Pre-norm transformer block; a pruning layer prunes tubelets between its attention and MLP sub-blocks."""
+
+    def __init__(self, config: VidAnonConfig, layer_index: int, drop_path_rate: float = 0.0):
+        super().__init__()
+        self.config = config
+        self.layernorm_before = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.attention = VidAnonAttention(config)
+        self.layernorm_after = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.intermediate = VidAnonIntermediate(config)
+        self.output = VidAnonOutput(config)
+        self.drop_path = VidAnonDropPath(drop_path_rate)
+        keep_rates = dict(zip(config.pruning_layers, config.keep_rates()))
+        self.keep_rate: float | None = keep_rates.get(layer_index)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        tubelet_indices: torch.Tensor,
+        soft_keep: torch.Tensor,
+        has_fused_token: bool,
+        output_attentions: bool = False,
+    ) -> tuple[VidAnonTokenState, torch.Tensor | None, torch.Tensor | None]:
+        """Returns the new token state, this layer's pruning scores (or None) and its attention map (or None)."""
+        num_prefix = self.config.num_prefix_tokens
+        prune = self.keep_rate is not None
+        attention = self.attention(
+            self.layernorm_before(hidden_states),
+            output_attentions=output_attentions,
+            cls_positions=(ACTION_CLS_POSITION, PRIVACY_CLS_POSITION) if prune else None,
+            tubelet_slice=slice(num_prefix, num_prefix + tubelet_indices.shape[1]),
+        )
+        hidden_states = hidden_states + self.drop_path(attention.context)
+
+        scores = None
+        if prune:
+            grid = self.config.tubelet_grid
+            result = prune_tokens(
+                hidden_states,
+                attention.cls_attention,
+                tubelet_indices,
+                soft_keep,
+                num_prefix_tokens=num_prefix,
+                has_fused_token=has_fused_token,
+                keep_rate=self.keep_rate,
+                lambda_priv=self.config.lambda_priv,
+                fuse=self.config.fuse_pruned_tokens,
+                temporal_consistency=self.config.temporal_consistency,
+                num_time_slots=grid[0],
+                temperature=self.config.straight_through_temperature,
+            )
+            hidden_states, tubelet_indices, soft_keep = result.hidden_states, result.tubelet_indices, result.soft_keep
+            has_fused_token = has_fused_token or self.config.fuse_pruned_tokens
+            scores = result.scores
+
+        mlp = self.output(self.intermediate(self.layernorm_after(hidden_states)))
+        hidden_states = hidden_states + self.drop_path(mlp)
+        state = VidAnonTokenState(hidden_states, tubelet_indices, soft_keep, has_fused_token)
+        return state, scores, attention.attention_probs
+
+
+@dataclass
+class VidAnonEncoderOutput:
+    state: VidAnonTokenState
+    pruning_scores: tuple[torch.Tensor, ...]
+    hidden_states: tuple[torch.Tensor, ...] | None
+    attentions: tuple[torch.Tensor, ...] | None
+
+
+class VidAnonEncoder(nn.Module):
+    def __init__(self, config: VidAnonConfig):
+        super().__init__()
+        self.config = config
+        rates = torch.linspace(0, config.drop_path_rate, config.num_hidden_layers).tolist()
+        self.layer = nn.ModuleList([VidAnonLayer(config, i, rates[i]) for i in range(config.num_hidden_layers)])
+        self.gradient_checkpointing = False
+
+    def forward(
+        self, hidden_states: torch.Tensor, output_attentions: bool = False, output_hidden_states: bool = False
+    ) -> VidAnonEncoderOutput:
+        batch = hidden_states.shape[0]
+        num_tubelets = self.config.num_tubelets
+        device = hidden_states.device
+        state = VidAnonTokenState(
+            hidden_states=hidden_states,
+            tubelet_indices=torch.arange(num_tubelets, device=device).expand(batch, -1),
+            soft_keep=torch.ones(batch, num_tubelets, device=device),
+        )
+        all_hidden = [hidden_states] if output_hidden_states else None
+        all_attentions = [] if output_attentions else None
+        scores = []
+        for layer in self.layer:
+            args = (state.hidden_states, state.tubelet_indices, state.soft_keep, state.has_fused_token, output_attentions)
+            if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+                state, layer_scores, attn = checkpoint(layer, *args, use_reentrant=False)
+            else:
+                state, layer_scores, attn = layer(*args)
+            if layer_scores is not None:
+                scores.append(layer_scores)
+            if output_hidden_states:
+                all_hidden.append(state.hidden_states)
+            if output_attentions:
+                all_attentions.append(attn)
+        return VidAnonEncoderOutput(
+            state=state,
+            pruning_scores=tuple(scores),
+            hidden_states=tuple(all_hidden) if output_hidden_states else None,
+            attentions=tuple(all_attentions) if output_attentions else None,
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Pre-trained model base
+# ----------------------------------------------------------------------------------------------------------------------
+class VidAnonPreTrainedModel(PreTrainedModel):
+    config_class = VidAnonConfig
+    base_model_prefix = "vidanon"
+    main_input_name = "pixel_values"
+    input_modalities = "video"
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["VidAnonEmbeddings", "VidAnonLayer"]
+    _supports_sdpa = True
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, (nn.Linear, nn.Conv3d)):
+            init.trunc_normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, VidAnonEmbeddings):
+            init.trunc_normal_(module.cls_tokens, mean=0.0, std=std)
+            if module.cls_position_embeddings is not None:
+                init.trunc_normal_(module.cls_position_embeddings, mean=0.0, std=std)
+                table = sinusoidal_position_table(module.patch_embeddings.num_patches, self.config.hidden_size)
+                init.copy_(module.position_embeddings, table)
+            else:
+                init.trunc_normal_(module.position_embeddings, mean=0.0, std=std)
+            if module.image_mean is not None:
+                init.copy_(module.image_mean, torch.tensor(self.config.image_mean).view(1, 1, -1, 1, 1))
+                init.copy_(module.image_std, torch.tensor(self.config.image_std).view(1, 1, -1, 1, 1))
+
+    @classmethod
+    def from_videomae(cls, pretrained_model_name_or_path, **config_overrides):
+        """Build this model from a VideoMAE checkpoint (any VideoMAE class); see `transformers_vidanon.conversion`."""
+        from .conversion import from_videomae
+
+        return from_videomae(cls, pretrained_model_name_or_path, **config_overrides)
+
+    @classmethod
+    def from_vit_inflated(cls, pretrained_model_name_or_path, **config_overrides):
+        """Build this model from an image ViT by 3D inflation (the paper's initialisation)."""
+        from .conversion import from_vit_inflated
+
+        return from_vit_inflated(cls, pretrained_model_name_or_path, **config_overrides)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Base model
+# ----------------------------------------------------------------------------------------------------------------------
+class VidAnonModel(VidAnonPreTrainedModel):
+    """The VidAnon encoder: tubelet embeddings, two CLS tokens, transformer layers with pruning, final norm."""
+
+    def __init__(self, config: VidAnonConfig):
+        super().__init__(config)
+        self.config = config
+        self.embeddings = VidAnonEmbeddings(config)
+        self.encoder = VidAnonEncoder(config)
+        self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.embeddings.patch_embeddings
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> VidAnonModelOutput | tuple:
+        r"""
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+                Video pixels in [0, 1] (the model normalises them with `config.image_mean` / `config.image_std`).
+            output_attentions (`bool`, *optional*): return every layer's full attention map.
+            output_hidden_states (`bool`, *optional*): return every layer's output.
+            return_dict (`bool`, *optional*): return a [`VidAnonModelOutput`] instead of a tuple.
+        """
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+
+        embeddings = self.embeddings(pixel_values)
+        encoded = self.encoder(embeddings, output_attentions=output_attentions, output_hidden_states=output_hidden_states)
+        state = encoded.state
+        sequence_output = self.layernorm(state.hidden_states)
+        hard_mask = keep_mask_from_indices(state.tubelet_indices, self.config.tubelet_grid).to(sequence_output.dtype)
+        keep_mask = straight_through_keep_mask(hard_mask, state.soft_keep) if torch.is_grad_enabled() else hard_mask
+
+        output = VidAnonModelOutput(
+            last_hidden_state=sequence_output,
+            action_cls_output=sequence_output[:, ACTION_CLS_POSITION],
+            privacy_cls_output=sequence_output[:, PRIVACY_CLS_POSITION],
+            kept_tubelet_indices=state.tubelet_indices,
+            keep_mask=keep_mask,
+            pruning_scores=encoded.pruning_scores,
+            hidden_states=encoded.hidden_states,
+            attentions=encoded.attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Task model
+# ----------------------------------------------------------------------------------------------------------------------
+class _GradientReversal(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, inputs: torch.Tensor, coefficient: float) -> torch.Tensor:
+        ctx.coefficient = coefficient
+        return inputs.view_as(inputs)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        return -ctx.coefficient * grad_output, None
+
+
+def gradient_reversal(inputs: torch.Tensor, coefficient: float = 1.0) -> torch.Tensor:
+    """Identity in the forward pass; multiplies the gradient by `-coefficient` in the backward pass."""
+    return _GradientReversal.apply(inputs, float(coefficient))
+
+
+def grl_coefficient_schedule(progress: float) -> float:
+    """The gradient reversal coefficient `2 / (1 + exp(-10 p)) - 1` for training progress `p` in [0, 1]."""
+    return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
+
+
+class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
+    """VidAnon with an action head on the action CLS token and a multi-label privacy head on the privacy CLS token
+    behind a gradient reversal layer. Its output carries the anonymized video."""
+
+    def __init__(self, config: VidAnonConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.vidanon = VidAnonModel(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels) if config.num_labels > 0 else nn.Identity()
+        self.privacy_classifier = nn.Linear(config.hidden_size, config.num_privacy_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        labels: torch.LongTensor | None = None,
+        privacy_labels: torch.FloatTensor | None = None,
+        grl_coefficient: float = 1.0,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> VidAnonForPrivacyPreservingActionRecognitionOutput | tuple:
+        r"""
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+                Video pixels in [0, 1].
+            labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*): action class indices.
+            privacy_labels (`torch.FloatTensor` of shape `(batch_size, num_privacy_labels)`, *optional*):
+                Multi-hot privacy attributes.
+            grl_coefficient (`float`, *optional*, defaults to 1.0):
+                Gradient reversal coefficient: the privacy head learns to predict privacy while the backbone receives
+                `-grl_coefficient` times the privacy gradient (see [`grl_coefficient_schedule`]).
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.vidanon(
+            pixel_values, output_attentions=output_attentions, output_hidden_states=output_hidden_states, return_dict=True
+        )
+        logits = self.classifier(outputs.action_cls_output)
+        privacy_logits = self.privacy_classifier(gradient_reversal(outputs.privacy_cls_output, grl_coefficient))
+
+        action_loss = privacy_loss = loss = None
+        if labels is not None:
+            action_loss = F.cross_entropy(logits.float(), labels.to(logits.device).long())
+            loss = self.config.action_loss_weight * action_loss
+        if privacy_labels is not None:
+            if privacy_labels.shape != privacy_logits.shape:
+                raise ValueError(
+                    f"`privacy_labels` must have shape {tuple(privacy_logits.shape)} (batch, num_privacy_labels), got "
+                    f"{tuple(privacy_labels.shape)}."
+                )
+            privacy_loss = F.binary_cross_entropy_with_logits(
+                privacy_logits.float(), privacy_labels.to(privacy_logits.device).float()
+            )
+            loss = privacy_loss if loss is None else loss + privacy_loss
+
+        anonymized = apply_keep_mask(pixel_values, outputs.keep_mask, self.config.anonymization_fill_value)
+        output = VidAnonForPrivacyPreservingActionRecognitionOutput(
+            loss=loss,
+            logits=logits,
+            privacy_logits=privacy_logits,
+            action_loss=action_loss,
+            privacy_loss=privacy_loss,
+            anonymized_pixel_values=anonymized,
+            keep_mask=outputs.keep_mask,
+            kept_tubelet_indices=outputs.kept_tubelet_indices,
+            pruning_scores=outputs.pruning_scores,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """`PreTrainedModel.save_pretrained`, with `auto_map` naming the base model for `AutoModel` as well, so a
+        saved anonymizer loads with `AutoModel` and `AutoModelForVideoClassification` under `trust_remote_code`."""
+        if self._auto_class is not None:
+            auto_map = dict(getattr(self.config, "auto_map", None) or {})
+            auto_map.setdefault("AutoModel", f"{VidAnonModel.__module__.rsplit('.', 1)[-1]}.{VidAnonModel.__name__}")
+            self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+    @torch.no_grad()
+    def anonymize(self, pixel_values: torch.Tensor) -> VidAnonAnonymizationOutput:
+        """The anonymized video and its tubelet keep mask, without gradients (the model's mode is respected).
+
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+                Video pixels in [0, 1].
+        """
+        outputs = self.vidanon(pixel_values, return_dict=True)
+        anonymized = apply_keep_mask(pixel_values, outputs.keep_mask, self.config.anonymization_fill_value)
+        return VidAnonAnonymizationOutput(anonymized_pixel_values=anonymized, keep_mask=outputs.keep_mask)
+
+
+__all__ = [
+    "VidAnonAnonymizationOutput",
+    "VidAnonForPrivacyPreservingActionRecognition",
+    "VidAnonForPrivacyPreservingActionRecognitionOutput",
+    "VidAnonModel",
+    "VidAnonModelOutput",
+    "VidAnonPreTrainedModel",
+    "gradient_reversal",
+    "grl_coefficient_schedule",
+]
