@@ -98,7 +98,9 @@ def test_boxes_to_masks_known_box_and_json_keys():
     expected[3:7, 2:5] = True  # rows y0..y1-1, columns x0..x1-1
     assert torch.equal(masks[1], expected)
     assert not masks[0].any() and not masks[2].any()  # frames without an entry have no region
-    assert masks[3].sum() == 2 and masks[3, 0, 0] and masks[3, 0, 1]  # fractional box covers the pixels it touches
+    assert (
+        masks[3].sum() == 2 and masks[3, 0, 0] and masks[3, 0, 1]
+    )  # fractional box covers the pixels it touches
     # clip frames sampled from a longer, larger video: frame indices and rescaling
     clip = boxes_to_masks({"10": [[4, 6, 10, 14]]}, 2, 8, 10, frame_indices=[0, 10], source_size=(16, 20))
     assert not clip[0].any()
@@ -141,7 +143,9 @@ def test_strongblur_removes_high_frequencies_and_keeps_the_mean():
 
 def test_random_pruning_keeps_exactly_the_requested_count():
     video = _video(5, (3, 8, 3, 32, 32)) * 0.5 + 0.25
-    out = random_pruning(video, num_keep=11, tubelet_size=2, patch_size=8, generator=torch.Generator().manual_seed(0))
+    out = random_pruning(
+        video, num_keep=11, tubelet_size=2, patch_size=8, generator=torch.Generator().manual_seed(0)
+    )
     assert out.keep_mask.shape == (3, 4, 4, 4)
     assert out.keep_mask.flatten(1).sum(1).tolist() == [11, 11, 11]
     # pixels of kept tubelets are untouched, the others are zero
@@ -158,12 +162,18 @@ def test_random_pruning_keeps_exactly_the_requested_count():
 
 def test_random_pruning_schedule_matches_the_reference_counts_and_is_reproducible():
     video = torch.zeros(1, 16, 1, 224, 224)
-    out = random_pruning(video, keep_rate_schedule=[0.9, 0.9, 0.9], generator=torch.Generator().manual_seed(1))
+    out = random_pruning(
+        video, keep_rate_schedule=[0.9, 0.9, 0.9], generator=torch.Generator().manual_seed(1)
+    )
     assert out.keep_mask.shape == (1, 8, 14, 14)
     assert int(out.keep_mask.sum()) == 1146  # 1568 -> 1412 -> 1272 -> 1146, as VidAnon keeps
-    again = random_pruning(video, keep_rate_schedule=[0.9, 0.9, 0.9], generator=torch.Generator().manual_seed(1))
+    again = random_pruning(
+        video, keep_rate_schedule=[0.9, 0.9, 0.9], generator=torch.Generator().manual_seed(1)
+    )
     assert torch.equal(out.keep_mask, again.keep_mask)
-    other = random_pruning(video, keep_rate_schedule=[0.9, 0.9, 0.9], generator=torch.Generator().manual_seed(2))
+    other = random_pruning(
+        video, keep_rate_schedule=[0.9, 0.9, 0.9], generator=torch.Generator().manual_seed(2)
+    )
     assert not torch.equal(out.keep_mask, other.keep_mask)
     with pytest.raises(ValueError, match="exactly one"):
         random_pruning(video, num_keep=3, keep_fraction=0.5)
@@ -178,9 +188,18 @@ def test_random_pruning_schedule_keeps_as_many_tubelets_as_the_model(fuse):
 
     torch.manual_seed(0)
     config = VidAnonConfig(
-        image_size=32, patch_size=8, num_frames=8, tubelet_size=2, hidden_size=32, num_hidden_layers=4,
-        num_attention_heads=4, intermediate_size=64, pruning_layers=[0, 1, 2], keep_rate=[0.7, 0.8, 0.6],
-        fuse_pruned_tokens=fuse, num_labels=3,
+        image_size=32,
+        patch_size=8,
+        num_frames=8,
+        tubelet_size=2,
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=64,
+        pruning_layers=[0, 1, 2],
+        keep_rate=[0.7, 0.8, 0.6],
+        fuse_pruned_tokens=fuse,
+        num_labels=3,
     )
     model = VidAnonForPrivacyPreservingActionRecognition(config).eval()
     video = _video(6, (2, 8, 3, 32, 32))

@@ -60,7 +60,9 @@ def test_average_precision_matches_sklearn(seed):
     labels = rng.integers(0, 2, size=40)
     labels[0] = 1
     scores = rng.normal(size=40) if seed % 2 else rng.integers(0, 4, size=40).astype(float)  # heavy ties
-    assert average_precision(scores, labels) == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+    assert average_precision(scores, labels) == pytest.approx(
+        average_precision_score(labels, scores), abs=1e-12
+    )
 
 
 def test_average_precision_known_value():
@@ -75,7 +77,9 @@ def test_privacy_cmap_matches_sklearn_macro():
     assert result.left_out == ()
     assert result.cmap == pytest.approx(average_precision_score(labels, logits, average="macro"), abs=1e-12)
     for column, name in enumerate(NAMES):
-        assert result.per_attribute[name] == pytest.approx(average_precision_score(labels[:, column], logits[:, column]))
+        assert result.per_attribute[name] == pytest.approx(
+            average_precision_score(labels[:, column], logits[:, column])
+        )
 
 
 def test_privacy_cmap_leaves_out_and_names_attribute_without_positive(caplog):

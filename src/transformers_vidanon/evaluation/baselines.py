@@ -25,8 +25,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple, Protocol, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -67,7 +68,9 @@ class Baseline(Protocol):
 
 def _check_video(video: torch.Tensor, name: str = "video") -> None:
     if not isinstance(video, torch.Tensor):
-        raise ValueError(f"`{name}` must be a torch.Tensor of shape (B, T, C, H, W), got {type(video).__name__}.")
+        raise TypeError(
+            f"`{name}` must be a torch.Tensor of shape (B, T, C, H, W), got {type(video).__name__}."
+        )
     if video.ndim != 5:
         raise ValueError(f"`{name}` must have shape (B, T, C, H, W), got {tuple(video.shape)}.")
     if not video.is_floating_point():
@@ -147,7 +150,8 @@ def blacken(video: torch.Tensor, regions: torch.Tensor | None = None) -> torch.T
     if regions is None:
         raise ValueError(
             "The 'blackening' baseline needs person regions: pass `regions` as a (B, T, H, W) boolean mask "
-            "(the synthetic benchmark's actor masks, or masks built from a boxes file with regions_for_videos)."
+            "(the synthetic benchmark's actor masks, or masks built from a boxes file with "
+            "regions_for_videos)."
         )
     expected = (video.shape[0], video.shape[1], video.shape[3], video.shape[4])
     if tuple(regions.shape) != expected:
@@ -186,11 +190,15 @@ def boxes_to_masks(
         `torch.BoolTensor` of shape `(T, height, width)`.
     """
     if num_frames < 1 or height < 1 or width < 1:
-        raise ValueError(f"`num_frames`, `height` and `width` must be positive, got {num_frames}, {height}, {width}.")
+        raise ValueError(
+            f"`num_frames`, `height` and `width` must be positive, got {num_frames}, {height}, {width}."
+        )
     if frame_indices is None:
         frame_indices = range(num_frames)
     elif len(frame_indices) != num_frames:
-        raise ValueError(f"`frame_indices` has {len(frame_indices)} entries, expected `num_frames` = {num_frames}.")
+        raise ValueError(
+            f"`frame_indices` has {len(frame_indices)} entries, expected `num_frames` = {num_frames}."
+        )
     scale_y, scale_x = 1.0, 1.0
     if source_size is not None:
         scale_y, scale_x = height / float(source_size[0]), width / float(source_size[1])
@@ -353,7 +361,9 @@ def strong_blur(
 
 
 def _down(factor: int) -> Callable[..., torch.Tensor]:
-    def down(video: torch.Tensor, regions: torch.Tensor | None = None, upsample_mode: str = "nearest") -> torch.Tensor:
+    def down(
+        video: torch.Tensor, regions: torch.Tensor | None = None, upsample_mode: str = "nearest"
+    ) -> torch.Tensor:
         return downsample(video, factor, upsample_mode=upsample_mode)
 
     down.__name__ = f"down{factor}"
@@ -400,7 +410,8 @@ def get_baseline(name: str, **kwargs: Any) -> Baseline:
     unknown = set(kwargs) - allowed
     if unknown:
         raise ValueError(
-            f"Baseline {name!r} got unknown option(s) {sorted(unknown)}; it accepts {sorted(allowed) or 'none'}."
+            f"Baseline {name!r} got unknown option(s) {sorted(unknown)}; "
+            f"it accepts {sorted(allowed) or 'none'}."
         )
 
     def baseline(video: torch.Tensor, regions: torch.Tensor | None = None) -> torch.Tensor:
@@ -421,7 +432,8 @@ class RandomPruningOutput(NamedTuple):
 
     Args:
         anonymized_pixel_values (`torch.Tensor` of shape `(B, T, C, H, W)`): pruned tubelets set to the fill.
-        keep_mask (`torch.Tensor` of shape `(B, T / tubelet_size, H / patch_size, W / patch_size)`): float 0/1.
+        keep_mask (`torch.Tensor` of shape `(B, T / tubelet_size, H / patch_size, W / patch_size)`):
+            float 0/1, 1 = kept.
     """
 
     anonymized_pixel_values: torch.Tensor
@@ -462,8 +474,8 @@ def random_pruning(
     - ``num_keep``: an int, or one count per video (e.g. ``vidanon_keep_mask.flatten(1).sum(1)``, which
       matches VidAnon video by video);
     - ``keep_fraction``: ``ceil(keep_fraction * N)`` of the N tubelets;
-    - ``keep_rate_schedule``: VidAnon's per-layer keep rates (e.g. ``config.keep_rates()``), counted as VidAnon
-      counts them (with ``fuse_pruned_tokens`` as in its config).
+    - ``keep_rate_schedule``: VidAnon's per-layer keep rates (e.g. ``config.keep_rates()``), counted as
+      VidAnon counts them (with ``fuse_pruned_tokens`` as in its config).
 
     Args:
         video (`torch.Tensor` of shape `(B, T, C, H, W)`): float video in [0, 1]; T must be a multiple of
@@ -479,7 +491,9 @@ def random_pruning(
     _check_video(video)
     batch, frames, _, height, width = video.shape
     if tubelet_size < 1 or patch_size < 1:
-        raise ValueError(f"`tubelet_size` and `patch_size` must be positive, got {tubelet_size}, {patch_size}.")
+        raise ValueError(
+            f"`tubelet_size` and `patch_size` must be positive, got {tubelet_size}, {patch_size}."
+        )
     if frames % tubelet_size or height % patch_size or width % patch_size:
         raise ValueError(
             f"Video of {frames} frames at {height}x{width} does not divide into tubelets of "
@@ -493,7 +507,9 @@ def random_pruning(
     if keep_fraction is not None:
         if not 0.0 < float(keep_fraction) <= 1.0:
             raise ValueError(f"`keep_fraction` must be in (0, 1], got {keep_fraction}.")
-        counts = torch.full((batch,), num_tubelets_to_keep(num_tubelets, float(keep_fraction)), dtype=torch.long)
+        counts = torch.full(
+            (batch,), num_tubelets_to_keep(num_tubelets, float(keep_fraction)), dtype=torch.long
+        )
     elif keep_rate_schedule is not None:
         kept = _num_kept_after_schedule(num_tubelets, list(keep_rate_schedule), fuse_pruned_tokens)
         counts = torch.full((batch,), kept, dtype=torch.long)
@@ -502,7 +518,9 @@ def random_pruning(
         if counts.numel() == 1:
             counts = counts.expand(batch).clone()
         if counts.numel() != batch:
-            raise ValueError(f"`num_keep` must be one count or {batch} counts (one per video), got {counts.numel()}.")
+            raise ValueError(
+                f"`num_keep` must be one count or {batch} counts (one per video), got {counts.numel()}."
+            )
         if bool((counts < 0).any()) or bool((counts > num_tubelets).any()):
             raise ValueError(f"`num_keep` must lie in [0, {num_tubelets}], got {counts.tolist()}.")
 

@@ -13,9 +13,10 @@ mean and named** in the result's ``left_out`` field instead of silently scoring 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -258,7 +259,8 @@ def average_precision(scores: Any, labels: Any) -> float:
     _check_finite(score_array, "scores")
     if score_array.ndim != 1 or label_array.shape != score_array.shape:
         raise ValueError(
-            f"`scores` and `labels` must both have shape (N,), got {score_array.shape} and {label_array.shape}."
+            f"`scores` and `labels` must both have shape (N,), "
+            f"got {score_array.shape} and {label_array.shape}."
         )
     num_positive = int(label_array.sum())
     if num_positive == 0:
@@ -356,7 +358,9 @@ def privacy_f1(
             continue
         per_attribute[name] = _f1(predicted[:, column], truth[:, column])
     _warn_left_out("privacy F1", left_out)
-    return F1Result(_mean_or_nan(list(per_attribute.values())), per_attribute, tuple(left_out), float(threshold))
+    return F1Result(
+        _mean_or_nan(list(per_attribute.values())), per_attribute, tuple(left_out), float(threshold)
+    )
 
 
 def chance_cmap(labels: Any, attribute_names: Sequence[str] | None = None) -> CMapResult:
@@ -469,7 +473,7 @@ def mask_flicker_rate(keep_mask: Any) -> float:
 # --------------------------------------------------------------------------------------------------
 
 
-def load_metric(name: str, **kwargs: Any) -> "evaluate.EvaluationModule":
+def load_metric(name: str, **kwargs: Any) -> evaluate.EvaluationModule:
     """Loads one of the project's ``evaluate`` modules from the installed package (no Hub access).
 
     Args:

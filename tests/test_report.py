@@ -1,0 +1,181 @@
+"""Tests of the results structure and of the table, JSON and figure writers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from transformers_vidanon.evaluation.report import (
+    BenchmarkResults,
+    ChanceLevels,
+    MethodResult,
+    calibration,
+    load_results_json,
+    markdown_table,
+    pareto_front,
+    plot_figure2,
+    plot_tradeoff,
+    write_results_json,
+)
+
+
+def _results(raw_top1=(0.80, 0.84), raw_cmap=(0.76, 0.78)) -> BenchmarkResults:
+    return BenchmarkResults(
+        methods=[
+            MethodResult(
+                "Raw",
+                action_top1=list(raw_top1),
+                frame_cmap=list(raw_cmap),
+                frame_f1=[0.70, 0.66],
+                video_cmap=[0.80, 0.82],
+                video_f1=[0.71, 0.73],
+                chance_cmap=[0.58, 0.58],
+                best_single_frame_cmap=[0.74, 0.75],
+            ),
+            MethodResult("Down-4x", action_top1=[0.40, 0.38], frame_cmap=[0.62, 0.64], frame_f1=[0.50, 0.52]),
+            MethodResult(
+                "VidAnon",
+                action_top1=[0.78],
+                frame_cmap=[0.60],
+                frame_f1=[0.53],
+                video_cmap=[0.61],
+                video_f1=[0.55],
+                flicker_rate=[0.125],
+                extra={"lambda_priv": 0.5},
+            ),
+        ],
+        chance=ChanceLevels(action_top1=0.25, cmap=0.582, f1=0.691),
+        dataset="SynthPrivacy",
+        metadata={"seeds": [0, 1]},
+    )
+
+
+def _row(table: str, name: str) -> list[str]:
+    for line in table.splitlines():
+        if line.startswith(f"| {name} |"):
+            return [cell.strip() for cell in line.strip("|").split("|")]
+    raise AssertionError(f"no row {name!r} in\n{table}")
+
+
+def test_method_result_mean_std_and_round_trip(tmp_path):
+    method = MethodResult("Raw", action_top1=[0.8, 0.9, 1.0])
+    assert method.mean("action_top1") == pytest.approx(0.9)
+    assert method.std("action_top1") == pytest.approx(0.1)  # sample std
+    assert MethodResult("x", action_top1=[0.5]).std("action_top1") == 0.0
+    assert np.isnan(method.mean("video_cmap")) and not method.has("video_cmap")
+    with pytest.raises(ValueError, match="unknown_metric"):
+        method.mean("unknown_metric")
+
+    results = _results()
+    path = write_results_json(results, tmp_path / "out" / "results.json")
+    data = json.loads(path.read_text())
+    assert [entry["name"] for entry in data["methods"]] == ["Raw", "Down-4x", "VidAnon"]
+    assert data["methods"][0]["summary"]["action_top1"]["mean"] == pytest.approx(0.82)
+    assert data["methods"][0]["summary"]["action_top1"]["num_seeds"] == 2
+    assert "video_cmap" not in data["methods"][1]["summary"]
+    loaded = load_results_json(path)
+    assert loaded == results
+    with pytest.raises(ValueError, match="unique"):
+        BenchmarkResults([MethodResult("A"), MethodResult("A")], ChanceLevels(0.1, 0.5))
+
+
+def test_markdown_table_rows_numbers_and_chance():
+    table = markdown_table(_results())
+    header = _row(table, "Method")
+    assert header[:6] == [
+        "Method",
+        "Action top-1 (%) ↑",
+        "Frame attacker cMAP (%) ↓",
+        "Frame attacker F1 ↓",
+        "Video attacker cMAP (%) ↓",
+        "Video attacker F1 ↓",
+    ]
+    assert header[6:] == ["Best single-frame cMAP (%) ↓", "Mask flicker (%)"]
+    raw = _row(table, "Raw")
+    assert raw[1] == "82.00 ± 2.83"  # mean 0.82, sample std of (0.80, 0.84) = 0.0283
+    assert raw[2] == "77.00 ± 1.41"
+    assert raw[3] == "0.680 ± 0.028"
+    assert raw[4] == "81.00 ± 1.41"
+    assert raw[5] == "0.720 ± 0.014"
+    assert raw[6] == "74.50 ± 0.71"
+    assert raw[7] == "-"
+    down = _row(table, "Down-4x")
+    assert down[1] == "39.00 ± 1.41" and down[4] == "-" and down[5] == "-"
+    vidanon = _row(table, "VidAnon")
+    assert vidanon[1] == "78.00" and vidanon[2] == "60.00" and vidanon[3] == "0.530" and vidanon[7] == "12.50"
+    chance = _row(table, "Chance")
+    assert chance[1:6] == ["25.00", "58.20", "0.691", "58.20", "0.691"]
+    lines = table.splitlines()
+    assert lines.index(next(line for line in lines if line.startswith("| Chance |"))) > lines.index(
+        next(line for line in lines if line.startswith("| VidAnon |"))
+    )
+    assert table.splitlines()[0] == "Results on SynthPrivacy (mean ± std over 1 to 2 seeds of fresh models)."
+    assert "the benchmark is informative" in table
+
+
+def test_calibration_flags_an_uninformative_benchmark():
+    informative = calibration(_results())
+    assert informative.informative
+    assert "+57.0 points" in informative.message  # 82.0 - 25.0
+    # an attacker no better than the blind one on raw video: the table must say so
+    weak = _results(raw_cmap=(0.59, 0.60))
+    check = calibration(weak)
+    assert not check.informative
+    assert "frame-attacker cMAP" in check.message and "NOT informative" in check.message
+    assert "NOT informative" in markdown_table(weak)
+    # an action model at chance on raw video
+    assert not calibration(_results(raw_top1=(0.26, 0.27))).informative
+    # no Raw row: cannot calibrate
+    results = _results()
+    results.methods = results.methods[1:]
+    assert not calibration(results).informative and "no 'Raw' row" in calibration(results).message
+
+
+def test_pareto_front():
+    points = [(0.70, 0.80), (0.60, 0.70), (0.65, 0.60), (0.55, 0.50), (0.75, 0.79)]
+    assert pareto_front(points) == [3, 1, 0]
+
+
+def _image_checks(path, min_std=0.05):
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    assert float(image[..., :3].std()) > min_std  # not a blank canvas
+    return image
+
+
+def test_plot_tradeoff_writes_a_png(tmp_path):
+    sweep = [
+        MethodResult(f"λ={lam}", action_top1=[top1, top1 + 0.01], frame_cmap=[cmap, cmap + 0.01])
+        for lam, top1, cmap in ((0.25, 0.81, 0.70), (0.5, 0.78, 0.62), (1.0, 0.70, 0.60), (2.0, 0.50, 0.61))
+    ]
+    path = plot_tradeoff(_results(), sweep, tmp_path / "figs" / "tradeoff.png")
+    image = _image_checks(path, min_std=0.02)
+    assert image.shape[1] == 700 and image.shape[0] == 500
+    plot_tradeoff(_results(), [], tmp_path / "video.png", attacker="video")
+    _image_checks(tmp_path / "video.png", min_std=0.02)
+    with pytest.raises(ValueError, match="attacker"):
+        plot_tradeoff(_results(), sweep, tmp_path / "x.png", attacker="pixel")
+
+
+def test_plot_figure2_writes_raw_above_anonymized(tmp_path):
+    rng = np.random.default_rng(0)
+    raw = rng.random((2, 8, 3, 32, 32)).astype(np.float32)
+    anonymized = raw.copy()
+    anonymized[:, :, :, 8:24, 8:24] = 0.0
+    path = plot_figure2(raw, anonymized, tmp_path / "figure2.png", frames=4, clip_names=["a", "b"])
+    image = _image_checks(path)
+    # each clip is a raw row above an anonymized row: only the anonymized rows hold the black squares,
+    # i.e. many image rows that are mostly black (axis spines and labels make only a few such rows)
+    dark = image[..., :3].mean(axis=-1) < 0.02
+    mostly_dark = dark.mean(axis=1) > 0.25
+    quarters = [int(band.sum()) for band in np.array_split(mostly_dark, 4)]
+    assert quarters[1] > 40 and quarters[3] > 40, quarters  # anonymized rows of clips a and b
+    assert quarters[0] < 10 and quarters[2] < 10, quarters  # raw rows
+    with pytest.raises(ValueError, match="same shape"):
+        plot_figure2(raw, anonymized[:1], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="frames"):
+        plot_figure2(raw, anonymized, tmp_path / "bad.png", frames=9)
