@@ -16,6 +16,7 @@ from transformers_vidanon.evaluation.metrics import (
     best_single_frame_cmap,
     chance_cmap,
     chance_f1,
+    chance_top1,
     load_metric,
     mask_flicker_rate,
     privacy_cmap,
@@ -44,6 +45,13 @@ def test_action_top1_matches_sklearn_on_logits_and_ids():
     assert action_top1(logits, labels) == pytest.approx(expected)
     assert action_top1(logits.argmax(1), labels) == pytest.approx(expected)
     assert action_top1(np.eye(3), [0, 1, 0]) == pytest.approx(2 / 3)
+
+
+def test_chance_top1_is_the_majority_share():
+    labels = np.array([2, 2, 0, 2, 1, 0, 2, 2])
+    assert chance_top1(labels) == pytest.approx(5 / 8)
+    assert chance_top1(labels) == pytest.approx(action_top1(np.full(8, 2), labels))
+    assert chance_top1(np.arange(4)) == pytest.approx(0.25)
 
 
 def test_action_top1_rejects_mismatched_lengths():

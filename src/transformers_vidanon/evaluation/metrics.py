@@ -35,6 +35,7 @@ __all__ = [
     "best_single_frame_cmap",
     "chance_cmap",
     "chance_f1",
+    "chance_top1",
     "load_metric",
     "mask_flicker_rate",
     "privacy_cmap",
@@ -229,6 +230,24 @@ def action_top1(probs_or_logits: Any, labels: Any) -> float:
     if targets.shape[0] == 0:
         raise ValueError("`labels` is empty: there is nothing to score.")
     return float(np.mean(predicted == targets))
+
+
+def chance_top1(labels: Any) -> float:
+    """Top-1 accuracy of a blind action model: the share of the most frequent class in ``labels``.
+
+    This is the best any constant guess can score (``1 / num_classes`` on a balanced test set).
+
+    Args:
+        labels (`array-like` of shape `(N,)`): true class ids of the test set.
+
+    Returns:
+        `float` in (0, 1].
+    """
+    targets = _as_array(labels, "labels")
+    if targets.ndim != 1 or targets.shape[0] == 0:
+        raise ValueError(f"`labels` must be a non-empty array of shape (N,), got shape {targets.shape}.")
+    _, counts = np.unique(targets, return_counts=True)
+    return float(counts.max() / targets.shape[0])
 
 
 # --------------------------------------------------------------------------------------------------

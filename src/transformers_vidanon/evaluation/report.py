@@ -146,7 +146,7 @@ class ChanceLevels:
 
     Args:
         action_top1 (`float`): share of the most frequent action class in the test set (the best constant
-            guess; 1 / num_classes on a balanced set).
+            guess; 1 / num_classes on a balanced set; see `metrics.chance_top1`).
         cmap (`float`): the blind attacker's cMAP (the mean positive prevalence, see `metrics.chance_cmap`).
         f1 (`float`, *optional*): the blind attacker's F1 (always predicting "present", see
             `metrics.chance_f1`).
