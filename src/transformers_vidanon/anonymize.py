@@ -1,0 +1,775 @@
+"""Anonymizing real video files with a trained VidAnon model.
+
+A video of any length, frame rate and size is cut into consecutive clips of the model's `num_frames` frames
+(frame stride 1), so that every frame belongs to exactly one clip; the last, partial clip is padded by repeating
+the last frame and the padding is dropped again after anonymization. Each clip is resized (the whole frame, no
+crop) to the model's `image_size` to score the tubelets; the resulting tubelet keep mask is upsampled by nearest
+neighbour back to the **original** frame size and applied to the **original** frames. The output therefore keeps
+the input's frame count, frame rate and frame size (an odd height or width is padded by one edge row/column,
+because H.264 in yuv420p needs even sizes), and every kept pixel is the input pixel (up to the codec), every
+pruned one is `config.anonymization_fill_value` (black by default).
+
+The audio track is never copied: a voice identifies a person as well as a face does.
+
+Outputs are written atomically: frames are encoded into a hidden temporary file in the destination folder,
+which replaces the destination in one `os.replace` once the last frame is written. An interrupted run leaves
+no file that looks complete, and a re-run can skip the outputs that exist.
+
+Main entry points: [`anonymize_video`], [`anonymize_folder`], [`anonymize_frames`] (in memory), and
+[`load_anonymizer`] / [`override_pruning`] to get the model to use.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .pruning import upsample_keep_mask
+from .video_io import VIDEO_EXTENSIONS, VideoDecodeError, VideoFile
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 4
+DEFAULT_CRF = 18
+DEFAULT_FALLBACK_FPS = 25.0
+"""Frame rate written when the input's header gives none."""
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Reports
+# ----------------------------------------------------------------------------------------------------------------------
+@dataclass
+class AnonymizeReport:
+    """What [`anonymize_video`] did to one file.
+
+    Attributes:
+        input_path (`Path`): the source video.
+        output_path (`Path`): the anonymized mp4.
+        num_frames (`int`): frames read and written (the same number).
+        fps (`float`): frame rate of the input, written to the output.
+        height (`int`), width (`int`): frame size of the input.
+        output_height (`int`), output_width (`int`): frame size written (the input's, rounded up to even).
+        num_clips (`int`): model clips the video was cut into.
+        kept_fraction (`float`): share of the video's pixels kept (the rest is filled, i.e. black).
+        keep_rate (`float` or `list[float]`): the keep rate(s) used.
+        lambda_priv (`float`): the privacy weight used.
+        audio_dropped (`bool`): the input had an audio track, which was not copied.
+        preview_path (`Path`, *optional*): the preview PNG, if one was asked for.
+    """
+
+    input_path: Path
+    output_path: Path
+    num_frames: int
+    fps: float
+    height: int
+    width: int
+    output_height: int
+    output_width: int
+    num_clips: int
+    kept_fraction: float
+    keep_rate: float | list[float]
+    lambda_priv: float
+    audio_dropped: bool = False
+    preview_path: Path | None = None
+
+
+@dataclass
+class FolderReport:
+    """What [`anonymize_folder`] did.
+
+    Attributes:
+        reports (`list[AnonymizeReport]`): one per anonymized file.
+        failures (`list[tuple[Path, str]]`): the files that could not be anonymized, with the reason.
+        skipped (`list[Path]`): inputs whose output already existed (with `overwrite=False`).
+    """
+
+    reports: list[AnonymizeReport] = field(default_factory=list)
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every file was anonymized (or skipped)."""
+        return not self.failures
+
+
+@dataclass
+class FramesAnonymization:
+    """Result of [`anonymize_frames`].
+
+    Attributes:
+        frames (`np.ndarray` of shape `(T, H, W, 3)`, uint8): the anonymized frames, at the input size.
+        keep_mask (`np.ndarray` of shape `(num_clips, num_frames // tubelet_size, image_h // patch, image_w // patch)`):
+            The tubelet keep mask of every clip (1 = kept), on the model's grid; clip `k` covers frames
+            `k * num_frames` to `(k + 1) * num_frames - 1` (the last clip's padding frames included).
+        pixel_mask (`np.ndarray` of shape `(T, H, W)`, bool): True where the input pixel was kept.
+    """
+
+    frames: np.ndarray
+    keep_mask: np.ndarray
+    pixel_mask: np.ndarray
+
+    @property
+    def kept_fraction(self) -> float:
+        """Share of pixels kept."""
+        return float(self.pixel_mask.mean()) if self.pixel_mask.size else 0.0
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The model
+# ----------------------------------------------------------------------------------------------------------------------
+def override_pruning(model: Any, keep_rate: float | Sequence[float] | None = None, lambda_priv: float | None = None):
+    """A copy of `model` that prunes with another keep rate and/or privacy weight; `model` itself is untouched.
+
+    The pruning layers read their keep rate once, when they are built, so changing `model.config` would not be
+    enough: this builds a new model of the same class from a modified copy of the configuration (validated like
+    any configuration, so a bad value raises `ValueError` naming it) and loads the same weights into it.
+
+    Args:
+        model ([`VidAnonForPrivacyPreservingActionRecognition`] or [`VidAnonModel`]): the trained model.
+        keep_rate (`float` or `list[float]`, *optional*): fraction of tubelets kept at each pruning layer (one value
+            for all layers, or one per layer). `None`: unchanged.
+        lambda_priv (`float`, *optional*): weight of the privacy attention in the score. `None`: unchanged.
+
+    Returns:
+        The model itself when both overrides are `None`, otherwise a new model (same device, dtype and mode).
+    """
+    if keep_rate is None and lambda_priv is None:
+        return model
+    values = model.config.to_dict()
+    if keep_rate is not None:
+        if not model.config.pruning_layers:
+            logger.warning("`keep_rate` is overridden but this model has no pruning layer: it changes nothing.")
+        values["keep_rate"] = list(keep_rate) if isinstance(keep_rate, (list, tuple)) else float(keep_rate)
+    if lambda_priv is not None:
+        values["lambda_priv"] = float(lambda_priv)
+    config = type(model.config).from_dict(values)
+    config._attn_implementation = model.config._attn_implementation
+    new_model = type(model)(config)
+    new_model.load_state_dict(model.state_dict())
+    new_model.to(device=model.device, dtype=model.dtype)
+    new_model.train(model.training)
+    return new_model
+
+
+def load_anonymizer(
+    name_or_path: str | os.PathLike,
+    device: str | torch.device | None = None,
+    trust_remote_code: bool = False,
+    **from_pretrained_kwargs: Any,
+) -> tuple[Any, Any | None]:
+    """Load a trained anonymizer and, when the checkpoint has one, its image processor.
+
+    Args:
+        name_or_path (`str` or `os.PathLike`): a local folder written by `save_pretrained`, or a Hub repository id.
+        device (`str` or `torch.device`, *optional*): where to put the model (default: CPU).
+        trust_remote_code (`bool`, *optional*, defaults to `False`): load through the checkpoint's own code
+            (`auto_map`) instead of this package's classes.
+        from_pretrained_kwargs: passed to `from_pretrained` (e.g. `revision`, `token`).
+
+    Returns:
+        `(model, processor)`: the model in eval mode; the processor is `None` when the checkpoint has none
+        (frames are then resized with torch, see [`prepare_pixel_values`]).
+
+    Raises:
+        FileNotFoundError: `name_or_path` is neither a checkpoint folder nor a reachable Hub repository.
+        ValueError: the checkpoint is not a VidAnon model.
+    """
+    from transformers import AutoConfig, AutoModelForVideoClassification
+
+    from .modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
+
+    source = str(name_or_path)
+    local = Path(source)
+    if local.exists() and not (local / "config.json").is_file():
+        raise FileNotFoundError(f"model folder {source!r} has no config.json: it is not a saved model.")
+    if not local.exists() and (source.count("/") > 1 or source.startswith((".", "/", "~"))):
+        raise FileNotFoundError(f"model {source!r} does not exist (neither a folder nor a Hub repository id).")
+    try:
+        if trust_remote_code:
+            config = AutoConfig.from_pretrained(source, trust_remote_code=True, **from_pretrained_kwargs)
+            model = AutoModelForVideoClassification.from_pretrained(
+                source, trust_remote_code=True, **from_pretrained_kwargs
+            )
+        else:
+            config = AutoConfig.from_pretrained(source, **from_pretrained_kwargs)
+            if getattr(config, "model_type", None) != "vidanon":
+                raise ValueError(
+                    f"model {source!r} is a {getattr(config, 'model_type', '?')!r} model, not a VidAnon anonymizer."
+                )
+            model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(source, **from_pretrained_kwargs)
+    except OSError as error:
+        raise FileNotFoundError(f"cannot load model {source!r}: {error}") from error
+    if not hasattr(model, "anonymize"):
+        raise ValueError(f"model {source!r} ({type(model).__name__}) has no `anonymize` method.")
+    model.eval()
+    if device is not None:
+        model.to(device)
+    return model, _load_processor(source, config, trust_remote_code, from_pretrained_kwargs)
+
+
+def _load_processor(source: str, config: Any, trust_remote_code: bool, kwargs: dict[str, Any]) -> Any | None:
+    """The checkpoint's image processor, or None when it has no `preprocessor_config.json`."""
+    from .processing_vidanon import VidAnonImageProcessor
+
+    try:
+        from transformers.utils import cached_file
+
+        found = cached_file(source, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False, **kwargs)
+    except OSError:
+        found = None
+    if found is None:
+        logger.info("Model %s has no image processor: frames are resized with torch (bilinear).", source)
+        return None
+    processor = VidAnonImageProcessor.from_pretrained(source, **kwargs)
+    return processor
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Building blocks (shared by the file, folder and pipeline paths)
+# ----------------------------------------------------------------------------------------------------------------------
+def split_into_clips(num_video_frames: int, clip_length: int) -> np.ndarray:
+    """Frame indices of the consecutive clips covering a video, every frame exactly once.
+
+    Args:
+        num_video_frames (`int`): frames in the video (>= 1).
+        clip_length (`int`): frames per clip (the model's `num_frames`).
+
+    Returns:
+        `np.ndarray` of shape `(ceil(num_video_frames / clip_length), clip_length)`, int64: clip `k` holds
+        frames `k * clip_length ...`; the last clip repeats the last frame where the video ends early.
+
+    Example:
+
+    ```python
+    >>> split_into_clips(5, 2).tolist()
+    [[0, 1], [2, 3], [4, 4]]
+    ```
+    """
+    if int(num_video_frames) < 1:
+        raise ValueError(f"`num_video_frames` must be >= 1, got {num_video_frames}.")
+    if int(clip_length) < 1:
+        raise ValueError(f"`clip_length` must be >= 1, got {clip_length}.")
+    num_clips = math.ceil(num_video_frames / clip_length)
+    indices = np.arange(num_clips * clip_length, dtype=np.int64).reshape(num_clips, clip_length)
+    return np.minimum(indices, num_video_frames - 1)
+
+
+def _image_size(config: Any) -> tuple[int, int]:
+    size = config.image_size
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def prepare_pixel_values(clips: np.ndarray, config: Any, processor: Any | None = None) -> torch.Tensor:
+    """Resize whole frames (no crop, so every pixel is scored) to the model's size, as pixels in [0, 1].
+
+    Args:
+        clips (`np.ndarray` of shape `(B, T, H, W, 3)`, uint8): RGB clips at any size.
+        config (`VidAnonConfig`): gives `image_size`.
+        processor (`VidAnonImageProcessor`, *optional*): when given, its resize (resample filter) and rescale are
+            used, with centre cropping turned off; it must not normalise (VidAnon models normalise inside).
+            `None`: bilinear, antialiased torch resize.
+
+    Returns:
+        `torch.FloatTensor` of shape `(B, T, 3, image_h, image_w)` in [0, 1].
+    """
+    clips = np.asarray(clips)
+    if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:
+        raise ValueError(f"`clips` must be uint8 of shape (B, T, H, W, 3), got {clips.dtype} {clips.shape}.")
+    height, width = _image_size(config)
+    if processor is not None:
+        if getattr(processor, "do_normalize", False):
+            raise ValueError(
+                f"the image processor ({type(processor).__name__}) normalises its output, but VidAnon models take "
+                "pixels in [0, 1] and normalise themselves; save the model with a VidAnonImageProcessor "
+                "(do_normalize=False)."
+            )
+        videos = [list(clip) for clip in clips]
+        pixel_values = processor(
+            videos, do_resize=True, size={"height": height, "width": width}, do_center_crop=False, return_tensors="pt"
+        )["pixel_values"]
+        return pixel_values.float()
+    batch, frames = clips.shape[:2]
+    # (B, T, H, W, 3) -> (B*T, 3, H, W)
+    tensor = torch.from_numpy(np.ascontiguousarray(clips)).flatten(0, 1).permute(0, 3, 1, 2).float().div_(255.0)
+    if tensor.shape[-2:] != (height, width):
+        antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
+        tensor = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias)
+    return tensor.clamp_(0.0, 1.0).view(batch, frames, 3, height, width)
+
+
+@torch.no_grad()
+def predict_keep_mask(model: Any, pixel_values: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+    """The tubelet keep mask of clips at the model's size, in mini-batches, in eval mode.
+
+    Args:
+        model: a VidAnon model (with `anonymize`, or a base `VidAnonModel`).
+        pixel_values (`torch.FloatTensor` of shape `(B, T, C, image_h, image_w)`): pixels in [0, 1].
+        batch_size (`int`, *optional*, defaults to 4): clips per forward pass.
+
+    Returns:
+        `torch.FloatTensor` of shape `(B, T / tubelet_size, image_h / patch_size, image_w / patch_size)` on the CPU,
+        1 = kept.
+    """
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
+    was_training = model.training
+    model.eval()
+    try:
+        parameter = next(model.parameters())
+        masks = []
+        for start in range(0, pixel_values.shape[0], batch_size):
+            chunk = pixel_values[start : start + batch_size].to(device=parameter.device, dtype=parameter.dtype)
+            if hasattr(model, "anonymize"):
+                mask = model.anonymize(chunk).keep_mask
+            else:
+                mask = model(chunk, return_dict=True).keep_mask
+            masks.append(mask.detach().float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(masks)
+
+
+def apply_mask_to_frames(clips: np.ndarray, keep_mask: torch.Tensor, fill_value: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Apply tubelet keep masks to uint8 clips at their own size (nearest-neighbour upsampling of the mask).
+
+    The upsampling is [`transformers_vidanon.pruning.upsample_keep_mask`], the one the model uses on its own input;
+    the frames stay uint8 (a full-resolution float copy is never made), so kept pixels are exactly the input's.
+
+    Args:
+        clips (`np.ndarray` of shape `(B, T, H, W, 3)`, uint8): the original clips.
+        keep_mask (`torch.Tensor` of shape `(B, T', H', W')`): 1 = kept.
+        fill_value (`float`, *optional*, defaults to 0.0): value in [0, 1] written into pruned tubelets.
+
+    Returns:
+        `(frames, pixel_mask)`: the anonymized clips `(B, T, H, W, 3)` uint8 and the kept pixels `(B, T, H, W)` bool.
+    """
+    batch, frames, height, width = clips.shape[:4]
+    if keep_mask.ndim != 4 or keep_mask.shape[0] != batch:
+        raise ValueError(f"`keep_mask` must be (batch={batch}, T', H', W'), got {tuple(keep_mask.shape)}.")
+    pixel_mask = upsample_keep_mask(keep_mask.float(), (frames, height, width))[:, :, 0].numpy() > 0.5  # (B, T, H, W)
+    fill = np.uint8(round(min(max(float(fill_value), 0.0), 1.0) * 255))
+    return np.where(pixel_mask[..., None], clips, fill), pixel_mask
+
+
+def _check_model(model: Any) -> None:
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "model_type", None) != "vidanon":
+        raise ValueError(f"`model` must be a VidAnon model, got {type(model).__name__}.")
+
+
+def _anonymize_batch(
+    model: Any, clips: np.ndarray, processor: Any | None, batch_size: int
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    pixel_values = prepare_pixel_values(clips, model.config, processor)
+    keep_mask = predict_keep_mask(model, pixel_values, batch_size)
+    frames, pixel_mask = apply_mask_to_frames(clips, keep_mask, model.config.anonymization_fill_value)
+    return frames, pixel_mask, keep_mask
+
+
+def anonymize_frames(
+    model: Any, frames: np.ndarray, processor: Any | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+) -> FramesAnonymization:
+    """Anonymize a video held in memory (see the module docstring for the clip layout).
+
+    Args:
+        model: a VidAnon model.
+        frames (`np.ndarray` of shape `(T, H, W, 3)`): uint8 RGB, or floats in [0, 1] (converted to uint8).
+        processor (`VidAnonImageProcessor`, *optional*): see [`prepare_pixel_values`].
+        batch_size (`int`, *optional*, defaults to 4): clips per forward pass.
+
+    Returns:
+        [`FramesAnonymization`]: frames of the input's shape, the per-clip tubelet masks, the kept pixels.
+    """
+    _check_model(model)
+    frames = _as_uint8_frames(frames)
+    clip_length = model.config.num_frames
+    indices = split_into_clips(frames.shape[0], clip_length)
+    clips = frames[indices]  # (num_clips, T, H, W, 3)
+    out, pixel_mask, keep_mask = _anonymize_batch(model, clips, processor, batch_size)
+    num = frames.shape[0]
+    return FramesAnonymization(
+        frames=out.reshape(-1, *out.shape[2:])[:num],
+        keep_mask=keep_mask.numpy(),
+        pixel_mask=pixel_mask.reshape(-1, *pixel_mask.shape[2:])[:num],
+    )
+
+
+def _as_uint8_frames(frames: Any) -> np.ndarray:
+    array = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:
+        raise ValueError(f"`frames` must have shape (T, H, W, 3) with T >= 1, got {array.shape}.")
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        if array.size and (array.min() < 0.0 or array.max() > 1.0):
+            raise ValueError(f"float `frames` must be in [0, 1], got values in [{array.min()}, {array.max()}].")
+        return (array * 255.0).round().astype(np.uint8)
+    raise ValueError(f"`frames` must be uint8 or float in [0, 1], got dtype {array.dtype}.")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------------------------------------
+class _AtomicMp4Writer:
+    """H.264/yuv420p mp4 encoded frame batch by frame batch into a hidden temporary file next to `path`, renamed to
+    `path` on success and deleted on failure (video_io.write_video needs every frame in memory at once)."""
+
+    def __init__(self, path: Path, fps: float, height: int, width: int, crf: int = DEFAULT_CRF) -> None:
+        import av
+
+        self.path = path
+        self.height, self.width = height + height % 2, width + width % 2
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
+        os.close(descriptor)
+        self.temporary = Path(temporary)
+        try:
+            self._container = av.open(temporary, mode="w", format="mp4")
+            self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+            self._stream.height, self._stream.width = self.height, self.width
+            self._stream.pix_fmt = "yuv420p"
+            self._stream.options = {"crf": str(int(crf)), "threads": "1"}
+        except BaseException:
+            self.temporary.unlink(missing_ok=True)
+            raise
+        self.frames_written = 0
+
+    def write(self, frames: np.ndarray) -> None:
+        import av
+
+        pad_h, pad_w = self.height - frames.shape[1], self.width - frames.shape[2]
+        if pad_h or pad_w:
+            frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+        for frame in frames:
+            for packet in self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                self._container.mux(packet)
+            self.frames_written += 1
+
+    def commit(self) -> None:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        os.replace(self.temporary, self.path)
+
+    def abort(self) -> None:
+        try:
+            self._container.close()
+        except Exception:  # the container may be in any state here; the file is deleted anyway
+            logger.debug("closing the aborted output %s failed", self.temporary, exc_info=True)
+        self.temporary.unlink(missing_ok=True)
+
+    def __enter__(self) -> _AtomicMp4Writer:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def _has_audio(path: Path) -> bool:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return len(container.streams.audio) > 0
+    except (av.error.FFmpegError, OSError):
+        return False
+
+
+def save_preview(raw_clip: np.ndarray, anonymized_clip: np.ndarray, path: str | os.PathLike, title: str,
+                 max_frames: int = 8) -> Path:
+    """Write a Figure-2-style PNG (raw frames above the same frames anonymized), atomically.
+
+    The drawing is `transformers_vidanon.evaluation.report.plot_figure2` (matplotlib, Agg); this function picks
+    the frames, converts them, and renames the finished PNG into place.
+
+    Args:
+        raw_clip (`np.ndarray` of shape `(T, H, W, 3)`, uint8): consecutive input frames.
+        anonymized_clip (`np.ndarray` of shape `(T, H, W, 3)`, uint8): the same frames anonymized.
+        path (`str` or `os.PathLike`): the PNG to write.
+        title (`str`): row label (e.g. the file name and the frame range).
+        max_frames (`int`, *optional*, defaults to 8): at most this many frames, spread over the clip.
+
+    Returns:
+        `Path`: the written PNG.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .evaluation.report import plot_figure2
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"the preview {str(path)!r} must be a .png file.")
+
+    def to_float(clip: np.ndarray) -> np.ndarray:  # (T, H, W, 3) uint8 -> (1, T, 3, H, W) in [0, 1]
+        return (np.asarray(clip).astype(np.float32) / 255.0).transpose(0, 3, 1, 2)[None]
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.png", dir=path.parent)
+    os.close(descriptor)
+    try:
+        plot_figure2(to_float(raw_clip), to_float(anonymized_clip), temporary,
+                     frames=min(max_frames, len(raw_clip)), clip_names=[title])
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Files and folders
+# ----------------------------------------------------------------------------------------------------------------------
+def _batches(num_clips: int, batch_size: int) -> Iterator[range]:
+    for start in range(0, num_clips, batch_size):
+        yield range(start, min(start + batch_size, num_clips))
+
+
+def anonymize_video(
+    model: Any,
+    processor: Any | None,
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    keep_rate: float | Sequence[float] | None = None,
+    lambda_priv: float | None = None,
+    preview_path: str | os.PathLike | None = None,
+    overwrite: bool = True,
+    crf: int = DEFAULT_CRF,
+    progress: bool = True,
+) -> AnonymizeReport:
+    """Anonymize one video file into an mp4 with the same frame count, frame rate and frame size.
+
+    See the module docstring for how clips are cut and how the mask reaches the original frames. The audio
+    track is dropped. The output appears only once complete (atomic rename).
+
+    Args:
+        model: a trained [`VidAnonForPrivacyPreservingActionRecognition`] (see [`load_anonymizer`]).
+        processor (`VidAnonImageProcessor`, *optional*): resizing for scoring (see [`prepare_pixel_values`]); `None`
+            resizes with torch.
+        input_path (`str` or `os.PathLike`): the video to anonymize (any container decord/PyAV reads).
+        output_path (`str` or `os.PathLike`): the `.mp4` to write (its folder is created).
+        batch_size (`int`, *optional*, defaults to 4): clips per forward pass.
+        keep_rate (`float` or `list[float]`, *optional*): override of the model's keep rate for this run.
+        lambda_priv (`float`, *optional*): override of the model's privacy weight for this run.
+        preview_path (`str` or `os.PathLike`, *optional*): also write a PNG with raw frames of the middle clip above
+            the same frames anonymized.
+        overwrite (`bool`, *optional*, defaults to `True`): replace an existing output; `False` raises
+            `FileExistsError`.
+        crf (`int`, *optional*, defaults to 18): x264 quality (0 lossless luma ... 51 worst).
+        progress (`bool`, *optional*, defaults to `True`): show a tqdm bar over the clips.
+
+    Returns:
+        [`AnonymizeReport`].
+
+    Raises:
+        VideoNotFoundError: the input does not exist.
+        VideoDecodeError: the input cannot be decoded.
+        ValueError: bad arguments (output not `.mp4`, output equal to the input, keep rate out of range, ...).
+        FileExistsError: the output exists and `overwrite` is `False`.
+    """
+    _check_model(model)
+    input_path, output_path = Path(input_path), Path(output_path)
+    if output_path.suffix.lower() != ".mp4":
+        raise ValueError(f"the output {str(output_path)!r} must be an .mp4 file (the anonymized video is H.264/mp4).")
+    if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
+        raise ValueError(f"the output {str(output_path)!r} is the input file; choose another output path.")
+    if output_path.exists() and not overwrite:
+        raise FileExistsError(f"the output {str(output_path)!r} exists (pass overwrite=True to replace it).")
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
+    run_model = override_pruning(model, keep_rate, lambda_priv)
+
+    with VideoFile(input_path) as video:
+        info = video.info
+        fps = info.fps
+        if not fps or not math.isfinite(fps) or fps <= 0:
+            logger.warning("%s gives no frame rate; writing %s fps.", input_path, DEFAULT_FALLBACK_FPS)
+            fps = DEFAULT_FALLBACK_FPS
+        audio = _has_audio(input_path)
+        if audio:
+            logger.warning("%s has an audio track: it is dropped (a voice identifies a person too).", input_path)
+        clip_length = run_model.config.num_frames
+        clip_indices = split_into_clips(info.num_frames, clip_length)
+        preview_clip = len(clip_indices) // 2
+        preview: tuple[np.ndarray, np.ndarray] | None = None
+        kept_pixels = 0
+        num_written = 0
+        bar = tqdm(total=len(clip_indices), desc=input_path.name, unit="clip", disable=not progress, leave=False)
+        with _AtomicMp4Writer(output_path, fps, info.height, info.width, crf=crf) as writer:
+            for batch in _batches(len(clip_indices), batch_size):
+                indices = clip_indices[batch.start : batch.stop]
+                clips = video.get_frames(indices.reshape(-1)).reshape(len(batch), clip_length, *_frame_shape(info))
+                frames, pixel_mask, _ = _anonymize_batch(run_model, clips, processor, batch_size)
+                for offset, clip_number in enumerate(batch):
+                    real = min(clip_length, info.num_frames - clip_number * clip_length)  # drop the padding
+                    writer.write(frames[offset, :real])
+                    kept_pixels += int(pixel_mask[offset, :real].sum())
+                    num_written += real
+                    if preview_path is not None and clip_number == preview_clip:
+                        preview = (clips[offset, :real].copy(), frames[offset, :real].copy())
+                bar.update(len(batch))
+        bar.close()
+
+    if num_written != info.num_frames:  # cannot happen unless the clip layout above is broken
+        raise RuntimeError(f"wrote {num_written} frames for {info.num_frames} input frames of {input_path}.")
+    written_preview = None
+    if preview_path is not None and preview is not None:
+        start = preview_clip * clip_length
+        title = f"{input_path.name}\nframes {start}-{start + len(preview[0]) - 1}"
+        written_preview = save_preview(preview[0], preview[1], preview_path, title)
+    report = AnonymizeReport(
+        input_path=input_path,
+        output_path=output_path,
+        num_frames=info.num_frames,
+        fps=fps,
+        height=info.height,
+        width=info.width,
+        output_height=writer.height,
+        output_width=writer.width,
+        num_clips=len(clip_indices),
+        kept_fraction=kept_pixels / float(info.num_frames * info.height * info.width),
+        keep_rate=run_model.config.keep_rate,
+        lambda_priv=run_model.config.lambda_priv,
+        audio_dropped=audio,
+        preview_path=written_preview,
+    )
+    logger.info(
+        "Anonymized %s -> %s: %d frames at %.3g fps, %dx%d, %.1f%% of pixels kept.",
+        input_path, output_path, report.num_frames, fps, info.width, info.height, 100 * report.kept_fraction,
+    )
+    return report
+
+
+def _frame_shape(info: Any) -> tuple[int, int, int]:
+    return info.height, info.width, 3
+
+
+def find_videos(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
+    """The video files (extensions in `video_io.VIDEO_EXTENSIONS`) under `folder`, sorted; hidden files skipped.
+
+    Raises:
+        FileNotFoundError: `folder` does not exist or is not a folder.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"input folder {str(folder)!r} does not exist or is not a folder.")
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        path
+        for path in candidates
+        if path.is_file()
+        and path.suffix.lower() in VIDEO_EXTENSIONS
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
+def anonymize_folder(
+    model: Any,
+    processor: Any | None,
+    input_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    keep_rate: float | Sequence[float] | None = None,
+    lambda_priv: float | None = None,
+    preview_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    recursive: bool = True,
+    crf: int = DEFAULT_CRF,
+) -> FolderReport:
+    """Anonymize every video under `input_dir` into `output_dir`, keeping the relative paths (suffix `.mp4`).
+
+    A file that cannot be read or anonymized is reported (with the reason) and the run goes on with the others;
+    because outputs are written atomically, a failed or interrupted file leaves no output behind. Existing outputs
+    are skipped unless `overwrite`, so an interrupted run can simply be started again.
+
+    Args:
+        model, processor, batch_size, keep_rate, lambda_priv, crf: as in [`anonymize_video`] (the overrides are
+            applied once for the whole folder).
+        input_dir (`str` or `os.PathLike`): folder of videos.
+        output_dir (`str` or `os.PathLike`): destination folder.
+        preview_dir (`str` or `os.PathLike`, *optional*): write one preview PNG per video there (same relative path,
+            suffix `.png`).
+        overwrite (`bool`, *optional*, defaults to `False`): re-anonymize files whose output exists.
+        recursive (`bool`, *optional*, defaults to `True`): include sub-folders.
+
+    Returns:
+        [`FolderReport`].
+
+    Raises:
+        FileNotFoundError: `input_dir` does not exist.
+        ValueError: no video in `input_dir`, two inputs that map to the same output, or `output_dir` inside
+            `input_dir` with `recursive`.
+    """
+    _check_model(model)
+    input_dir, output_dir = Path(input_dir), Path(output_dir)
+    videos = find_videos(input_dir, recursive=recursive)
+    if recursive and output_dir.resolve().is_relative_to(input_dir.resolve()):
+        videos = [path for path in videos if not path.resolve().is_relative_to(output_dir.resolve())]
+    if not videos:
+        raise ValueError(f"input folder {str(input_dir)!r} holds no video ({', '.join(VIDEO_EXTENSIONS)}).")
+    targets: dict[Path, Path] = {}
+    for path in videos:
+        target = (output_dir / path.relative_to(input_dir)).with_suffix(".mp4")
+        if target in targets:
+            raise ValueError(f"{str(targets[target])!r} and {str(path)!r} would both be written to {str(target)!r}.")
+        targets[target] = path
+    run_model = override_pruning(model, keep_rate, lambda_priv)  # once, not per file
+
+    report = FolderReport()
+    for target, path in tqdm(targets.items(), desc="anonymize", unit="video"):
+        if target.exists() and not overwrite:
+            logger.info("Skipping %s: %s exists.", path, target)
+            report.skipped.append(path)
+            continue
+        preview = None
+        if preview_dir is not None:
+            preview = (Path(preview_dir) / path.relative_to(input_dir)).with_suffix(".png")
+        try:
+            report.reports.append(
+                anonymize_video(run_model, processor, path, target, batch_size=batch_size, preview_path=preview,
+                                overwrite=True, crf=crf)
+            )
+        except (VideoDecodeError, OSError, ValueError, RuntimeError) as error:
+            reason = f"{type(error).__name__}: {error}"
+            logger.error("Could not anonymize %s: %s", path, reason)
+            report.failures.append((path, reason))
+    if report.failures:
+        logger.error(
+            "%d of %d videos failed:\n%s",
+            len(report.failures), len(targets), "\n".join(f"  {path}: {reason}" for path, reason in report.failures),
+        )
+    return report
+
+
+__all__ = [
+    "AnonymizeReport",
+    "FolderReport",
+    "FramesAnonymization",
+    "anonymize_folder",
+    "anonymize_frames",
+    "anonymize_video",
+    "apply_mask_to_frames",
+    "find_videos",
+    "load_anonymizer",
+    "override_pruning",
+    "predict_keep_mask",
+    "prepare_pixel_values",
+    "save_preview",
+    "split_into_clips",
+]
