@@ -144,13 +144,17 @@ class VidAnonPatchEmbeddings(nn.Module):
         kernel = (config.tubelet_size, config.patch_size, config.patch_size)
         self.projection = nn.Conv3d(config.num_channels, config.hidden_size, kernel_size=kernel, stride=kernel)
 
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+    def check_input(self, pixel_values: torch.Tensor) -> None:
+        """Raise a `ValueError` naming `pixel_values` when its shape does not fit the model."""
         expected = (self.num_frames, self.num_channels, *self.image_size)
         if pixel_values.ndim != 5 or tuple(pixel_values.shape[1:]) != expected:
             raise ValueError(
                 f"`pixel_values` must have shape (batch_size, {', '.join(map(str, expected))}) = (batch, frames, "
                 f"channels, height, width) for this model, got {tuple(pixel_values.shape)}."
             )
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        self.check_input(pixel_values)
         # (B, T, C, H, W) -> (B, C, T, H, W) -> (B, D, T', H', W') -> (B, N, D)
         embeddings = self.projection(pixel_values.permute(0, 2, 1, 3, 4))
         return embeddings.flatten(2).transpose(1, 2)
@@ -180,6 +184,7 @@ class VidAnonEmbeddings(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """`(B, T, C, H, W)` pixels in [0, 1] -> `(B, 2 + N, D)` tokens."""
+        self.patch_embeddings.check_input(pixel_values)
         if self.image_mean is not None:
             pixel_values = (pixel_values - self.image_mean.to(pixel_values.dtype)) / self.image_std.to(pixel_values.dtype)
         pixel_values = pixel_values.to(self.patch_embeddings.projection.weight.dtype)

@@ -1,0 +1,483 @@
+"""Tests of VidAnonConfig / VidAnonModel / VidAnonForPrivacyPreservingActionRecognition (tiny configs)."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForVideoClassification,
+    VideoMAEConfig,
+    VideoMAEForPreTraining,
+    VideoMAEForVideoClassification,
+    VideoMAEModel,
+    ViTConfig,
+    ViTModel,
+)
+
+from transformers_vidanon import (
+    VidAnonConfig,
+    VidAnonForPrivacyPreservingActionRecognition,
+    VidAnonModel,
+    grl_coefficient_schedule,
+)
+from transformers_vidanon.pruning import cls_attention
+
+
+class VidAnonModelTester:
+    """Tiny VidAnon configs: 16 x 16 frames, patch 4, 4 frames, tubelet 2 -> 2 x 4 x 4 = 32 tubelets."""
+
+    def __init__(self, batch_size: int = 2, **overrides):
+        self.batch_size = batch_size
+        self.kwargs = dict(
+            image_size=16, patch_size=4, num_channels=3, num_frames=4, tubelet_size=2, hidden_size=32,
+            num_hidden_layers=3, num_attention_heads=4, intermediate_size=37, pruning_layers=[0, 1],
+            keep_rate=0.5, num_labels=3,
+        )
+        self.kwargs.update(overrides)
+
+    def get_config(self, **overrides) -> VidAnonConfig:
+        return VidAnonConfig(**{**self.kwargs, **overrides})
+
+    def prepare_inputs(self, config: VidAnonConfig, seed: int = 0) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(seed)
+        return torch.rand(self.batch_size, config.num_frames, 3, config.image_size, config.image_size, generator=generator)
+
+    def model(self, seed: int = 0, **overrides) -> VidAnonForPrivacyPreservingActionRecognition:
+        torch.manual_seed(seed)
+        return VidAnonForPrivacyPreservingActionRecognition(self.get_config(**overrides)).eval()
+
+    def create_and_check_shapes(self) -> None:
+        config = self.get_config()
+        model = VidAnonModel(config).eval()
+        pixel_values = self.prepare_inputs(config)
+        out = model(pixel_values, output_hidden_states=True, output_attentions=True)
+        # 32 tubelets -> ceil(0.5 * 32) = 16 -> ceil(0.5 * (16 + fused)) = 9
+        assert out.kept_tubelet_indices.shape == (2, 9)
+        assert [s.shape for s in out.pruning_scores] == [(2, 32), (2, 16)]
+        assert out.last_hidden_state.shape == (2, 2 + 9 + 1, 32)
+        assert [h.shape[1] for h in out.hidden_states] == [34, 2 + 16 + 1, 2 + 9 + 1, 2 + 9 + 1]
+        assert [a.shape for a in out.attentions] == [(2, 4, 34, 34), (2, 4, 19, 19), (2, 4, 12, 12)]
+        assert out.keep_mask.shape == (2, 2, 4, 4)
+        assert out.keep_mask.sum(dim=(1, 2, 3)).tolist() == [9.0, 9.0]
+        torch.testing.assert_close(out.action_cls_output, out.last_hidden_state[:, 0])
+        torch.testing.assert_close(out.privacy_cls_output, out.last_hidden_state[:, 1])
+
+
+def test_shapes_and_pruned_lengths():
+    VidAnonModelTester().create_and_check_shapes()
+
+
+def test_batch_of_one_and_tuple_outputs():
+    tester = VidAnonModelTester(batch_size=1)
+    model = tester.model()
+    pixel_values = tester.prepare_inputs(model.config)
+    out = model(pixel_values)
+    as_tuple = model(pixel_values, return_dict=False)
+    assert out.logits.shape == (1, 3) and out.privacy_logits.shape == (1, 5)
+    torch.testing.assert_close(as_tuple[0], out.logits)
+
+
+def test_paper_schedule_token_counts():
+    config = VidAnonConfig(num_hidden_layers=9, hidden_size=24, num_attention_heads=2, intermediate_size=8)
+    assert config.num_tubelets == 1568
+    model = VidAnonModel(config).eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 16, 3, 224, 224))
+    assert [s.shape[1] for s in out.pruning_scores] == [1568, 1412, 1272]
+    assert out.kept_tubelet_indices.shape[1] == 1146  # about 73% of the tubelets survive
+
+
+def test_keep_rate_one_keeps_every_token():
+    tester = VidAnonModelTester(keep_rate=1.0)
+    model = tester.model()
+    out = model(tester.prepare_inputs(model.config))
+    assert out.kept_tubelet_indices.tolist() == [list(range(32))] * 2
+    assert bool((out.keep_mask == 1).all())
+    torch.testing.assert_close(out.anonymized_pixel_values, tester.prepare_inputs(model.config), rtol=0, atol=0)
+
+
+def test_cls_scores_equal_eager_attention_rows():
+    tester = VidAnonModelTester()
+    model = tester.model(pruning_layers=[1])
+    model.config._attn_implementation = "eager"
+    captured = {}
+
+    def hook(module, args, kwargs, output):
+        captured["hidden"] = args[0]
+
+    layer = model.vidanon.encoder.layer[1]
+    handle = layer.attention.attention.register_forward_hook(hook, with_kwargs=True)
+    out = model(tester.prepare_inputs(model.config), output_attentions=True)
+    handle.remove()
+    attention = layer.attention.attention
+    hidden = captured["hidden"]
+    shape = (*hidden.shape[:2], 4, 8)
+    query = attention.query(hidden).view(shape).transpose(1, 2)
+    key = attention.key(hidden).view(shape).transpose(1, 2)
+    from_qk = cls_attention(query, key, (0, 1), slice(2, 34))
+    rows = out.attentions[1][:, :, :2, 2:34].mean(dim=1)
+    expected = rows / rows.sum(-1, keepdim=True)
+    torch.testing.assert_close(from_qk, expected)
+    # the score of layer 1 is a_act - lambda * a_priv of those rows
+    torch.testing.assert_close(out.pruning_scores[0], expected[:, 0] - 0.5 * expected[:, 1])
+
+
+def test_sdpa_and_eager_agree():
+    tester = VidAnonModelTester()
+    sdpa = tester.model()
+    eager = tester.model()
+    eager.config._attn_implementation = "eager"
+    pixel_values = tester.prepare_inputs(sdpa.config)
+    a, b = sdpa(pixel_values), eager(pixel_values)
+    torch.testing.assert_close(a.logits, b.logits, rtol=1e-4, atol=1e-5)
+    assert torch.equal(a.kept_tubelet_indices, b.kept_tubelet_indices)
+
+
+def test_kept_indices_are_top_k_of_score():
+    tester = VidAnonModelTester(pruning_layers=[1], keep_rate=0.25)
+    model = tester.model()
+    out = model(tester.prepare_inputs(model.config))
+    scores = out.pruning_scores[0]
+    top = scores.topk(8, dim=-1).indices.sort(-1).values
+    assert torch.equal(out.kept_tubelet_indices, top)
+    # every kept score beats every pruned score
+    for b in range(2):
+        kept = set(out.kept_tubelet_indices[b].tolist())
+        kept_scores = torch.stack([scores[b, i] for i in kept]).detach()
+        pruned_scores = torch.stack([scores[b, i] for i in range(32) if i not in kept]).detach()
+        assert kept_scores.min() >= pruned_scores.max()
+
+
+def test_lambda_priv_changes_selection_in_the_expected_direction():
+    tester = VidAnonModelTester(pruning_layers=[1], keep_rate=0.5)
+    pixel_values = tester.prepare_inputs(tester.get_config())
+    kept_privacy_mass = []
+    for lam in (0.0, 5.0):
+        model = tester.model(lambda_priv=lam)
+        model.config._attn_implementation = "eager"
+        out = model(pixel_values, output_attentions=True)
+        rows = out.attentions[1][:, :, 1, 2:34].mean(1)
+        a_priv = rows / rows.sum(-1, keepdim=True)
+        kept_privacy_mass.append(a_priv.gather(1, out.kept_tubelet_indices).sum().item())
+    assert kept_privacy_mass[1] < kept_privacy_mass[0]
+
+
+def test_fused_token_equals_weighted_sum_of_pruned():
+    tester = VidAnonModelTester(pruning_layers=[1], num_hidden_layers=2)
+    model = tester.model()
+    model.config._attn_implementation = "eager"
+    layer = model.vidanon.encoder.layer[1]
+    captured = {}
+    # capture the sequence right after pruning (input of layernorm_after)
+    def capture(name):
+        def hook(module, args, output):
+            captured.setdefault(name, args[0])  # returns None: the output is left alone
+
+        return hook
+
+    handle = layer.layernorm_after.register_forward_hook(capture("pruned"))
+    handle2 = layer.layernorm_before.register_forward_hook(capture("before"))
+    out = model(tester.prepare_inputs(model.config), output_attentions=True)
+    handle.remove(), handle2.remove()
+    # recompute the attention residual output the layer produced before pruning
+    before = captured["before"]
+    attention = layer.attention(layer.layernorm_before(before), cls_positions=(0, 1), tubelet_slice=slice(2, 34))
+    residual = before + attention.context
+    a_act = attention.cls_attention[:, 0]
+    kept = out.kept_tubelet_indices
+    pruned_mask = torch.ones(2, 32).scatter(1, kept, 0.0)
+    expected_fused = torch.einsum("bn,bnd->bd", a_act * pruned_mask, residual[:, 2:34])
+    torch.testing.assert_close(captured["pruned"][:, -1], expected_fused)
+    torch.testing.assert_close(captured["pruned"][:, 2:-1], residual[:, 2:34].gather(1, kept[..., None].expand(-1, -1, 32)))
+
+
+def test_later_pruning_folds_into_the_same_fused_token():
+    tester = VidAnonModelTester(pruning_layers=[0, 1, 2], keep_rate=0.5)
+    model = tester.model()
+    out = model(tester.prepare_inputs(model.config), output_hidden_states=True)
+    # one fused token only: 2 CLS + kept + 1
+    assert out.hidden_states[-1].shape[1] == 2 + out.kept_tubelet_indices.shape[1] + 1
+    no_fuse = tester.model(pruning_layers=[0, 1, 2], keep_rate=0.5, fuse_pruned_tokens=False)
+    out2 = no_fuse(tester.prepare_inputs(no_fuse.config), output_hidden_states=True)
+    assert out2.hidden_states[-1].shape[1] == 2 + out2.kept_tubelet_indices.shape[1]
+
+
+@pytest.mark.parametrize("fill", [0.0, 0.5])
+def test_anonymized_pixels_exact(fill):
+    tester = VidAnonModelTester()
+    model = tester.model(anonymization_fill_value=fill)
+    pixel_values = tester.prepare_inputs(model.config)
+    out = model(pixel_values)
+    anonymized = out.anonymized_pixel_values
+    mask = out.keep_mask.bool()
+    # (B, T', H', W') -> per-pixel (B, T, 1, H, W)
+    pixel_mask = mask.repeat_interleave(2, 1).repeat_interleave(4, 2).repeat_interleave(4, 3)[:, :, None]
+    pixel_mask = pixel_mask.expand_as(pixel_values)
+    assert bool((anonymized[~pixel_mask] == fill).all())
+    assert torch.equal(anonymized[pixel_mask], pixel_values[pixel_mask])
+    # the tubelet indices and the mask agree (time-major flattening)
+    for b in range(2):
+        assert sorted(mask[b].flatten().nonzero().flatten().tolist()) == out.kept_tubelet_indices[b].tolist()
+    direct = model.anonymize(pixel_values)
+    assert torch.equal(direct.anonymized_pixel_values, anonymized)
+
+
+def test_tube_mode_keeps_one_spatial_mask_for_all_time():
+    tester = VidAnonModelTester(temporal_consistency="tube", num_frames=8)
+    model = tester.model()
+    out = model(tester.prepare_inputs(model.config))
+    mask = out.keep_mask  # (B, 4, 4, 4)
+    assert mask.shape == (2, 4, 4, 4)
+    for t in range(1, 4):
+        assert torch.equal(mask[:, t], mask[:, 0])
+    # ceil(0.5 * 16) = 8 spatial positions, then ceil(0.5 * 8) = 4
+    assert mask[:, 0].sum(dim=(1, 2)).tolist() == [4.0, 4.0]
+    tubelet = tester.model(temporal_consistency="tubelet")(tester.prepare_inputs(model.config)).keep_mask
+    assert any(not torch.equal(tubelet[:, t], tubelet[:, 0]) for t in range(1, 4))
+
+
+def test_gradients_reach_both_cls_tokens_and_grl_flips_the_privacy_gradient():
+    tester = VidAnonModelTester()
+    pixel_values = tester.prepare_inputs(tester.get_config())
+    privacy_labels = torch.tensor([[1.0, 0, 1, 0, 1], [0, 1, 0, 1, 0]])
+    labels = torch.tensor([0, 2])
+    model = tester.model()
+    model.train()
+    out = model(pixel_values, labels=labels, privacy_labels=privacy_labels)
+    out.loss.backward()
+    grad = model.vidanon.embeddings.cls_tokens.grad
+    assert grad[0, 0].abs().sum() > 0 and grad[0, 1].abs().sum() > 0
+
+    def privacy_grads(coefficient):
+        m = tester.model()
+        m.train()
+        o = m(pixel_values, privacy_labels=privacy_labels, grl_coefficient=coefficient)
+        o.loss.backward()
+        return m.vidanon.embeddings.cls_tokens.grad[0, 1].clone(), m.privacy_classifier.weight.grad.clone()
+
+    backbone_rev, head_rev = privacy_grads(1.0)
+    m = tester.model()
+    m.train()
+    head_out = m.privacy_classifier(m.vidanon(pixel_values).privacy_cls_output)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(head_out, privacy_labels)
+    loss.backward()
+    backbone_plain = m.vidanon.embeddings.cls_tokens.grad[0, 1]
+    torch.testing.assert_close(backbone_rev, -backbone_plain)
+    torch.testing.assert_close(head_rev, m.privacy_classifier.weight.grad)
+    backbone_half, _ = privacy_grads(0.5)
+    torch.testing.assert_close(backbone_half, -0.5 * backbone_plain)
+
+
+def test_straight_through_mask_carries_gradient_to_scores():
+    tester = VidAnonModelTester()
+    model = tester.model()
+    model.train()
+    pixel_values = tester.prepare_inputs(model.config)
+    out = model(pixel_values)
+    assert bool(((out.keep_mask == 0) | (out.keep_mask == 1)).all())
+    out.anonymized_pixel_values.sum().backward()
+    assert model.vidanon.embeddings.cls_tokens.grad[0, 0].abs().sum() > 0
+
+
+def test_loss_is_weighted_sum():
+    tester = VidAnonModelTester()
+    model = tester.model(action_loss_weight=2.0)
+    pixel_values = tester.prepare_inputs(model.config)
+    labels = torch.tensor([1, 2])
+    privacy = torch.tensor([[1.0, 0, 1, 0, 1], [0, 1, 0, 1, 0]])
+    out = model(pixel_values, labels=labels, privacy_labels=privacy)
+    ce = torch.nn.functional.cross_entropy(out.logits, labels)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(out.privacy_logits, privacy)
+    torch.testing.assert_close(out.loss, 2.0 * ce + bce)
+    with pytest.raises(ValueError, match="privacy_labels"):
+        model(pixel_values, privacy_labels=privacy[:, :3])
+
+
+def test_wrong_input_shape_names_the_argument():
+    tester = VidAnonModelTester()
+    model = tester.model()
+    with pytest.raises(ValueError, match="pixel_values"):
+        model(torch.rand(2, 4, 3, 20, 20))
+    with pytest.raises(ValueError, match="pixel_values"):
+        model(torch.rand(2, 3, 4, 16, 16))
+
+
+def test_deterministic_init_and_save_load_round_trip(tmp_path):
+    tester = VidAnonModelTester()
+    a, b = tester.model(seed=3), tester.model(seed=3)
+    for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(pa, pb), name
+    pixel_values = tester.prepare_inputs(a.config)
+    a.save_pretrained(tmp_path / "ckpt")
+    assert (tmp_path / "ckpt" / "model.safetensors").exists()
+    loaded = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(tmp_path / "ckpt").eval()
+    auto = AutoModelForVideoClassification.from_pretrained(tmp_path / "ckpt").eval()
+    assert isinstance(auto, VidAnonForPrivacyPreservingActionRecognition)
+    assert AutoConfig.from_pretrained(tmp_path / "ckpt").model_type == "vidanon"
+    for other in (loaded, auto):
+        out_a, out_b = a(pixel_values), other(pixel_values)
+        torch.testing.assert_close(out_a.logits, out_b.logits)
+        torch.testing.assert_close(out_a.privacy_logits, out_b.privacy_logits)
+        assert torch.equal(out_a.anonymized_pixel_values, out_b.anonymized_pixel_values)
+    base = AutoModel.from_pretrained(tmp_path / "ckpt").eval()
+    assert isinstance(base, VidAnonModel)
+    torch.testing.assert_close(base(pixel_values).action_cls_output, a.vidanon(pixel_values).action_cls_output)
+
+
+def test_learnable_positions_round_trip(tmp_path):
+    tester = VidAnonModelTester(position_embedding_type="learnable")
+    model = tester.model()
+    assert model.vidanon.embeddings.position_embeddings.shape == (1, 34, 32)
+    model.save_pretrained(tmp_path)
+    loaded = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(tmp_path).eval()
+    pixel_values = tester.prepare_inputs(model.config)
+    torch.testing.assert_close(model(pixel_values).logits, loaded(pixel_values).logits)
+
+
+def test_trust_remote_code_in_a_process_without_the_package(tmp_path):
+    tester = VidAnonModelTester()
+    model = tester.model()
+    pixel_values = tester.prepare_inputs(model.config)
+    model.save_pretrained(tmp_path / "ckpt")
+    torch.save(pixel_values, tmp_path / "x.pt")
+    torch.save(model(pixel_values).logits, tmp_path / "logits.pt")
+    script = textwrap.dedent(
+        f"""
+        import importlib.util, torch
+        assert importlib.util.find_spec("transformers_vidanon") is None, "package must not be importable here"
+        from transformers import AutoModel, AutoModelForVideoClassification
+        model = AutoModelForVideoClassification.from_pretrained({str(tmp_path / 'ckpt')!r}, trust_remote_code=True).eval()
+        base = AutoModel.from_pretrained({str(tmp_path / 'ckpt')!r}, trust_remote_code=True)
+        assert type(base).__name__ == "VidAnonModel", type(base)
+        logits = model(torch.load({str(tmp_path / 'x.pt')!r})).logits
+        torch.testing.assert_close(logits, torch.load({str(tmp_path / 'logits.pt')!r}))
+        print("REMOTE-OK", type(model).__module__)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["HF_HOME"] = str(tmp_path / "hf_home")
+    env["HF_HUB_OFFLINE"] = "1"
+    # -I: isolated mode (no user site, no cwd); the editable install's path hook is dropped with -S
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", "import site; import sys; "
+         "sys.path[:] = [p for p in sys.path]; "
+         + _site_without_project() + "\n" + script],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "REMOTE-OK transformers_modules" in result.stdout
+
+
+def _site_without_project() -> str:
+    """Code that adds the venv's site-packages but not the editable install of this project."""
+    import site
+
+    paths = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    return (
+        "import sys\n"
+        f"sys.path.extend({paths!r})\n"
+        "import importlib.machinery\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in type(f).__module__.lower() "
+        "and 'editable' not in repr(f).lower()]\n"
+    )
+
+
+def _videomae_config(**kw) -> VideoMAEConfig:
+    return VideoMAEConfig(
+        image_size=16, patch_size=4, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=37, decoder_hidden_size=16, decoder_num_hidden_layers=1, decoder_num_attention_heads=2,
+        decoder_intermediate_size=20, **kw,
+    )
+
+
+@pytest.mark.parametrize("source_class", [VideoMAEModel, VideoMAEForVideoClassification, VideoMAEForPreTraining])
+def test_from_videomae_copies_every_backbone_tensor(tmp_path, source_class):
+    torch.manual_seed(0)
+    source = source_class(_videomae_config(num_labels=4))
+    source.save_pretrained(tmp_path)
+    model, report = VidAnonForPrivacyPreservingActionRecognition.from_videomae(
+        tmp_path, output_loading_info=True, pruning_layers=[0], num_labels=6
+    )
+    assert model.config.hidden_size == 32 and model.config.num_labels == 6
+    videomae = source if source_class is VideoMAEModel else source.videomae
+    target = model.vidanon.state_dict()
+    for key, tensor in videomae.state_dict().items():
+        assert torch.equal(target[key], tensor), key
+    new = set(report.newly_initialized)
+    assert {"vidanon.embeddings.cls_tokens", "vidanon.embeddings.cls_position_embeddings", "classifier.weight",
+            "privacy_classifier.weight"} <= new
+    assert not any(k.startswith("vidanon.encoder.") for k in new)
+    torch.testing.assert_close(model.vidanon.embeddings.position_embeddings, videomae.embeddings.position_embeddings)
+
+
+def test_from_videomae_shape_mismatch_is_a_clear_error(tmp_path):
+    VideoMAEModel(_videomae_config()).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="Shape mismatch.*patch_embeddings"):
+        VidAnonModel.from_videomae(tmp_path, patch_size=8, image_size=16, pruning_layers=[])
+
+
+def test_from_vit_inflated_matches_the_image_model_on_a_static_video(tmp_path):
+    torch.manual_seed(0)
+    vit = ViTModel(
+        ViTConfig(image_size=16, patch_size=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                  intermediate_size=37), add_pooling_layer=False,
+    ).eval()
+    vit.save_pretrained(tmp_path)
+    model, report = VidAnonModel.from_vit_inflated(
+        tmp_path, num_frames=4, tubelet_size=2, output_loading_info=True, pruning_layers=[], image_mean=None,
+        image_std=None,
+    )
+    assert report.newly_initialized == []
+    image = torch.rand(2, 3, 16, 16)
+    video = image[:, None].repeat(1, 4, 1, 1, 1)
+    # two time slots duplicate every patch, two CLS tokens duplicate the CLS: the attention is the image's
+    expected = vit(pixel_values=image).last_hidden_state[:, 0]
+    got = model.eval()(video).action_cls_output
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    tester = VidAnonModelTester()
+    pixel_values = tester.prepare_inputs(tester.get_config())
+    labels = torch.tensor([0, 1])
+    grads = []
+    for checkpointing in (False, True):
+        model = tester.model()
+        model.train()
+        if checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            assert model.vidanon.encoder.gradient_checkpointing
+        model(pixel_values, labels=labels).loss.backward()
+        grads.append(model.vidanon.embeddings.patch_embeddings.projection.weight.grad.clone())
+    torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_bf16_forward():
+    tester = VidAnonModelTester()
+    model = tester.model().to(torch.bfloat16)
+    out = model(tester.prepare_inputs(model.config).to(torch.bfloat16))
+    assert out.logits.dtype == torch.bfloat16 and torch.isfinite(out.logits.float()).all()
+    assert out.kept_tubelet_indices.shape == (2, 9)
+
+
+def test_dropout_and_drop_path_only_in_training():
+    tester = VidAnonModelTester(hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, drop_path_rate=0.2)
+    model = tester.model()
+    pixel_values = tester.prepare_inputs(model.config)
+    torch.testing.assert_close(model(pixel_values).logits, model(pixel_values).logits)
+    model.train()
+    assert not torch.allclose(model(pixel_values).logits, model(pixel_values).logits)
+
+
+def test_grl_schedule():
+    assert grl_coefficient_schedule(0.0) == 0.0
+    assert math.isclose(grl_coefficient_schedule(1.0), 2 / (1 + math.exp(-10)) - 1)
+    assert 0.98 < grl_coefficient_schedule(0.5) < 0.99
