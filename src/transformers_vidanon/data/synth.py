@@ -1,0 +1,975 @@
+"""SynthPrivacy: a generated action-recognition benchmark with known privacy attributes and regions.
+
+Every video shows one *actor* whose body motion defines the action, over a textured background that
+moves (a camera pan). Five binary privacy attributes are drawn independently of the action and of
+each other, and each is carried by a visible cue:
+
+| attribute      | 1                                      | 0                                 |
+|----------------|----------------------------------------|-----------------------------------|
+| `skin_color`   | dark skin (head, arms, bare torso)     | light skin                        |
+| `face`         | eyes and mouth drawn on the head       | plain head                        |
+| `gender`       | long hair falling to the shoulders     | short hair (a cap on the head)    |
+| `nudity`       | bare torso (skin coloured)             | clothed torso (a coloured shirt)  |
+| `relationship` | a second, standing person is present   | the actor is alone                |
+
+The second person (the *companion*) shares the actor's skin tone and is always clothed, short-haired
+and without facial features, so it carries the `relationship` cue only. The actions
+(`SYNTH_ACTIONS`) are `walk_left`, `walk_right`, `jump`, `wave`, `squat` and `spin`; telling them
+apart needs time (walking left and walking right look the same in any single frame). Privacy lives
+on the head and torso, the action mostly in the limbs and the body position, so that some tubelets
+carry only one of the two and some carry both. Nuisances drawn per video: position, size, speed,
+phase and rhythm of the motion, clothes and hair colours, skin shade within its group, and the
+background texture and its motion.
+
+Files written by `generate_synth_privacy(output_dir, ...)`:
+
+- `videos/<action>/<video_id>.mp4`: H.264 (yuv420p) videos of `num_frames` frames of
+  `image_size x image_size` pixels at `fps` frames per second.
+- `manifest.jsonl`: one JSON object per line and per video, with the keys
+  `video_id` (str), `path` (the mp4 path relative to the manifest's folder), `action` (str),
+  `label` (int, index into `SYNTH_ACTIONS`), the five attributes `skin_color`, `face`, `gender`,
+  `nudity`, `relationship` (0 or 1), `split` (`"train"`, `"val"` or `"test"`, stratified by
+  action), `regions` (the region file's path relative to the manifest's folder), `num_frames`,
+  `height`, `width` and `fps`.
+- `regions/<video_id>.npz`: ground-truth regions, a `numpy.savez_compressed` archive of boolean
+  arrays of shape `(num_frames, height, width)` (frame-aligned with the video), one per key:
+  `actor` (every visible pixel of the actor), and one per privacy attribute, marking the visible
+  pixels where that attribute's cue is shown, whatever the attribute's value:
+  `skin_color` (the actor's visible skin: head, arms and, when bare, torso), `face` (the face area
+  of the head, where eyes and mouth are or would be drawn), `gender` (where long hair is or would
+  be visible, plus the hair cap), `nudity` (the visible torso) and `relationship` (the visible
+  companion; empty when there is none). Read it with `read_synth_regions`.
+- `synth_config.json`: the generator settings (class and attribute names included).
+
+The same seed and settings give the same manifest bytes and the same decoded frames.
+
+For evaluation, `load_synth_clips` decodes each video of a split once into a `ClipSet` of uint8
+tensors, so that many fresh models can be trained without decoding again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..configuration_vidanon import DEFAULT_PRIVACY_LABEL_NAMES
+
+logger = logging.getLogger(__name__)
+
+SYNTH_ACTIONS: tuple[str, ...] = ("walk_left", "walk_right", "jump", "wave", "squat", "spin")
+"""Action class names; a video's `label` is the index of its action in this tuple."""
+
+PRIVACY_ATTRIBUTES: tuple[str, ...] = tuple(DEFAULT_PRIVACY_LABEL_NAMES)
+"""The five privacy attributes, in the order of the privacy label vectors."""
+
+REGION_NAMES: tuple[str, ...] = ("actor",) + PRIVACY_ATTRIBUTES
+"""Keys of every `regions/<video_id>.npz` file."""
+
+BALANCED_PREVALENCE: tuple[float, ...] = (0.5, 0.5, 0.5, 0.5, 0.5)
+"""The default positive rate of each attribute: balanced, so that chance cMAP is about 0.5 and the
+privacy leakage of an anonymizer has the widest range to show in."""
+
+VP_UCF101_PREVALENCE: tuple[float, ...] = (0.91, 0.60, 0.90, 0.25, 0.25)
+"""Positive rates of the attributes in VP-UCF101 (the `--imbalanced` setting)."""
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+MANIFEST_NAME = "manifest.jsonl"
+CONFIG_NAME = "synth_config.json"
+GENERATOR_VERSION = 1
+
+DEFAULT_NUM_FRAMES = 32
+DEFAULT_IMAGE_SIZE = 64
+LARGE_IMAGE_SIZE = 112
+DEFAULT_FPS = 16
+DEFAULT_CRF = 18
+
+# Part identifiers of the "owner" map: which part is on top at each pixel.
+_BACKGROUND = 0
+_COMPANION = 1
+_HAIR_LONG = 2
+_LEG = 3
+_TORSO = 4
+_ARM = 5
+_HEAD = 6
+_EYE = 7
+_MOUTH = 8
+_HAIR_CAP = 9
+_ACTOR_PARTS = (_HAIR_LONG, _LEG, _TORSO, _ARM, _HEAD, _EYE, _MOUTH, _HAIR_CAP)
+
+_LIGHT_SKIN = np.array([0.93, 0.78, 0.66])
+_DARK_SKIN = np.array([0.40, 0.26, 0.17])
+_HAIR_COLORS = np.array(
+    [[0.08, 0.06, 0.05], [0.28, 0.17, 0.08], [0.55, 0.40, 0.18], [0.45, 0.12, 0.06], [0.72, 0.70, 0.66]]
+)
+_EYE_WHITE = np.array([0.98, 0.98, 0.98])
+_PUPIL = np.array([0.02, 0.02, 0.04])
+_MOUTH_COLOR = np.array([0.62, 0.05, 0.10])
+
+
+# ----------------------------------------------------------------------------------------------
+# Drawing primitives: signed distances in pixels, anti-aliased coverage, compositing.
+# ----------------------------------------------------------------------------------------------
+
+
+def _coverage(sdf: np.ndarray) -> np.ndarray:
+    """Anti-aliased coverage in [0, 1] of a shape from its signed distance (pixels, < 0 inside)."""
+    return np.clip(0.5 - sdf, 0.0, 1.0)
+
+
+def _disc_sdf(xx: np.ndarray, yy: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
+    return np.hypot(xx - center[0], yy - center[1]) - radius
+
+
+def _capsule_sdf(xx: np.ndarray, yy: np.ndarray, p0: np.ndarray, p1: np.ndarray, radius: float) -> np.ndarray:
+    """Signed distance to a segment `p0`-`p1` thickened by `radius`."""
+    d = p1 - p0
+    denom = float(d @ d)
+    px, py = xx - p0[0], yy - p0[1]
+    if denom < 1e-9:
+        return np.hypot(px, py) - radius
+    h = np.clip((px * d[0] + py * d[1]) / denom, 0.0, 1.0)
+    return np.hypot(px - h * d[0], py - h * d[1]) - radius
+
+
+def _box_sdf(
+    xx: np.ndarray, yy: np.ndarray, center: np.ndarray, half_size: np.ndarray, rounding: float
+) -> np.ndarray:
+    """Signed distance to an axis-aligned box with rounded corners."""
+    qx = np.abs(xx - center[0]) - (half_size[0] - rounding)
+    qy = np.abs(yy - center[1]) - (half_size[1] - rounding)
+    outside = np.hypot(np.maximum(qx, 0.0), np.maximum(qy, 0.0))
+    inside = np.minimum(np.maximum(qx, qy), 0.0)
+    return outside + inside - rounding
+
+
+class _Canvas:
+    """One frame being drawn: an RGB float image and the map of which part is on top."""
+
+    def __init__(self, background: np.ndarray) -> None:
+        self.image = background.copy()  # (H, W, 3) float in [0, 1]
+        self.owner = np.zeros(background.shape[:2], dtype=np.int8)
+
+    def paint(self, sdf: np.ndarray, color: np.ndarray, part: int) -> np.ndarray:
+        alpha = _coverage(sdf)
+        self.image += alpha[..., None] * (color - self.image)
+        self.owner[alpha >= 0.5] = part
+        return alpha
+
+
+# ----------------------------------------------------------------------------------------------
+# Background: a periodic texture (sum of gratings with integer frequencies) panned over time.
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Background:
+    base: np.ndarray  # (3,)
+    chroma: np.ndarray  # (3,) colour direction of the second texture
+    freqs: np.ndarray  # (K, 2) integer cycles per frame width / height
+    amps: np.ndarray  # (K,)
+    phases: np.ndarray  # (K,)
+    chroma_channel: np.ndarray  # (K,) bool: component modulates `chroma` instead of luminance
+    velocity: np.ndarray  # (2,) pixels per frame
+
+    @classmethod
+    def sample(cls, rng: np.random.Generator) -> _Background:
+        hue = rng.random()
+        sat = rng.uniform(0.15, 0.45)
+        val = rng.uniform(0.35, 0.70)
+        base = _hsv_to_rgb(hue, sat, val)
+        num = 10
+        freqs = rng.integers(-6, 7, size=(num, 2))
+        freqs[np.all(freqs == 0, axis=1)] = (1, 0)
+        norm = np.hypot(freqs[:, 0], freqs[:, 1])
+        amps = rng.uniform(0.03, 0.08, size=num) / (1.0 + norm / 5.0)
+        phases = rng.uniform(0, 2 * np.pi, size=num)
+        chroma = rng.normal(size=3)
+        chroma /= np.linalg.norm(chroma) + 1e-9
+        speed = rng.uniform(0.3, 1.2)
+        angle = rng.uniform(0, 2 * np.pi)
+        velocity = speed * np.array([math.cos(angle), math.sin(angle)])
+        return cls(base, chroma, freqs, amps, phases, rng.random(num) < 0.4, velocity)
+
+    def render(self, xx: np.ndarray, yy: np.ndarray, frame: int, size: int) -> np.ndarray:
+        x = xx - self.velocity[0] * frame
+        y = yy - self.velocity[1] * frame
+        lum = np.zeros_like(xx)
+        chroma = np.zeros_like(xx)
+        for (fx, fy), amp, phase, is_chroma in zip(self.freqs, self.amps, self.phases, self.chroma_channel):
+            wave = amp * np.cos(2 * np.pi * (fx * x + fy * y) / size + phase)
+            if is_chroma:
+                chroma += wave
+            else:
+                lum += wave
+        image = self.base + lum[..., None] + chroma[..., None] * self.chroma
+        return np.clip(image, 0.0, 1.0)
+
+
+def _hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
+    i = int(h * 6.0) % 6
+    f = h * 6.0 - int(h * 6.0)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    return np.array([(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i])
+
+
+def _clothes_color(rng: np.random.Generator, value_range: tuple[float, float]) -> np.ndarray:
+    """A saturated colour whose hue stays away from skin hues (orange-brown, 10-50 degrees)."""
+    hue = (50.0 + rng.uniform(0.0, 320.0)) % 360.0 / 360.0
+    return _hsv_to_rgb(hue, rng.uniform(0.55, 0.9), rng.uniform(*value_range))
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures: a pose (joint positions) from an action and a time, then drawing.
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Body:
+    """Body dimensions in pixels for one figure."""
+
+    unit: float
+
+    @property
+    def head_r(self) -> float:
+        return 5.2 * self.unit
+
+    @property
+    def neck_to_head(self) -> float:
+        return 5.6 * self.unit
+
+    @property
+    def torso_len(self) -> float:
+        return 12.0 * self.unit
+
+    @property
+    def torso_r(self) -> float:
+        return 3.7 * self.unit
+
+    @property
+    def shoulder_dx(self) -> float:
+        return 3.6 * self.unit
+
+    @property
+    def upper_arm(self) -> float:
+        return 6.5 * self.unit
+
+    @property
+    def forearm(self) -> float:
+        return 6.0 * self.unit
+
+    @property
+    def arm_r(self) -> float:
+        return 1.45 * self.unit
+
+    @property
+    def hip_dx(self) -> float:
+        return 2.1 * self.unit
+
+    @property
+    def thigh(self) -> float:
+        return 7.5 * self.unit
+
+    @property
+    def shin(self) -> float:
+        return 7.5 * self.unit
+
+    @property
+    def leg_r(self) -> float:
+        return 1.8 * self.unit
+
+
+@dataclass
+class _Pose:
+    """Joint angles (radians from straight down, positive towards +x) and the body position.
+
+    Limbs are indexed 0 = image-left, 1 = image-right.
+    """
+
+    x: float  # hip centre x
+    lift: float  # height of the feet above the ground (jumps), pixels
+    arm: tuple[tuple[float, float], tuple[float, float]]  # (upper, fore) per side
+    leg: tuple[tuple[float, float], tuple[float, float]]  # (thigh, shin) per side
+    width: float = 1.0  # horizontal squeeze of shoulders and arms (spin), may be negative
+    torso_width: float = 1.0
+
+
+def _limb(root: np.ndarray, angles: tuple[float, float], lengths: tuple[float, float], squeeze: float):
+    a1, a2 = angles
+    p1 = root + lengths[0] * np.array([math.sin(a1) * squeeze, math.cos(a1)])
+    p2 = p1 + lengths[1] * np.array([math.sin(a2) * squeeze, math.cos(a2)])
+    return p1, p2
+
+
+def _leg_extent(body: _Body, angles: tuple[float, float]) -> float:
+    return body.thigh * math.cos(angles[0]) + body.shin * math.cos(angles[1])
+
+
+@dataclass
+class _Motion:
+    """Per-video random parameters of the actor's action."""
+
+    action: str
+    x_center: float
+    distance: float  # walking distance over the whole video, pixels
+    cycles: float  # repetitions over the whole video
+    phase: float
+    amplitude: float  # radians (walk swing), pixels (jump height) or fraction (squat depth)
+    side: float  # -1 or +1: which arm waves
+
+    @classmethod
+    def sample(cls, action: str, rng: np.random.Generator, size: int, body: _Body) -> _Motion:
+        margin = 9.0 * body.unit
+        distance = 0.0
+        if action in ("walk_left", "walk_right"):
+            distance = rng.uniform(0.32, 0.5) * size
+        half = distance / 2.0
+        x_center = rng.uniform(margin + half, size - margin - half)
+        cycles = {
+            "walk_left": rng.uniform(2.0, 3.5),
+            "walk_right": rng.uniform(2.0, 3.5),
+            "jump": rng.uniform(1.5, 3.0),
+            "wave": rng.uniform(2.0, 4.0),
+            "squat": rng.uniform(1.5, 2.5),
+            "spin": rng.uniform(1.0, 2.0),
+        }[action]
+        amplitude = {
+            "walk_left": math.radians(rng.uniform(22.0, 32.0)),
+            "walk_right": math.radians(rng.uniform(22.0, 32.0)),
+            "jump": rng.uniform(6.0, 9.0) * body.unit,
+            "wave": math.radians(rng.uniform(28.0, 40.0)),
+            "squat": rng.uniform(0.35, 0.55),
+            "spin": 1.0,
+        }[action]
+        return cls(
+            action=action,
+            x_center=x_center,
+            distance=distance,
+            cycles=cycles,
+            phase=rng.uniform(0, 2 * np.pi),
+            amplitude=amplitude,
+            side=float(rng.choice([-1.0, 1.0])),
+        )
+
+    def pose(self, progress: float) -> _Pose:
+        """The pose at `progress` in [0, 1] through the video."""
+        angle = 2 * np.pi * self.cycles * progress + self.phase
+        rest_arms = ((math.radians(-12), math.radians(-8)), (math.radians(12), math.radians(8)))
+        rest_legs = ((math.radians(-6), math.radians(-4)), (math.radians(6), math.radians(4)))
+        if self.action in ("walk_left", "walk_right"):
+            direction = -1.0 if self.action == "walk_left" else 1.0
+            x = self.x_center + direction * self.distance * (progress - 0.5)
+            swing = self.amplitude * math.sin(angle)
+            legs = ((swing, 0.6 * swing), (-swing, -0.6 * swing))
+            arms = ((-0.7 * swing, -0.9 * swing), (0.7 * swing, 0.9 * swing))
+            return _Pose(x=x, lift=0.0, arm=arms, leg=legs)
+        if self.action == "jump":
+            height = max(0.0, math.sin(angle))
+            tuck = math.radians(8.0 + 28.0 * height)
+            raise_ = math.radians(25.0 + 120.0 * height)
+            return _Pose(
+                x=self.x_center,
+                lift=self.amplitude * height,
+                arm=((-raise_, -raise_ - 0.2), (raise_, raise_ + 0.2)),
+                leg=((-tuck, tuck), (tuck, -tuck)),
+            )
+        if self.action == "wave":
+            up = math.radians(125.0)
+            fore = math.radians(180.0) + self.amplitude * math.sin(angle)
+            waving = (self.side * up, self.side * fore)
+            other = rest_arms[0] if self.side > 0 else rest_arms[1]
+            arms = (other, waving) if self.side > 0 else (waving, other)
+            return _Pose(x=self.x_center, lift=0.0, arm=arms, leg=rest_legs)
+        if self.action == "squat":
+            depth = self.amplitude * (1.0 - math.cos(angle)) / 2.0
+            bend = math.acos(1.0 - depth)
+            spread = math.radians(15.0) + 3.0 * depth
+            return _Pose(
+                x=self.x_center,
+                lift=0.0,
+                arm=((-spread, -spread), (spread, spread)),
+                leg=((-bend, bend), (bend, -bend)),
+            )
+        if self.action == "spin":
+            turn = math.cos(angle)
+            out = math.radians(88.0)
+            return _Pose(
+                x=self.x_center,
+                lift=0.0,
+                arm=((-out, -out), (out, out)),
+                leg=rest_legs,
+                width=turn,
+                torso_width=0.55 + 0.45 * abs(turn),
+            )
+        raise ValueError(f"Unknown SynthPrivacy action {self.action!r}; expected one of {SYNTH_ACTIONS}.")
+
+
+@dataclass
+class _Look:
+    """Appearance of one figure."""
+
+    skin: np.ndarray
+    hair: np.ndarray
+    shirt: np.ndarray
+    trousers: np.ndarray
+    face: bool
+    long_hair: bool
+    bare_torso: bool
+
+
+def _draw_figure(
+    canvas: _Canvas,
+    xx: np.ndarray,
+    yy: np.ndarray,
+    body: _Body,
+    pose: _Pose,
+    look: _Look,
+    ground: float,
+    part_offset: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Draw a figure; returns the full (unoccluded) shapes needed for the region masks.
+
+    `part_offset` None draws the actor with its own part ids; otherwise every part is recorded as
+    `part_offset` (the companion).
+    """
+
+    def part(pid: int) -> int:
+        return pid if part_offset is None else part_offset
+
+    leg_extent = max(_leg_extent(body, pose.leg[0]), _leg_extent(body, pose.leg[1]))
+    hip = np.array([pose.x, ground - pose.lift - leg_extent])
+    neck = hip - np.array([0.0, body.torso_len])
+    head = neck - np.array([0.0, body.neck_to_head])
+    r = body.head_r
+
+    # Long hair behind the head, down to the shoulders; its shape is kept for the gender region.
+    hair_box = _box_sdf(
+        xx, yy, head + np.array([0.0, 0.5 * r + 1.5 * body.unit]),
+        np.array([r + 1.3 * body.unit, 1.5 * r + 1.5 * body.unit]), 2.5 * body.unit,
+    )
+    if look.long_hair:
+        canvas.paint(hair_box, look.hair, part(_HAIR_LONG))
+
+    for side in (0, 1):
+        root = hip + np.array([(-1, 1)[side] * body.hip_dx, 0.0])
+        knee, foot = _limb(root, pose.leg[side], (body.thigh, body.shin), 1.0)
+        canvas.paint(
+            np.minimum(_capsule_sdf(xx, yy, root, knee, body.leg_r), _capsule_sdf(xx, yy, knee, foot, body.leg_r)),
+            look.trousers, part(_LEG),
+        )
+
+    torso_sdf = _capsule_sdf(xx, yy, hip, neck + np.array([0.0, 1.0 * body.unit]), body.torso_r * pose.torso_width)
+    canvas.paint(torso_sdf, look.skin if look.bare_torso else look.shirt, part(_TORSO))
+
+    for side in (0, 1):
+        sign = (-1, 1)[side]
+        root = neck + np.array([sign * body.shoulder_dx * pose.width, 1.5 * body.unit])
+        elbow, hand = _limb(root, pose.arm[side], (body.upper_arm, body.forearm), pose.width)
+        canvas.paint(
+            np.minimum(_capsule_sdf(xx, yy, root, elbow, body.arm_r), _capsule_sdf(xx, yy, elbow, hand, body.arm_r)),
+            look.skin, part(_ARM),
+        )
+
+    canvas.paint(_disc_sdf(xx, yy, head, r), look.skin, part(_HEAD))
+    face_sdf = _disc_sdf(xx, yy, head + np.array([0.0, 0.25 * r]), 0.72 * r)
+    if look.face:
+        for sign in (-1.0, 1.0):
+            eye = head + np.array([sign * 0.42 * r, 0.05 * r])
+            canvas.paint(_disc_sdf(xx, yy, eye, 0.30 * r), _EYE_WHITE, part(_EYE))
+            canvas.paint(_disc_sdf(xx, yy, eye, 0.15 * r), _PUPIL, part(_EYE))
+        mouth_y = head[1] + 0.52 * r
+        canvas.paint(
+            _capsule_sdf(xx, yy, np.array([head[0] - 0.35 * r, mouth_y]), np.array([head[0] + 0.35 * r, mouth_y]),
+                         0.13 * r),
+            _MOUTH_COLOR, part(_MOUTH),
+        )
+    cap_sdf = np.maximum(_disc_sdf(xx, yy, head, r + 0.8 * body.unit), yy - (head[1] - 0.35 * r))
+    canvas.paint(cap_sdf, look.hair, part(_HAIR_CAP))
+    return {"hair_box": hair_box, "face": face_sdf}
+
+
+@dataclass
+class SynthVideo:
+    """One rendered SynthPrivacy video.
+
+    Attributes:
+        frames (`np.ndarray` of shape `(T, H, W, 3)`, uint8): the RGB frames.
+        regions (`dict[str, np.ndarray]`): boolean masks of shape `(T, H, W)`, one per name of
+            `REGION_NAMES` (see the module docstring for what each marks).
+    """
+
+    frames: np.ndarray
+    regions: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def render_synth_video(
+    action: str,
+    privacy: Mapping[str, int] | Sequence[int],
+    rng: np.random.Generator | int,
+    *,
+    num_frames: int = DEFAULT_NUM_FRAMES,
+    image_size: int = DEFAULT_IMAGE_SIZE,
+) -> SynthVideo:
+    """Render one SynthPrivacy video in memory.
+
+    Args:
+        action (`str`): one of `SYNTH_ACTIONS`.
+        privacy (`Mapping[str, int]` or a sequence of 5 ints): the attribute values (0/1), by name or
+            in the order of `PRIVACY_ATTRIBUTES`.
+        rng (`np.random.Generator` or `int`): the source of every nuisance (or a seed for one).
+        num_frames (`int`, *optional*, defaults to 32): number of frames T.
+        image_size (`int`, *optional*, defaults to 64): frame height and width (even, >= 32).
+
+    Returns:
+        `SynthVideo`: uint8 frames `(T, H, W, 3)` and boolean region masks `(T, H, W)`.
+    """
+    if action not in SYNTH_ACTIONS:
+        raise ValueError(f"Unknown SynthPrivacy action {action!r}; expected one of {SYNTH_ACTIONS}.")
+    attributes = _privacy_dict(privacy)
+    _check_size(num_frames, image_size)
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
+
+    size = image_size
+    unit = size / 64.0
+    actor_body = _Body(unit * rng.uniform(0.9, 1.08))
+    motion = _Motion.sample(action, rng, size, actor_body)
+    ground = size - rng.uniform(2.5, 5.0) * unit
+    skin = (_DARK_SKIN if attributes["skin_color"] else _LIGHT_SKIN) + rng.uniform(-0.04, 0.04)
+    actor_look = _Look(
+        skin=np.clip(skin, 0.0, 1.0),
+        hair=_HAIR_COLORS[rng.integers(len(_HAIR_COLORS))],
+        shirt=_clothes_color(rng, (0.45, 0.95)),
+        trousers=_clothes_color(rng, (0.15, 0.5)),
+        face=bool(attributes["face"]),
+        long_hair=bool(attributes["gender"]),
+        bare_torso=bool(attributes["nudity"]),
+    )
+    background = _Background.sample(rng)
+    # The companion stands on the side of the frame away from the actor's mean position.
+    companion_body = _Body(unit * rng.uniform(0.72, 0.85))
+    companion_side = -1.0 if motion.x_center > size / 2 else 1.0
+    companion_x = size / 2 + companion_side * rng.uniform(0.22, 0.36) * size
+    companion_ground = ground - rng.uniform(0.0, 4.0) * unit
+    companion_look = _Look(
+        skin=actor_look.skin,
+        hair=_HAIR_COLORS[rng.integers(len(_HAIR_COLORS))],
+        shirt=_clothes_color(rng, (0.45, 0.95)),
+        trousers=_clothes_color(rng, (0.15, 0.5)),
+        face=False,
+        long_hair=False,
+        bare_torso=False,
+    )
+    companion_phase = rng.uniform(0, 2 * np.pi)
+    has_companion = bool(attributes["relationship"])
+
+    coords = np.arange(size, dtype=np.float64) + 0.5
+    xx, yy = np.meshgrid(coords, coords)
+    frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
+    regions = {name: np.zeros((num_frames, size, size), dtype=bool) for name in REGION_NAMES}
+    for t in range(num_frames):
+        canvas = _Canvas(background.render(xx, yy, t, size))
+        if has_companion:
+            sway = math.radians(10.0 + 4.0 * math.sin(2 * np.pi * t / num_frames + companion_phase))
+            idle = _Pose(
+                x=companion_x, lift=0.0,
+                arm=((-sway, -sway), (sway, sway)),
+                leg=((math.radians(-5), math.radians(-3)), (math.radians(5), math.radians(3))),
+            )
+            _draw_figure(canvas, xx, yy, companion_body, idle, companion_look, companion_ground, _COMPANION)
+        shapes = _draw_figure(canvas, xx, yy, actor_body, motion.pose(t / max(num_frames - 1, 1)), actor_look, ground)
+        owner = canvas.owner
+        frames[t] = np.round(canvas.image * 255.0).astype(np.uint8)
+        regions["actor"][t] = np.isin(owner, _ACTOR_PARTS)
+        skin_parts = (_HEAD, _ARM, _TORSO) if actor_look.bare_torso else (_HEAD, _ARM)
+        regions["skin_color"][t] = np.isin(owner, skin_parts)
+        regions["face"][t] = (shapes["face"] <= 0.0) & np.isin(owner, (_HEAD, _EYE, _MOUTH))
+        behind = np.isin(owner, (_BACKGROUND, _COMPANION, _HAIR_LONG))
+        regions["gender"][t] = ((shapes["hair_box"] <= 0.0) & behind) | (owner == _HAIR_CAP)
+        regions["nudity"][t] = owner == _TORSO
+        regions["relationship"][t] = owner == _COMPANION
+    return SynthVideo(frames=frames, regions=regions)
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing the benchmark.
+# ----------------------------------------------------------------------------------------------
+
+
+def _privacy_dict(privacy: Mapping[str, int] | Sequence[int]) -> dict[str, int]:
+    if isinstance(privacy, Mapping):
+        missing = [name for name in PRIVACY_ATTRIBUTES if name not in privacy]
+        if missing:
+            raise ValueError(f"`privacy` is missing the attributes {missing}; expected {PRIVACY_ATTRIBUTES}.")
+        values = [privacy[name] for name in PRIVACY_ATTRIBUTES]
+    else:
+        values = list(privacy)
+        if len(values) != len(PRIVACY_ATTRIBUTES):
+            raise ValueError(f"`privacy` must hold {len(PRIVACY_ATTRIBUTES)} values, got {len(values)}.")
+    if any(int(v) not in (0, 1) for v in values):
+        raise ValueError(f"`privacy` values must be 0 or 1, got {values}.")
+    return {name: int(v) for name, v in zip(PRIVACY_ATTRIBUTES, values)}
+
+
+def _check_size(num_frames: int, image_size: int) -> None:
+    if int(num_frames) < 1:
+        raise ValueError(f"`num_frames` must be >= 1, got {num_frames}.")
+    if int(image_size) < 32 or int(image_size) % 2:
+        raise ValueError(f"`image_size` must be an even number >= 32 (H.264 yuv420p), got {image_size}.")
+
+
+def _write_mp4(path: Path, frames: np.ndarray, fps: int, crf: int) -> None:
+    """Write uint8 RGB frames `(T, H, W, 3)` (H, W even) to an H.264 yuv420p mp4, byte-reproducibly.
+
+    x264 runs single-threaded and without macroblock-tree rate control: with mb-tree on, the encoded
+    bytes of these small videos were seen to change from run to run for the same input frames.
+    """
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with av.open(str(tmp), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=int(fps))
+        stream.width = int(frames.shape[2])
+        stream.height = int(frames.shape[1])
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(int(crf)), "threads": "1", "x264-params": "mbtree=0"}
+        for index, frame in enumerate(frames):
+            video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            video_frame.pts = index
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    tmp.replace(path)
+
+
+def _split_assignment(labels: np.ndarray, fractions: Sequence[float], rng: np.random.Generator) -> list[str]:
+    """Stratified split: within each class, a shuffled order cut by the fractions."""
+    splits = [""] * len(labels)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        members = members[rng.permutation(len(members))]
+        n = len(members)
+        n_train = int(round(n * fractions[0]))
+        n_val = int(round(n * (fractions[0] + fractions[1]))) - n_train
+        for rank, index in enumerate(members):
+            splits[index] = "train" if rank < n_train else ("val" if rank < n_train + n_val else "test")
+    return splits
+
+
+def generate_synth_privacy(
+    output_dir: str | os.PathLike,
+    num_videos: int,
+    seed: int = 0,
+    *,
+    num_frames: int = DEFAULT_NUM_FRAMES,
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    fps: int = DEFAULT_FPS,
+    privacy_prevalence: Sequence[float] | None = None,
+    split_fractions: Sequence[float] = (0.6, 0.2, 0.2),
+    crf: int = DEFAULT_CRF,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write the SynthPrivacy benchmark (videos, manifest, regions) to `output_dir`.
+
+    Actions are balanced (video `i` of a shuffled order gets class `i mod 6`); each privacy attribute
+    is drawn independently with its positive rate from `privacy_prevalence`; splits are stratified
+    by action. Each video's nuisances come from its own random stream (`seed`, index).
+
+    Args:
+        output_dir (`str` or `os.PathLike`): folder to write into (created if missing).
+        num_videos (`int`): number of videos (>= 1).
+        seed (`int`, *optional*, defaults to 0): the seed of everything.
+        num_frames (`int`, *optional*, defaults to 32): frames per video.
+        image_size (`int`, *optional*, defaults to 64): frame height and width (112 for the large setting).
+        fps (`int`, *optional*, defaults to 16): frame rate written in the mp4 files.
+        privacy_prevalence (5 floats, *optional*): positive rate of each attribute, in the order of
+            `PRIVACY_ATTRIBUTES`; defaults to `BALANCED_PREVALENCE` (0.5 each). Pass
+            `VP_UCF101_PREVALENCE` for VP-UCF101's imbalance.
+        split_fractions (3 floats, *optional*, defaults to `(0.6, 0.2, 0.2)`): train, val and test
+            fractions (each >= 0, summing to 1).
+        crf (`int`, *optional*, defaults to 18): H.264 constant rate factor (lower = better quality).
+        overwrite (`bool`, *optional*, defaults to `False`): replace an existing benchmark in `output_dir`.
+        progress (`bool`, *optional*, defaults to `True`): show a tqdm bar.
+
+    Returns:
+        `Path`: the path of `manifest.jsonl`.
+
+    Raises:
+        ValueError: on an invalid argument (named in the message).
+        FileExistsError: if `output_dir` already holds a manifest and `overwrite` is False.
+    """
+    if int(num_videos) < 1:
+        raise ValueError(f"`num_videos` must be >= 1, got {num_videos}.")
+    _check_size(num_frames, image_size)
+    if int(fps) < 1:
+        raise ValueError(f"`fps` must be >= 1, got {fps}.")
+    if not 0 <= int(crf) <= 51:
+        raise ValueError(f"`crf` must be in [0, 51], got {crf}.")
+    prevalence = np.asarray(BALANCED_PREVALENCE if privacy_prevalence is None else privacy_prevalence, dtype=float)
+    if prevalence.shape != (len(PRIVACY_ATTRIBUTES),) or np.any((prevalence < 0) | (prevalence > 1)):
+        raise ValueError(
+            f"`privacy_prevalence` must be {len(PRIVACY_ATTRIBUTES)} rates in [0, 1] "
+            f"(order {PRIVACY_ATTRIBUTES}), got {privacy_prevalence}."
+        )
+    fractions = np.asarray(split_fractions, dtype=float)
+    if fractions.shape != (3,) or np.any(fractions < 0) or not math.isclose(float(fractions.sum()), 1.0, abs_tol=1e-6):
+        raise ValueError(f"`split_fractions` must be 3 non-negative numbers summing to 1, got {split_fractions}.")
+
+    root = Path(output_dir)
+    manifest_path = root / MANIFEST_NAME
+    if manifest_path.exists():
+        if not overwrite:
+            raise FileExistsError(f"{manifest_path} already exists; pass overwrite=True (--overwrite) to replace it.")
+        # Remove the files of the previous benchmark, so that no stale video survives beside the new ones.
+        for row in read_synth_manifest(manifest_path):
+            for key in ("path", "regions"):
+                (root / row[key]).unlink(missing_ok=True)
+        manifest_path.unlink()
+    root.mkdir(parents=True, exist_ok=True)
+
+    rng = np.random.default_rng(seed)
+    num_videos = int(num_videos)
+    labels = np.arange(num_videos) % len(SYNTH_ACTIONS)
+    labels = labels[rng.permutation(num_videos)]
+    privacy = (rng.random((num_videos, len(PRIVACY_ATTRIBUTES))) < prevalence).astype(int)
+    splits = _split_assignment(labels, fractions, rng)
+
+    rows = []
+    for index in tqdm(range(num_videos), desc="SynthPrivacy", unit="video", disable=not progress):
+        action = SYNTH_ACTIONS[labels[index]]
+        video_id = f"synth_{index:05d}"
+        video = render_synth_video(
+            action,
+            privacy[index].tolist(),
+            np.random.default_rng([int(seed), index]),
+            num_frames=num_frames,
+            image_size=image_size,
+        )
+        rel_video = f"videos/{action}/{video_id}.mp4"
+        rel_regions = f"regions/{video_id}.npz"
+        _write_mp4(root / rel_video, video.frames, fps, crf)
+        (root / "regions").mkdir(exist_ok=True)
+        np.savez_compressed(root / rel_regions, **video.regions)
+        row: dict[str, Any] = {"video_id": video_id, "path": rel_video, "action": action, "label": int(labels[index])}
+        row.update({name: int(value) for name, value in zip(PRIVACY_ATTRIBUTES, privacy[index])})
+        row.update(
+            {"split": splits[index], "regions": rel_regions, "num_frames": int(num_frames),
+             "height": int(image_size), "width": int(image_size), "fps": int(fps)}
+        )
+        rows.append(row)
+
+    settings = {
+        "generator_version": GENERATOR_VERSION,
+        "num_videos": num_videos,
+        "seed": int(seed),
+        "num_frames": int(num_frames),
+        "image_size": int(image_size),
+        "fps": int(fps),
+        "crf": int(crf),
+        "privacy_prevalence": [float(p) for p in prevalence],
+        "split_fractions": [float(f) for f in fractions],
+        "actions": list(SYNTH_ACTIONS),
+        "privacy_attributes": list(PRIVACY_ATTRIBUTES),
+        "region_names": list(REGION_NAMES),
+    }
+    (root / CONFIG_NAME).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    # The manifest is written last, so that its presence means the benchmark is complete.
+    tmp = manifest_path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    tmp.replace(manifest_path)
+    logger.info("Wrote %d SynthPrivacy videos to %s", num_videos, root)
+    return manifest_path
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the benchmark.
+# ----------------------------------------------------------------------------------------------
+
+
+def _manifest_path(manifest: str | os.PathLike) -> Path:
+    path = Path(manifest)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"SynthPrivacy manifest not found: {path}")
+    return path
+
+
+def read_synth_manifest(manifest: str | os.PathLike, split: str | None = None) -> list[dict[str, Any]]:
+    """Read the rows of a SynthPrivacy manifest.
+
+    Args:
+        manifest (`str` or `os.PathLike`): `manifest.jsonl`, or the folder holding it.
+        split (`str`, *optional*): keep only the rows of this split (`"train"`, `"val"` or `"test"`).
+
+    Returns:
+        `list[dict]`: one dict per video, in manifest order (keys listed in the module docstring).
+
+    Raises:
+        FileNotFoundError: no manifest at that path.
+        ValueError: an unknown `split`, or a line that is not a valid manifest row (file and line named).
+    """
+    path = _manifest_path(manifest)
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"`split` must be one of {SPLITS} or None, got {split!r}.")
+    required = ("video_id", "path", "label", "split") + PRIVACY_ATTRIBUTES
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg}).") from None
+        missing = [key for key in required if not isinstance(row, dict) or key not in row]
+        if missing:
+            raise ValueError(f"{path}, line {number}: missing the keys {missing}.")
+        if split is None or row["split"] == split:
+            rows.append(row)
+    return rows
+
+
+def read_synth_regions(manifest: str | os.PathLike, video_id: str) -> dict[str, np.ndarray]:
+    """Load the ground-truth region masks of one video.
+
+    Args:
+        manifest (`str` or `os.PathLike`): `manifest.jsonl`, or the folder holding it.
+        video_id (`str`): the video's id.
+
+    Returns:
+        `dict[str, np.ndarray]`: boolean arrays of shape `(T, H, W)`, keyed by `REGION_NAMES`.
+
+    Raises:
+        FileNotFoundError: no manifest, or no region file for that video.
+        KeyError: `video_id` is not in the manifest.
+    """
+    path = _manifest_path(manifest)
+    rows = [row for row in read_synth_manifest(path) if row["video_id"] == video_id]
+    if not rows:
+        raise KeyError(f"video_id {video_id!r} is not in {path}")
+    region_path = path.parent / rows[0].get("regions", f"regions/{video_id}.npz")
+    if not region_path.is_file():
+        raise FileNotFoundError(f"SynthPrivacy region file not found: {region_path}")
+    with np.load(region_path) as archive:
+        return {name: archive[name].astype(bool) for name in archive.files}
+
+
+@dataclass
+class ClipSet:
+    """Decoded clips of one split, kept in memory as uint8 for repeated fresh-model training.
+
+    Attributes:
+        clips (`torch.Tensor`, uint8): `(N, T, C, H, W)` when one clip per video was sampled, else
+            `(N, num_clips, T, C, H, W)`. Divide by 255 for the [0, 1] range of the contract.
+        labels (`torch.Tensor` of shape `(N,)`, int64): action labels.
+        privacy_labels (`torch.Tensor` of shape `(N, 5)`, float32): multi-hot privacy attributes.
+        video_ids (`list[str]`): one id per video.
+        frame_indices (`torch.Tensor` of shape `(N, num_clips, T)`, int64): the decoded frame indices
+            (index the region masks of `read_synth_regions` with them).
+        action_names (`tuple[str, ...]`): class names, indexed by label.
+        privacy_names (`tuple[str, ...]`): attribute names, in the order of `privacy_labels`' columns.
+    """
+
+    clips: torch.Tensor
+    labels: torch.Tensor
+    privacy_labels: torch.Tensor
+    video_ids: list[str]
+    frame_indices: torch.Tensor
+    action_names: tuple[str, ...] = SYNTH_ACTIONS
+    privacy_names: tuple[str, ...] = PRIVACY_ATTRIBUTES
+
+    def __len__(self) -> int:
+        return len(self.video_ids)
+
+    @property
+    def num_clips(self) -> int:
+        """Number of temporal clips per video."""
+        return int(self.frame_indices.shape[1])
+
+    def multi_clip(self) -> torch.Tensor:
+        """The clips with an explicit clip axis: `(N, num_clips, T, C, H, W)` uint8 (a view)."""
+        return self.clips if self.clips.dim() == 6 else self.clips.unsqueeze(1)
+
+    def subset(self, indices: Sequence[int] | torch.Tensor) -> ClipSet:
+        """The videos at `indices`, as a new `ClipSet` (tensors indexed, not copied where possible)."""
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return ClipSet(
+            clips=self.clips[index],
+            labels=self.labels[index],
+            privacy_labels=self.privacy_labels[index],
+            video_ids=[self.video_ids[i] for i in index.tolist()],
+            frame_indices=self.frame_indices[index],
+            action_names=self.action_names,
+            privacy_names=self.privacy_names,
+        )
+
+
+def load_synth_clips(
+    manifest: str | os.PathLike,
+    split: str | None,
+    num_frames: int = 16,
+    frame_stride: int = 2,
+    num_clips: int = 1,
+    progress: bool = True,
+) -> ClipSet:
+    """Decode every video of a split once into uint8 clip tensors.
+
+    Clips are placed by `video_io.uniform_clip_indices` (one clip: centred; several: spread evenly
+    from the first to the last frame), and decoded with `video_io.read_clip` (decord when installed).
+
+    Args:
+        manifest (`str` or `os.PathLike`): `manifest.jsonl`, or the folder holding it.
+        split (`str` or `None`): `"train"`, `"val"`, `"test"`, or `None` for every video.
+        num_frames (`int`, *optional*, defaults to 16): frames per clip T.
+        frame_stride (`int`, *optional*, defaults to 2): distance between sampled frames.
+        num_clips (`int`, *optional*, defaults to 1): clips per video (5 for the multi-clip protocol).
+        progress (`bool`, *optional*, defaults to `True`): show a tqdm bar.
+
+    Returns:
+        `ClipSet`: clips `(N, T, C, H, W)` for one clip, `(N, num_clips, T, C, H, W)` for more.
+
+    Raises:
+        FileNotFoundError: no manifest, or a missing video (named).
+        ValueError: an unknown split, a split with no video, or bad sampling arguments.
+    """
+    from ..video_io import read_clip, uniform_clip_indices
+
+    path = _manifest_path(manifest)
+    rows = read_synth_manifest(path, split)
+    if not rows:
+        raise ValueError(f"{path} has no video in split {split!r}.")
+    if int(num_clips) < 1:
+        raise ValueError(f"`num_clips` must be >= 1, got {num_clips}.")
+    all_clips, all_indices = [], []
+    for row in tqdm(rows, desc=f"decoding {split or 'all'}", unit="video", disable=not progress):
+        video_path = path.parent / row["path"]
+        if not video_path.is_file():
+            raise FileNotFoundError(f"SynthPrivacy video not found: {video_path} (listed in {path})")
+        indices = uniform_clip_indices(int(row["num_frames"]), num_frames, frame_stride, num_clips)
+        wanted, inverse = np.unique(indices, return_inverse=True)
+        frames = read_clip(video_path, wanted)  # (F, H, W, 3), each frame decoded once
+        clips = frames[inverse.reshape(indices.shape)]  # (num_clips, T, H, W, 3)
+        all_clips.append(torch.from_numpy(np.ascontiguousarray(clips.transpose(0, 1, 4, 2, 3))))
+        all_indices.append(torch.from_numpy(indices))
+    clips = torch.stack(all_clips)  # (N, num_clips, T, C, H, W)
+    if num_clips == 1:
+        clips = clips[:, 0]
+    return ClipSet(
+        clips=clips,
+        labels=torch.tensor([int(row["label"]) for row in rows], dtype=torch.long),
+        privacy_labels=torch.tensor([[float(row[name]) for name in PRIVACY_ATTRIBUTES] for row in rows]),
+        video_ids=[str(row["video_id"]) for row in rows],
+        frame_indices=torch.stack(all_indices).long(),
+    )
