@@ -1,0 +1,132 @@
+"""`vidanon anonymize INPUT --model DIR_OR_HUB_ID --output OUT`: anonymize a video file or a folder of videos.
+
+The output keeps each input's frame count, frame rate and frame size; pruned tubelets become black. The audio
+track is always dropped (a voice identifies a person too): there is deliberately no option to keep it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def _fraction(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value!r}") from None
+    if not 0.0 < number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {number}")
+    return number
+
+
+def _non_negative(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}") from None
+    if not number >= 0.0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {number}")
+    return number
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Anonymize a video file, or every video in a folder, with a trained VidAnon model. Outputs are H.264 mp4 "
+        "files with the input's frame count, frame rate and frame size; pruned tubelets are black. The audio "
+        "track is always dropped (a voice identifies a person too)."
+    )
+    parser.add_argument("input", metavar="INPUT", help="a video file, or a folder of videos (searched recursively)")
+    parser.add_argument("--model", required=True, metavar="DIR_OR_HUB_ID",
+                        help="a folder written by save_pretrained, or a Hub repository id")
+    parser.add_argument("--output", required=True, metavar="OUT",
+                        help="the output .mp4 for a file (or a folder to write INPUT's name into); a folder for a "
+                             "folder input (relative paths are kept, suffix .mp4)")
+    parser.add_argument("--preview", metavar="PNG",
+                        help="also write raw frames above anonymized ones: a .png for a file input, a folder of "
+                             "PNGs for a folder input")
+    parser.add_argument("--keep-rate", type=_fraction, metavar="R",
+                        help="override the model's keep rate (fraction of tubelets kept at each pruning layer)")
+    parser.add_argument("--lambda-priv", type=_non_negative, metavar="L",
+                        help="override the model's privacy weight in the score a_act - L * a_priv")
+    parser.add_argument("--batch-size", type=_positive_int, default=4, metavar="B", help="clips per forward pass")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--crf", type=int, default=18, help="x264 quality of the output, 0 (lossless) to 51")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing outputs (by default a folder run skips them; a file run refuses)")
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="load the model through the code stored with the checkpoint")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..anonymize import anonymize_folder, anonymize_video, load_anonymizer
+    from ..video_io import VideoDecodeError
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    source, output = Path(args.input), Path(args.output)
+    if not source.exists():
+        logger.error("INPUT %s does not exist.", source)
+        return 2
+    if not 0 <= args.crf <= 51:
+        logger.error("--crf must be between 0 and 51, got %s.", args.crf)
+        return 2
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        model, processor = load_anonymizer(args.model, device=device, trust_remote_code=args.trust_remote_code)
+    except (FileNotFoundError, ValueError) as error:
+        logger.error("--model %s: %s", args.model, error)
+        return 2
+    logger.warning("The audio track of every input is dropped: the outputs are video only.")
+
+    if source.is_dir():
+        if output.exists() and not output.is_dir():
+            logger.error("--output %s must be a folder when INPUT is a folder.", output)
+            return 2
+        try:
+            report = anonymize_folder(
+                model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
+                lambda_priv=args.lambda_priv, preview_dir=args.preview, overwrite=args.overwrite, crf=args.crf,
+            )
+        except (FileNotFoundError, ValueError) as error:
+            logger.error("%s", error)
+            return 2
+        logger.info("%d anonymized, %d skipped (output exists), %d failed; outputs in %s",
+                    len(report.reports), len(report.skipped), len(report.failures), output)
+        for path, reason in report.failures:
+            logger.error("FAILED %s: %s", path, reason)
+        return 0 if report.ok else 1
+
+    if output.is_dir() or args.output.endswith(("/", "\\")):
+        output = output / source.with_suffix(".mp4").name
+    try:
+        report = anonymize_video(
+            model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
+            lambda_priv=args.lambda_priv, preview_path=args.preview, overwrite=args.overwrite, crf=args.crf,
+        )
+    except (VideoDecodeError, FileExistsError) as error:
+        logger.error("%s", error)
+        return 1
+    except ValueError as error:
+        logger.error("%s", error)
+        return 2
+    logger.info(
+        "Wrote %s: %d frames, %.3g fps, %dx%d, %.1f%% of pixels kept (keep rate %s, lambda_priv %s)%s.",
+        report.output_path, report.num_frames, report.fps, report.width, report.height, 100 * report.kept_fraction,
+        report.keep_rate, report.lambda_priv, f"; preview {report.preview_path}" if report.preview_path else "",
+    )
+    return 0
