@@ -1,0 +1,472 @@
+"""Preprocessing of VidAnon inputs: the image processor saved beside a model, and the clip transforms.
+
+- [`VidAnonImageProcessor`]: what `AutoImageProcessor.from_pretrained(model_dir)` and the
+  `video-classification` pipeline use. Frames are resized (shorter side), centre-cropped to the model size and
+  rescaled to [0, 1]; they are **not** normalised, because VidAnon models normalise inside (the anonymizer reads
+  and writes [0, 1] video, see `docs/CONTRACTS.md`).
+- [`ClipAugmentation`]: training augmentation on a whole clip with the same random parameters for every frame
+  (random resized crop, horizontal flip, colour jitter, random grayscale, random erasing), torch only.
+- [`clip_eval_transform`]: shorter-side resize and centre crop, the evaluation counterpart.
+
+Clips are float tensors of shape `(T, C, H, W)` with values in [0, 1] (frames first, as VideoMAE's
+`pixel_values` per video); [`frames_to_clip`] and [`clip_to_frames`] convert from and to the `(T, H, W, 3)` uint8
+arrays of [`transformers_vidanon.video_io`].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import VideoMAEImageProcessorPil
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+
+# ITU-R BT.601 luma weights, as used by PIL and torchvision for RGB -> grayscale
+_LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+class VidAnonImageProcessor(VideoMAEImageProcessorPil):
+    r"""
+    Image processor of VidAnon models: resize the shorter side, centre-crop to the model size, rescale to [0, 1].
+
+    It is VideoMAE's processor (PIL backend, which needs no torchvision) with `do_normalize=False`: VidAnon models
+    normalise their input themselves (`VidAnonConfig.image_mean/image_std`) so that the anonymized video they
+    output stays in pixel space. Turning `do_normalize` on would normalise twice.
+
+    Args:
+        do_resize (`bool`, *optional*, defaults to `True`): resize the shorter side to `size["shortest_edge"]`.
+        size (`dict[str, int]`, *optional*, defaults to `{"shortest_edge": 224}`): target of the resize.
+        do_center_crop (`bool`, *optional*, defaults to `True`): centre-crop to `crop_size`.
+        crop_size (`dict[str, int]`, *optional*, defaults to `{"height": 224, "width": 224}`): the model input size.
+        do_rescale (`bool`, *optional*, defaults to `True`): multiply uint8 values by `rescale_factor` (1/255).
+        do_normalize (`bool`, *optional*, defaults to `False`): keep `False` for VidAnon models.
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> processor = VidAnonImageProcessor.for_image_size(32)
+    >>> frames = [np.zeros((48, 64, 3), dtype=np.uint8)] * 4
+    >>> processor(frames, return_tensors="pt")["pixel_values"].shape
+    torch.Size([1, 4, 3, 32, 32])
+
+    ```
+    """
+
+    model_input_names = ["pixel_values"]
+    size = {"shortest_edge": 224}
+    crop_size = {"height": 224, "width": 224}
+    do_normalize = False
+    image_mean = IMAGENET_DEFAULT_MEAN
+    image_std = IMAGENET_DEFAULT_STD
+
+    @classmethod
+    def for_image_size(cls, image_size: int | tuple[int, int], **kwargs: Any) -> VidAnonImageProcessor:
+        """A processor producing `image_size` frames (shorter side resized to the crop's shorter side).
+
+        Args:
+            image_size (`int` or `tuple[int, int]`): model input size, e.g. `VidAnonConfig.image_size`.
+            kwargs: other processor arguments.
+        """
+        height, width = _as_pair(image_size)
+        kwargs.setdefault("size", {"shortest_edge": min(height, width)})
+        kwargs.setdefault("crop_size", {"height": height, "width": width})
+        return cls(**kwargs)
+
+    @classmethod
+    def from_model_config(cls, config: Any, **kwargs: Any) -> VidAnonImageProcessor:
+        """A processor for a model configuration (anything with an `image_size` attribute, e.g. `VidAnonConfig`)."""
+        return cls.for_image_size(config.image_size, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Layout conversions
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _as_pair(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    if isinstance(size, (tuple, list)):
+        if len(size) != 2:
+            raise ValueError(f"a size must be an int or a (height, width) pair, got {size!r}.")
+        height, width = int(size[0]), int(size[1])
+    else:
+        height = width = int(size)
+    if height < 1 or width < 1:
+        raise ValueError(f"a size must be positive, got {size!r}.")
+    return height, width
+
+
+def _check_clip(clip: torch.Tensor, name: str = "clip") -> None:
+    if not isinstance(clip, torch.Tensor) or clip.ndim != 4:
+        shape = tuple(clip.shape) if hasattr(clip, "shape") else type(clip).__name__
+        raise ValueError(f"`{name}` must be a (T, C, H, W) tensor, got {shape}.")
+    if not clip.is_floating_point():
+        raise ValueError(f"`{name}` must be a float tensor in [0, 1], got dtype {clip.dtype}.")
+
+
+def frames_to_clip(frames: np.ndarray) -> torch.Tensor:
+    """Convert decoded frames to a clip tensor.
+
+    Args:
+        frames (`np.ndarray` of shape `(T, H, W, 3)`, uint8): RGB frames, as returned by `video_io.read_clip`.
+
+    Returns:
+        `torch.FloatTensor` of shape `(T, 3, H, W)` with values in [0, 1].
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"`frames` must have shape (T, H, W, 3), got {frames.shape}.")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"`frames` must be uint8, got dtype {frames.dtype}.")
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def clip_to_frames(clip: torch.Tensor) -> np.ndarray:
+    """Convert a clip tensor back to uint8 frames for writing (values clamped to [0, 1], then rounded).
+
+    Args:
+        clip (`torch.Tensor` of shape `(T, C, H, W)`): values in [0, 1]; C is 3 (RGB) or 1 (grayscale).
+
+    Returns:
+        `np.ndarray` of shape `(T, H, W, 3)`, uint8.
+    """
+    _check_clip(clip)
+    if clip.shape[1] not in (1, 3):
+        raise ValueError(f"`clip` must have 1 or 3 channels, got {clip.shape[1]}.")
+    frames = clip.detach().float().clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8).cpu()
+    if frames.shape[1] == 1:
+        frames = frames.expand(-1, 3, -1, -1)
+    return frames.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Deterministic geometry
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _resize(clip: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    if clip.shape[-2:] == (height, width):
+        return clip
+    antialias = height < clip.shape[-2] or width < clip.shape[-1]
+    return F.interpolate(clip, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias)
+
+
+def resize_shorter_side(clip: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize every frame so that its shorter side is `size`, keeping the aspect ratio (bilinear, antialiased).
+
+    Args:
+        clip (`torch.Tensor` of shape `(T, C, H, W)`): float clip.
+        size (`int`): target length of the shorter side.
+
+    Returns:
+        `torch.Tensor` of shape `(T, C, H', W')` with `min(H', W') == size`.
+    """
+    _check_clip(clip)
+    height, width = clip.shape[-2:]
+    if height <= width:
+        new_height, new_width = size, max(1, int(width * size / height))
+    else:
+        new_height, new_width = max(1, int(height * size / width)), size
+    return _resize(clip, new_height, new_width)
+
+
+def center_crop(clip: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """Crop the centre `size` region of every frame (the clip must be at least that large).
+
+    Args:
+        clip (`torch.Tensor` of shape `(T, C, H, W)`): float clip.
+        size (`int` or `tuple[int, int]`): crop height and width.
+
+    Returns:
+        `torch.Tensor` of shape `(T, C, size_h, size_w)`.
+    """
+    _check_clip(clip)
+    crop_height, crop_width = _as_pair(size)
+    height, width = clip.shape[-2:]
+    if crop_height > height or crop_width > width:
+        raise ValueError(f"cannot crop {crop_height}x{crop_width} out of frames of {height}x{width}.")
+    top = (height - crop_height) // 2
+    left = (width - crop_width) // 2
+    return clip[..., top : top + crop_height, left : left + crop_width]
+
+
+def clip_eval_transform(
+    clip: torch.Tensor,
+    image_size: int | tuple[int, int],
+    resize_to: int | None = None,
+) -> torch.Tensor:
+    """Evaluation transform: resize the shorter side, then centre-crop to `image_size`.
+
+    With the default `resize_to` (the crop's shorter side) it matches [`VidAnonImageProcessor.for_image_size`]
+    up to interpolation rounding (torch bilinear here, PIL bilinear there).
+
+    Args:
+        clip (`torch.Tensor` of shape `(T, C, H, W)`): float clip in [0, 1].
+        image_size (`int` or `tuple[int, int]`): output height and width.
+        resize_to (`int`, *optional*): shorter side before cropping (e.g. 128 for a 112 crop); defaults to
+            `min(image_size)`.
+
+    Returns:
+        `torch.Tensor` of shape `(T, C, image_size_h, image_size_w)`.
+    """
+    crop_height, crop_width = _as_pair(image_size)
+    shorter = resize_to if resize_to is not None else min(crop_height, crop_width)
+    if shorter < min(crop_height, crop_width):
+        raise ValueError(f"`resize_to` ({resize_to}) must be >= the crop's shorter side ({min(crop_height, crop_width)}).")
+    resized = resize_shorter_side(clip, shorter)
+    if resized.shape[-2] < crop_height or resized.shape[-1] < crop_width:
+        # a non-square crop can be taller/wider than the resized frame: cover it instead
+        scale = max(crop_height / resized.shape[-2], crop_width / resized.shape[-1])
+        resized = _resize(
+            resized, math.ceil(resized.shape[-2] * scale - 1e-6), math.ceil(resized.shape[-1] * scale - 1e-6)
+        )
+    return center_crop(resized, (crop_height, crop_width))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training augmentation
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _uniform(generator: torch.Generator, low: float, high: float) -> float:
+    return low + (high - low) * torch.rand((), generator=generator).item()
+
+
+def _grayscale(clip: torch.Tensor) -> torch.Tensor:
+    weights = clip.new_tensor(_LUMA_WEIGHTS).view(1, 3, 1, 1)
+    return (clip * weights).sum(dim=1, keepdim=True)
+
+
+@dataclass(frozen=True)
+class ClipAugmentationParams:
+    """The random choices of one [`ClipAugmentation`] call, shared by every frame of the clip.
+
+    Attributes:
+        crop (`tuple[int, int, int, int]`): `(top, left, height, width)` of the crop in the input frames.
+        flip (`bool`): horizontal flip.
+        brightness, contrast, saturation (`float`): colour jitter factors (1.0 = unchanged).
+        grayscale (`bool`): convert to grayscale (kept as 3 channels).
+        erase (`tuple[int, int, int, int]` or `None`): `(top, left, height, width)` erased in the output frames.
+    """
+
+    crop: tuple[int, int, int, int]
+    flip: bool
+    brightness: float
+    contrast: float
+    saturation: float
+    grayscale: bool
+    erase: tuple[int, int, int, int] | None
+
+
+class ClipAugmentation:
+    """Training augmentation of a clip, with the same random parameters for every frame.
+
+    Steps, in this order: random resized crop (area fraction in `scale`, aspect ratio log-uniform in `ratio`,
+    resized to `output_size`), horizontal flip, colour jitter (brightness, then contrast around the clip's mean
+    luma, then saturation), random grayscale, random erasing (one box through all frames, filled with noise or a
+    constant). Sharing the parameters over time keeps the clip temporally consistent: the same object stays at
+    the same place after the crop, which a tubelet model relies on.
+
+    Args:
+        output_size (`int` or `tuple[int, int]`): height and width of the output frames.
+        scale (`tuple[float, float]`, *optional*, defaults to `(0.6, 1.0)`): crop area as a fraction of the frame.
+        ratio (`tuple[float, float]`, *optional*, defaults to `(3/4, 4/3)`): crop aspect ratio (width / height).
+        flip_prob (`float`, *optional*, defaults to 0.5): probability of a horizontal flip.
+        brightness, contrast, saturation (`float`, *optional*, defaults to 0.4):
+            jitter strength: the factor is drawn from `[max(0, 1 - s), 1 + s]` (0 disables it).
+        grayscale_prob (`float`, *optional*, defaults to 0.2): probability of converting to grayscale.
+        erasing_prob (`float`, *optional*, defaults to 0.25): probability of random erasing.
+        erasing_scale (`tuple[float, float]`, *optional*, defaults to `(0.02, 0.33)`): erased area fraction.
+        erasing_ratio (`tuple[float, float]`, *optional*, defaults to `(0.3, 3.3)`): erased box aspect ratio.
+        erasing_value (`float` or `"random"`, *optional*, defaults to `"random"`):
+            fill of the erased box: uniform noise in [0, 1] (the same noise in every frame) or a constant.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> augment = ClipAugmentation(32)
+    >>> clip = torch.rand(8, 3, 48, 64)
+    >>> augment(clip, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([8, 3, 32, 32])
+
+    ```
+    """
+
+    def __init__(
+        self,
+        output_size: int | tuple[int, int],
+        scale: tuple[float, float] = (0.6, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        flip_prob: float = 0.5,
+        brightness: float = 0.4,
+        contrast: float = 0.4,
+        saturation: float = 0.4,
+        grayscale_prob: float = 0.2,
+        erasing_prob: float = 0.25,
+        erasing_scale: tuple[float, float] = (0.02, 0.33),
+        erasing_ratio: tuple[float, float] = (0.3, 3.3),
+        erasing_value: float | str = "random",
+    ) -> None:
+        self.output_size = _as_pair(output_size)
+        for name, (low, high) in {"scale": scale, "ratio": ratio, "erasing_scale": erasing_scale,
+                                  "erasing_ratio": erasing_ratio}.items():
+            if not 0 < low <= high:
+                raise ValueError(f"`{name}` must be an increasing pair of positive numbers, got {(low, high)}.")
+        if scale[1] > 1 or erasing_scale[1] > 1:
+            raise ValueError(f"`scale` and `erasing_scale` must not exceed 1, got {scale} and {erasing_scale}.")
+        for name, value in {"flip_prob": flip_prob, "grayscale_prob": grayscale_prob,
+                            "erasing_prob": erasing_prob}.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"`{name}` must be in [0, 1], got {value}.")
+        for name, value in {"brightness": brightness, "contrast": contrast, "saturation": saturation}.items():
+            if value < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {value}.")
+        if not (erasing_value == "random" or isinstance(erasing_value, (int, float))):
+            raise ValueError(f"`erasing_value` must be a number or 'random', got {erasing_value!r}.")
+        self.scale = tuple(scale)
+        self.ratio = tuple(ratio)
+        self.flip_prob = flip_prob
+        self.brightness = brightness
+        self.contrast = contrast
+        self.saturation = saturation
+        self.grayscale_prob = grayscale_prob
+        self.erasing_prob = erasing_prob
+        self.erasing_scale = tuple(erasing_scale)
+        self.erasing_ratio = tuple(erasing_ratio)
+        self.erasing_value = erasing_value
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{key}={value!r}" for key, value in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+    def _sample_box(
+        self,
+        height: int,
+        width: int,
+        scale: tuple[float, float],
+        ratio: tuple[float, float],
+        generator: torch.Generator,
+    ) -> tuple[int, int, int, int] | None:
+        area = height * width
+        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        for _ in range(10):
+            target_area = area * _uniform(generator, *scale)
+            aspect = math.exp(_uniform(generator, *log_ratio))
+            box_width = int(round(math.sqrt(target_area * aspect)))
+            box_height = int(round(math.sqrt(target_area / aspect)))
+            if 0 < box_width <= width and 0 < box_height <= height:
+                top = int(torch.randint(0, height - box_height + 1, (1,), generator=generator))
+                left = int(torch.randint(0, width - box_width + 1, (1,), generator=generator))
+                return top, left, box_height, box_width
+        return None
+
+    def _jitter_factor(self, strength: float, generator: torch.Generator) -> float:
+        return _uniform(generator, max(0.0, 1.0 - strength), 1.0 + strength) if strength > 0 else 1.0
+
+    def sample(self, height: int, width: int, generator: torch.Generator | None = None) -> ClipAugmentationParams:
+        """Draw the random parameters for a clip of `height x width` frames.
+
+        Args:
+            height (`int`), width (`int`): input frame size.
+            generator (`torch.Generator`, *optional*): source of randomness (`None`: torch's global generator).
+
+        Returns:
+            [`ClipAugmentationParams`].
+        """
+        if generator is None:
+            generator = torch.default_generator
+        crop = self._sample_box(height, width, self.scale, self.ratio, generator)
+        if crop is None:  # fallback: the largest centred crop with an allowed aspect ratio
+            aspect = width / height
+            if aspect < self.ratio[0]:
+                crop_width, crop_height = width, int(round(width / self.ratio[0]))
+            elif aspect > self.ratio[1]:
+                crop_height, crop_width = height, int(round(height * self.ratio[1]))
+            else:
+                crop_height, crop_width = height, width
+            crop = ((height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width)
+        flip = bool(torch.rand((), generator=generator) < self.flip_prob)
+        brightness = self._jitter_factor(self.brightness, generator)
+        contrast = self._jitter_factor(self.contrast, generator)
+        saturation = self._jitter_factor(self.saturation, generator)
+        grayscale = bool(torch.rand((), generator=generator) < self.grayscale_prob)
+        erase = None
+        if torch.rand((), generator=generator) < self.erasing_prob:
+            erase = self._sample_box(*self.output_size, self.erasing_scale, self.erasing_ratio, generator)
+        return ClipAugmentationParams(crop, flip, brightness, contrast, saturation, grayscale, erase)
+
+    def apply(
+        self,
+        clip: torch.Tensor,
+        params: ClipAugmentationParams,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Apply given parameters to a clip.
+
+        Args:
+            clip (`torch.Tensor` of shape `(T, 3, H, W)`): float clip in [0, 1].
+            params ([`ClipAugmentationParams`]): from [`~ClipAugmentation.sample`].
+            generator (`torch.Generator`, *optional*): source of the erasing noise.
+
+        Returns:
+            `torch.Tensor` of shape `(T, 3, output_h, output_w)` in [0, 1].
+        """
+        _check_clip(clip)
+        if clip.shape[1] != 3:
+            raise ValueError(f"`clip` must have 3 (RGB) channels, got {clip.shape[1]}.")
+        top, left, crop_height, crop_width = params.crop
+        out = _resize(clip[..., top : top + crop_height, left : left + crop_width], *self.output_size)
+        if params.flip:
+            out = out.flip(-1)
+        if params.brightness != 1.0:
+            out = out * params.brightness
+        if params.contrast != 1.0:
+            mean = _grayscale(out.clamp(0.0, 1.0)).mean()
+            out = (out - mean) * params.contrast + mean
+        if params.saturation != 1.0:
+            gray = _grayscale(out)
+            out = (out - gray) * params.saturation + gray
+        out = out.clamp(0.0, 1.0)
+        if params.grayscale:
+            out = _grayscale(out).expand(-1, 3, -1, -1)
+        if params.erase is not None:
+            e_top, e_left, e_height, e_width = params.erase
+            out = out.clone()
+            if self.erasing_value == "random":
+                fill = torch.rand((3, e_height, e_width), generator=generator, dtype=out.dtype)
+            else:
+                fill = torch.full((3, e_height, e_width), float(self.erasing_value), dtype=out.dtype)
+            out[..., e_top : e_top + e_height, e_left : e_left + e_width] = fill
+        return out.contiguous()
+
+    def __call__(self, clip: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Augment a clip: `apply(clip, sample(H, W, generator), generator)`.
+
+        Args:
+            clip (`torch.Tensor` of shape `(T, 3, H, W)`): float clip in [0, 1].
+            generator (`torch.Generator`, *optional*): source of randomness (`None`: torch's global generator).
+
+        Returns:
+            `torch.Tensor` of shape `(T, 3, output_h, output_w)` in [0, 1].
+        """
+        _check_clip(clip)
+        params = self.sample(clip.shape[-2], clip.shape[-1], generator)
+        return self.apply(clip, params, generator)
+
+
+__all__ = [
+    "ClipAugmentation",
+    "ClipAugmentationParams",
+    "VidAnonImageProcessor",
+    "center_crop",
+    "clip_eval_transform",
+    "clip_to_frames",
+    "frames_to_clip",
+    "resize_shorter_side",
+]
