@@ -1,0 +1,518 @@
+"""Model cards for trained VidAnon anonymizers, and pushing a model with its card to the Hub.
+
+The card template is `transformers_vidanon/templates/model_card.md` (shipped inside the package, read with
+`importlib.resources`; it is the only copy). It is a Markdown file with `string.Template` placeholders (`$name`);
+[`render_model_card`] fills them from the model configuration, the evaluation results and the training
+arguments. The YAML front matter is written with PyYAML, so it always parses.
+
+The results dict (what the evaluation produces, as plain data):
+
+```python
+{
+    "dataset": "SynthPrivacy",            # name of the evaluation data (required)
+    "seeds": 3,                           # fresh models per method (optional)
+    "chance_cmap": 0.58,                  # cMAP of a blind attacker on the test labels (required)
+    "chance_top1": 0.17,                  # optional: the best constant action guess
+    "chance_f1": 0.61,                    # optional: F1 of an attacker that always says "present"
+    "methods": {                          # one entry per anonymizer; "raw" and "vidanon" expected
+        "raw": {"action_top1": {"mean": 0.85, "std": 0.01}, "frame_cmap": {...}, "frame_f1": {...},
+                "video_cmap": {...}, "video_f1": {...}},
+        "vidanon": {...},                 # this model's row (also the model-index entry)
+    },
+}
+```
+
+Every metric is a fraction in [0, 1], given as `{"mean": m, "std": s}` (std optional) or a plain number; a
+metric that was not measured is left out (or `None`). `evaluation.report.BenchmarkResults` objects are accepted
+too ([`results_from_benchmark`] converts them). Without results the card says "not evaluated" and carries no
+model-index: no number is ever invented.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_PACKAGE = "transformers_vidanon"
+TEMPLATE_PATH = ("templates", "model_card.md")
+
+CARD_TAGS: tuple[str, ...] = ("privacy", "video-classification", "anonymization", "token-pruning", "vidanon")
+
+# key, table header, model-index type, model-index name, shown in percent
+METRICS: tuple[tuple[str, str, str, str, bool], ...] = (
+    ("action_top1", "Action top-1 (%)", "accuracy", "Action top-1, fresh action model (higher is better)", True),
+    ("frame_cmap", "Frame cMAP (%)", "cmap", "Privacy cMAP, frame-level attacker (lower is better)", True),
+    ("frame_f1", "Frame F1", "f1", "Privacy F1, frame-level attacker (lower is better)", False),
+    ("video_cmap", "Video cMAP (%)", "cmap", "Privacy cMAP, video-level attacker (lower is better)", True),
+    ("video_f1", "Video F1", "f1", "Privacy F1, video-level attacker (lower is better)", False),
+)
+METRIC_KEYS: tuple[str, ...] = tuple(metric[0] for metric in METRICS)
+MODEL_METHOD = "vidanon"
+RAW_METHOD = "raw"
+
+
+def load_template() -> str:
+    """The card template shipped in the package (`templates/model_card.md`)."""
+    return resources.files(TEMPLATE_PACKAGE).joinpath(*TEMPLATE_PATH).read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------------------------------
+def results_from_benchmark(benchmark: Any) -> dict[str, Any]:
+    """Convert an `evaluation.report.BenchmarkResults` into the plain results dict (see the module docstring)."""
+    methods: dict[str, dict[str, dict[str, float]]] = {}
+    seeds = 0
+    for method in benchmark.methods:
+        row = {}
+        for key in METRIC_KEYS:
+            if method.has(key):
+                row[key] = {"mean": method.mean(key), "std": method.std(key)}
+                seeds = max(seeds, method.num_seeds(key))
+        methods[method.name] = row
+    chance = benchmark.chance
+    results: dict[str, Any] = {
+        "dataset": benchmark.dataset or "unnamed",
+        "seeds": seeds,
+        "chance_cmap": chance.cmap,
+        "chance_top1": chance.action_top1,
+        "methods": methods,
+    }
+    if getattr(chance, "f1", None) is not None:
+        results["chance_f1"] = chance.f1
+    return results
+
+
+def _fraction(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{where} must be a number in [0, 1], got {value!r}.")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{where} must be a fraction in [0, 1] (not a percentage), got {value!r}.")
+    return float(value)
+
+
+def _metric(value: Any, where: str) -> tuple[float, float | None] | None:
+    """`(mean, std or None)` of one metric entry, or None when it was not measured."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"mean", "std", "num_seeds"}
+        if unknown or "mean" not in value:
+            raise ValueError(f"{where} must be {{'mean': ..., 'std': ...}}, got keys {sorted(value)}.")
+        if value["mean"] is None or (isinstance(value["mean"], float) and math.isnan(value["mean"])):
+            return None
+        mean = _fraction(value["mean"], f"{where}['mean']")
+        std = value.get("std")
+        if std is None or (isinstance(std, float) and math.isnan(std)):
+            return mean, None
+        return mean, _fraction(std, f"{where}['std']")
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return _fraction(value, where), None
+
+
+def normalize_results(results: Mapping[str, Any] | Any) -> dict[str, Any]:
+    """Validate a results dict (or `BenchmarkResults`) and bring every metric to `(mean, std or None)`.
+
+    Returns:
+        `dict` with `dataset` (str), `seeds` (int or None), `chance_cmap` (float), `chance_top1` and `chance_f1`
+        (float or None), `methods` (`{name: {metric: (mean, std)}}`, names as given, order kept).
+
+    Raises:
+        ValueError: a missing entry, an unknown metric, or a value outside [0, 1], named by its place in the dict.
+    """
+    if not isinstance(results, Mapping):
+        if hasattr(results, "methods") and hasattr(results, "chance"):
+            results = results_from_benchmark(results)
+        else:
+            raise ValueError(f"`results` must be a dict (see transformers_vidanon.modelcard), got {type(results).__name__}.")
+    for key in ("dataset", "chance_cmap", "methods"):
+        if key not in results:
+            raise ValueError(f"`results` has no {key!r} entry (see transformers_vidanon.modelcard for the layout).")
+    if not isinstance(results["methods"], Mapping) or not results["methods"]:
+        raise ValueError("results['methods'] must be a non-empty dict of method name -> metrics.")
+    methods: dict[str, dict[str, tuple[float, float | None]]] = {}
+    for name, row in results["methods"].items():
+        if not isinstance(row, Mapping):
+            raise ValueError(f"results['methods'][{name!r}] must be a dict of metrics, got {type(row).__name__}.")
+        unknown = set(row) - set(METRIC_KEYS)
+        if unknown:
+            raise ValueError(
+                f"results['methods'][{name!r}] has unknown metric(s) {sorted(unknown)}; known: {', '.join(METRIC_KEYS)}."
+            )
+        parsed = {key: _metric(row.get(key), f"results['methods'][{name!r}][{key!r}]") for key in METRIC_KEYS}
+        methods[str(name)] = {key: value for key, value in parsed.items() if value is not None}
+    seeds = results.get("seeds")
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise ValueError(f"results['seeds'] must be an integer >= 1, got {seeds!r}.")
+    optional = {}
+    for key in ("chance_top1", "chance_f1"):
+        optional[key] = None if results.get(key) is None else _fraction(results[key], f"results[{key!r}]")
+    return {
+        "dataset": str(results["dataset"]),
+        "seeds": seeds,
+        "chance_cmap": _fraction(results["chance_cmap"], "results['chance_cmap']"),
+        **optional,
+        "methods": methods,
+    }
+
+
+def _find_method(methods: Mapping[str, Any], name: str) -> str | None:
+    for key in methods:
+        if key.lower() == name:
+            return key
+    return None
+
+
+def _cell(value: tuple[float, float | None] | None, percent: bool) -> str:
+    if value is None:
+        return "-"
+    mean, std = value
+    scale, digits = (100.0, 2) if percent else (1.0, 3)
+    text = f"{mean * scale:.{digits}f}"
+    return text if std is None else f"{text} ± {std * scale:.{digits}f}"
+
+
+def _results_section(results: dict[str, Any] | None) -> str:
+    if results is None:
+        return (
+            "**Not evaluated.** No evaluation results were given when this card was written, so it reports no "
+            "numbers. Measure the leakage with `vidanon evaluate` (fresh action and privacy models trained from "
+            "scratch on this model's anonymized videos, compared with the raw videos and with chance level) and "
+            "regenerate the card with the results."
+        )
+    methods = results["methods"]
+    raw_key, model_key = _find_method(methods, RAW_METHOD), _find_method(methods, MODEL_METHOD)
+    order = ([raw_key] if raw_key else []) + [k for k in methods if k not in (raw_key, model_key)]
+    order += [model_key] if model_key else []
+    header = "| Method | " + " | ".join(metric[1] for metric in METRICS) + " |"
+    lines = [header, "|" + "---|" * (len(METRICS) + 1)]
+    for name in order:
+        label = "Raw (no anonymization)" if name == raw_key else ("**This model**" if name == model_key else name)
+        cells = [_cell(methods[name].get(key), percent) for key, _, _, _, percent in METRICS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    chance = {
+        "action_top1": results["chance_top1"],
+        "frame_cmap": results["chance_cmap"],
+        "video_cmap": results["chance_cmap"],
+        "frame_f1": results["chance_f1"],
+        "video_f1": results["chance_f1"],
+    }
+    cells = [_cell(None if chance[key] is None else (chance[key], None), percent) for key, _, _, _, percent in METRICS]
+    lines.append("| Chance level | " + " | ".join(cells) + " |")
+    seeds = results["seeds"]
+    spread = f"mean ± standard deviation over {seeds} seeds" if seeds else "mean (± standard deviation over seeds)"
+    text = [
+        f"Measured on **{results['dataset']}** with the leakage protocol: the anonymizer is frozen, and new models are "
+        "trained from scratch on its anonymized videos: an action model (action top-1, higher is better) and "
+        "privacy attackers, one per frame with logits averaged over time (frame-level) and one on whole clips "
+        "(video-level) (privacy cMAP and mean per-attribute F1 at threshold 0.5, lower is better: less leakage). "
+        f"Each number is the {spread}. The Raw row is the same protocol on the unmodified videos.",
+        "",
+        *lines,
+        "",
+        f"Chance level: a blind privacy attacker (one that only knows how often each attribute occurs) already scores a "
+        f"cMAP of {100 * results['chance_cmap']:.2f}% on these labels, so privacy cMAP should be read against that "
+        "number, not against 0.",
+    ]
+    return "\n".join(text)
+
+
+def _model_index(model_name: str, results: dict[str, Any]) -> list[dict[str, Any]] | None:
+    model_key = _find_method(results["methods"], MODEL_METHOD)
+    if model_key is None:
+        return None
+    row = results["methods"][model_key]
+    metrics = [
+        {"name": name, "type": metric_type, "value": round(row[key][0], 4)}
+        for key, _, metric_type, name, _ in METRICS
+        if key in row
+    ]
+    if not metrics:
+        return None
+    dataset = results["dataset"]
+    return [
+        {
+            "name": model_name,
+            "results": [
+                {
+                    "task": {"type": "video-classification", "name": "Privacy-preserving action recognition"},
+                    "dataset": {"type": dataset, "name": dataset},
+                    "metrics": metrics,
+                }
+            ],
+        }
+    ]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Model and training sections
+# ----------------------------------------------------------------------------------------------------------------------
+def _surviving_tubelets(config: Any) -> int:
+    """Tubelets left after every pruning layer (the model's selection rule)."""
+    from .evaluation.baselines import _num_kept_after_schedule
+    from .pruning import num_tubelets_to_keep
+
+    rates = config.keep_rates()
+    if config.temporal_consistency == "tube":
+        time_slots, height, width = config.tubelet_grid
+        spatial = height * width
+        for rate in rates:
+            spatial = num_tubelets_to_keep(spatial, rate)
+        return time_slots * spatial
+    return _num_kept_after_schedule(config.num_tubelets, rates, config.fuse_pruned_tokens)
+
+
+def _names(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(f"`{name}`" for name in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _architecture(config: Any) -> str:
+    height, width = (config.image_size,) * 2 if isinstance(config.image_size, int) else tuple(config.image_size)
+    grid = config.tubelet_grid
+    total = config.num_tubelets
+    kept = _surviving_tubelets(config)
+    if config.pruning_layers:
+        pruning = (
+            f"after the attention block of layers {list(config.pruning_layers)} (0-based), keep rate "
+            f"{config.keep_rate}, `lambda_priv` = {config.lambda_priv}, "
+            f"{'same spatial positions in every time slot' if config.temporal_consistency == 'tube' else 'tubelet by tubelet'}"
+            f"{', pruned tubelets fused into one token' if config.fuse_pruned_tokens else ''}: "
+            f"{kept} of {total} tubelets ({100 * kept / total:.1f}%) survive, the others are set to black"
+        )
+    else:
+        pruning = "none (this checkpoint prunes no tubelet)"
+    labels = [config.id2label[i] for i in sorted(config.id2label)] if getattr(config, "id2label", None) else []
+    return "\n".join(
+        [
+            f"- Input: {config.num_frames} frames of {height}x{width} pixels, RGB in [0, 1] (normalised inside the "
+            f"model); tubelets of {config.tubelet_size}x{config.patch_size}x{config.patch_size} "
+            f"(frames x pixels x pixels), a {grid[0]}x{grid[1]}x{grid[2]} grid of {total} tubelets.",
+            f"- Encoder: {config.num_hidden_layers} layers, width {config.hidden_size}, {config.num_attention_heads} "
+            f"heads, MLP {config.intermediate_size}, {config.position_embedding_type} position embeddings, two "
+            "classification tokens (action, privacy).",
+            f"- Pruning: {pruning}.",
+            f"- Action head: {config.num_labels} classes" + (f" ({_names(labels)})." if labels else "."),
+            f"- Privacy head (behind gradient reversal): {config.num_privacy_labels} binary attributes "
+            f"({_names(list(config.privacy_label_names))}).",
+        ]
+    )
+
+
+def _training_section(training_args: Mapping[str, Any] | None, base_model: str | None) -> str:
+    parts = []
+    if base_model:
+        parts.append(f"Initialised from [`{base_model}`](https://huggingface.co/{base_model}).")
+    if not training_args:
+        parts.append("Training data and recipe were not recorded with this card.")
+        return "\n\n".join(parts)
+    parts.append(
+        "Trained adversarially: action cross-entropy plus the privacy head's binary cross-entropy behind a gradient "
+        "reversal layer, so the privacy head learns to predict the attributes while the encoder is pushed to prune "
+        "what reveals them. Recorded arguments:"
+    )
+    rows = ["| Argument | Value |", "|---|---|"]
+    for key, value in training_args.items():
+        text = str(value).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{key}` | {text} |")
+    parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
+def _usage(repo_id: str) -> str:
+    return "\n".join(
+        [
+            "from transformers import pipeline",
+            "from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition",
+            "from transformers_vidanon.anonymize import anonymize_video, load_anonymizer",
+            "from transformers_vidanon.pipelines import register_pipelines",
+            "",
+            "# anonymize a video file (same frame count, frame rate and size; audio dropped)",
+            f'model, processor = load_anonymizer("{repo_id}")',
+            'anonymize_video(model, processor, "input.mp4", "anonymized.mp4", preview_path="preview.png")',
+            "",
+            "# or in memory, through a pipeline",
+            "register_pipelines()",
+            f'anonymizer = pipeline("video-anonymization", model="{repo_id}")',
+            'result = anonymizer("input.mp4")  # result["frames"]: (T, H, W, 3) uint8',
+            "",
+            "# action labels from the action head",
+            f'classifier = pipeline("video-classification", model="{repo_id}")',
+            'print(classifier("input.mp4"))',
+        ]
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Public API
+# ----------------------------------------------------------------------------------------------------------------------
+def render_model_card(
+    config: Any,
+    results: Mapping[str, Any] | Any | None = None,
+    training_args: Mapping[str, Any] | None = None,
+    base_model: str | None = None,
+    repo_id: str | None = None,
+    model_name: str | None = None,
+    license: str = "apache-2.0",
+) -> str:
+    """The model card (README.md) of a VidAnon anonymizer, as Markdown with YAML front matter.
+
+    Args:
+        config (`VidAnonConfig`): the model's configuration.
+        results (`dict` or `BenchmarkResults`, *optional*): evaluation results (layout in the module docstring).
+            `None`: the card says "not evaluated" and has no model-index.
+        training_args (`dict`, *optional*): training arguments to list (JSON-like values); a `dataset` entry also
+            fills the `datasets` metadata. `None`: "not recorded".
+        base_model (`str`, *optional*): Hub id of the checkpoint the model was initialised from.
+        repo_id (`str`, *optional*): where the model lives, used in the code examples.
+        model_name (`str`, *optional*): title of the card; defaults to the repository name or "VidAnon anonymizer".
+        license (`str`, *optional*, defaults to `"apache-2.0"`): license identifier for the metadata.
+
+    Returns:
+        `str`: the card.
+
+    Raises:
+        ValueError: malformed results (the message names the entry).
+    """
+    normalized = None if results is None else normalize_results(results)
+    if model_name is None:
+        model_name = repo_id.split("/")[-1] if repo_id else "VidAnon anonymizer"
+    metadata: dict[str, Any] = {
+        "library_name": "transformers",
+        "pipeline_tag": "video-classification",
+        "license": license,
+        "tags": list(CARD_TAGS),
+    }
+    datasets = []
+    if training_args and training_args.get("dataset"):
+        datasets.append(str(training_args["dataset"]))
+    if normalized is not None and normalized["dataset"] not in datasets:
+        datasets.append(normalized["dataset"])
+    if datasets:
+        metadata["datasets"] = datasets
+    if base_model:
+        metadata["base_model"] = base_model
+    if normalized is not None:
+        model_index = _model_index(model_name, normalized)
+        if model_index is None:
+            logger.warning("The results have no %r method: the card's model-index is left out.", MODEL_METHOD)
+        else:
+            metadata["model-index"] = model_index
+    front_matter = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000).strip()
+    return Template(load_template()).substitute(
+        front_matter=front_matter,
+        model_name=model_name,
+        repo_id=repo_id or "path/or/repo-id",
+        architecture=_architecture(config),
+        usage_code=_usage(repo_id or "path/or/repo-id"),
+        training_section=_training_section(training_args, base_model),
+        results_section=_results_section(normalized),
+    )
+
+
+def save_model_card(
+    save_dir: str | os.PathLike,
+    config: Any | None = None,
+    results: Mapping[str, Any] | Any | None = None,
+    training_args: Mapping[str, Any] | None = None,
+    base_model: str | None = None,
+    **render_kwargs: Any,
+) -> Path:
+    """Write `README.md` (the model card) into a saved model folder, atomically.
+
+    Args:
+        save_dir (`str` or `os.PathLike`): the model folder.
+        config (`VidAnonConfig`, *optional*): defaults to the folder's `config.json`.
+        results, training_args, base_model, render_kwargs: see [`render_model_card`].
+
+    Returns:
+        `Path`: the written README.md.
+
+    Raises:
+        FileNotFoundError: no `config` given and the folder has no `config.json`.
+    """
+    save_dir = Path(save_dir)
+    if config is None:
+        from .configuration_vidanon import VidAnonConfig
+
+        if not (save_dir / "config.json").is_file():
+            raise FileNotFoundError(f"{str(save_dir)!r} has no config.json; pass `config`.")
+        config = VidAnonConfig.from_pretrained(save_dir)
+    card = render_model_card(config, results, training_args, base_model, **render_kwargs)
+    save_dir.mkdir(parents=True, exist_ok=True)
+    path = save_dir / "README.md"
+    descriptor, temporary = tempfile.mkstemp(prefix=".README.", suffix=".tmp", dir=save_dir)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(card)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return path
+
+
+def push_to_hub_with_card(
+    model: Any,
+    repo_id: str,
+    processor: Any | None = None,
+    results: Mapping[str, Any] | Any | None = None,
+    training_args: Mapping[str, Any] | None = None,
+    base_model: str | None = None,
+    private: bool = False,
+    token: str | None = None,
+    commit_message: str = "Upload VidAnon anonymizer",
+) -> Any:
+    """Push a model, its image processor and its model card to the Hub in one commit.
+
+    The files are what `model.save_pretrained` (weights, config, and the modeling code named in `auto_map` so
+    that `trust_remote_code=True` works without this package) and `processor.save_pretrained` write, plus the
+    card from [`render_model_card`]. The Hub endpoint comes from `HF_ENDPOINT`, as everywhere in huggingface_hub.
+
+    Args:
+        model: the VidAnon model.
+        repo_id (`str`): `"owner/name"` (created if missing).
+        processor (`VidAnonImageProcessor`, *optional*): saved beside the model.
+        results, training_args, base_model: see [`render_model_card`].
+        private (`bool`, *optional*, defaults to `False`): create the repository private.
+        token (`str`, *optional*): Hub token (default: the logged-in one or `HF_TOKEN`).
+        commit_message (`str`, *optional*): message of the commit.
+
+    Returns:
+        `huggingface_hub.CommitInfo` of the commit.
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    repo = api.create_repo(repo_id, private=private, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        model.save_pretrained(folder)
+        if processor is not None:
+            processor.save_pretrained(folder)
+        save_model_card(folder, model.config, results, training_args, base_model, repo_id=repo.repo_id)
+        commit = api.upload_folder(folder_path=folder, repo_id=repo.repo_id, commit_message=commit_message)
+    logger.info("Pushed %s to %s", type(model).__name__, commit.commit_url)
+    return commit
+
+
+__all__ = [
+    "CARD_TAGS",
+    "METRIC_KEYS",
+    "load_template",
+    "normalize_results",
+    "push_to_hub_with_card",
+    "render_model_card",
+    "results_from_benchmark",
+    "save_model_card",
+]
