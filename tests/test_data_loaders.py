@@ -1,0 +1,488 @@
+"""Tests of the dataset loaders, label files and clip transform, on small real videos in every layout."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from _video_fixtures import (
+    HMDB_VIDEOS,
+    UCF_VIDEOS,
+    VISPR_IMAGES,
+    frame_indices_of,
+    level_video,
+    make_hmdb51,
+    make_pa_hmdb51,
+    make_ucf101,
+    make_vispr,
+)
+from datasets import Dataset, DatasetDict, IterableDataset
+from torch.utils.data import DataLoader
+
+from transformers_vidanon.data.labels import (
+    PRIVACY_ATTRIBUTES,
+    LabelFileError,
+    UnsafePickleError,
+    load_privacy_labels,
+    load_shipped_privacy_labels,
+    read_hmdb51_split,
+    read_pa_hmdb51_annotations,
+)
+from transformers_vidanon.data.loaders import (
+    BadVideoLog,
+    CrossDatasetPairs,
+    SplitOverlapError,
+    apply_clip_transform,
+    check_disjoint_splits,
+    collate_clips,
+    dataset_metadata,
+    hmdb51_minus_pa_hmdb51,
+    load_hmdb51,
+    load_manifest,
+    load_pa_hmdb51,
+    load_ucf101,
+    load_videofolder,
+    load_vispr,
+    load_vp_hmdb51,
+    load_vp_ucf101,
+    make_clip_transform,
+    privacy_attribute_names,
+)
+from transformers_vidanon.processing_vidanon import ClipAugmentation
+from transformers_vidanon.video_io import VideoDecodeError, uniform_clip_indices
+
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    base = tmp_path_factory.mktemp("datasets")
+    ucf_root, ucf_splits = make_ucf101(base)
+    hmdb_root, hmdb_splits = make_hmdb51(base)
+    return {
+        "base": base,
+        "ucf": (ucf_root, ucf_splits),
+        "hmdb": (hmdb_root, hmdb_splits),
+        "pa": make_pa_hmdb51(base),
+        "vispr": make_vispr(base),
+    }
+
+
+def _shipped(name: str, key: str) -> list[float]:
+    return load_shipped_privacy_labels(name).get(key).tolist()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# UCF101 / VP-UCF101
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_ucf101_reads_the_official_lists_with_zero_based_labels(trees):
+    root, split_dir = trees["ucf"]
+    train = load_ucf101(root, split_dir, split=1, subset="train")
+    assert isinstance(train, Dataset)
+    assert train.features["label"].names == ["ApplyEyeMakeup", "Basketball", "HandstandPushups"]
+    assert train["video_id"][:] == [stem for _, stem, s in UCF_VIDEOS if s == "train"]
+    assert train["label"][:] == [0, 0, 1, 2]
+    assert set(train["split"][:]) == {"train"}
+    assert all(math.isnan(v) for row in train["privacy_labels"] for v in row)
+    # the Basketball files are .mp4 while the lists say .avi: matched on the stem
+    assert train[2]["video"].endswith(os.path.join("Basketball", "v_Basketball_g08_c01.mp4"))
+    test = load_ucf101(root, split_dir, subset="test")
+    # test lines have no id: the label comes from the folder, matched case-insensitively
+    assert dict(zip(test["video_id"][:], test["label"][:])) == {
+        "v_ApplyEyeMakeup_g01_c01": 0, "v_Basketball_g01_c02": 1, "v_HandStandPushups_g01_c01": 2}
+    assert dataset_metadata(test)["subset"] == "test"
+
+
+def test_vp_ucf101_joins_the_shipped_privacy_labels(trees):
+    root, split_dir = trees["ucf"]
+    splits = load_vp_ucf101(root, split_dir, subset=None)
+    assert isinstance(splits, DatasetDict) and set(splits) == {"train", "test"}
+    for row in splits["train"].to_list() + splits["test"].to_list():
+        folder = os.path.basename(os.path.dirname(row["video"]))
+        assert row["privacy_labels"] == _shipped("vp_ucf101", f"{folder}/{row['video_id']}.mp4")
+    assert splits["test"][1]["privacy_labels"] == [1.0, 1.0, 1.0, 0.0, 1.0]  # v_Basketball_g01_c02 in the file
+    assert privacy_attribute_names(splits["train"]) == PRIVACY_ATTRIBUTES
+    assert dataset_metadata(splits["train"])["has_privacy_labels"] is True
+
+
+def test_ucf101_missing_videos_raise_or_are_skipped(trees, tmp_path):
+    root, split_dir = trees["ucf"]
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text((split_dir / "classInd.txt").read_text())
+    (lists / "trainlist01.txt").write_text((split_dir / "trainlist01.txt").read_text()
+                                           + "Basketball/v_Basketball_g20_c01.avi 2\n")
+    with pytest.raises(FileNotFoundError, match="v_Basketball_g20_c01"):
+        load_ucf101(root, lists)
+    assert len(load_ucf101(root, lists, on_missing="skip")) == 4
+
+
+def test_ucf101_list_errors_name_the_file_and_line(trees, tmp_path):
+    root, split_dir = trees["ucf"]
+    (tmp_path / "classInd.txt").write_text((split_dir / "classInd.txt").read_text())
+    (tmp_path / "trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 3\n")
+    with pytest.raises(LabelFileError, match=r"trainlist01.txt' line 1: id 3 does not match"):
+        load_ucf101(root, tmp_path)
+    with pytest.raises(FileNotFoundError, match="trainlist02"):
+        load_ucf101(root, tmp_path, split=2)
+    with pytest.raises(ValueError, match="split"):
+        load_ucf101(root, tmp_path, split=4)
+
+
+def test_overlapping_train_and_test_lists_are_refused(trees, tmp_path):
+    root, split_dir = trees["ucf"]
+    for name in ("classInd.txt", "trainlist01.txt"):
+        (tmp_path / name).write_text((split_dir / name).read_text())
+    (tmp_path / "testlist01.txt").write_text((split_dir / "testlist01.txt").read_text()
+                                             + "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi\n")
+    with pytest.raises(SplitOverlapError, match="v_ApplyEyeMakeup_g08_c01"):
+        load_ucf101(root, tmp_path, subset=None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HMDB51 / VP-HMDB51 / PA-HMDB51
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_hmdb51_uses_one_split_number_only(trees):
+    root, split_dir = trees["hmdb"]
+    for split, column in ((1, 2), (2, 3)):
+        splits = load_hmdb51(root, split_dir, split=split, subset=None)
+        expected_train = [v[1] for v in HMDB_VIDEOS if v[column] == "1"]
+        expected_test = [v[1] for v in HMDB_VIDEOS if v[column] == "2"]
+        assert splits["train"]["video_id"][:] == expected_train
+        assert splits["test"]["video_id"][:] == expected_test
+        assert not set(expected_train) & set(expected_test)
+    train = load_hmdb51(root, split_dir, split=1)
+    assert train.features["label"].names == ["brush_hair", "cartwheel"]
+    assert train["label"][:] == [0, 0, 1, 1]
+    assert len(load_hmdb51(root, split_dir, subset="all")) == len(HMDB_VIDEOS)
+
+
+def test_hmdb51_split_files_are_validated(tmp_path):
+    (tmp_path / "run_test_split1.txt").write_text("a.avi 1\nb.avi 3\n")
+    with pytest.raises(LabelFileError, match=r"run_test_split1.txt' line 2"):
+        read_hmdb51_split(tmp_path, 1)
+    (tmp_path / "run_test_split1.txt").write_text("a.avi 1\na.avi 2\n")
+    with pytest.raises(LabelFileError, match="listed twice"):
+        read_hmdb51_split(tmp_path, 1)
+    with pytest.raises(FileNotFoundError, match="_test_split2"):
+        read_hmdb51_split(tmp_path, 2)
+
+
+def test_vp_hmdb51_joins_the_shipped_labels(trees):
+    root, split_dir = trees["hmdb"]
+    test = load_vp_hmdb51(root, split_dir, split=1, subset="test")
+    assert test["video_id"][:] == [v[1] for v in HMDB_VIDEOS if v[2] == "2"]
+    for row in test.to_list():
+        folder = os.path.basename(os.path.dirname(row["video"]))
+        assert row["privacy_labels"] == _shipped("vp_hmdb51", f"{folder}/{row['video_id']}.mp4")
+
+
+def test_pa_hmdb51_reduces_frame_ranges_to_video_labels(trees):
+    root, _ = trees["hmdb"]
+    annotations = read_pa_hmdb51_annotations(trees["pa"])
+    # brush_hair: skin 1, face 0 then 2, gender [0, 0] only, no nudity, no relationship
+    np.testing.assert_array_equal(annotations[("brush_hair", "April_09_brush_hair_u_nm_np1_ba_goo_1.avi")],
+                                  [1, 1, 0, 0, 0])
+    np.testing.assert_array_equal(
+        annotations[("cartwheel", "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi")], [0, 0, 1, 1, 1])
+    pa = load_pa_hmdb51(root, trees["pa"])
+    assert pa.features["label"].names == ["brush_hair", "cartwheel"]
+    assert dict(zip(pa["video_id"][:], pa["label"][:])) == {
+        "April_09_brush_hair_u_nm_np1_ba_goo_1": 0, "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8": 1}
+    assert pa["privacy_labels"][:] == [[1, 1, 0, 0, 0], [0, 0, 1, 1, 1]]
+    # the same annotations merged in one file give the same result
+    merged = {cls: json.loads((trees["pa"] / f"{cls}.json").read_text()) for cls in ("brush_hair", "cartwheel")}
+    merged_file = trees["base"] / "pa_merged.json"
+    merged_file.write_text(json.dumps(merged))
+    assert load_pa_hmdb51(root, merged_file).to_list() == pa.to_list()
+
+
+def test_hmdb51_minus_pa_hmdb51_leaves_the_evaluation_videos_out(trees):
+    root, split_dir = trees["hmdb"]
+    train = hmdb51_minus_pa_hmdb51(root, split_dir, trees["pa"])
+    annotated = {"April_09_brush_hair_u_nm_np1_ba_goo_1", "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8"}
+    assert set(train["video_id"][:]) == {v[1] for v in HMDB_VIDEOS} - annotated
+    assert set(train["split"][:]) == {"train"}
+    row = train.to_list()[0]
+    assert row["privacy_labels"] == _shipped("vp_hmdb51", f"brush_hair/{row['video_id']}.mp4")
+    check_disjoint_splits({"train": train, "test": load_pa_hmdb51(root, trees["pa"])})
+
+
+def test_pa_hmdb51_malformed_annotations_name_the_file(tmp_path):
+    (tmp_path / "run.json").write_text(json.dumps({"x.avi": {name: [[0, 5, 1]] for name in PRIVACY_ATTRIBUTES[:4]}}))
+    with pytest.raises(LabelFileError, match=r"run.json.*lacks attributes \['relationship'\]"):
+        read_pa_hmdb51_annotations(tmp_path)
+    bad = {name: [[0, 5, 1]] for name in PRIVACY_ATTRIBUTES}
+    bad["face"] = [[5, 2, 1]]
+    (tmp_path / "run.json").write_text(json.dumps({"x.avi": bad}))
+    with pytest.raises(LabelFileError, match="invalid frame range"):
+        read_pa_hmdb51_annotations(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# VISPR, manifests, video folders
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_vispr_maps_attributes_and_serves_static_clips(trees):
+    root, annos = trees["vispr"]
+    vispr = load_vispr(root, annos, split="train")
+    assert vispr["video_id"][:] == [image_id for image_id, _ in VISPR_IMAGES]
+    assert vispr["privacy_labels"][:] == [[1, 1, 1, 0, 0], [0, 1, 0, 1, 1], [0, 0, 0, 0, 0]]
+    assert vispr["label"][:] == [-1, -1, -1]
+    example = vispr.with_transform(make_clip_transform("train", num_frames=4, image_size=16))[1]
+    assert example["pixel_values"].shape == (4, 3, 16, 16)
+    for t in range(1, 4):
+        torch.testing.assert_close(example["pixel_values"][t], example["pixel_values"][0], atol=0, rtol=0)
+    example = vispr.with_transform(make_clip_transform("eval", num_frames=3, image_size=16, num_clips=2))[0]
+    assert example["pixel_values"].shape == (2, 3, 3, 16, 16)
+    assert example["pixel_values"].sub(40 / 255).abs().max() < 1e-6  # flat image of level 40
+
+
+def test_manifest_csv_and_jsonl(tmp_path):
+    level_video(tmp_path / "videos" / "a.mp4", num_frames=8)
+    level_video(tmp_path / "videos" / "b.mp4", num_frames=8)
+    level_video(tmp_path / "videos" / "c.mp4", num_frames=8)
+    rows = [
+        {"path": "videos/a.mp4", "action": "wave", "label": 1, "split": "train", **dict.fromkeys(PRIVACY_ATTRIBUTES, 1)},
+        {"path": "videos/b.mp4", "action": "jump", "label": 0, "split": "train", **dict.fromkeys(PRIVACY_ATTRIBUTES, 0)},
+        {"path": "videos/c.mp4", "action": "wave", "label": 1, "split": "test", **dict.fromkeys(PRIVACY_ATTRIBUTES, 0)},
+    ]
+    rows[2]["nudity"] = 1
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    splits = load_manifest(tmp_path / "manifest.jsonl")
+    assert set(splits) == {"train", "test"}
+    assert splits["train"].features["label"].names == ["jump", "wave"]
+    assert splits["train"]["video_id"][:] == ["a", "b"] and splits["train"]["label"][:] == [1, 0]
+    assert splits["test"]["privacy_labels"][:] == [[0, 0, 0, 1, 0]]
+    assert splits["test"][0]["video"] == str(tmp_path / "videos" / "c.mp4")
+    # CSV with action names only, no privacy columns, one split
+    (tmp_path / "m.csv").write_text("path,action\nvideos/b.mp4,jump\nvideos/a.mp4,wave\n")
+    single = load_manifest(tmp_path / "m.csv")
+    assert isinstance(single, Dataset) and single["label"][:] == [0, 1]
+    assert all(math.isnan(v) for v in single[0]["privacy_labels"])
+    assert len(load_manifest(tmp_path / "manifest.jsonl", split="test")) == 1
+
+
+@pytest.mark.parametrize(
+    "content, error, message",
+    [
+        ("path,action,face\nvideos/a.mp4,wave,1\n", LabelFileError, "lacks"),
+        ("path,action,label\nvideos/a.mp4,wave,0\nvideos/a.mp4,jump,0\n", LabelFileError, "label 0 is"),
+        ("action\nwave\n", LabelFileError, "'path'"),
+        ("path,action\nvideos/missing.mp4,wave\n", FileNotFoundError, "missing.mp4"),
+    ],
+)
+def test_manifest_errors_name_the_problem(tmp_path, content, error, message):
+    level_video(tmp_path / "videos" / "a.mp4", num_frames=4)
+    (tmp_path / "m.csv").write_text(content)
+    with pytest.raises(error, match=message):
+        load_manifest(tmp_path / "m.csv")
+
+
+def test_videofolder_layouts(tmp_path):
+    for split, cls, name in [("train", "wave", "w1"), ("train", "jump", "j1"), ("test", "wave", "w2"),
+                             ("test", "run", "r1")]:
+        level_video(tmp_path / "split_layout" / split / cls / f"{name}.mp4", num_frames=4)
+        level_video(tmp_path / "class_layout" / cls / f"{name}.mp4", num_frames=4)
+    splits = load_videofolder(tmp_path / "split_layout")
+    assert set(splits) == {"train", "test"}
+    assert splits["train"].features["label"].names == ["jump", "run", "wave"]  # union: labels agree across splits
+    assert dict(zip(splits["test"]["video_id"][:], splits["test"]["label"][:])) == {"r1": 1, "w2": 2}
+    flat = load_videofolder(tmp_path / "class_layout")
+    assert isinstance(flat, Dataset) and len(flat) == 4
+    (tmp_path / "split_layout" / "test" / "wave" / "w1.mp4").write_bytes(
+        (tmp_path / "split_layout" / "train" / "wave" / "w1.mp4").read_bytes())
+    with pytest.raises(SplitOverlapError, match="w1"):
+        load_videofolder(tmp_path / "split_layout")
+
+
+def test_check_disjoint_splits_compares_paths_as_well_as_ids(tmp_path):
+    path = str(tmp_path / "x.mp4")
+    first = Dataset.from_dict({"video": [path], "video_id": ["x"]})
+    second = Dataset.from_dict({"video": [path], "video_id": ["renamed"]})
+    with pytest.raises(SplitOverlapError, match="x.mp4"):
+        check_disjoint_splits({"train": first, "test": second})
+    check_disjoint_splits({"train": first, "test": Dataset.from_dict({"video": ["y"], "video_id": ["y"]})})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Privacy label files
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_original_pickles_load_through_the_restricted_unpickler(tmp_path):
+    labels = {"ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi": np.array([[1, 0, 1, 0, 1]], dtype=np.int64),
+              "Basketball/v_Basketball_g01_c02.avi": np.array([[0, 1, 0, 1, 0]], dtype=np.int64)}
+    for protocol in (2, 4, 5):
+        path = tmp_path / f"labels{protocol}.pkl"
+        path.write_bytes(pickle.dumps(labels, protocol=protocol))
+        loaded = load_privacy_labels(path)
+        np.testing.assert_array_equal(loaded.get("x/v_ApplyEyeMakeup_g01_c01.mp4"), [1, 0, 1, 0, 1])
+        assert loaded.get("v_Basketball_g01_c02").dtype == np.float32
+        assert loaded.get("v_Unknown_g01_c01") is None
+
+
+class _Exploit:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_restricted_unpickler_refuses_code_execution(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"a/v_x.avi": _Exploit(str(marker))}))
+    with pytest.raises(UnsafePickleError, match=r"evil.pkl.*(posix|os)\.system"):
+        load_privacy_labels(path)
+    assert not marker.exists()
+
+
+def test_privacy_label_files_are_validated(tmp_path):
+    (tmp_path / "bad.json").write_text(json.dumps({"a/v.mp4": [1, 0, 2, 0, 0]}))
+    with pytest.raises(LabelFileError, match="bad.json.*0/1"):
+        load_privacy_labels(tmp_path / "bad.json")
+    (tmp_path / "short.json").write_text(json.dumps({"a/v.mp4": [1, 0]}))
+    with pytest.raises(LabelFileError, match="2 values"):
+        load_privacy_labels(tmp_path / "short.json")
+    with pytest.raises(FileNotFoundError, match="absent.pkl"):
+        load_privacy_labels(tmp_path / "absent.pkl")
+    reordered = {"attributes": list(reversed(PRIVACY_ATTRIBUTES)), "labels": {"a/v.mp4": [1, 0, 0, 0, 0]}}
+    (tmp_path / "reordered.json").write_text(json.dumps(reordered))
+    np.testing.assert_array_equal(load_privacy_labels(tmp_path / "reordered.json").get("v"), [0, 0, 0, 0, 1])
+
+
+def test_shipped_labels_cover_both_collections():
+    ucf, hmdb = load_shipped_privacy_labels("vp_ucf101"), load_shipped_privacy_labels("vp_hmdb51")
+    assert (len(ucf), len(hmdb)) == (13320, 6766)
+    prevalence = np.stack(list(ucf.labels.values())).mean(axis=0)
+    np.testing.assert_allclose(prevalence, [0.91, 0.60, 0.90, 0.25, 0.25], atol=0.01)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Clip transform, collation, bad videos, streaming, cross-dataset pairs
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _level_manifest(tmp_path, lengths, bad=()):
+    rows = []
+    for index, length in enumerate(lengths):
+        path = level_video(tmp_path / f"v{index}.mp4", num_frames=length)
+        rows.append({"path": path.name, "action": f"a{index % 2}", **dict.fromkeys(PRIVACY_ATTRIBUTES, index % 2)})
+    for name in bad:
+        rows.append({"path": name, "action": "a0", **dict.fromkeys(PRIVACY_ATTRIBUTES, 0)})
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return load_manifest(tmp_path / "m.jsonl", check_files=False)
+
+
+def test_eval_transform_returns_uniform_clips_of_the_right_frames(tmp_path):
+    dataset = _level_manifest(tmp_path, [30, 6])
+    transform = make_clip_transform("eval", num_frames=4, frame_stride=2, image_size=(32, 40), num_clips=3)
+    decoded = dataset.with_transform(transform)
+    example = decoded[0]
+    assert example["pixel_values"].shape == (3, 4, 3, 32, 40)
+    assert example["labels"] == 0 and example["video_id"] == "v0" and example["bad_video"] is None
+    recovered = [frame_indices_of(clip.numpy().transpose(0, 2, 3, 1)) for clip in example["pixel_values"]]
+    assert recovered == uniform_clip_indices(30, 4, 2, 3).tolist()
+    short = decoded[1]["pixel_values"]  # 6 frames < one clip of span 7: looped
+    assert [frame_indices_of(c.numpy().transpose(0, 2, 3, 1)) for c in short] == [[0, 2, 4, 0]] * 3
+    torch.testing.assert_close(decoded[1]["privacy_labels"], torch.ones(5))
+
+
+def test_train_transform_is_reproducible_under_torch_manual_seed(tmp_path):
+    dataset = _level_manifest(tmp_path, [30])
+    decoded = dataset.with_transform(make_clip_transform("train", num_frames=4, frame_stride=3, image_size=16))
+    torch.manual_seed(7)
+    first = decoded[0]["pixel_values"]
+    torch.manual_seed(7)
+    again = decoded[0]["pixel_values"]
+    assert first.shape == (4, 3, 16, 16)
+    torch.testing.assert_close(first, again, atol=0, rtol=0)
+    plain = dataset.with_transform(make_clip_transform("train", num_frames=4, frame_stride=3, image_size=(32, 40),
+                                                       augmentation=None))
+    starts = set()
+    for seed in range(12):
+        torch.manual_seed(seed)
+        indices = frame_indices_of(plain[0]["pixel_values"].numpy().transpose(0, 2, 3, 1))
+        assert np.diff(indices).tolist() == [3, 3, 3]
+        starts.add(indices[0])
+    assert len(starts) > 3 and max(starts) <= 30 - 10
+
+
+def test_transform_arguments_are_validated():
+    with pytest.raises(ValueError, match="mode"):
+        make_clip_transform("validate")
+    with pytest.raises(ValueError, match="on_bad_video"):
+        make_clip_transform(on_bad_video="ignore")
+    with pytest.raises(ValueError, match="eval"):
+        make_clip_transform("eval", augmentation=ClipAugmentation(16))
+    with pytest.raises(ValueError, match="backend"):
+        make_clip_transform(backend="cv2")
+
+
+def test_bad_video_raises_by_default_naming_the_file(tmp_path):
+    (tmp_path / "broken.mp4").write_text("not a video")
+    dataset = _level_manifest(tmp_path, [10], bad=["broken.mp4"])
+    decoded = dataset.with_transform(make_clip_transform("train", num_frames=4, image_size=16))
+    with pytest.raises(VideoDecodeError, match="broken.mp4"):
+        decoded[1]
+
+
+def test_skipped_videos_are_dropped_counted_and_workers_survive(tmp_path):
+    data = level_video(tmp_path / "truncated_source.mp4", num_frames=10).read_bytes()
+    (tmp_path / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.mp4").write_text("not a video")
+    dataset = _level_manifest(tmp_path, [10, 12, 14], bad=["truncated.mp4", "text.mp4", "missing.mp4"])
+    decoded = dataset.with_transform(make_clip_transform("train", num_frames=4, image_size=16, on_bad_video="skip"))
+    assert decoded[3]["pixel_values"] is None and decoded[3]["bad_video"].endswith("truncated.mp4")
+    loader = DataLoader(decoded, batch_size=3, num_workers=1, collate_fn=collate_clips)
+    log = BadVideoLog()
+    batches = list(log.watch(loader))
+    assert [b["pixel_values"].shape[0] for b in batches] == [3, 0]
+    assert batches[0]["pixel_values"].shape == (3, 4, 3, 16, 16)
+    assert batches[0]["labels"].tolist() == [0, 1, 0]
+    assert batches[1]["video_id"] == [] and batches[1]["privacy_labels"].shape == (0, 5)
+    assert log.count == 3
+    assert [os.path.basename(p) for p in log.paths] == ["truncated.mp4", "text.mp4", "missing.mp4"]
+
+
+def test_streaming_dataset_decodes_lazily(tmp_path):
+    level_videos = [level_video(tmp_path / f"s{i}.mp4", num_frames=12) for i in range(4)]
+    (tmp_path / "m.csv").write_text("path,action\n" + "".join(f"{p.name},a{i % 2}\n" for i, p in enumerate(level_videos)))
+    streamed = load_manifest(tmp_path / "m.csv", streaming=True, num_shards=2)
+    assert isinstance(streamed, IterableDataset)
+    assert privacy_attribute_names(streamed) == PRIVACY_ATTRIBUTES
+    decoded = apply_clip_transform(streamed, make_clip_transform("eval", num_frames=2, image_size=16, num_clips=1))
+    batches = list(DataLoader(decoded, batch_size=2, collate_fn=collate_clips))
+    assert [b["pixel_values"].shape for b in batches] == [(2, 1, 2, 3, 16, 16)] * 2
+    assert sorted(v for b in batches for v in b["video_id"]) == ["s0", "s1", "s2", "s3"]
+
+
+def test_cross_dataset_pairs_restart_the_privacy_loader(trees):
+    ucf_root, ucf_splits = trees["ucf"]
+    action = load_ucf101(ucf_root, ucf_splits).with_transform(
+        make_clip_transform("train", num_frames=2, image_size=16))
+    root, annos = trees["vispr"]
+    privacy = load_vispr(root, annos).with_transform(make_clip_transform("train", num_frames=2, image_size=16))
+    pairs = CrossDatasetPairs(action, privacy, batch_size=2, privacy_batch_size=2, seed=0)
+    steps = list(pairs)
+    assert len(pairs) == len(steps) == 2  # 4 action videos, 2 per batch
+    for step in steps:
+        assert step["action"]["pixel_values"].shape == (2, 2, 3, 16, 16)
+        assert step["privacy"]["pixel_values"].shape == (2, 2, 3, 16, 16)
+        assert step["privacy"]["labels"].tolist() == [-1, -1]
+        assert not torch.isnan(step["privacy"]["privacy_labels"]).any()
+    # 3 privacy images with drop_last give one batch per pass: the second step came from a restarted pass
+    assert set(steps[1]["privacy"]["video_id"]) <= {image_id for image_id, _ in VISPR_IMAGES}
