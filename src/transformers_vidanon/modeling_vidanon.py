@@ -575,6 +575,28 @@ def grl_coefficient_schedule(progress: float) -> float:
     return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
 
 
+def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the examples whose label is not negative (-100 or -1: unknown); 0 when there is none.
+
+    Unknown labels let one batch mix videos with action labels and videos with privacy labels only (the
+    cross-dataset protocol).
+    """
+    labels = labels.to(logits.device).long()
+    known = labels >= 0
+    if not bool(known.any()):
+        return logits.float().sum() * 0.0
+    return F.cross_entropy(logits.float()[known], labels[known])
+
+
+def masked_binary_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """BCE-with-logits over the finite targets (NaN: unknown attribute); 0 when there is none."""
+    targets = targets.to(logits.device).float()
+    known = torch.isfinite(targets)
+    if not bool(known.any()):
+        return logits.float().sum() * 0.0
+    return F.binary_cross_entropy_with_logits(logits.float()[known], targets[known])
+
+
 class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
     """VidAnon with an action head on the action CLS token and a multi-label privacy head on the privacy CLS token
     behind a gradient reversal layer. Its output carries the anonymized video."""
@@ -618,7 +640,7 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
 
         action_loss = privacy_loss = loss = None
         if labels is not None:
-            action_loss = F.cross_entropy(logits.float(), labels.to(logits.device).long())
+            action_loss = masked_cross_entropy(logits, labels)
             loss = self.config.action_loss_weight * action_loss
         if privacy_labels is not None:
             if privacy_labels.shape != privacy_logits.shape:
@@ -626,9 +648,7 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
                     f"`privacy_labels` must have shape {tuple(privacy_logits.shape)} (batch, num_privacy_labels), got "
                     f"{tuple(privacy_labels.shape)}."
                 )
-            privacy_loss = F.binary_cross_entropy_with_logits(
-                privacy_logits.float(), privacy_labels.to(privacy_logits.device).float()
-            )
+            privacy_loss = masked_binary_cross_entropy(privacy_logits, privacy_labels)
             loss = privacy_loss if loss is None else loss + privacy_loss
 
         anonymized = apply_keep_mask(pixel_values, outputs.keep_mask, self.config.anonymization_fill_value)

@@ -1,0 +1,120 @@
+"""Train/validation datasets for a training run, from `DataArguments`.
+
+One function per question a training script asks: which videos, which labels, decoded how. The loaders in
+`loaders.py` do the reading; this module picks the right ones for a dataset name and sets the clip transform.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from datasets import Dataset, concatenate_datasets
+
+from . import loaders
+from .labels import PRIVACY_ATTRIBUTES
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SYNTH_DIR = "outputs/synthprivacy"
+
+
+@dataclass
+class TrainingData:
+    """Datasets of a run, with the transform already set.
+
+    Attributes:
+        train: examples `{"pixel_values" (T, C, H, W), "labels", "privacy_labels", "video_id"}` (random window,
+            augmentation).
+        eval: the same with `num_eval_clips` uniform clips per video (`(clips, T, C, H, W)`), or None.
+        class_names: action names, index = label.
+        privacy_attribute_names: the privacy attributes, in label order.
+    """
+
+    train: Dataset
+    eval: Dataset | None
+    class_names: list[str]
+    privacy_attribute_names: list[str]
+
+
+def ensure_synth(data_dir: str | None, num_videos: int, seed: int, image_size: int, num_frames: int) -> Path:
+    """The SynthPrivacy manifest under `data_dir`, generated first when it is not there."""
+    from .synth import generate_synth_privacy
+
+    folder = Path(data_dir or DEFAULT_SYNTH_DIR)
+    manifest = folder / "manifest.jsonl"
+    if manifest.is_file():
+        return manifest
+    logger.info("generating SynthPrivacy (%d videos, seed %d) in %s", num_videos, seed, folder)
+    # videos twice as long as a clip at stride 2, so random windows differ
+    return generate_synth_privacy(folder, num_videos, seed, image_size=image_size, num_frames=max(32, 2 * num_frames))
+
+
+def _raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+    """The untransformed (train, eval) datasets for `data_args.dataset`."""
+    name = data_args.dataset
+    if name in ("synth", "manifest"):
+        manifest = (
+            ensure_synth(data_args.data_dir, data_args.synth_num_videos, data_args.synth_seed, image_size, num_frames)
+            if name == "synth"
+            else Path(data_args.manifest)
+        )
+        splits = loaders.load_manifest(manifest)
+        if isinstance(splits, Dataset):
+            return splits, None
+        eval_split = "val" if "val" in splits else "test" if "test" in splits else None
+        return splits["train"], splits[eval_split] if eval_split else None
+    if name == "videofolder":
+        splits = loaders.load_videofolder(data_args.data_dir)
+        if isinstance(splits, Dataset):
+            return splits, None
+        eval_split = next((s for s in ("val", "validation", "test") if s in splits), None)
+        return splits["train"], splits[eval_split] if eval_split else None
+    common = dict(root=data_args.data_dir, split_dir=data_args.split_dir, split=data_args.split)
+    if name == "ucf101":
+        return loaders.load_ucf101(subset="train", **common), loaders.load_ucf101(subset="test", **common)
+    if name == "hmdb51":
+        return loaders.load_hmdb51(subset="train", **common), loaders.load_hmdb51(subset="test", **common)
+    if name == "vp_ucf101":
+        return (loaders.load_vp_ucf101(subset="train", labels_path=data_args.privacy_labels, **common),
+                loaders.load_vp_ucf101(subset="test", labels_path=data_args.privacy_labels, **common))
+    if name == "vp_hmdb51":
+        return (loaders.load_vp_hmdb51(subset="train", labels_path=data_args.privacy_labels, **common),
+                loaders.load_vp_hmdb51(subset="test", labels_path=data_args.privacy_labels, **common))
+    if name == "pa_hmdb51":
+        train = loaders.hmdb51_minus_pa_hmdb51(annotation_path=data_args.pa_annotations,
+                                               labels_path=data_args.privacy_labels, subset="all", **common)
+        test = loaders.load_pa_hmdb51(data_args.data_dir, data_args.pa_annotations)
+        return train, test
+    if name == "ucf101_vispr":
+        # one stream of rows: UCF101 videos carry actions (privacy unknown), VISPR images carry privacy (action
+        # unknown); the model's losses leave unknown labels out
+        actions = loaders.load_ucf101(subset="train", **common)
+        privacy = loaders.load_vispr(data_args.vispr_dir, data_args.vispr_annotation_dir, split="train")
+        privacy = privacy.cast(actions.features)
+        test = loaders.load_vp_ucf101(subset="test", labels_path=data_args.privacy_labels, **common)
+        return concatenate_datasets([actions, privacy]), test
+    raise ValueError(f"unknown dataset {name!r}")
+
+
+def build_training_data(data_args, image_size: int, num_frames: int) -> TrainingData:
+    """Datasets for a run: the loaders for `data_args.dataset`, split hygiene checked, transforms set."""
+    train, evaluation = _raw_splits(data_args, image_size, num_frames)
+    if evaluation is not None:
+        loaders.check_disjoint_splits({"train": train, "eval": evaluation})
+    if data_args.max_train_samples:
+        train = train.select(range(min(len(train), data_args.max_train_samples)))
+    if evaluation is not None and data_args.max_eval_samples:
+        evaluation = evaluation.select(range(min(len(evaluation), data_args.max_eval_samples)))
+    class_names = list(train.features["label"].names)
+    common = dict(num_frames=num_frames, frame_stride=data_args.frame_stride, image_size=image_size,
+                  backend=data_args.video_backend, on_bad_video=data_args.on_bad_video)
+    train = loaders.apply_clip_transform(
+        train, loaders.make_clip_transform("train", augmentation="default" if data_args.augment else None, **common)
+    )
+    if evaluation is not None:
+        evaluation = loaders.apply_clip_transform(
+            evaluation, loaders.make_clip_transform("eval", num_clips=data_args.num_eval_clips, **common)
+        )
+    return TrainingData(train, evaluation, class_names, list(PRIVACY_ATTRIBUTES))

@@ -1,0 +1,634 @@
+"""The adversarial trainer, built on Accelerate.
+
+Two objectives:
+
+- `grl` (the paper): one optimiser, `lambda_act * CE(action) + BCE(privacy)`, the privacy head behind a gradient
+  reversal layer whose coefficient follows `2 / (1 + exp(-10 p)) - 1`.
+- `alternating` (VITA / SPAct style): separate budget models attack the anonymized video. Step 1 updates the
+  anonymizer against the strongest budget model (gradients reach the pruning scores through the straight-through
+  keep mask); step 2 updates the budget models on the anonymized video with the anonymizer frozen.
+
+Everything Accelerate offers is used: mixed precision, gradient accumulation over every trained model,
+multi-process DDP, resumable checkpoints (`save_state` / `load_state` + `skip_first_batches`), trackers, one
+progress bar on the main process. Data order and augmentation depend only on (seed, epoch, index), so a resumed run
+repeats the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator, DataLoaderConfiguration, DistributedDataParallelKwargs
+from accelerate.logging import get_logger
+from accelerate.utils import ProjectConfiguration, set_seed
+from torch.func import functional_call
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from .budget import anonymizer_budget_term, budget_attack_loss, build_budget_model, reset_parameters
+from .modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, grl_coefficient_schedule
+from .training_args import AdversarialTrainingArguments
+
+logger = get_logger(__name__)
+
+CHECKPOINT_DIR = "checkpoints"
+CHECKPOINT_PREFIX = "step_"
+NO_DECAY_NAMES = ("cls_tokens", "position_embeddings", "cls_position_embeddings")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training met more consecutive non-finite losses than allowed."""
+
+
+class EpochSeededDataset(Dataset):
+    """Wraps a map-style dataset so that the randomness of item `i` in epoch `e` depends on `(seed, e, i)` only.
+
+    The wrapped dataset's transform draws its randomness from torch's global generator; here that generator is
+    forked and seeded per item, so the training process's own random state is left alone and a resumed run sees the
+    same clips as an uninterrupted one, whatever the number of DataLoader workers.
+    """
+
+    def __init__(self, dataset: Dataset, seed: int):
+        self.dataset = dataset
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        item_seed = (self.seed * 1_000_003 + self.epoch * 10_000_019 + int(index)) % (2**63 - 1)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(item_seed)
+            return self.dataset[int(index)]
+
+
+@dataclass
+class TrainerState:
+    """Progress counters saved in every checkpoint (registered with `accelerator.register_for_checkpointing`)."""
+
+    global_step: int = 0
+    epoch: int = 0
+    batches_in_epoch: int = 0
+    nonfinite_steps: int = 0
+    consecutive_nonfinite: int = 0
+    skipped_videos: list[str] = field(default_factory=list)
+
+    def state_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+@dataclass
+class TrainResult:
+    """What `AdversarialTrainer.train` returns."""
+
+    global_step: int
+    epochs_completed: float
+    stopped_by_signal: bool
+    nonfinite_steps: int
+    skipped_videos: list[str]
+    final_metrics: dict[str, float]
+    output_dir: str
+    model_dir: str | None
+
+
+def _is_no_decay(name: str, parameter: torch.nn.Parameter) -> bool:
+    return parameter.ndim <= 1 or any(key in name for key in NO_DECAY_NAMES)
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: weight decay everywhere but on norms, biases, CLS tokens and position embeddings."""
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (no_decay if _is_no_decay(name, parameter) else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
+    """Learning-rate factor: linear warm-up, then cosine decay to 0 at `total_steps`."""
+    if step < warmup_steps:
+        return (step + 1) / max(1, warmup_steps)
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
+    """Checkpoint folders under `output_dir/checkpoints`, oldest first."""
+    folder = Path(output_dir) / CHECKPOINT_DIR
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_dir() and re.fullmatch(rf"{CHECKPOINT_PREFIX}\d+", p.name)]
+    return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX):]))
+
+
+class JsonlTracker:
+    """Appends one JSON object per logging step to `metrics.jsonl` (main process only)."""
+
+    def __init__(self, path: Path, enabled: bool):
+        self.path = path
+        self.enabled = enabled
+        if enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(self, values: dict[str, Any]) -> None:
+        if self.enabled:
+            with self.path.open("a") as handle:
+                handle.write(json.dumps(values, sort_keys=True) + "\n")
+
+
+class AdversarialTrainer:
+    """Train a [`VidAnonForPrivacyPreservingActionRecognition`] adversarially.
+
+    Args:
+        model: the anonymizer with its action and privacy heads.
+        args: the recipe ([`AdversarialTrainingArguments`]).
+        train_dataset: map-style dataset of examples `{"pixel_values" (T, C, H, W) in [0, 1], "labels",
+            "privacy_labels", "video_id"}`, collated by `collate_fn`.
+        eval_dataset: optional validation set of the same form (`pixel_values` may hold several clips).
+        collate_fn: batch builder (default: `transformers_vidanon.data.loaders.collate_clips`).
+        processor: saved beside the final model when given.
+        run_config: a flat dict of every argument, written into checkpoints, logs and the model card.
+        num_workers: DataLoader workers.
+    """
+
+    def __init__(
+        self,
+        model: VidAnonForPrivacyPreservingActionRecognition,
+        args: AdversarialTrainingArguments,
+        train_dataset: Dataset,
+        eval_dataset: Dataset | None = None,
+        collate_fn=None,
+        processor=None,
+        run_config: dict[str, Any] | None = None,
+        num_workers: int = 0,
+    ):
+        if collate_fn is None:
+            from .data.loaders import collate_clips
+
+            collate_fn = collate_clips
+        self.args = args
+        self.output_dir = Path(args.output_dir)
+        self.processor = processor
+        self.run_config = dict(run_config or {})
+        self.state = TrainerState()
+        self._stop_requested = False
+
+        tracker_names = [name for name in args.report_to if name != "jsonl"]
+        log_with = []
+        if "tensorboard" in tracker_names:
+            try:
+                import tensorboard  # noqa: F401
+
+                log_with.append("tensorboard")
+            except ImportError:
+                logger.warning("TensorBoard is not installed: logging to metrics.jsonl only.")
+        self.accelerator = Accelerator(
+            mixed_precision=args.mixed_precision,
+            gradient_accumulation_steps=args.gradient_accumulation_steps,
+            cpu=args.cpu,
+            log_with=log_with or None,
+            project_config=ProjectConfiguration(project_dir=str(self.output_dir), logging_dir=str(self.output_dir / "logs")),
+            dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+        )
+        accelerator = self.accelerator
+        set_seed(args.seed)
+        if args.gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.config.action_loss_weight = args.action_loss_weight
+
+        self.train_dataset = EpochSeededDataset(train_dataset, args.seed)
+        train_loader = DataLoader(
+            self.train_dataset, batch_size=args.per_device_train_batch_size, shuffle=True, drop_last=True,
+            collate_fn=collate_fn, num_workers=num_workers, generator=torch.Generator().manual_seed(args.seed),
+        )
+        if len(train_loader) == 0:
+            raise ValueError(
+                f"the training set has {len(train_dataset)} examples, fewer than one batch of "
+                f"{args.per_device_train_batch_size}: lower `per_device_train_batch_size`."
+            )
+        eval_loader = None
+        if eval_dataset is not None:
+            eval_loader = DataLoader(eval_dataset, batch_size=args.per_device_eval_batch_size, shuffle=False,
+                                     collate_fn=collate_fn, num_workers=num_workers)
+
+        optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
+        self.budget_models: list[torch.nn.Module] = []
+        self.budget_optimizers: list[torch.optim.Optimizer] = []
+        if args.objective == "alternating":
+            config = model.config
+            for k in range(args.num_budget_models):
+                budget = build_budget_model(
+                    config.image_size, config.num_frames, config.patch_size, config.tubelet_size,
+                    config.num_privacy_labels, args.budget_hidden_size, args.budget_num_layers,
+                )
+                reset_parameters(budget, args.seed + 1000 + k)
+                self.budget_models.append(budget)
+                self.budget_optimizers.append(
+                    torch.optim.AdamW(budget.parameters(), lr=args.budget_learning_rate, weight_decay=0.0)
+                )
+
+        prepared = accelerator.prepare(model, optimizer, train_loader, *self.budget_models, *self.budget_optimizers)
+        self.model, self.optimizer, self.train_loader = prepared[:3]
+        count = len(self.budget_models)
+        self.budget_models = list(prepared[3 : 3 + count])
+        self.budget_optimizers = list(prepared[3 + count :])
+        self.eval_loader = accelerator.prepare(eval_loader) if eval_loader is not None else None
+
+        self.steps_per_epoch = math.ceil(len(self.train_loader) / args.gradient_accumulation_steps)
+        total = self.steps_per_epoch * args.num_train_epochs
+        self.total_steps = min(total, args.max_steps) if args.max_steps else total
+        warmup = int(round(args.warmup_epochs * self.steps_per_epoch))
+        # stepped by hand once per optimiser step on every process (not prepared: no per-process multiplication)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer.optimizer, lambda step: warmup_cosine(step, warmup, self.total_steps)
+        )
+        accelerator.register_for_checkpointing(self.scheduler)
+        accelerator.register_for_checkpointing(self.state)
+        self.tracker = JsonlTracker(self.output_dir / "metrics.jsonl", accelerator.is_main_process)
+        if log_with:
+            accelerator.init_trackers("vidanon", config={k: str(v) for k, v in self.run_config.items()})
+
+    # ------------------------------------------------------------------------------------------------------------
+    # coefficients
+    # ------------------------------------------------------------------------------------------------------------
+    def grl_coefficient(self) -> float:
+        """The gradient reversal coefficient at the current step."""
+        schedule = self.args.grl_schedule
+        if schedule == "constant":
+            return 1.0
+        if schedule == "epoch":  # the paper: p = epoch / (epochs + 1), per whole epoch
+            return grl_coefficient_schedule(self.state.epoch / (self.args.num_train_epochs + 1))
+        return grl_coefficient_schedule(self.state.global_step / max(1, self.total_steps))
+
+    # ------------------------------------------------------------------------------------------------------------
+    # one micro-batch
+    # ------------------------------------------------------------------------------------------------------------
+    def _all_finite(self, loss: torch.Tensor) -> bool:
+        flag = torch.tensor([0.0 if torch.isfinite(loss.detach()).all() else 1.0], device=loss.device)
+        return bool(self.accelerator.reduce(flag, "sum").item() == 0)
+
+    def _backward(self, loss: torch.Tensor, model: torch.nn.Module, optimizer) -> None:
+        accelerator = self.accelerator
+        accelerator.backward(loss)
+        if accelerator.sync_gradients and self.args.max_grad_norm:
+            accelerator.clip_grad_norm_(model.parameters(), self.args.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad()
+
+    def training_step(self, batch: dict[str, Any]) -> dict[str, float] | None:
+        """One micro-batch; returns the logged values, or None when the loss was non-finite and the step skipped."""
+        pixel_values, labels, privacy = batch["pixel_values"], batch["labels"], batch["privacy_labels"]
+        coefficient = self.grl_coefficient()
+        outputs = self.model(pixel_values, labels=labels, privacy_labels=privacy, grl_coefficient=coefficient)
+        loss = outputs.loss
+        values = {
+            "action_loss": outputs.action_loss.detach(),
+            "privacy_head_loss": outputs.privacy_loss.detach(),
+            "train_action_accuracy": (outputs.logits.argmax(-1) == labels)[labels >= 0].float().mean(),
+            "keep_fraction": outputs.keep_mask.detach().float().mean(),
+        }
+        if self.args.objective == "alternating":
+            anonymized = outputs.anonymized_pixel_values
+            # step 1: the budget models attack the anonymized video with their weights frozen (detached)
+            ensemble_logits = []
+            for budget in self.budget_models:
+                inner = self.accelerator.unwrap_model(budget)
+                frozen = {name: p.detach() for name, p in inner.named_parameters()}
+                ensemble_logits.append(functional_call(inner, frozen, (anonymized,)))
+            budget_term = anonymizer_budget_term(ensemble_logits, privacy, self.args.budget_loss)
+            loss = loss + self.args.budget_loss_weight * budget_term
+            values["anonymizer_budget_term"] = budget_term.detach()
+        values["loss"] = loss.detach()
+
+        if not self._all_finite(loss):
+            self.optimizer.zero_grad(set_to_none=True)
+            return None
+        self._backward(loss, self.model, self.optimizer)
+
+        if self.args.objective == "alternating":
+            # step 2: the budget models learn on the anonymized video, the anonymizer frozen
+            anonymized = outputs.anonymized_pixel_values.detach()
+            budget_losses = []
+            for budget, optimizer in zip(self.budget_models, self.budget_optimizers):
+                budget_loss = budget_attack_loss(budget(anonymized), privacy)
+                self._backward(budget_loss, budget, optimizer)
+                budget_losses.append(budget_loss.detach())
+            values["budget_model_loss"] = torch.stack(budget_losses).mean()
+        values["grl_coefficient"] = torch.tensor(coefficient)
+        return values
+
+    def _restart_budget_models(self) -> None:
+        for k, (budget, optimizer) in enumerate(zip(self.budget_models, self.budget_optimizers)):
+            reset_parameters(self.accelerator.unwrap_model(budget), self.args.seed + 7919 * self.state.global_step + k)
+            optimizer.optimizer.state.clear()
+        logger.info(f"budget models restarted at step {self.state.global_step}")
+
+    # ------------------------------------------------------------------------------------------------------------
+    # evaluation (training-time figures; NOT the leakage measure)
+    # ------------------------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Validation action top-1 and the training-time privacy-head cMAP.
+
+        The privacy head here is the anonymizer's own; leakage is measured by freshly trained attackers
+        (`vidanon evaluate`), never by this number.
+        """
+        if self.eval_loader is None:
+            return {}
+        from .evaluation.metrics import privacy_cmap
+
+        model = self.model
+        was_training = model.training
+        model.eval()
+        probs, labels, privacy_scores, privacy_labels, keep = [], [], [], [], []
+        for batch in self.eval_loader:
+            pixel_values = batch["pixel_values"]
+            if pixel_values.numel() == 0:
+                continue
+            if pixel_values.ndim == 6:  # (B, clips, T, C, H, W): average over clips
+                b, c = pixel_values.shape[:2]
+                out = model(pixel_values.flatten(0, 1))
+                action = out.logits.float().softmax(-1).view(b, c, -1).mean(1)
+                priv = torch.sigmoid(out.privacy_logits.float()).view(b, c, -1).mean(1)
+                kept = out.keep_mask.float().view(b, c, -1).mean((1, 2))
+            else:
+                out = model(pixel_values)
+                action = out.logits.float().softmax(-1)
+                priv = torch.sigmoid(out.privacy_logits.float())
+                kept = out.keep_mask.float().flatten(1).mean(1)
+            gathered = self.accelerator.gather_for_metrics((action, batch["labels"], priv, batch["privacy_labels"], kept))
+            for store, value in zip((probs, labels, privacy_scores, privacy_labels, keep), gathered):
+                store.append(value.cpu())
+        if was_training:
+            model.train()
+        if not probs:
+            return {}
+        probs, labels = torch.cat(probs), torch.cat(labels)
+        metrics = {
+            "eval_action_top1": float((probs.argmax(-1) == labels).float().mean()),
+            "eval_keep_fraction": float(torch.cat(keep).mean()),
+        }
+        privacy_labels = torch.cat(privacy_labels)
+        if torch.isfinite(privacy_labels).all():
+            result = privacy_cmap(torch.cat(privacy_scores).numpy(), privacy_labels.numpy())
+            metrics["eval_train_time_privacy_head_cmap"] = float(result.cmap)
+        return metrics
+
+    # ------------------------------------------------------------------------------------------------------------
+    # checkpoints and signals
+    # ------------------------------------------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        accelerator = self.accelerator
+        path = self.output_dir / CHECKPOINT_DIR / f"{CHECKPOINT_PREFIX}{self.state.global_step:08d}"
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(path))
+        if accelerator.is_main_process:
+            (path / "run_config.json").write_text(json.dumps(self.run_config, indent=2, default=str))
+            limit = self.args.checkpoints_total_limit
+            if limit:
+                for old in list_checkpoints(self.output_dir)[:-limit]:
+                    shutil.rmtree(old, ignore_errors=True)
+        accelerator.wait_for_everyone()
+        return path
+
+    def _resolve_resume(self) -> Path | None:
+        resume = self.args.resume_from_checkpoint
+        if not resume:
+            return None
+        if resume == "latest":
+            found = list_checkpoints(self.output_dir)
+            if not found:
+                logger.info(f"no checkpoint under {self.output_dir / CHECKPOINT_DIR}: starting from scratch")
+                return None
+            return found[-1]
+        path = Path(resume)
+        if not path.is_dir():
+            raise FileNotFoundError(f"`resume_from_checkpoint` {resume!r} is not a checkpoint folder.")
+        return path
+
+    @contextlib.contextmanager
+    def _signal_guard(self):
+        """SIGTERM / SIGINT ask for a clean stop: finish the step, save a checkpoint, return."""
+
+        def request_stop(signum, frame):
+            self._stop_requested = True
+            logger.warning(f"received signal {signum}: stopping after this step with a checkpoint", main_process_only=False)
+
+        previous = {}
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, request_stop)
+        except ValueError:  # not the main thread: signals stay as they are
+            previous = {}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop_everywhere(self) -> bool:
+        flag = torch.tensor([1.0 if self._stop_requested else 0.0], device=self.accelerator.device)
+        return bool(self.accelerator.reduce(flag, "sum").item() > 0)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # the loop
+    # ------------------------------------------------------------------------------------------------------------
+    def train(self) -> TrainResult:
+        args, accelerator, state = self.args, self.accelerator, self.state
+        resume_path = self._resolve_resume()
+        if resume_path is not None:
+            accelerator.load_state(str(resume_path))
+            logger.info(f"resumed from {resume_path} at step {state.global_step}, epoch {state.epoch}, "
+                        f"batch {state.batches_in_epoch}")
+        progress = tqdm(total=self.total_steps, initial=state.global_step, desc="training",
+                        disable=args.disable_tqdm or not accelerator.is_local_main_process)
+        stopped_by_signal = False
+        window: dict[str, list[torch.Tensor]] = {}
+        window_start, window_clips = time.perf_counter(), 0
+        metrics: dict[str, float] = {}
+        with self._signal_guard():
+            while state.epoch < args.num_train_epochs and state.global_step < self.total_steps:
+                self.train_dataset.set_epoch(state.epoch)
+                self.train_loader.set_epoch(state.epoch)
+                loader = self.train_loader
+                if state.batches_in_epoch:
+                    loader = accelerator.skip_first_batches(self.train_loader, state.batches_in_epoch)
+                self.model.train()
+                for batch in loader:
+                    state.batches_in_epoch += 1
+                    if batch.get("skipped_videos"):
+                        state.skipped_videos.extend(batch["skipped_videos"])
+                    if batch["pixel_values"].numel() == 0:
+                        continue
+                    with accelerator.accumulate(self.model, *self.budget_models):
+                        values = self.training_step(batch)
+                    if values is None:
+                        state.nonfinite_steps += 1
+                        state.consecutive_nonfinite += 1
+                        logger.warning(f"non-finite loss at step {state.global_step}: step skipped "
+                                       f"({state.consecutive_nonfinite} in a row)")
+                        if state.consecutive_nonfinite >= args.max_consecutive_nonfinite:
+                            raise NonFiniteLossError(
+                                f"{state.consecutive_nonfinite} consecutive non-finite losses (limit "
+                                f"`max_consecutive_nonfinite`={args.max_consecutive_nonfinite}); last checkpoint "
+                                f"under {self.output_dir / CHECKPOINT_DIR}"
+                            )
+                        continue
+                    state.consecutive_nonfinite = 0
+                    for key, value in values.items():
+                        window.setdefault(key, []).append(torch.as_tensor(value, dtype=torch.float32))
+                    window_clips += batch["pixel_values"].shape[0] * accelerator.num_processes
+                    if not accelerator.sync_gradients:
+                        continue
+
+                    self.scheduler.step()
+                    state.global_step += 1
+                    progress.update(1)
+                    if args.budget_restart_every and state.global_step % args.budget_restart_every == 0:
+                        self._restart_budget_models()
+                    if state.global_step % args.logging_steps == 0 or state.global_step == self.total_steps:
+                        elapsed = time.perf_counter() - window_start
+                        logged = self._log(window, extra={"clips_per_s": window_clips / max(elapsed, 1e-9)})
+                        progress.set_postfix(loss=f"{logged['loss']:.3f}", acc=f"{logged['train_action_accuracy']:.2f}")
+                        window, window_start, window_clips = {}, time.perf_counter(), 0
+                    if args.checkpointing_steps and state.global_step % args.checkpointing_steps == 0:
+                        self.save_checkpoint()
+                    if self._stop_everywhere():
+                        stopped_by_signal = True
+                        break
+                    if state.global_step >= self.total_steps:
+                        break
+                if stopped_by_signal:
+                    path = self.save_checkpoint()
+                    logger.warning(f"stopped by signal; resumable checkpoint at {path} "
+                                   "(run again with --resume_from_checkpoint latest)")
+                    break
+                finished_epoch = state.batches_in_epoch >= len(self.train_loader)
+                if finished_epoch:
+                    state.epoch += 1
+                    state.batches_in_epoch = 0
+                    if args.eval_every_epochs and state.epoch % args.eval_every_epochs == 0:
+                        metrics = self.evaluate()
+                        self._log_values({**metrics, "epoch": state.epoch})
+                elif state.global_step >= self.total_steps:
+                    break
+        progress.close()
+
+        model_dir = None
+        if not stopped_by_signal:
+            metrics = self.evaluate() or metrics
+            if metrics:
+                self._log_values({**metrics, "epoch": state.epoch, "final": True})
+            if args.save_final_model:
+                model_dir = self.save_model(metrics)
+        if state.skipped_videos:
+            logger.warning(f"{len(state.skipped_videos)} bad video(s) were skipped: {sorted(set(state.skipped_videos))}")
+        if state.nonfinite_steps:
+            logger.warning(f"{state.nonfinite_steps} step(s) had a non-finite loss and were skipped")
+        accelerator.end_training()
+        epochs_done = state.epoch + state.batches_in_epoch / max(1, len(self.train_loader))
+        return TrainResult(
+            global_step=state.global_step, epochs_completed=epochs_done, stopped_by_signal=stopped_by_signal,
+            nonfinite_steps=state.nonfinite_steps, skipped_videos=list(state.skipped_videos),
+            final_metrics=metrics, output_dir=str(self.output_dir), model_dir=model_dir,
+        )
+
+    def _log(self, window: dict[str, list[torch.Tensor]], extra: dict[str, float]) -> dict[str, float]:
+        device = self.accelerator.device
+        values = {}
+        for key, items in window.items():
+            mean = torch.stack(items).mean().to(device)
+            values[key] = float(self.accelerator.reduce(mean, "mean").item())
+        values.update(extra)
+        values["learning_rate"] = self.scheduler.get_last_lr()[0]
+        self._log_values(values)
+        return values
+
+    def _log_values(self, values: dict[str, Any]) -> None:
+        record = {"step": self.state.global_step, "epoch": self.state.epoch, **values}
+        self.tracker.log(record)
+        numeric = {k: v for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if self.accelerator.trackers:
+            self.accelerator.log(numeric, step=self.state.global_step)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # the final model
+    # ------------------------------------------------------------------------------------------------------------
+    def save_model(self, metrics: dict[str, float] | None = None) -> str:
+        """`save_pretrained` the unwrapped model (safetensors), its processor and a first model card."""
+        accelerator = self.accelerator
+        accelerator.wait_for_everyone()
+        model_dir = self.output_dir / "model"
+        unwrapped = accelerator.unwrap_model(self.model)
+        if accelerator.is_main_process:
+            unwrapped.save_pretrained(model_dir, safe_serialization=True)
+            if self.processor is not None:
+                self.processor.save_pretrained(model_dir)
+            (model_dir / "training_args.json").write_text(json.dumps(self.run_config, indent=2, default=str))
+            try:
+                from .modelcard import save_model_card
+
+                save_model_card(model_dir, config=unwrapped.config, results=None, training_args=self.run_config,
+                                training_metrics=metrics)
+            except (ImportError, TypeError) as error:  # the card is a convenience, never a reason to lose a model
+                logger.warning(f"model card not written: {error}")
+        accelerator.wait_for_everyone()
+        return str(model_dir)
+
+
+def build_model(model_args, num_labels: int, class_names: list[str]) -> VidAnonForPrivacyPreservingActionRecognition:
+    """The model for a run, by `model_args.init` (scratch / vidanon / videomae / vit)."""
+    from .configuration_vidanon import VidAnonConfig
+
+    labels = dict(num_labels=num_labels, id2label=dict(enumerate(class_names)),
+                  label2id={name: i for i, name in enumerate(class_names)})
+    overrides = {**model_args.config_overrides(), **labels}
+    model_class = VidAnonForPrivacyPreservingActionRecognition
+    if model_args.init == "scratch":
+        model = model_class(VidAnonConfig(**overrides))
+    elif model_args.init == "vidanon":
+        model = model_class.from_pretrained(model_args.model_name_or_path, **overrides, ignore_mismatched_sizes=True)
+    elif model_args.init == "videomae":
+        model = model_class.from_videomae(model_args.model_name_or_path, **overrides)
+    else:
+        model = model_class.from_vit_inflated(model_args.model_name_or_path, num_frames=model_args.num_frames,
+                                              tubelet_size=model_args.tubelet_size, **overrides)
+    model.config._attn_implementation = model_args.attn_implementation
+    return model
+
+
+def train_from_arguments(model_args, data_args, training_args) -> TrainResult:
+    """Everything `training/train.py` does: data, model, processor, trainer, training, saving."""
+    from .data.builders import build_training_data
+    from .processing_vidanon import VidAnonImageProcessor
+    from .training_args import arguments_to_dict
+
+    set_seed(training_args.seed)
+    data = build_training_data(data_args, model_args.image_size, model_args.num_frames)
+    model = build_model(model_args, len(data.class_names), data.class_names)
+    processor = VidAnonImageProcessor.from_model_config(model.config)
+    trainer = AdversarialTrainer(
+        model, training_args, data.train, data.eval, processor=processor,
+        run_config=arguments_to_dict(model_args, data_args, training_args), num_workers=data_args.num_workers,
+    )
+    return trainer.train()

@@ -1,0 +1,249 @@
+"""Arguments of adversarial training, as dataclasses read from a YAML file and/or the command line.
+
+`accelerate launch training/train.py --config training/configs/synthetic.yaml --learning_rate 3e-4` reads the YAML
+file onto these dataclasses, then applies the command-line overrides (command line wins).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from transformers import HfArgumentParser
+
+MODEL_INITS = ("scratch", "vidanon", "videomae", "vit")
+DATASETS = ("synth", "manifest", "videofolder", "ucf101", "hmdb51", "vp_ucf101", "vp_hmdb51", "pa_hmdb51", "ucf101_vispr")
+OBJECTIVES = ("grl", "alternating")
+BUDGET_LOSSES = ("bce", "entropy")
+GRL_SCHEDULES = ("epoch", "step", "constant")
+
+
+@dataclass
+class ModelArguments:
+    """Which model to train and how it is built."""
+
+    init: str = field(
+        default="scratch",
+        metadata={"help": f"How to initialise: one of {MODEL_INITS}. 'vidanon' continues a VidAnon checkpoint, "
+                  "'videomae' maps a VideoMAE checkpoint, 'vit' inflates an image ViT (the paper)."},
+    )
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Checkpoint (folder or Hub id) for init 'vidanon', 'videomae' or 'vit'."}
+    )
+    image_size: int = field(default=64, metadata={"help": "Frame size seen by the model."})
+    patch_size: int = field(default=8, metadata={"help": "Spatial tubelet size."})
+    num_frames: int = field(default=16, metadata={"help": "Frames per clip."})
+    tubelet_size: int = field(default=2, metadata={"help": "Frames per tubelet."})
+    hidden_size: int = field(default=128, metadata={"help": "Encoder width (scratch init)."})
+    num_hidden_layers: int = field(default=6, metadata={"help": "Encoder depth (scratch init)."})
+    num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (scratch init)."})
+    intermediate_size: int = field(default=256, metadata={"help": "MLP width (scratch init)."})
+    hidden_dropout_prob: float = field(default=0.0, metadata={"help": "Dropout on attention/MLP outputs."})
+    attention_probs_dropout_prob: float = field(default=0.0, metadata={"help": "Attention dropout."})
+    drop_path_rate: float = field(default=0.0, metadata={"help": "Stochastic depth rate."})
+    pruning_layers: list[int] = field(default_factory=lambda: [2, 5, 8], metadata={"help": "0-based pruning layers."})
+    keep_rate: list[float] = field(
+        default_factory=lambda: [0.9], metadata={"help": "Keep rate: one value, or one per pruning layer."}
+    )
+    lambda_priv: float = field(default=0.5, metadata={"help": "Privacy weight in s = a_act - lambda_priv * a_priv."})
+    temporal_consistency: str = field(default="tubelet", metadata={"help": "'tubelet' (the paper) or 'tube'."})
+    fuse_pruned_tokens: bool = field(default=True, metadata={"help": "Fuse pruned tubelets into one token."})
+    position_embedding_type: str = field(default="sinusoidal", metadata={"help": "'sinusoidal' or 'learnable'."})
+    attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'."})
+
+    def config_overrides(self) -> dict[str, Any]:
+        """The `VidAnonConfig` arguments these fields set."""
+        keep_rate: float | list[float] = self.keep_rate[0] if len(self.keep_rate) == 1 else list(self.keep_rate)
+        overrides = dict(
+            pruning_layers=list(self.pruning_layers), keep_rate=keep_rate, lambda_priv=self.lambda_priv,
+            temporal_consistency=self.temporal_consistency, fuse_pruned_tokens=self.fuse_pruned_tokens,
+            hidden_dropout_prob=self.hidden_dropout_prob, attention_probs_dropout_prob=self.attention_probs_dropout_prob,
+            drop_path_rate=self.drop_path_rate,
+        )
+        if self.init in ("scratch", "vit"):
+            overrides.update(image_size=self.image_size, patch_size=self.patch_size)
+        if self.init == "scratch":
+            overrides.update(
+                num_frames=self.num_frames, tubelet_size=self.tubelet_size, hidden_size=self.hidden_size,
+                num_hidden_layers=self.num_hidden_layers, num_attention_heads=self.num_attention_heads,
+                intermediate_size=self.intermediate_size, position_embedding_type=self.position_embedding_type,
+            )
+        return overrides
+
+
+@dataclass
+class DataArguments:
+    """Where the videos and labels come from and how clips are sampled."""
+
+    dataset: str = field(default="synth", metadata={"help": f"One of {DATASETS}."})
+    data_dir: str | None = field(
+        default=None,
+        metadata={"help": "Dataset root (videos). For 'synth': where SynthPrivacy lives (generated if missing)."},
+    )
+    manifest: str | None = field(default=None, metadata={"help": "Manifest file (CSV/JSONL) for 'manifest'."})
+    split_dir: str | None = field(default=None, metadata={"help": "Split files folder (UCF101 / HMDB51)."})
+    split: int = field(default=1, metadata={"help": "Official split index (1-3)."})
+    privacy_labels: str | None = field(
+        default=None, metadata={"help": "Privacy label file (JSON or pickle); default: the shipped VP labels."}
+    )
+    pa_annotations: str | None = field(default=None, metadata={"help": "PA-HMDB51 annotation JSON."})
+    vispr_dir: str | None = field(default=None, metadata={"help": "VISPR root for 'ucf101_vispr'."})
+    vispr_annotation_dir: str | None = field(default=None, metadata={"help": "VISPR annotation folder."})
+    synth_num_videos: int = field(default=360, metadata={"help": "Videos to generate for 'synth' when missing."})
+    synth_seed: int = field(default=0, metadata={"help": "Seed of the generated SynthPrivacy set."})
+    frame_stride: int = field(default=2, metadata={"help": "Distance between sampled frames."})
+    num_eval_clips: int = field(default=1, metadata={"help": "Uniform clips per video for validation."})
+    augment: bool = field(default=True, metadata={"help": "Training augmentation (crop, flip, colour, erasing)."})
+    video_backend: str = field(default="auto", metadata={"help": "'decord', 'pyav' or 'auto'."})
+    num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes."})
+    on_bad_video: str = field(default="raise", metadata={"help": "'raise' or 'skip' (skips are logged and counted)."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training videos."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation videos."})
+
+
+@dataclass
+class AdversarialTrainingArguments:
+    """The optimisation recipe (defaults: a few CPU minutes on SynthPrivacy; the paper's recipe in vp_*.yaml)."""
+
+    output_dir: str = field(default="outputs/vidanon", metadata={"help": "Checkpoints, logs and the final model."})
+    objective: str = field(default="grl", metadata={"help": f"One of {OBJECTIVES}."})
+    num_train_epochs: int = field(default=10, metadata={"help": "Epochs."})
+    max_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimiser steps."})
+    per_device_train_batch_size: int = field(default=8, metadata={"help": "Clips per process and step."})
+    per_device_eval_batch_size: int = field(default=16, metadata={"help": "Clips per process in evaluation."})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per optimiser step."})
+    learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (anonymizer)."})
+    weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay (none on norms, biases, CLS, positions)."})
+    warmup_epochs: float = field(default=1.0, metadata={"help": "Linear warm-up, then cosine decay per step."})
+    max_grad_norm: float | None = field(default=1.0, metadata={"help": "Gradient clipping (None: off)."})
+    action_loss_weight: float = field(default=1.0, metadata={"help": "lambda_act."})
+    grl_schedule: str = field(
+        default="epoch", metadata={"help": f"{GRL_SCHEDULES}: 'epoch' uses p = epoch / (epochs + 1) (the paper)."}
+    )
+    # alternating objective
+    budget_loss: str = field(default="bce", metadata={"help": f"{BUDGET_LOSSES}: what the anonymizer maximises."})
+    budget_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the budget term."})
+    num_budget_models: int = field(default=1, metadata={"help": "Ensemble size K; the anonymizer fights the strongest."})
+    budget_restart_every: int | None = field(default=None, metadata={"help": "Re-initialise budget models every R steps."})
+    budget_learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate of the budget models."})
+    budget_hidden_size: int = field(default=64, metadata={"help": "Width of the budget models."})
+    budget_num_layers: int = field(default=2, metadata={"help": "Depth of the budget models."})
+    # infrastructure
+    mixed_precision: str | None = field(
+        default=None, metadata={"help": "'no', 'bf16' or 'fp16' (GPU); None: what `accelerate launch` set."}
+    )
+    seed: int = field(default=42, metadata={"help": "Seed of everything (data order, augmentation, init)."})
+    checkpointing_steps: int | None = field(default=None, metadata={"help": "Save a resumable checkpoint every N steps."})
+    checkpoints_total_limit: int | None = field(default=3, metadata={"help": "Keep at most this many checkpoints."})
+    resume_from_checkpoint: str | None = field(
+        default=None, metadata={"help": "'latest' or a checkpoint folder to resume from (mid-epoch)."}
+    )
+    logging_steps: int = field(default=10, metadata={"help": "Log metrics every N steps."})
+    eval_every_epochs: int = field(default=1, metadata={"help": "Validate every N epochs (0: only at the end)."})
+    report_to: list[str] = field(
+        default_factory=lambda: ["jsonl"], metadata={"help": "'jsonl' (always on), 'tensorboard' (when installed)."}
+    )
+    max_consecutive_nonfinite: int = field(
+        default=5, metadata={"help": "Stop after this many steps in a row with a non-finite loss (each is skipped)."}
+    )
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "Trade compute for memory."})
+    cpu: bool = field(default=False, metadata={"help": "Force the CPU (also for multi-process CPU runs)."})
+    disable_tqdm: bool = field(default=False, metadata={"help": "No progress bar."})
+    save_final_model: bool = field(default=True, metadata={"help": "save_pretrained the model, processor and card."})
+
+
+ALL_ARGUMENT_CLASSES = (ModelArguments, DataArguments, AdversarialTrainingArguments)
+
+
+def _check_choice(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {choices}, got {value!r}.")
+
+
+def validate_arguments(model: ModelArguments, data: DataArguments, training: AdversarialTrainingArguments) -> None:
+    """Raise `ValueError` naming the argument for every bad value that the config and loaders do not check."""
+    _check_choice("init", model.init, MODEL_INITS)
+    _check_choice("dataset", data.dataset, DATASETS)
+    _check_choice("objective", training.objective, OBJECTIVES)
+    _check_choice("budget_loss", training.budget_loss, BUDGET_LOSSES)
+    _check_choice("grl_schedule", training.grl_schedule, GRL_SCHEDULES)
+    _check_choice("on_bad_video", data.on_bad_video, ("raise", "skip"))
+    if model.init != "scratch" and not model.model_name_or_path:
+        raise ValueError(f"`model_name_or_path` is required with init={model.init!r}.")
+    for name in ("num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size",
+                 "gradient_accumulation_steps", "logging_steps", "num_budget_models", "max_consecutive_nonfinite"):
+        if getattr(training, name) < 1:
+            raise ValueError(f"`{name}` must be >= 1, got {getattr(training, name)}.")
+    for name in ("max_steps", "checkpointing_steps", "budget_restart_every", "checkpoints_total_limit"):
+        value = getattr(training, name)
+        if value is not None and value < 1:
+            raise ValueError(f"`{name}` must be >= 1 or unset, got {value}.")
+    if training.learning_rate <= 0 or training.budget_learning_rate <= 0:
+        raise ValueError("`learning_rate` and `budget_learning_rate` must be > 0.")
+    if training.warmup_epochs < 0:
+        raise ValueError(f"`warmup_epochs` must be >= 0, got {training.warmup_epochs}.")
+    if training.mixed_precision not in (None, "no", "bf16", "fp16"):
+        raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {training.mixed_precision!r}.")
+    if data.num_workers < 0:
+        raise ValueError(f"`num_workers` must be >= 0, got {data.num_workers}.")
+    if data.dataset == "manifest" and not data.manifest:
+        raise ValueError("`manifest` is required with dataset='manifest'.")
+    if data.dataset not in ("synth", "manifest") and not data.data_dir:
+        raise ValueError(f"`data_dir` is required with dataset={data.dataset!r}.")
+
+
+def parse_arguments(
+    argv: list[str] | None = None,
+) -> tuple[ModelArguments, DataArguments, AdversarialTrainingArguments]:
+    """`--config FILE.yaml` (optional) mapped onto the dataclasses, then `--key value` overrides.
+
+    Unknown YAML keys are an error naming the key and the file.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    defaults: dict[str, Any] = {}
+    if "--config" in argv:
+        position = argv.index("--config")
+        if position + 1 >= len(argv):
+            raise ValueError("`--config` needs a YAML file path.")
+        config_path = Path(argv[position + 1])
+        del argv[position : position + 2]
+        defaults = load_yaml_config(config_path)
+    parser = HfArgumentParser(ALL_ARGUMENT_CLASSES)
+    parser.set_defaults(**defaults)
+    parser.add_argument("--config", help="YAML file with any of the arguments below (the command line wins).")
+    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)[:3]
+    validate_arguments(model_args, data_args, training_args)
+    return model_args, data_args, training_args
+
+
+def load_yaml_config(path: str | Path) -> dict[str, Any]:
+    """A flat mapping of argument names to values; nested sections (`model:`, `data:`, `training:`) are flattened."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {str(path)!r}")
+    content = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(content, dict):
+        raise ValueError(f"{str(path)!r} must hold a mapping of argument names to values.")
+    flat: dict[str, Any] = {}
+    for key, value in content.items():
+        if key in ("model", "data", "training") and isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    known = {f.name for cls in ALL_ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
+    unknown = sorted(set(flat) - known)
+    if unknown:
+        raise ValueError(f"unknown argument(s) {unknown} in {str(path)!r}.")
+    return flat
+
+
+def arguments_to_dict(*arguments) -> dict[str, Any]:
+    """All fields of the given dataclasses in one flat dict (for logs, checkpoints and model cards)."""
+    merged: dict[str, Any] = {}
+    for argument in arguments:
+        merged.update(dataclasses.asdict(argument))
+    return merged
