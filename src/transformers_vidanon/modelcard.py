@@ -311,23 +311,40 @@ def _architecture(config: Any) -> str:
     )
 
 
-def _training_section(training_args: Mapping[str, Any] | None, base_model: str | None) -> str:
+def _table(header: tuple[str, str], items: Mapping[str, Any]) -> str:
+    rows = [f"| {header[0]} | {header[1]} |", "|---|---|"]
+    for key, value in items.items():
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        text = str(value).replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{key}` | {text} |")
+    return "\n".join(rows)
+
+
+def _training_section(
+    training_args: Mapping[str, Any] | None, base_model: str | None, training_metrics: Mapping[str, Any] | None = None
+) -> str:
     parts = []
     if base_model:
         parts.append(f"Initialised from [`{base_model}`](https://huggingface.co/{base_model}).")
+    if training_metrics:
+        metrics_text = (
+            "Final metrics of the anonymizer's own heads during training (these are not the leakage protocol: its "
+            "privacy head is trained against the encoder and says little about what a fresh attacker recovers):"
+        )
     if not training_args:
         parts.append("Training data and recipe were not recorded with this card.")
+        if training_metrics:
+            parts += [metrics_text, _table(("Metric", "Value"), training_metrics)]
         return "\n\n".join(parts)
     parts.append(
         "Trained adversarially: action cross-entropy plus the privacy head's binary cross-entropy behind a gradient "
         "reversal layer, so the privacy head learns to predict the attributes while the encoder is pushed to prune "
         "what reveals them. Recorded arguments:"
     )
-    rows = ["| Argument | Value |", "|---|---|"]
-    for key, value in training_args.items():
-        text = str(value).replace("|", "\\|").replace("\n", " ")
-        rows.append(f"| `{key}` | {text} |")
-    parts.append("\n".join(rows))
+    parts.append(_table(("Argument", "Value"), training_args))
+    if training_metrics:
+        parts += [metrics_text, _table(("Metric", "Value"), training_metrics)]
     return "\n\n".join(parts)
 
 
@@ -366,6 +383,7 @@ def render_model_card(
     repo_id: str | None = None,
     model_name: str | None = None,
     license: str = "apache-2.0",
+    training_metrics: Mapping[str, Any] | None = None,
 ) -> str:
     """The model card (README.md) of a VidAnon anonymizer, as Markdown with YAML front matter.
 
@@ -379,6 +397,8 @@ def render_model_card(
         repo_id (`str`, *optional*): where the model lives, used in the code examples.
         model_name (`str`, *optional*): title of the card; defaults to the repository name or "VidAnon anonymizer".
         license (`str`, *optional*, defaults to `"apache-2.0"`): license identifier for the metadata.
+        training_metrics (`dict`, *optional*): final metrics of the training run (e.g. the anonymizer's own heads on
+            its validation split), listed in the training section and kept apart from the leakage results.
 
     Returns:
         `str`: the card.
@@ -417,7 +437,7 @@ def render_model_card(
         repo_id=repo_id or "path/or/repo-id",
         architecture=_architecture(config),
         usage_code=_usage(repo_id or "path/or/repo-id"),
-        training_section=_training_section(training_args, base_model),
+        training_section=_training_section(training_args, base_model, training_metrics),
         results_section=_results_section(normalized),
     )
 
