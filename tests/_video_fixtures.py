@@ -13,7 +13,6 @@ from pathlib import Path
 import av
 import numpy as np
 
-
 LEVEL0 = 16
 LEVEL_STEP = 6
 MAX_LEVEL_FRAMES = 35  # 16 + 6 * 34 = 220 stays inside video range
@@ -33,7 +32,13 @@ def encode_frames(
     if container_format is None:
         container_format = {".avi": "avi", ".mkv": "matroska"}.get(path.suffix.lower(), "mp4")
     if options is None:
-        options = {"crf": "10", "threads": "1"} if codec == "libx264" else {"qscale": "2"} if codec == "mpeg4" else {}
+        options = (
+            {"crf": "10", "threads": "1"}
+            if codec == "libx264"
+            else {"qscale": "2"}
+            if codec == "mpeg4"
+            else {}
+        )
     with av.open(str(path), mode="w", format=container_format) as container:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         stream.height, stream.width = frames.shape[1], frames.shape[2]
@@ -41,7 +46,9 @@ def encode_frames(
         stream.options = options
         input_format = "gray" if frames.ndim == 3 else "rgb24"
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=input_format)):
+            for packet in stream.encode(
+                av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=input_format)
+            ):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
@@ -71,7 +78,9 @@ def frame_indices_of(frames: np.ndarray) -> list[int]:
     return [int(v) for v in np.rint((means - LEVEL0) / LEVEL_STEP)]
 
 
-def noise_video(path: Path, num_frames: int = 24, height: int = 48, width: int = 64, seed: int = 0, **kwargs) -> Path:
+def noise_video(
+    path: Path, num_frames: int = 24, height: int = 48, width: int = 64, seed: int = 0, **kwargs
+) -> Path:
     """A video of smooth random motion (a noise texture sliding down), hard for a codec to fake."""
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 256, size=(height + num_frames, width, 3), dtype=np.uint8)
@@ -104,7 +113,11 @@ def make_ucf101(base: Path, num_frames: int = 20) -> tuple[Path, Path]:
         level_video(root / folder / f"{stem}{suffix}", num_frames=num_frames + index)
     split_dir.mkdir(parents=True, exist_ok=True)
     (split_dir / "classInd.txt").write_text("".join(f"{i + 1} {c}\n" for i, c in enumerate(UCF_CLASSES)))
-    train = [f"{folder}/{stem}.avi {UCF_CLASSES.index(folder) + 1}" for folder, stem, s in UCF_VIDEOS if s == "train"]
+    train = [
+        f"{folder}/{stem}.avi {UCF_CLASSES.index(folder) + 1}"
+        for folder, stem, s in UCF_VIDEOS
+        if s == "train"
+    ]
     test = [f"{folder}/{stem}.avi" for folder, stem, s in UCF_VIDEOS if s == "test"]
     (split_dir / "trainlist01.txt").write_text("\n".join(train) + "\n")
     (split_dir / "testlist01.txt").write_text("\n".join(test) + "\n")

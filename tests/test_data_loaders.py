@@ -56,7 +56,6 @@ from transformers_vidanon.data.loaders import (
 from transformers_vidanon.processing_vidanon import ClipAugmentation
 from transformers_vidanon.video_io import VideoDecodeError, uniform_clip_indices
 
-
 torch.set_num_threads(1)
 
 
@@ -97,7 +96,10 @@ def test_ucf101_reads_the_official_lists_with_zero_based_labels(trees):
     test = load_ucf101(root, split_dir, subset="test")
     # test lines have no id: the label comes from the folder, matched case-insensitively
     assert dict(zip(test["video_id"][:], test["label"][:])) == {
-        "v_ApplyEyeMakeup_g01_c01": 0, "v_Basketball_g01_c02": 1, "v_HandStandPushups_g01_c01": 2}
+        "v_ApplyEyeMakeup_g01_c01": 0,
+        "v_Basketball_g01_c02": 1,
+        "v_HandStandPushups_g01_c01": 2,
+    }
     assert dataset_metadata(test)["subset"] == "test"
 
 
@@ -108,7 +110,13 @@ def test_vp_ucf101_joins_the_shipped_privacy_labels(trees):
     for row in splits["train"].to_list() + splits["test"].to_list():
         folder = os.path.basename(os.path.dirname(row["video"]))
         assert row["privacy_labels"] == _shipped("vp_ucf101", f"{folder}/{row['video_id']}.mp4")
-    assert splits["test"][1]["privacy_labels"] == [1.0, 1.0, 1.0, 0.0, 1.0]  # v_Basketball_g01_c02 in the file
+    assert splits["test"][1]["privacy_labels"] == [
+        1.0,
+        1.0,
+        1.0,
+        0.0,
+        1.0,
+    ]  # v_Basketball_g01_c02 in the file
     assert privacy_attribute_names(splits["train"]) == PRIVACY_ATTRIBUTES
     assert dataset_metadata(splits["train"])["has_privacy_labels"] is True
 
@@ -118,8 +126,9 @@ def test_ucf101_missing_videos_raise_or_are_skipped(trees, tmp_path):
     lists = tmp_path / "lists"
     lists.mkdir()
     (lists / "classInd.txt").write_text((split_dir / "classInd.txt").read_text())
-    (lists / "trainlist01.txt").write_text((split_dir / "trainlist01.txt").read_text()
-                                           + "Basketball/v_Basketball_g20_c01.avi 2\n")
+    (lists / "trainlist01.txt").write_text(
+        (split_dir / "trainlist01.txt").read_text() + "Basketball/v_Basketball_g20_c01.avi 2\n"
+    )
     with pytest.raises(FileNotFoundError, match="v_Basketball_g20_c01"):
         load_ucf101(root, lists)
     assert len(load_ucf101(root, lists, on_missing="skip")) == 4
@@ -141,8 +150,9 @@ def test_overlapping_train_and_test_lists_are_refused(trees, tmp_path):
     root, split_dir = trees["ucf"]
     for name in ("classInd.txt", "trainlist01.txt"):
         (tmp_path / name).write_text((split_dir / name).read_text())
-    (tmp_path / "testlist01.txt").write_text((split_dir / "testlist01.txt").read_text()
-                                             + "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi\n")
+    (tmp_path / "testlist01.txt").write_text(
+        (split_dir / "testlist01.txt").read_text() + "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi\n"
+    )
     with pytest.raises(SplitOverlapError, match="v_ApplyEyeMakeup_g08_c01"):
         load_ucf101(root, tmp_path, subset=None)
 
@@ -191,17 +201,24 @@ def test_pa_hmdb51_reduces_frame_ranges_to_video_labels(trees):
     root, _ = trees["hmdb"]
     annotations = read_pa_hmdb51_annotations(trees["pa"])
     # brush_hair: skin 1, face 0 then 2, gender [0, 0] only, no nudity, no relationship
-    np.testing.assert_array_equal(annotations[("brush_hair", "April_09_brush_hair_u_nm_np1_ba_goo_1.avi")],
-                                  [1, 1, 0, 0, 0])
     np.testing.assert_array_equal(
-        annotations[("cartwheel", "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi")], [0, 0, 1, 1, 1])
+        annotations[("brush_hair", "April_09_brush_hair_u_nm_np1_ba_goo_1.avi")], [1, 1, 0, 0, 0]
+    )
+    np.testing.assert_array_equal(
+        annotations[("cartwheel", "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi")],
+        [0, 0, 1, 1, 1],
+    )
     pa = load_pa_hmdb51(root, trees["pa"])
     assert pa.features["label"].names == ["brush_hair", "cartwheel"]
     assert dict(zip(pa["video_id"][:], pa["label"][:])) == {
-        "April_09_brush_hair_u_nm_np1_ba_goo_1": 0, "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8": 1}
+        "April_09_brush_hair_u_nm_np1_ba_goo_1": 0,
+        "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8": 1,
+    }
     assert pa["privacy_labels"][:] == [[1, 1, 0, 0, 0], [0, 0, 1, 1, 1]]
     # the same annotations merged in one file give the same result
-    merged = {cls: json.loads((trees["pa"] / f"{cls}.json").read_text()) for cls in ("brush_hair", "cartwheel")}
+    merged = {
+        cls: json.loads((trees["pa"] / f"{cls}.json").read_text()) for cls in ("brush_hair", "cartwheel")
+    }
     merged_file = trees["base"] / "pa_merged.json"
     merged_file.write_text(json.dumps(merged))
     assert load_pa_hmdb51(root, merged_file).to_list() == pa.to_list()
@@ -210,7 +227,10 @@ def test_pa_hmdb51_reduces_frame_ranges_to_video_labels(trees):
 def test_hmdb51_minus_pa_hmdb51_leaves_the_evaluation_videos_out(trees):
     root, split_dir = trees["hmdb"]
     train = hmdb51_minus_pa_hmdb51(root, split_dir, trees["pa"])
-    annotated = {"April_09_brush_hair_u_nm_np1_ba_goo_1", "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8"}
+    annotated = {
+        "April_09_brush_hair_u_nm_np1_ba_goo_1",
+        "Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8",
+    }
     assert set(train["video_id"][:]) == {v[1] for v in HMDB_VIDEOS} - annotated
     assert set(train["split"][:]) == {"train"}
     row = train.to_list()[0]
@@ -219,7 +239,9 @@ def test_hmdb51_minus_pa_hmdb51_leaves_the_evaluation_videos_out(trees):
 
 
 def test_pa_hmdb51_malformed_annotations_name_the_file(tmp_path):
-    (tmp_path / "run.json").write_text(json.dumps({"x.avi": {name: [[0, 5, 1]] for name in PRIVACY_ATTRIBUTES[:4]}}))
+    (tmp_path / "run.json").write_text(
+        json.dumps({"x.avi": {name: [[0, 5, 1]] for name in PRIVACY_ATTRIBUTES[:4]}})
+    )
     with pytest.raises(LabelFileError, match=r"run.json.*lacks attributes \['relationship'\]"):
         read_pa_hmdb51_annotations(tmp_path)
     bad = {name: [[0, 5, 1]] for name in PRIVACY_ATTRIBUTES}
@@ -254,9 +276,27 @@ def test_manifest_csv_and_jsonl(tmp_path):
     level_video(tmp_path / "videos" / "b.mp4", num_frames=8)
     level_video(tmp_path / "videos" / "c.mp4", num_frames=8)
     rows = [
-        {"path": "videos/a.mp4", "action": "wave", "label": 1, "split": "train", **dict.fromkeys(PRIVACY_ATTRIBUTES, 1)},
-        {"path": "videos/b.mp4", "action": "jump", "label": 0, "split": "train", **dict.fromkeys(PRIVACY_ATTRIBUTES, 0)},
-        {"path": "videos/c.mp4", "action": "wave", "label": 1, "split": "test", **dict.fromkeys(PRIVACY_ATTRIBUTES, 0)},
+        {
+            "path": "videos/a.mp4",
+            "action": "wave",
+            "label": 1,
+            "split": "train",
+            **dict.fromkeys(PRIVACY_ATTRIBUTES, 1),
+        },
+        {
+            "path": "videos/b.mp4",
+            "action": "jump",
+            "label": 0,
+            "split": "train",
+            **dict.fromkeys(PRIVACY_ATTRIBUTES, 0),
+        },
+        {
+            "path": "videos/c.mp4",
+            "action": "wave",
+            "label": 1,
+            "split": "test",
+            **dict.fromkeys(PRIVACY_ATTRIBUTES, 0),
+        },
     ]
     rows[2]["nudity"] = 1
     (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -291,18 +331,27 @@ def test_manifest_errors_name_the_problem(tmp_path, content, error, message):
 
 
 def test_videofolder_layouts(tmp_path):
-    for split, cls, name in [("train", "wave", "w1"), ("train", "jump", "j1"), ("test", "wave", "w2"),
-                             ("test", "run", "r1")]:
+    for split, cls, name in [
+        ("train", "wave", "w1"),
+        ("train", "jump", "j1"),
+        ("test", "wave", "w2"),
+        ("test", "run", "r1"),
+    ]:
         level_video(tmp_path / "split_layout" / split / cls / f"{name}.mp4", num_frames=4)
         level_video(tmp_path / "class_layout" / cls / f"{name}.mp4", num_frames=4)
     splits = load_videofolder(tmp_path / "split_layout")
     assert set(splits) == {"train", "test"}
-    assert splits["train"].features["label"].names == ["jump", "run", "wave"]  # union: labels agree across splits
+    assert splits["train"].features["label"].names == [
+        "jump",
+        "run",
+        "wave",
+    ]  # union: labels agree across splits
     assert dict(zip(splits["test"]["video_id"][:], splits["test"]["label"][:])) == {"r1": 1, "w2": 2}
     flat = load_videofolder(tmp_path / "class_layout")
     assert isinstance(flat, Dataset) and len(flat) == 4
     (tmp_path / "split_layout" / "test" / "wave" / "w1.mp4").write_bytes(
-        (tmp_path / "split_layout" / "train" / "wave" / "w1.mp4").read_bytes())
+        (tmp_path / "split_layout" / "train" / "wave" / "w1.mp4").read_bytes()
+    )
     with pytest.raises(SplitOverlapError, match="w1"):
         load_videofolder(tmp_path / "split_layout")
 
@@ -322,8 +371,10 @@ def test_check_disjoint_splits_compares_paths_as_well_as_ids(tmp_path):
 
 
 def test_original_pickles_load_through_the_restricted_unpickler(tmp_path):
-    labels = {"ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi": np.array([[1, 0, 1, 0, 1]], dtype=np.int64),
-              "Basketball/v_Basketball_g01_c02.avi": np.array([[0, 1, 0, 1, 0]], dtype=np.int64)}
+    labels = {
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi": np.array([[1, 0, 1, 0, 1]], dtype=np.int64),
+        "Basketball/v_Basketball_g01_c02.avi": np.array([[0, 1, 0, 1, 0]], dtype=np.int64),
+    }
     for protocol in (2, 4, 5):
         path = tmp_path / f"labels{protocol}.pkl"
         path.write_bytes(pickle.dumps(labels, protocol=protocol))
@@ -380,7 +431,9 @@ def _level_manifest(tmp_path, lengths, bad=()):
     rows = []
     for index, length in enumerate(lengths):
         path = level_video(tmp_path / f"v{index}.mp4", num_frames=length)
-        rows.append({"path": path.name, "action": f"a{index % 2}", **dict.fromkeys(PRIVACY_ATTRIBUTES, index % 2)})
+        rows.append(
+            {"path": path.name, "action": f"a{index % 2}", **dict.fromkeys(PRIVACY_ATTRIBUTES, index % 2)}
+        )
     for name in bad:
         rows.append({"path": name, "action": "a0", **dict.fromkeys(PRIVACY_ATTRIBUTES, 0)})
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -403,15 +456,18 @@ def test_eval_transform_returns_uniform_clips_of_the_right_frames(tmp_path):
 
 def test_train_transform_is_reproducible_under_torch_manual_seed(tmp_path):
     dataset = _level_manifest(tmp_path, [30])
-    decoded = dataset.with_transform(make_clip_transform("train", num_frames=4, frame_stride=3, image_size=16))
+    decoded = dataset.with_transform(
+        make_clip_transform("train", num_frames=4, frame_stride=3, image_size=16)
+    )
     torch.manual_seed(7)
     first = decoded[0]["pixel_values"]
     torch.manual_seed(7)
     again = decoded[0]["pixel_values"]
     assert first.shape == (4, 3, 16, 16)
     torch.testing.assert_close(first, again, atol=0, rtol=0)
-    plain = dataset.with_transform(make_clip_transform("train", num_frames=4, frame_stride=3, image_size=(32, 40),
-                                                       augmentation=None))
+    plain = dataset.with_transform(
+        make_clip_transform("train", num_frames=4, frame_stride=3, image_size=(32, 40), augmentation=None)
+    )
     starts = set()
     for seed in range(12):
         torch.manual_seed(seed)
@@ -445,7 +501,9 @@ def test_skipped_videos_are_dropped_counted_and_workers_survive(tmp_path):
     (tmp_path / "truncated.mp4").write_bytes(data[: len(data) // 2])
     (tmp_path / "text.mp4").write_text("not a video")
     dataset = _level_manifest(tmp_path, [10, 12, 14], bad=["truncated.mp4", "text.mp4", "missing.mp4"])
-    decoded = dataset.with_transform(make_clip_transform("train", num_frames=4, image_size=16, on_bad_video="skip"))
+    decoded = dataset.with_transform(
+        make_clip_transform("train", num_frames=4, image_size=16, on_bad_video="skip")
+    )
     assert decoded[3]["pixel_values"] is None and decoded[3]["bad_video"].endswith("truncated.mp4")
     loader = DataLoader(decoded, batch_size=3, num_workers=1, collate_fn=collate_clips)
     log = BadVideoLog()
@@ -460,11 +518,15 @@ def test_skipped_videos_are_dropped_counted_and_workers_survive(tmp_path):
 
 def test_streaming_dataset_decodes_lazily(tmp_path):
     level_videos = [level_video(tmp_path / f"s{i}.mp4", num_frames=12) for i in range(4)]
-    (tmp_path / "m.csv").write_text("path,action\n" + "".join(f"{p.name},a{i % 2}\n" for i, p in enumerate(level_videos)))
+    (tmp_path / "m.csv").write_text(
+        "path,action\n" + "".join(f"{p.name},a{i % 2}\n" for i, p in enumerate(level_videos))
+    )
     streamed = load_manifest(tmp_path / "m.csv", streaming=True, num_shards=2)
     assert isinstance(streamed, IterableDataset)
     assert privacy_attribute_names(streamed) == PRIVACY_ATTRIBUTES
-    decoded = apply_clip_transform(streamed, make_clip_transform("eval", num_frames=2, image_size=16, num_clips=1))
+    decoded = apply_clip_transform(
+        streamed, make_clip_transform("eval", num_frames=2, image_size=16, num_clips=1)
+    )
     batches = list(DataLoader(decoded, batch_size=2, collate_fn=collate_clips))
     assert [b["pixel_values"].shape for b in batches] == [(2, 1, 2, 3, 16, 16)] * 2
     assert sorted(v for b in batches for v in b["video_id"]) == ["s0", "s1", "s2", "s3"]
@@ -473,9 +535,12 @@ def test_streaming_dataset_decodes_lazily(tmp_path):
 def test_cross_dataset_pairs_restart_the_privacy_loader(trees):
     ucf_root, ucf_splits = trees["ucf"]
     action = load_ucf101(ucf_root, ucf_splits).with_transform(
-        make_clip_transform("train", num_frames=2, image_size=16))
+        make_clip_transform("train", num_frames=2, image_size=16)
+    )
     root, annos = trees["vispr"]
-    privacy = load_vispr(root, annos).with_transform(make_clip_transform("train", num_frames=2, image_size=16))
+    privacy = load_vispr(root, annos).with_transform(
+        make_clip_transform("train", num_frames=2, image_size=16)
+    )
     pairs = CrossDatasetPairs(action, privacy, batch_size=2, privacy_batch_size=2, seed=0)
     steps = list(pairs)
     assert len(pairs) == len(steps) == 2  # 4 action videos, 2 per batch

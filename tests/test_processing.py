@@ -17,7 +17,6 @@ from transformers_vidanon.processing_vidanon import (
     resize_shorter_side,
 )
 
-
 torch.set_num_threads(1)
 
 
@@ -71,7 +70,9 @@ def test_processor_round_trips_through_auto_image_processor(tmp_path):
 
 def test_processor_from_model_config_follows_image_size():
     config_class = _register_processor()
-    processor = VidAnonImageProcessor.from_model_config(config_class(image_size=32, patch_size=8, num_frames=4))
+    processor = VidAnonImageProcessor.from_model_config(
+        config_class(image_size=32, patch_size=8, num_frames=4)
+    )
     assert processor.crop_size == {"height": 32, "width": 32}
 
 
@@ -83,9 +84,19 @@ def test_video_classification_pipeline_matches_a_direct_forward(tmp_path):
     _register_processor()
     torch.manual_seed(0)
     labels = ["wave", "jump", "run"]
-    config = VidAnonConfig(image_size=32, patch_size=8, num_frames=4, hidden_size=32, num_hidden_layers=2,
-                           num_attention_heads=4, intermediate_size=64, num_labels=3, pruning_layers=[1],
-                           id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+    config = VidAnonConfig(
+        image_size=32,
+        patch_size=8,
+        num_frames=4,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_labels=3,
+        pruning_layers=[1],
+        id2label=dict(enumerate(labels)),
+        label2id={n: i for i, n in enumerate(labels)},
+    )
     model = VidAnonForPrivacyPreservingActionRecognition(config).eval()
     model.save_pretrained(tmp_path / "model")
     processor = VidAnonImageProcessor.from_model_config(config)
@@ -104,7 +115,9 @@ def test_video_classification_pipeline_matches_a_direct_forward(tmp_path):
     with torch.no_grad():
         probabilities = model(**processor(frames, return_tensors="pt")).logits.softmax(-1)[0]
     for prediction in predictions:
-        assert prediction["score"] == pytest.approx(probabilities[labels.index(prediction["label"])].item(), abs=1e-5)
+        assert prediction["score"] == pytest.approx(
+            probabilities[labels.index(prediction["label"])].item(), abs=1e-5
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -143,9 +156,15 @@ def test_eval_transform_resizes_shorter_side_then_crops_the_centre():
 
 def test_eval_transform_agrees_with_the_image_processor():
     frames = np.random.default_rng(0).integers(0, 256, (2, 48, 64, 3), dtype=np.uint8)
-    frames = np.asarray(torch.nn.functional.avg_pool2d(torch.from_numpy(frames).permute(0, 3, 1, 2).float(), 3, 1, 1)
-                        .permute(0, 2, 3, 1).round().byte())  # smooth: interpolation details matter less
-    by_processor = VidAnonImageProcessor.for_image_size(32)(list(frames), return_tensors="pt")["pixel_values"][0]
+    frames = np.asarray(
+        torch.nn.functional.avg_pool2d(torch.from_numpy(frames).permute(0, 3, 1, 2).float(), 3, 1, 1)
+        .permute(0, 2, 3, 1)
+        .round()
+        .byte()
+    )  # smooth: interpolation details matter less
+    by_processor = VidAnonImageProcessor.for_image_size(32)(list(frames), return_tensors="pt")[
+        "pixel_values"
+    ][0]
     by_transform = clip_eval_transform(frames_to_clip(frames), 32)
     assert (by_processor - by_transform).abs().mean() < 0.02
 
@@ -164,8 +183,9 @@ def _coordinate_clip(num_frames: int = 6, height: int = 40, width: int = 56) -> 
 
 def test_augmentation_crops_the_same_box_from_every_frame():
     clip = _coordinate_clip()
-    augment = ClipAugmentation(24, flip_prob=0.0, brightness=0, contrast=0, saturation=0, grayscale_prob=0,
-                               erasing_prob=0)
+    augment = ClipAugmentation(
+        24, flip_prob=0.0, brightness=0, contrast=0, saturation=0, grayscale_prob=0, erasing_prob=0
+    )
     generator = torch.Generator().manual_seed(5)
     params = augment.sample(40, 56, generator)
     out = augment.apply(clip, params)
@@ -205,16 +225,34 @@ def test_augmentation_is_deterministic_for_a_seed_and_varies_across_seeds():
 
 def test_augmentation_flip_mirrors_the_width():
     clip = _coordinate_clip(2, 32, 32)
-    augment = ClipAugmentation(32, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=1.0, brightness=0, contrast=0,
-                               saturation=0, grayscale_prob=0, erasing_prob=0)
+    augment = ClipAugmentation(
+        32,
+        scale=(1.0, 1.0),
+        ratio=(1.0, 1.0),
+        flip_prob=1.0,
+        brightness=0,
+        contrast=0,
+        saturation=0,
+        grayscale_prob=0,
+        erasing_prob=0,
+    )
     out = augment(clip, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(out, clip.flip(-1), atol=0, rtol=0)
 
 
 def test_augmentation_colour_jitter_follows_its_factors():
     clip = torch.rand(3, 3, 16, 16) * 0.5
-    augment = ClipAugmentation(16, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=0, brightness=0.4, contrast=0,
-                               saturation=0, grayscale_prob=0, erasing_prob=0)
+    augment = ClipAugmentation(
+        16,
+        scale=(1.0, 1.0),
+        ratio=(1.0, 1.0),
+        flip_prob=0,
+        brightness=0.4,
+        contrast=0,
+        saturation=0,
+        grayscale_prob=0,
+        erasing_prob=0,
+    )
     generator = torch.Generator().manual_seed(3)
     params = augment.sample(16, 16, generator)
     assert params.crop == (0, 0, 16, 16) and 0.6 <= params.brightness <= 1.4
@@ -223,8 +261,18 @@ def test_augmentation_colour_jitter_follows_its_factors():
 
 def test_augmentation_grayscale_and_constant_erasing():
     clip = torch.rand(3, 3, 20, 20)
-    augment = ClipAugmentation(20, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip_prob=0, brightness=0, contrast=0,
-                               saturation=0, grayscale_prob=1.0, erasing_prob=1.0, erasing_value=0.25)
+    augment = ClipAugmentation(
+        20,
+        scale=(1.0, 1.0),
+        ratio=(1.0, 1.0),
+        flip_prob=0,
+        brightness=0,
+        contrast=0,
+        saturation=0,
+        grayscale_prob=1.0,
+        erasing_prob=1.0,
+        erasing_value=0.25,
+    )
     params = augment.sample(20, 20, torch.Generator().manual_seed(4))
     out = augment.apply(clip, params)
     assert params.grayscale and params.erase is not None

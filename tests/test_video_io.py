@@ -22,7 +22,6 @@ from transformers_vidanon.video_io import (
     write_video,
 )
 
-
 BACKENDS = ["pyav"] + (["decord"] if decord_available() else [])
 
 
@@ -102,7 +101,9 @@ def test_grayscale_video_comes_back_with_three_channels(tmp_path, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_odd_sized_video_is_read_at_its_size(tmp_path, backend):
     frames = np.random.default_rng(0).integers(0, 256, (6, 47, 63, 3), dtype=np.uint8)
-    path = encode_frames(tmp_path / "odd.mp4", frames, pix_fmt="yuv444p", options={"crf": "0", "threads": "1"})
+    path = encode_frames(
+        tmp_path / "odd.mp4", frames, pix_fmt="yuv444p", options={"crf": "0", "threads": "1"}
+    )
     decoded = read_clip(path, [0, 5], backend=backend)
     assert decoded.shape == (2, 47, 63, 3)
     assert np.abs(decoded.astype(int) - frames[[0, 5]]).mean() < 2.0
@@ -151,9 +152,8 @@ def test_unreadable_files_raise_decode_errors_naming_them(videos, backend, name,
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_corrupt_data_raises_decode_error(videos, backend):
     path = videos["base"] / "corrupt.mp4"
-    with pytest.raises(VideoDecodeError) as info:
-        with VideoFile(path, backend=backend) as video:
-            video.get_frames(np.arange(video.info.num_frames))
+    with pytest.raises(VideoDecodeError) as info, VideoFile(path, backend=backend) as video:
+        video.get_frames(np.arange(video.info.num_frames))
     assert info.value.path == str(path)
 
 
@@ -170,8 +170,16 @@ def test_frames_above_max_pixels_are_refused_before_decoding(videos):
     assert read_clip(videos["good"], [0], max_pixels=None).shape == (1, 32, 40, 3)
 
 
-@pytest.mark.parametrize("indices, message", [([30], "out of range"), ([-1], "out of range"), ([], "non-empty"),
-                                              ([1.5], "integers"), ([[0, 1]], "1-D")])
+@pytest.mark.parametrize(
+    "indices, message",
+    [
+        ([30], "out of range"),
+        ([-1], "out of range"),
+        ([], "non-empty"),
+        ([1.5], "integers"),
+        ([[0, 1]], "1-D"),
+    ],
+)
 def test_bad_indices_raise_value_errors_naming_the_file(videos, indices, message):
     with pytest.raises(ValueError, match=message) as info:
         read_clip(videos["good"], np.asarray(indices), backend="pyav")
@@ -207,12 +215,16 @@ def test_training_indices_are_a_strided_window_from_a_seeded_start():
     np.testing.assert_array_equal(indices, start + 2 * np.arange(16))
     assert indices.dtype == np.int64
     starts = {int(training_indices(40, 4, 3, rng=seed)[0]) for seed in range(200)}
-    assert starts == set(range(0, 40 - 10 + 1))  # every start reachable, none past the end
+    assert starts == set(range(40 - 10 + 1))  # every start reachable, none past the end
 
 
 def test_training_indices_fill_short_videos_by_the_chosen_policy():
-    np.testing.assert_array_equal(training_indices(5, 6, 2, rng=0, short_video_policy="loop"), [0, 2, 4, 1, 3, 0])
-    np.testing.assert_array_equal(training_indices(5, 6, 2, rng=0, short_video_policy="pad"), [0, 2, 4, 4, 4, 4])
+    np.testing.assert_array_equal(
+        training_indices(5, 6, 2, rng=0, short_video_policy="loop"), [0, 2, 4, 1, 3, 0]
+    )
+    np.testing.assert_array_equal(
+        training_indices(5, 6, 2, rng=0, short_video_policy="pad"), [0, 2, 4, 4, 4, 4]
+    )
     np.testing.assert_array_equal(training_indices(1, 3, 2, rng=0), [0, 0, 0])
     # exactly one clip long: the only window
     np.testing.assert_array_equal(training_indices(7, 4, 2, rng=0), [0, 2, 4, 6])
@@ -256,7 +268,9 @@ def test_sampling_arguments_are_validated(kwargs, message):
 
 def test_write_video_round_trips_and_leaves_no_temporary_file(tmp_path):
     y, x = np.mgrid[0:48, 0:64]
-    frames = np.stack([np.stack([(x * 3 + t) % 256, (y * 4) % 256, np.full_like(x, 128)], -1) for t in range(10)])
+    frames = np.stack(
+        [np.stack([(x * 3 + t) % 256, (y * 4) % 256, np.full_like(x, 128)], -1) for t in range(10)]
+    )
     frames = frames.astype(np.uint8)
     path = write_video(tmp_path / "out" / "clip.mp4", frames, fps=12.5)
     assert path == tmp_path / "out" / "clip.mp4"

@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from transformers import VideoMAEImageProcessorPil
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-
 # ITU-R BT.601 luma weights, as used by PIL and torchvision for RGB -> grayscale
 _LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
@@ -58,9 +57,9 @@ class VidAnonImageProcessor(VideoMAEImageProcessorPil):
     ```
     """
 
-    model_input_names = ["pixel_values"]
-    size = {"shortest_edge": 224}
-    crop_size = {"height": 224, "width": 224}
+    model_input_names = ["pixel_values"]  # noqa: RUF012 (class defaults, as in transformers' processors)
+    size = {"shortest_edge": 224}  # noqa: RUF012
+    crop_size = {"height": 224, "width": 224}  # noqa: RUF012
     do_normalize = False
     image_mean = IMAGENET_DEFAULT_MEAN
     image_std = IMAGENET_DEFAULT_STD
@@ -153,7 +152,9 @@ def _resize(clip: torch.Tensor, height: int, width: int) -> torch.Tensor:
     if clip.shape[-2:] == (height, width):
         return clip
     antialias = height < clip.shape[-2] or width < clip.shape[-1]
-    return F.interpolate(clip, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias)
+    return F.interpolate(
+        clip, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias
+    )
 
 
 def resize_shorter_side(clip: torch.Tensor, size: int) -> torch.Tensor:
@@ -217,7 +218,9 @@ def clip_eval_transform(
     crop_height, crop_width = _as_pair(image_size)
     shorter = resize_to if resize_to is not None else min(crop_height, crop_width)
     if shorter < min(crop_height, crop_width):
-        raise ValueError(f"`resize_to` ({resize_to}) must be >= the crop's shorter side ({min(crop_height, crop_width)}).")
+        raise ValueError(
+            f"`resize_to` ({resize_to}) must be >= the crop's shorter side ({min(crop_height, crop_width)})."
+        )
     resized = resize_shorter_side(clip, shorter)
     if resized.shape[-2] < crop_height or resized.shape[-1] < crop_width:
         # a non-square crop can be taller/wider than the resized frame: cover it instead
@@ -314,14 +317,25 @@ class ClipAugmentation:
         erasing_value: float | str = "random",
     ) -> None:
         self.output_size = _as_pair(output_size)
-        for name, (low, high) in {"scale": scale, "ratio": ratio, "erasing_scale": erasing_scale,
-                                  "erasing_ratio": erasing_ratio}.items():
+        for name, (low, high) in {
+            "scale": scale,
+            "ratio": ratio,
+            "erasing_scale": erasing_scale,
+            "erasing_ratio": erasing_ratio,
+        }.items():
             if not 0 < low <= high:
-                raise ValueError(f"`{name}` must be an increasing pair of positive numbers, got {(low, high)}.")
+                raise ValueError(
+                    f"`{name}` must be an increasing pair of positive numbers, got {(low, high)}."
+                )
         if scale[1] > 1 or erasing_scale[1] > 1:
-            raise ValueError(f"`scale` and `erasing_scale` must not exceed 1, got {scale} and {erasing_scale}.")
-        for name, value in {"flip_prob": flip_prob, "grayscale_prob": grayscale_prob,
-                            "erasing_prob": erasing_prob}.items():
+            raise ValueError(
+                f"`scale` and `erasing_scale` must not exceed 1, got {scale} and {erasing_scale}."
+            )
+        for name, value in {
+            "flip_prob": flip_prob,
+            "grayscale_prob": grayscale_prob,
+            "erasing_prob": erasing_prob,
+        }.items():
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1], got {value}.")
         for name, value in {"brightness": brightness, "contrast": contrast, "saturation": saturation}.items():
@@ -358,8 +372,8 @@ class ClipAugmentation:
         for _ in range(10):
             target_area = area * _uniform(generator, *scale)
             aspect = math.exp(_uniform(generator, *log_ratio))
-            box_width = int(round(math.sqrt(target_area * aspect)))
-            box_height = int(round(math.sqrt(target_area / aspect)))
+            box_width = round(math.sqrt(target_area * aspect))
+            box_height = round(math.sqrt(target_area / aspect))
             if 0 < box_width <= width and 0 < box_height <= height:
                 top = int(torch.randint(0, height - box_height + 1, (1,), generator=generator))
                 left = int(torch.randint(0, width - box_width + 1, (1,), generator=generator))
@@ -369,7 +383,9 @@ class ClipAugmentation:
     def _jitter_factor(self, strength: float, generator: torch.Generator) -> float:
         return _uniform(generator, max(0.0, 1.0 - strength), 1.0 + strength) if strength > 0 else 1.0
 
-    def sample(self, height: int, width: int, generator: torch.Generator | None = None) -> ClipAugmentationParams:
+    def sample(
+        self, height: int, width: int, generator: torch.Generator | None = None
+    ) -> ClipAugmentationParams:
         """Draw the random parameters for a clip of `height x width` frames.
 
         Args:
@@ -385,9 +401,9 @@ class ClipAugmentation:
         if crop is None:  # fallback: the largest centred crop with an allowed aspect ratio
             aspect = width / height
             if aspect < self.ratio[0]:
-                crop_width, crop_height = width, int(round(width / self.ratio[0]))
+                crop_width, crop_height = width, round(width / self.ratio[0])
             elif aspect > self.ratio[1]:
-                crop_height, crop_width = height, int(round(height * self.ratio[1]))
+                crop_height, crop_width = height, round(height * self.ratio[1])
             else:
                 crop_height, crop_width = height, width
             crop = ((height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width)

@@ -36,7 +36,6 @@ from typing import Literal
 
 import numpy as np
 
-
 logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "decord", "pyav"]
@@ -126,7 +125,9 @@ def resolve_backend(backend: str = "auto") -> str:
     if backend == "auto":
         return "decord" if decord_available() else "pyav"
     if backend == "decord" and not decord_available():
-        raise ValueError("`backend='decord'` was requested but decord is not installed; use 'pyav' or 'auto'.")
+        raise ValueError(
+            "`backend='decord'` was requested but decord is not installed; use 'pyav' or 'auto'."
+        )
     return backend
 
 
@@ -201,7 +202,9 @@ def video_info(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
 def _validate_indices(path: Path, indices: np.ndarray | list[int], num_frames: int) -> np.ndarray:
     array = np.asarray(indices)
     if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"`indices` for {str(path)!r} must be a non-empty 1-D sequence, got shape {array.shape}.")
+        raise ValueError(
+            f"`indices` for {str(path)!r} must be a non-empty 1-D sequence, got shape {array.shape}."
+        )
     if not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"`indices` for {str(path)!r} must be integers, got dtype {array.dtype}.")
     bad = array[(array < 0) | (array >= num_frames)]
@@ -271,7 +274,9 @@ class VideoFile:
         try:
             return decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=1)
         except (RuntimeError, AssertionError, decord.DECORDError) as error:
-            raise VideoDecodeError(self.path, f"decord cannot open it ({type(error).__name__}: {error})") from error
+            raise VideoDecodeError(
+                self.path, f"decord cannot open it ({type(error).__name__}: {error})"
+            ) from error
 
     def get_frames(self, indices: np.ndarray | list[int]) -> np.ndarray:
         """Decode the frames at `indices` (any order, repeats allowed).
@@ -340,7 +345,7 @@ class VideoFile:
         """Release the decoder."""
         self._reader = None
 
-    def __enter__(self) -> VideoFile:
+    def __enter__(self) -> VideoFile:  # noqa: PYI034 (Self needs Python 3.11)
         return self
 
     def __exit__(
@@ -594,7 +599,9 @@ def write_video(
             "(convert [0, 1] floats with `(frames * 255).round().astype(np.uint8)`)."
         )
     if min(frames.shape[1:3]) < 2:
-        raise ValueError(f"frames for {str(path)!r} must be at least 2x2 pixels, got {frames.shape[2]}x{frames.shape[1]}.")
+        raise ValueError(
+            f"frames for {str(path)!r} must be at least 2x2 pixels, got {frames.shape[2]}x{frames.shape[1]}."
+        )
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"`fps` for {str(path)!r} must be > 0, got {fps}.")
     if even_size not in ("pad", "crop"):
@@ -610,7 +617,9 @@ def write_video(
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": str(int(crf)), "threads": str(int(threads))}
             for frame in frames:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                for packet in stream.encode(
+                    av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                ):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)

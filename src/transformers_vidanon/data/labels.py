@@ -33,7 +33,6 @@ import numpy as np
 
 from ..configuration_vidanon import DEFAULT_PRIVACY_LABEL_NAMES
 
-
 logger = logging.getLogger(__name__)
 
 PRIVACY_ATTRIBUTES: tuple[str, ...] = tuple(DEFAULT_PRIVACY_LABEL_NAMES)
@@ -221,12 +220,15 @@ def load_privacy_labels(path: str | os.PathLike) -> PrivacyLabels:
         else:
             attributes, mapping = PRIVACY_ATTRIBUTES, raw
     if not isinstance(mapping, Mapping) or not mapping:
-        raise LabelFileError(f"{source!r} must map video paths to label vectors; got {type(mapping).__name__}.")
+        raise LabelFileError(
+            f"{source!r} must map video paths to label vectors; got {type(mapping).__name__}."
+        )
     if set(attributes) != set(PRIVACY_ATTRIBUTES) or len(attributes) != len(PRIVACY_ATTRIBUTES):
         raise LabelFileError(f"{source!r}: attributes {list(attributes)} are not {list(PRIVACY_ATTRIBUTES)}.")
     order = [attributes.index(name) for name in PRIVACY_ATTRIBUTES]
     labels = {
-        str(key): _as_label_vector(value, source, str(key), len(attributes))[order] for key, value in mapping.items()
+        str(key): _as_label_vector(value, source, str(key), len(attributes))[order]
+        for key, value in mapping.items()
     }
     return PrivacyLabels(attributes=PRIVACY_ATTRIBUTES, labels=labels, source=source)
 
@@ -234,7 +236,9 @@ def load_privacy_labels(path: str | os.PathLike) -> PrivacyLabels:
 def shipped_privacy_labels_path(name: str) -> Path:
     """Path of a label file shipped with the package: `"vp_ucf101"` or `"vp_hmdb51"`."""
     if name not in SHIPPED_PRIVACY_LABELS:
-        raise ValueError(f"unknown shipped privacy labels {name!r}; available: {sorted(SHIPPED_PRIVACY_LABELS)}.")
+        raise ValueError(
+            f"unknown shipped privacy labels {name!r}; available: {sorted(SHIPPED_PRIVACY_LABELS)}."
+        )
     return Path(str(resources.files("transformers_vidanon.data") / "labels" / SHIPPED_PRIVACY_LABELS[name]))
 
 
@@ -287,11 +291,15 @@ def read_ucf101_class_index(path: str | os.PathLike) -> list[str]:
             raise LabelFileError(f"{str(path)!r} line {number}: class id {class_id} appears twice.")
         classes[class_id] = parts[1]
     if sorted(classes) != list(range(1, len(classes) + 1)):
-        raise LabelFileError(f"{str(path)!r}: class ids must be 1..{len(classes)}, got {sorted(classes)[:5]}...")
+        raise LabelFileError(
+            f"{str(path)!r}: class ids must be 1..{len(classes)}, got {sorted(classes)[:5]}..."
+        )
     return [classes[i] for i in range(1, len(classes) + 1)]
 
 
-def read_ucf101_split(split_dir: str | os.PathLike, split: int = 1, subset: str = "train") -> list[tuple[str, int]]:
+def read_ucf101_split(
+    split_dir: str | os.PathLike, split: int = 1, subset: str = "train"
+) -> list[tuple[str, int]]:
     """Read one UCF101 split list.
 
     Args:
@@ -320,16 +328,19 @@ def read_ucf101_split(split_dir: str | os.PathLike, split: int = 1, subset: str 
         relative = parts[0].replace("\\", "/")
         folder = relative.split("/")[0] if "/" in relative else None
         if folder is None or len(parts) > 2:
-            raise LabelFileError(f"{str(list_path)!r} line {number}: expected '<Class>/<file>[ <id>]', got {line!r}.")
+            raise LabelFileError(
+                f"{str(list_path)!r} line {number}: expected '<Class>/<file>[ <id>]', got {line!r}."
+            )
         if folder.lower() not in by_folder:
-            raise LabelFileError(f"{str(list_path)!r} line {number}: class folder {folder!r} is not in classInd.txt.")
+            raise LabelFileError(
+                f"{str(list_path)!r} line {number}: class folder {folder!r} is not in classInd.txt."
+            )
         label = by_folder[folder.lower()]
-        if len(parts) == 2:
-            if not parts[1].isdigit() or int(parts[1]) - 1 != label:
-                raise LabelFileError(
-                    f"{str(list_path)!r} line {number}: id {parts[1]} does not match class folder {folder!r} "
-                    f"(id {label + 1} in classInd.txt)."
-                )
+        if len(parts) == 2 and (not parts[1].isdigit() or int(parts[1]) - 1 != label):
+            raise LabelFileError(
+                f"{str(list_path)!r} line {number}: id {parts[1]} does not match class folder {folder!r} "
+                f"(id {label + 1} in classInd.txt)."
+            )
         entries.append((relative, label))
     return entries
 
@@ -376,7 +387,9 @@ def read_hmdb51_split(
         for number, line in _read_lines(list_path, "HMDB51 split file"):
             parts = line.split()
             if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
-                raise LabelFileError(f"{str(list_path)!r} line {number}: expected '<file> 0|1|2', got {line!r}.")
+                raise LabelFileError(
+                    f"{str(list_path)!r} line {number}: expected '<file> 0|1|2', got {line!r}."
+                )
             if parts[0] in seen:
                 raise LabelFileError(f"{str(list_path)!r} line {number}: {parts[0]!r} is listed twice.")
             seen.add(parts[0])
@@ -405,7 +418,9 @@ def _reduce_pa_attribute(spans, source: str, video: str, attribute: str) -> floa
             raise LabelFileError(f"{source!r}: {video!r} {attribute!r}: invalid frame range {span!r}.")
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(v, int) and v >= 0 for v in values):
-            raise LabelFileError(f"{source!r}: {video!r} {attribute!r}: values must be integers >= 0, got {value!r}.")
+            raise LabelFileError(
+                f"{source!r}: {video!r} {attribute!r}: values must be integers >= 0, got {value!r}."
+            )
         positive = positive or any(v > 0 for v in values)
     return 1.0 if positive else 0.0
 
@@ -495,7 +510,9 @@ VISPR_ATTRIBUTE_MAP: dict[str, tuple[str, ...]] = {
 }
 
 
-def read_vispr_annotations(annotation_dir: str | os.PathLike, split: str = "train") -> list[tuple[str, np.ndarray]]:
+def read_vispr_annotations(
+    annotation_dir: str | os.PathLike, split: str = "train"
+) -> list[tuple[str, np.ndarray]]:
     """Read VISPR image annotations and map them to our five attributes.
 
     Layout (VISPR's release): `<annotation_dir>/<split>2017/*.json`, one file per image:
@@ -525,7 +542,11 @@ def read_vispr_annotations(annotation_dir: str | os.PathLike, split: str = "trai
     out: list[tuple[str, np.ndarray]] = []
     for file in files:
         record = _read_json(file)
-        if not isinstance(record, dict) or "image_path" not in record or not isinstance(record.get("labels"), list):
+        if (
+            not isinstance(record, dict)
+            or "image_path" not in record
+            or not isinstance(record.get("labels"), list)
+        ):
             raise LabelFileError(f"{str(file)!r}: expected an object with 'image_path' and a 'labels' list.")
         present = set(record["labels"])
         vector = np.array(
@@ -538,12 +559,12 @@ def read_vispr_annotations(annotation_dir: str | os.PathLike, split: str = "trai
 
 __all__ = [
     "HMDB51_TAGS",
-    "LabelFileError",
     "PRIVACY_ATTRIBUTES",
-    "PrivacyLabels",
     "SHIPPED_PRIVACY_LABELS",
-    "UnsafePickleError",
     "VISPR_ATTRIBUTE_MAP",
+    "LabelFileError",
+    "PrivacyLabels",
+    "UnsafePickleError",
     "load_privacy_labels",
     "load_shipped_privacy_labels",
     "read_hmdb51_split",

@@ -33,7 +33,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -71,7 +70,6 @@ from .labels import (
     read_vispr_annotations,
     video_key,
 )
-
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +117,9 @@ def _build(records: list[dict[str, Any]], class_names: Sequence[str], metadata: 
     features = video_features(class_names)
     description = json.dumps({"privacy_attributes": list(PRIVACY_ATTRIBUTES), **metadata}, sort_keys=True)
     columns = {name: [record[name] for record in records] for name in features}
-    return Dataset.from_dict(columns, features=features, info=DatasetInfo(description=description, features=features))
+    return Dataset.from_dict(
+        columns, features=features, info=DatasetInfo(description=description, features=features)
+    )
 
 
 def _finish(
@@ -213,7 +213,9 @@ def _attach_privacy(
             continue
         kept.append({**record, "privacy_labels": vector.tolist()})
     if unlabelled:
-        message = f"{len(unlabelled)} {what} videos have no privacy labels in {privacy.source!r}: {unlabelled[:5]}"
+        message = (
+            f"{len(unlabelled)} {what} videos have no privacy labels in {privacy.source!r}: {unlabelled[:5]}"
+        )
         if on_missing_labels == "raise":
             raise LabelFileError(message + "; pass on_missing_labels='skip' to leave them out")
         logger.warning("%s; leaving them out", message)
@@ -225,15 +227,22 @@ def _attach_privacy(
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _ucf101_records(root: Path, split_dir: Path, split: int, subset: str, on_missing: str) -> tuple[list, list]:
+def _ucf101_records(
+    root: Path, split_dir: Path, split: int, subset: str, on_missing: str
+) -> tuple[list, list]:
     class_names = read_ucf101_class_index(split_dir / "classInd.txt")
     entries = read_ucf101_split(split_dir, split=split, subset=subset)
     index = _FileIndex(root, VIDEO_EXTENSIONS)
     wanted = [(relative.split("/")[0], relative.split("/")[-1]) for relative, _ in entries]
     paths = _resolve_files(wanted, index, on_missing, f"UCF101 split {split} {subset}")
     records = [
-        {"video": str(path), "video_id": path.stem, "label": label, "privacy_labels": _UNKNOWN_PRIVACY,
-         "split": subset}
+        {
+            "video": str(path),
+            "video_id": path.stem,
+            "label": label,
+            "privacy_labels": _UNKNOWN_PRIVACY,
+            "split": subset,
+        }
         for (_, label), path in zip(entries, paths)
         if path is not None
     ]
@@ -272,20 +281,30 @@ def load_ucf101(
             num_shards,
         )
     class_names, records = _ucf101_records(root, split_dir, split, subset, on_missing)
-    dataset = _build(records, class_names, {"dataset": "ucf101", "split_number": split, "subset": subset,
-                                            "has_privacy_labels": False})
+    dataset = _build(
+        records,
+        class_names,
+        {"dataset": "ucf101", "split_number": split, "subset": subset, "has_privacy_labels": False},
+    )
     return _finish(dataset, streaming, num_shards)
 
 
-def _hmdb51_records(root: Path, split_dir: Path, split: int, subset: str, on_missing: str) -> tuple[list, list]:
+def _hmdb51_records(
+    root: Path, split_dir: Path, split: int, subset: str, on_missing: str
+) -> tuple[list, list]:
     class_names, entries = read_hmdb51_split(split_dir, split=split, subset=subset)
     label_of = {name: index for index, name in enumerate(class_names)}
     index = _FileIndex(root, VIDEO_EXTENSIONS)
     paths = _resolve_files(entries, index, on_missing, f"HMDB51 split {split} {subset}")
     split_name = subset if subset in ("train", "test") else "train"
     records = [
-        {"video": str(path), "video_id": path.stem, "label": label_of[class_name],
-         "privacy_labels": _UNKNOWN_PRIVACY, "split": split_name}
+        {
+            "video": str(path),
+            "video_id": path.stem,
+            "label": label_of[class_name],
+            "privacy_labels": _UNKNOWN_PRIVACY,
+            "split": split_name,
+        }
         for (class_name, _), path in zip(entries, paths)
         if path is not None
     ]
@@ -324,8 +343,11 @@ def load_hmdb51(
             num_shards,
         )
     class_names, records = _hmdb51_records(root, split_dir, split, subset, on_missing)
-    dataset = _build(records, class_names, {"dataset": "hmdb51", "split_number": split, "subset": subset,
-                                            "has_privacy_labels": False})
+    dataset = _build(
+        records,
+        class_names,
+        {"dataset": "hmdb51", "split_number": split, "subset": subset, "has_privacy_labels": False},
+    )
     return _finish(dataset, streaming, num_shards)
 
 
@@ -346,15 +368,31 @@ def _with_privacy(
     privacy = _privacy_source(labels_path, shipped)
     if subset is None:
         splits = {
-            s: _with_privacy(loader, name, shipped, root, split_dir, split, s, privacy, on_missing,
-                             on_missing_labels, False, 1)
+            s: _with_privacy(
+                loader,
+                name,
+                shipped,
+                root,
+                split_dir,
+                split,
+                s,
+                privacy,
+                on_missing,
+                on_missing_labels,
+                False,
+                1,
+            )
             for s in ("train", "test")
         }
         return _finish(DatasetDict(splits), streaming, num_shards)
     plain = loader(root, split_dir, split=split, subset=subset, on_missing=on_missing)
     records = _attach_privacy(plain.to_list(), privacy, on_missing_labels, f"{name} split {split} {subset}")
-    metadata = {**dataset_metadata(plain), "dataset": name, "has_privacy_labels": True,
-                "privacy_label_source": os.path.basename(privacy.source)}
+    metadata = {
+        **dataset_metadata(plain),
+        "dataset": name,
+        "has_privacy_labels": True,
+        "privacy_label_source": os.path.basename(privacy.source),
+    }
     return _finish(_build(records, plain.features["label"].names, metadata), streaming, num_shards)
 
 
@@ -377,8 +415,20 @@ def load_vp_ucf101(
             a JSON or original pickle label file; `None` uses the labels shipped with the package.
         on_missing_labels (`str`, *optional*, defaults to `"raise"`): videos without labels: `"raise"` or `"skip"`.
     """
-    return _with_privacy(load_ucf101, "vp_ucf101", "vp_ucf101", root, split_dir, split, subset, labels_path,
-                         on_missing, on_missing_labels, streaming, num_shards)
+    return _with_privacy(
+        load_ucf101,
+        "vp_ucf101",
+        "vp_ucf101",
+        root,
+        split_dir,
+        split,
+        subset,
+        labels_path,
+        on_missing,
+        on_missing_labels,
+        streaming,
+        num_shards,
+    )
 
 
 def load_vp_hmdb51(
@@ -400,8 +450,20 @@ def load_vp_hmdb51(
             a JSON or original pickle label file; `None` uses the labels shipped with the package.
         on_missing_labels (`str`, *optional*, defaults to `"raise"`): videos without labels: `"raise"` or `"skip"`.
     """
-    return _with_privacy(load_hmdb51, "vp_hmdb51", "vp_hmdb51", root, split_dir, split, subset, labels_path,
-                         on_missing, on_missing_labels, streaming, num_shards)
+    return _with_privacy(
+        load_hmdb51,
+        "vp_hmdb51",
+        "vp_hmdb51",
+        root,
+        split_dir,
+        split,
+        subset,
+        labels_path,
+        on_missing,
+        on_missing_labels,
+        streaming,
+        num_shards,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -448,18 +510,32 @@ def load_pa_hmdb51(
     annotations = read_pa_hmdb51_annotations(annotation_path)
     unknown = sorted({cls for cls, _ in annotations if cls not in label_of})
     if unknown:
-        raise LabelFileError(f"PA-HMDB51 annotations in {str(annotation_path)!r} name classes not in "
-                             f"{str(root)!r}: {unknown[:5]}")
+        raise LabelFileError(
+            f"PA-HMDB51 annotations in {str(annotation_path)!r} name classes not in "
+            f"{str(root)!r}: {unknown[:5]}"
+        )
     wanted = list(annotations)
     paths = _resolve_files(wanted, _FileIndex(root, VIDEO_EXTENSIONS), on_missing, "PA-HMDB51")
     records = [
-        {"video": str(path), "video_id": path.stem, "label": label_of[cls],
-         "privacy_labels": annotations[(cls, name)].tolist(), "split": "test"}
+        {
+            "video": str(path),
+            "video_id": path.stem,
+            "label": label_of[cls],
+            "privacy_labels": annotations[(cls, name)].tolist(),
+            "split": "test",
+        }
         for (cls, name), path in zip(wanted, paths)
         if path is not None
     ]
-    dataset = _build(records, names, {"dataset": "pa_hmdb51", "has_privacy_labels": True,
-                                      "privacy_reduction": "positive if any annotated frame range is > 0"})
+    dataset = _build(
+        records,
+        names,
+        {
+            "dataset": "pa_hmdb51",
+            "has_privacy_labels": True,
+            "privacy_reduction": "positive if any annotated frame range is > 0",
+        },
+    )
     return _finish(dataset, streaming, num_shards)
 
 
@@ -496,10 +572,19 @@ def hmdb51_minus_pa_hmdb51(
     annotated = {video_key(name) for _, name in read_pa_hmdb51_annotations(annotation_path)}
     records = [{**r, "split": "train"} for r in records if video_key(r["video"]) not in annotated]
     if with_privacy_labels:
-        records = _attach_privacy(records, _privacy_source(labels_path, "vp_hmdb51"), "raise",
-                                  "HMDB51 minus PA-HMDB51")
-    dataset = _build(records, class_names, {"dataset": "hmdb51_minus_pa_hmdb51", "split_number": split,
-                                            "subset": subset, "has_privacy_labels": with_privacy_labels})
+        records = _attach_privacy(
+            records, _privacy_source(labels_path, "vp_hmdb51"), "raise", "HMDB51 minus PA-HMDB51"
+        )
+    dataset = _build(
+        records,
+        class_names,
+        {
+            "dataset": "hmdb51_minus_pa_hmdb51",
+            "split_number": split,
+            "subset": subset,
+            "has_privacy_labels": with_privacy_labels,
+        },
+    )
     test = load_pa_hmdb51(root, annotation_path, class_names=class_names, on_missing="skip")
     check_disjoint_splits({"train": dataset, "test": test})
     return _finish(dataset, streaming, num_shards)
@@ -542,15 +627,23 @@ def load_vispr(
         if not path.is_file():
             missing.append(str(path))
             continue
-        records.append({"video": str(path), "video_id": path.stem, "label": -1,
-                        "privacy_labels": vector.tolist(), "split": split})
+        records.append(
+            {
+                "video": str(path),
+                "video_id": path.stem,
+                "label": -1,
+                "privacy_labels": vector.tolist(),
+                "split": split,
+            }
+        )
     if missing:
         message = f"{len(missing)} VISPR {split} images are missing under {str(root)!r}: {missing[:5]}"
         if on_missing == "raise":
             raise FileNotFoundError(message + "; pass on_missing='skip' to leave them out")
         logger.warning("%s; leaving them out", message)
-    dataset = _build(records, [], {"dataset": "vispr", "subset": split, "has_privacy_labels": True,
-                                   "static_images": True})
+    dataset = _build(
+        records, [], {"dataset": "vispr", "subset": split, "has_privacy_labels": True, "static_images": True}
+    )
     return _finish(dataset, streaming, num_shards)
 
 
@@ -631,9 +724,13 @@ def load_manifest(
     columns = set().union(*(row.keys() for row in rows))
     path_column = "path" if "path" in columns else "video" if "video" in columns else None
     if path_column is None:
-        raise LabelFileError(f"manifest {str(path)!r} needs a 'path' (or 'video') column; has {sorted(columns)}.")
+        raise LabelFileError(
+            f"manifest {str(path)!r} needs a 'path' (or 'video') column; has {sorted(columns)}."
+        )
     if "action" not in columns and "label" not in columns:
-        raise LabelFileError(f"manifest {str(path)!r} needs an 'action' or 'label' column; has {sorted(columns)}.")
+        raise LabelFileError(
+            f"manifest {str(path)!r} needs an 'action' or 'label' column; has {sorted(columns)}."
+        )
     present = [name for name in PRIVACY_ATTRIBUTES if name in columns]
     if present and len(present) != len(PRIVACY_ATTRIBUTES):
         missing = [name for name in PRIVACY_ATTRIBUTES if name not in columns]
@@ -653,7 +750,9 @@ def load_manifest(
                     f"{str(path)!r} row {number}: label {label} is {name!r} here but {pairs[label]!r} elsewhere."
                 )
         if sorted(pairs) != list(range(len(pairs))):
-            raise LabelFileError(f"{str(path)!r}: labels must be 0..{len(pairs) - 1}, got {sorted(pairs)[:10]}.")
+            raise LabelFileError(
+                f"{str(path)!r}: labels must be 0..{len(pairs) - 1}, got {sorted(pairs)[:10]}."
+            )
         class_names = [pairs[i] for i in range(len(pairs))]
         if len(set(class_names)) != len(class_names):
             raise LabelFileError(f"{str(path)!r}: one action name has several labels: {class_names}.")
@@ -670,10 +769,18 @@ def load_manifest(
         label = int(row["label"]) if "label" in columns else label_of[str(row["action"])]
         privacy = (
             [_manifest_float(row.get(name), path, number, name) for name in PRIVACY_ATTRIBUTES]
-            if present else _UNKNOWN_PRIVACY
+            if present
+            else _UNKNOWN_PRIVACY
         )
-        records.append({"video": str(video), "video_id": str(row.get("video_id") or video.stem), "label": label,
-                        "privacy_labels": privacy, "split": str(row.get("split") or "train")})
+        records.append(
+            {
+                "video": str(video),
+                "video_id": str(row.get("video_id") or video.stem),
+                "label": label,
+                "privacy_labels": privacy,
+                "split": str(row.get("split") or "train"),
+            }
+        )
     if missing_files:
         raise FileNotFoundError(
             f"{len(missing_files)} files listed in {str(path)!r} do not exist: {missing_files[:5]}"
@@ -689,7 +796,9 @@ def load_manifest(
         return _finish(_build(records, class_names, {**metadata, "subset": splits[0]}), streaming, num_shards)
     result = DatasetDict(
         {
-            name: _build([r for r in records if r["split"] == name], class_names, {**metadata, "subset": name})
+            name: _build(
+                [r for r in records if r["split"] == name], class_names, {**metadata, "subset": name}
+            )
             for name in splits
         }
     )
@@ -735,18 +844,27 @@ def load_videofolder(
     scanned = {name: scan(folder) for name, folder in split_dirs.items()}
     class_names = sorted(set().union(*(found.keys() for found in scanned.values())))
     if not class_names:
-        raise FileNotFoundError(f"no files with extensions {sorted(wanted)} in class folders under {str(root)!r}")
+        raise FileNotFoundError(
+            f"no files with extensions {sorted(wanted)} in class folders under {str(root)!r}"
+        )
     label_of = {name: index for index, name in enumerate(class_names)}
     datasets_by_split = {}
     for split_name, found in scanned.items():
         records = [
-            {"video": str(file), "video_id": file.stem, "label": label_of[cls], "privacy_labels": _UNKNOWN_PRIVACY,
-             "split": split_name}
+            {
+                "video": str(file),
+                "video_id": file.stem,
+                "label": label_of[cls],
+                "privacy_labels": _UNKNOWN_PRIVACY,
+                "split": split_name,
+            }
             for cls, files in found.items()
             for file in files
         ]
         datasets_by_split[split_name] = _build(
-            records, class_names, {"dataset": "videofolder", "subset": split_name, "has_privacy_labels": False}
+            records,
+            class_names,
+            {"dataset": "videofolder", "subset": split_name, "has_privacy_labels": False},
         )
     if split_layout:
         return _finish(DatasetDict(datasets_by_split), streaming, num_shards)
@@ -764,7 +882,9 @@ def _column(dataset: Dataset | IterableDataset | Sequence[Mapping[str, Any]], na
     return [str(row[name]) for row in dataset if name in row]
 
 
-def check_disjoint_splits(splits: Mapping[str, Dataset | IterableDataset | Sequence[Mapping[str, Any]]]) -> None:
+def check_disjoint_splits(
+    splits: Mapping[str, Dataset | IterableDataset | Sequence[Mapping[str, Any]]],
+) -> None:
     """Raise if two splits share a video (same `video_id`, or the same resolved `video` path).
 
     Args:
@@ -817,17 +937,27 @@ class ClipTransform:
         if on_bad_video not in ("raise", "skip"):
             raise ValueError(f"`on_bad_video` must be 'raise' or 'skip', got {on_bad_video!r}.")
         if short_video_policy not in SHORT_VIDEO_POLICIES:
-            raise ValueError(f"`short_video_policy` must be one of {SHORT_VIDEO_POLICIES}, got {short_video_policy!r}.")
-        for name, value in {"num_frames": num_frames, "frame_stride": frame_stride, "num_clips": num_clips}.items():
+            raise ValueError(
+                f"`short_video_policy` must be one of {SHORT_VIDEO_POLICIES}, got {short_video_policy!r}."
+            )
+        for name, value in {
+            "num_frames": num_frames,
+            "frame_stride": frame_stride,
+            "num_clips": num_clips,
+        }.items():
             if int(value) < 1:
                 raise ValueError(f"`{name}` must be >= 1, got {value}.")
         resolve_backend(backend)  # validates the name now rather than at the first example
         if augmentation == "default":
             augmentation = ClipAugmentation(image_size) if mode == "train" else None
         elif augmentation is not None and not isinstance(augmentation, ClipAugmentation):
-            raise ValueError(f"`augmentation` must be 'default', None or a ClipAugmentation, got {augmentation!r}.")
+            raise ValueError(
+                f"`augmentation` must be 'default', None or a ClipAugmentation, got {augmentation!r}."
+            )
         if mode == "eval" and augmentation is not None:
-            raise ValueError("`augmentation` must be None (or 'default') in 'eval' mode: evaluation is deterministic.")
+            raise ValueError(
+                "`augmentation` must be None (or 'default') in 'eval' mode: evaluation is deterministic."
+            )
         self.mode = mode
         self.num_frames = int(num_frames)
         self.frame_stride = int(frame_stride)
@@ -853,11 +983,17 @@ class ClipTransform:
         with VideoFile(path, backend=self.backend, max_pixels=self.max_pixels) as video:
             total = video.info.num_frames
             if self.mode == "train":
-                indices = training_indices(total, self.num_frames, self.frame_stride, np.random.default_rng(seed),
-                                           self.short_video_policy)
+                indices = training_indices(
+                    total,
+                    self.num_frames,
+                    self.frame_stride,
+                    np.random.default_rng(seed),
+                    self.short_video_policy,
+                )
             else:
-                indices = uniform_clip_indices(total, self.num_frames, self.frame_stride, self.num_clips,
-                                               self.short_video_policy).reshape(-1)
+                indices = uniform_clip_indices(
+                    total, self.num_frames, self.frame_stride, self.num_clips, self.short_video_policy
+                ).reshape(-1)
             return video.get_frames(indices)
 
     def load(self, path: str, seed: int | None = None) -> torch.Tensor:
@@ -882,8 +1018,13 @@ class ClipTransform:
         return clip_eval_transform(clip, self.image_size, self.resize_to)
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"pixel_values": [], "labels": [], "privacy_labels": [], "video_id": [],
-                                     "bad_video": []}
+        out: dict[str, list[Any]] = {
+            "pixel_values": [],
+            "labels": [],
+            "privacy_labels": [],
+            "video_id": [],
+            "bad_video": [],
+        }
         for index, path in enumerate(batch["video"]):
             try:
                 pixel_values, bad = self.load(path), None
@@ -940,8 +1081,19 @@ def make_clip_transform(
         [`ClipTransform`]: a picklable callable from a batch of rows to
         `{"pixel_values", "labels", "privacy_labels", "video_id", "bad_video"}` lists.
     """
-    return ClipTransform(mode, num_frames, frame_stride, image_size, num_clips, backend, augmentation,
-                         on_bad_video, short_video_policy, resize_to, max_pixels)
+    return ClipTransform(
+        mode,
+        num_frames,
+        frame_stride,
+        image_size,
+        num_clips,
+        backend,
+        augmentation,
+        on_bad_video,
+        short_video_policy,
+        resize_to,
+        max_pixels,
+    )
 
 
 def apply_clip_transform(
@@ -969,9 +1121,13 @@ def collate_clips(batch: list[dict[str, Any]]) -> dict[str, Any]:
     good = [example for example in batch if example.get("pixel_values") is not None]
     skipped = [str(example.get("bad_video")) for example in batch if example.get("pixel_values") is None]
     if not good:
-        return {"pixel_values": torch.empty(0), "labels": torch.empty(0, dtype=torch.long),
-                "privacy_labels": torch.empty(0, len(PRIVACY_ATTRIBUTES)), "video_id": [],
-                "skipped_videos": skipped}
+        return {
+            "pixel_values": torch.empty(0),
+            "labels": torch.empty(0, dtype=torch.long),
+            "privacy_labels": torch.empty(0, len(PRIVACY_ATTRIBUTES)),
+            "video_id": [],
+            "skipped_videos": skipped,
+        }
     return {
         "pixel_values": torch.stack([example["pixel_values"] for example in good]),
         "labels": torch.tensor([int(example["labels"]) for example in good], dtype=torch.long),
@@ -1062,8 +1218,15 @@ class CrossDatasetPairs:
         def loader(dataset, size: int, offset: int) -> DataLoader:
             iterable = isinstance(dataset, (IterableDataset, torch.utils.data.IterableDataset))
             generator = torch.Generator().manual_seed(seed + offset) if seed is not None else None
-            return DataLoader(dataset, batch_size=size, shuffle=shuffle and not iterable, num_workers=num_workers,
-                              drop_last=drop_last, collate_fn=collate_fn, generator=generator)
+            return DataLoader(
+                dataset,
+                batch_size=size,
+                shuffle=shuffle and not iterable,
+                num_workers=num_workers,
+                drop_last=drop_last,
+                collate_fn=collate_fn,
+                generator=generator,
+            )
 
         self.action_loader = loader(action_dataset, batch_size, 0)
         self.privacy_loader = loader(privacy_dataset, privacy_batch_size or batch_size, 1)
@@ -1088,10 +1251,10 @@ class CrossDatasetPairs:
 
 
 __all__ = [
+    "SPLIT_NAMES",
     "BadVideoLog",
     "ClipTransform",
     "CrossDatasetPairs",
-    "SPLIT_NAMES",
     "SplitOverlapError",
     "apply_clip_transform",
     "check_disjoint_splits",
