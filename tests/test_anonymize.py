@@ -1,0 +1,310 @@
+"""Anonymizing real mp4 files: frame count, frame rate and size kept, pruned regions black, kept regions intact,
+pruning overrides, folder runs with bad files, atomic outputs, the `anonymize` and `demo` commands, the example."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.anonymize import (
+    anonymize_folder,
+    anonymize_frames,
+    anonymize_video,
+    override_pruning,
+    split_into_clips,
+)
+from transformers_vidanon.cli import main as cli_main
+from transformers_vidanon.video_io import VideoNotFoundError, read_clip, video_info, write_video
+
+torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+NUM_FRAMES, HEIGHT, WIDTH, FPS = 11, 38, 50, 12.5
+
+
+def tiny_config(**overrides) -> VidAnonConfig:
+    values = dict(image_size=16, patch_size=4, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=2,
+                  num_attention_heads=4, intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=3)
+    values.update(overrides)
+    return VidAnonConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def model() -> VidAnonForPrivacyPreservingActionRecognition:
+    torch.manual_seed(0)
+    return VidAnonForPrivacyPreservingActionRecognition(tiny_config()).eval()
+
+
+def smooth_frames(num_frames: int = NUM_FRAMES, height: int = HEIGHT, width: int = WIDTH) -> np.ndarray:
+    """Moving colour waves in [40, 220]: nothing is black, and the codec keeps them almost exactly."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    frames = np.empty((num_frames, height, width, 3), np.uint8)
+    for t in range(num_frames):
+        frames[t, ..., 0] = 128 + 80 * np.sin(xx / 6 + t / 2)
+        frames[t, ..., 1] = 128 + 80 * np.cos(yy / 5 - t / 3)
+        frames[t, ..., 2] = 128 + 60 * np.sin((xx + yy) / 9)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("videos") / "clip.mp4", smooth_frames(), fps=FPS, crf=0)
+
+
+def interior(mask: np.ndarray, margin: int = 2) -> np.ndarray:
+    """Pixels whose (2 * margin + 1)^2 spatial neighbourhood lies entirely inside `mask` (T, H, W)."""
+    padded = np.pad(mask, ((0, 0), (margin, margin), (margin, margin)), constant_values=False)
+    out = np.ones_like(mask)
+    for dy in range(2 * margin + 1):
+        for dx in range(2 * margin + 1):
+            out &= padded[:, dy : dy + mask.shape[1], dx : dx + mask.shape[2]]
+    return out
+
+
+def test_split_into_clips_covers_every_frame_once():
+    clips = split_into_clips(11, 4)
+    assert clips.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 10]]
+    assert split_into_clips(8, 4).tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert split_into_clips(1, 4).tolist() == [[0, 0, 0, 0]]
+    with pytest.raises(ValueError, match="num_video_frames"):
+        split_into_clips(0, 4)
+
+
+def test_output_keeps_frame_count_fps_and_size(model, video, tmp_path):
+    output = tmp_path / "out" / "anonymized.mp4"
+    report = anonymize_video(model, None, video, output, batch_size=2, crf=0)
+    info = video_info(output)
+    assert (info.num_frames, info.height, info.width) == (NUM_FRAMES, HEIGHT, WIDTH)
+    assert info.fps == pytest.approx(FPS)
+    assert (report.num_frames, report.height, report.width, report.num_clips) == (NUM_FRAMES, HEIGHT, WIDTH, 3)
+    assert report.fps == pytest.approx(FPS)
+    assert report.audio_dropped is False
+    assert 0.3 < report.kept_fraction < 0.7  # keep rate 0.5 of the tubelets
+    assert sorted(p.name for p in output.parent.iterdir()) == ["anonymized.mp4"]  # no temporary file left
+
+
+def test_pruned_regions_black_kept_regions_match(model, video, tmp_path):
+    output = anonymize_video(model, None, video, tmp_path / "a.mp4", crf=0, progress=False).output_path
+    source = read_clip(video, np.arange(NUM_FRAMES))
+    result = anonymize_frames(model, source)
+
+    # The mask is the model's own decision on each clip resized to 16x16 ...
+    clips = source[split_into_clips(NUM_FRAMES, 4)]
+    pixels = torch.from_numpy(clips).float().div(255).permute(0, 1, 4, 2, 3).flatten(0, 1)
+    pixels = F.interpolate(pixels, size=(16, 16), mode="bilinear", align_corners=False, antialias=True)
+    expected_grid = model.anonymize(pixels.view(3, 4, 3, 16, 16)).keep_mask.numpy()
+    np.testing.assert_array_equal(result.keep_mask, expected_grid)
+    assert result.keep_mask.shape == (3, 2, 4, 4)
+    assert np.all(result.keep_mask.reshape(3, -1).sum(1) == 16)  # ceil(0.5 * 32) tubelets kept per clip
+
+    # ... upsampled by nearest neighbour to the ORIGINAL frames: frame t, row i, column j reads grid cell
+    # (t % 4 // 2, i * 4 // 38, j * 4 // 50) of clip t // 4.
+    t, i, j = np.meshgrid(np.arange(NUM_FRAMES), np.arange(HEIGHT), np.arange(WIDTH), indexing="ij")
+    expected_pixels = expected_grid[t // 4, (t % 4) // 2, i * 4 // HEIGHT, j * 4 // WIDTH] > 0.5
+    np.testing.assert_array_equal(result.pixel_mask, expected_pixels)
+
+    # In memory the kept pixels are the input's exactly and the pruned ones are 0.
+    np.testing.assert_array_equal(result.frames[expected_pixels], source[expected_pixels])
+    assert result.frames[~expected_pixels].max() == 0
+
+    # In the file, up to the codec (chroma subsampling blurs the 1-2 pixels along mask edges).
+    decoded = read_clip(output, np.arange(NUM_FRAMES)).astype(int)
+    kept, pruned = interior(expected_pixels), interior(~expected_pixels)
+    assert kept.sum() > 1000 and pruned.sum() > 1000
+    assert decoded[pruned].max() <= 8
+    assert np.abs(decoded[kept] - source.astype(int)[kept]).max() <= 8
+    assert np.abs(decoded[kept] - source.astype(int)[kept]).mean() < 2.5
+    assert source.astype(int)[pruned].min() >= 20  # those pixels were not black before
+
+
+def test_keep_rate_override_takes_effect(model, video, tmp_path):
+    base = anonymize_video(model, None, video, tmp_path / "base.mp4", crf=0, progress=False)
+    low = anonymize_video(model, None, video, tmp_path / "low.mp4", keep_rate=0.25, crf=0, progress=False)
+    assert base.keep_rate == 0.5 and low.keep_rate == 0.25
+    # 8 of 32 tubelets kept per clip instead of 16; pixel shares follow up to the uneven 38/4, 50/4 cells
+    assert low.kept_fraction == pytest.approx(0.25, abs=0.04)
+    assert base.kept_fraction == pytest.approx(0.5, abs=0.06)
+    for report in (base, low):
+        decoded = read_clip(report.output_path, np.arange(NUM_FRAMES))
+        black_share = float((decoded.max(axis=-1) < 24).mean())
+        assert black_share == pytest.approx(1 - report.kept_fraction, abs=0.05)
+    # the model passed in is unchanged
+    assert model.config.keep_rate == 0.5
+    assert [layer.keep_rate for layer in model.vidanon.encoder.layer] == [0.5, None]
+
+
+def test_override_pruning_builds_a_copy_with_the_same_weights(model):
+    pixels = torch.rand(2, 4, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    copy = override_pruning(model, keep_rate=0.25)
+    assert copy is not model and copy.config.keep_rate == 0.25
+    assert copy.vidanon.encoder.layer[0].keep_rate == 0.25
+    assert torch.equal(copy.classifier.weight, model.classifier.weight)
+    assert copy.anonymize(pixels).keep_mask.flatten(1).sum(1).tolist() == [8.0, 8.0]
+    assert model.anonymize(pixels).keep_mask.flatten(1).sum(1).tolist() == [16.0, 16.0]
+    assert override_pruning(model) is model
+
+    # lambda_priv: s = a_act - lambda * a_priv, so s(0) - s(1) is the privacy attention, which sums to 1
+    with torch.no_grad():
+        scores_0 = override_pruning(model, lambda_priv=0.0).vidanon(pixels).pruning_scores[0]
+        scores_1 = override_pruning(model, lambda_priv=1.0).vidanon(pixels).pruning_scores[0]
+    privacy_attention = scores_0 - scores_1
+    assert bool((privacy_attention >= 0).all())
+    torch.testing.assert_close(privacy_attention.sum(-1), torch.ones(2))
+
+    with pytest.raises(ValueError, match="keep_rate"):
+        override_pruning(model, keep_rate=1.5)
+    with pytest.raises(ValueError, match="lambda_priv"):
+        override_pruning(model, lambda_priv=-1.0)
+
+
+def test_bad_arguments_name_the_file(model, video, tmp_path):
+    with pytest.raises(VideoNotFoundError, match="missing.mp4"):
+        anonymize_video(model, None, tmp_path / "missing.mp4", tmp_path / "x.mp4")
+    with pytest.raises(ValueError, match=r"x\.avi.*\.mp4"):
+        anonymize_video(model, None, video, tmp_path / "x.avi")
+    with pytest.raises(ValueError, match="is the input"):
+        anonymize_video(model, None, video, video)
+    (tmp_path / "exists.mp4").write_bytes(b"old")
+    with pytest.raises(FileExistsError, match="exists.mp4"):
+        anonymize_video(model, None, video, tmp_path / "exists.mp4", overwrite=False)
+
+
+class _FailingModel(VidAnonForPrivacyPreservingActionRecognition):
+    """Fails on its second batch, like a run interrupted half-way through a file."""
+
+    calls = 0
+
+    def anonymize(self, pixel_values):
+        type(self).calls += 1
+        if type(self).calls >= 2:
+            raise RuntimeError("interrupted")
+        return super().anonymize(pixel_values)
+
+
+def test_interrupted_run_leaves_no_partial_file(model, video, tmp_path):
+    failing = _FailingModel(model.config).eval()
+    failing.load_state_dict(model.state_dict())
+    output = tmp_path / "out.mp4"
+    output.write_bytes(b"previous complete output")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        anonymize_video(failing, None, video, output, batch_size=1, progress=False)
+    assert _FailingModel.calls == 2  # the first clip was encoded before the failure
+    assert output.read_bytes() == b"previous complete output"  # never replaced by a half-written file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_folder_survives_bad_files(model, video, tmp_path):
+    source = tmp_path / "in"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.mp4").write_bytes(video.read_bytes())
+    write_video(source / "sub" / "b.mp4", smooth_frames(6, 32, 40), fps=25)
+    (source / "corrupt.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    (source / "empty.mp4").write_bytes(b"")
+    (source / "notes.txt").write_text("not a video")
+    output, previews = tmp_path / "out", tmp_path / "previews"
+
+    report = anonymize_folder(model, None, source, output, preview_dir=previews)
+    assert not report.ok
+    assert sorted(r.input_path.name for r in report.reports) == ["a.mp4", "b.mp4"]
+    failures = {path.name: reason for path, reason in report.failures}
+    assert set(failures) == {"corrupt.mp4", "empty.mp4"}
+    assert "corrupt.mp4" in failures["corrupt.mp4"] and "empty" in failures["empty.mp4"]
+    written = sorted(str(p.relative_to(output)) for p in output.rglob("*") if p.is_file())
+    assert written == ["a.mp4", "sub/b.mp4"]  # nothing for the bad files, no temporary file
+    assert video_info(output / "sub" / "b.mp4").num_frames == 6
+    assert sorted(str(p.relative_to(previews)) for p in previews.rglob("*") if p.is_file()) == ["a.png", "sub/b.png"]
+
+    again = anonymize_folder(model, None, source, output)  # a re-run skips finished outputs
+    assert sorted(p.name for p in again.skipped) == ["a.mp4", "b.mp4"] and len(again.failures) == 2
+
+
+def test_audio_track_is_dropped(model, tmp_path):
+    path = tmp_path / "with_audio.mp4"
+    frames = smooth_frames(8, 32, 32)
+    with av.open(str(path), mode="w") as container:
+        video_stream = container.add_stream("libx264", rate=Fraction(10))
+        video_stream.width = video_stream.height = 32
+        video_stream.pix_fmt = "yuv420p"
+        audio_stream = container.add_stream("aac", rate=16000)
+        for frame in frames:
+            for packet in video_stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        samples = (0.1 * np.sin(np.arange(16000) / 5)).astype(np.float32)[None]
+        audio = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+        audio.sample_rate = 16000
+        for packet in list(audio_stream.encode(audio)) + list(audio_stream.encode()):
+            container.mux(packet)
+        for packet in video_stream.encode():
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        assert len(container.streams.audio) == 1
+    report = anonymize_video(model, None, path, tmp_path / "out.mp4", progress=False)
+    assert report.audio_dropped is True
+    with av.open(str(report.output_path)) as container:
+        assert len(container.streams.audio) == 0 and len(container.streams.video) == 1
+
+
+def test_preview_png(model, video, tmp_path):
+    from PIL import Image
+
+    report = anonymize_video(model, None, video, tmp_path / "a.mp4", preview_path=tmp_path / "p" / "preview.png")
+    with Image.open(report.preview_path) as image:
+        assert image.format == "PNG" and image.width > 100 and image.height > 100
+    with pytest.raises(ValueError, match="png"):
+        anonymize_video(model, None, video, tmp_path / "b.mp4", preview_path=tmp_path / "preview.jpg")
+
+
+def test_anonymize_command(model, video, tmp_path):
+    model_dir = tmp_path / "model"
+    model.save_pretrained(model_dir)
+    out = tmp_path / "cli" / "out.mp4"
+    args = ["anonymize", str(video), "--model", str(model_dir), "--output", str(out), "--keep-rate", "0.25",
+            "--preview", str(tmp_path / "cli" / "p.png")]
+    assert cli_main(args) == 0
+    assert video_info(out).num_frames == NUM_FRAMES and (tmp_path / "cli" / "p.png").is_file()
+    decoded = read_clip(out, np.arange(NUM_FRAMES))
+    assert float((decoded.max(axis=-1) < 24).mean()) == pytest.approx(0.75, abs=0.06)
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "good.mp4").write_bytes(video.read_bytes())
+    (folder / "bad.mp4").write_bytes(b"\x00" * 100)
+    assert cli_main(["anonymize", str(folder), "--model", str(model_dir), "--output", str(tmp_path / "fo")]) == 1
+    assert (tmp_path / "fo" / "good.mp4").is_file() and not (tmp_path / "fo" / "bad.mp4").exists()
+
+    assert cli_main(["anonymize", str(tmp_path / "nope.mp4"), "--model", str(model_dir), "--output", "x.mp4"]) == 2
+    assert cli_main(["anonymize", str(video), "--model", str(tmp_path / "no" / "model"), "--output", "x.mp4"]) == 2
+    with pytest.raises(SystemExit) as error:
+        cli_main(["anonymize", str(video), "--model", str(model_dir), "--output", "x.mp4", "--keep-rate", "2"])
+    assert error.value.code == 2
+
+
+def test_demo_command(tmp_path, caplog):
+    assert cli_main(["demo", "--output", str(tmp_path), "--num-frames", "10", "--size", "48"]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"demo_input.mp4", "demo_anonymized.mp4", "demo_preview.png"}
+    info = video_info(tmp_path / "demo_anonymized.mp4")
+    assert (info.num_frames, info.height, info.width) == (10, 48, 48)
+    assert "RANDOMLY INITIALISED" in caplog.text
+    decoded = read_clip(tmp_path / "demo_anonymized.mp4", np.arange(10))
+    assert 0.1 < float((decoded.max(axis=-1) < 16).mean()) < 0.9  # some tubelets pruned, some kept
+
+
+def test_anonymize_example_runs(tmp_path):
+    script = REPO / "examples" / "anonymize_video.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--output-dir", str(tmp_path), "--steps", "12"],
+        capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    info = video_info(tmp_path / "anonymized.mp4")
+    assert (info.num_frames, info.height, info.width) == (27, 96, 96)
+    assert (tmp_path / "preview.png").is_file() and (tmp_path / "training" / "model" / "config.json").is_file()
