@@ -5,7 +5,7 @@ Importing the package registers the ``vidanon`` model type with transformers' Au
 checkpoints.
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
+from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForVideoClassification
 
 from .configuration_vidanon import DEFAULT_PRIVACY_LABEL_NAMES, VidAnonConfig
 from .modeling_vidanon import (
@@ -18,6 +18,7 @@ from .modeling_vidanon import (
     gradient_reversal,
     grl_coefficient_schedule,
 )
+from .processing_vidanon import VidAnonImageProcessor
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ def _register() -> None:
     AutoConfig.register(VidAnonConfig.model_type, VidAnonConfig, exist_ok=True)
     AutoModel.register(VidAnonConfig, VidAnonModel, exist_ok=True)
     AutoModelForVideoClassification.register(VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition, exist_ok=True)
+    AutoImageProcessor.register(VidAnonConfig, image_processor_classes={"pil": VidAnonImageProcessor}, exist_ok=True)
     VidAnonConfig.register_for_auto_class()
     VidAnonModel.register_for_auto_class("AutoModel")
     VidAnonForPrivacyPreservingActionRecognition.register_for_auto_class("AutoModelForVideoClassification")
@@ -40,6 +42,7 @@ __all__ = [
     "VidAnonConfig",
     "VidAnonForPrivacyPreservingActionRecognition",
     "VidAnonForPrivacyPreservingActionRecognitionOutput",
+    "VidAnonImageProcessor",
     "VidAnonModel",
     "VidAnonModelOutput",
     "VidAnonPreTrainedModel",

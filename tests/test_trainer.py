@@ -1,0 +1,270 @@
+"""Adversarial training: both objectives, resume after an interruption, two processes, signals, non-finite losses."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoImageProcessor, AutoModelForVideoClassification
+
+from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.budget import anonymizer_budget_term, negative_entropy
+from transformers_vidanon.trainer import (
+    AdversarialTrainer,
+    NonFiniteLossError,
+    list_checkpoints,
+    parameter_groups,
+    warmup_cosine,
+)
+from transformers_vidanon.training_args import AdversarialTrainingArguments, parse_arguments
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN_SCRIPT = REPO / "training" / "train.py"
+CONFIG = REPO / "training" / "configs" / "synthetic.yaml"
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory) -> Path:
+    from transformers_vidanon.data.synth import generate_synth_privacy
+
+    folder = tmp_path_factory.mktemp("synth")
+    generate_synth_privacy(folder, num_videos=24, seed=1, num_frames=16, image_size=32, progress=False)
+    return folder
+
+
+def tiny_args(synth_dir: Path, output_dir: Path, *extra: str) -> list[str]:
+    return [
+        "--config", str(CONFIG), "--data_dir", str(synth_dir), "--output_dir", str(output_dir),
+        "--image_size", "32", "--patch_size", "8", "--num_frames", "8", "--hidden_size", "32",
+        "--num_hidden_layers", "2", "--num_attention_heads", "4", "--intermediate_size", "64",
+        "--pruning_layers", "0", "--keep_rate", "0.5", "--per_device_train_batch_size", "4",
+        "--per_device_eval_batch_size", "8", "--logging_steps", "1", "--disable_tqdm", "true",
+        "--num_train_epochs", "2", *extra,
+    ]
+
+
+def run_script(args: list[str], *, launcher: list[str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    command = (launcher or [sys.executable]) + [str(TRAIN_SCRIPT), *args]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def read_metrics(output_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (output_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def step_losses(records: list[dict]) -> dict[int, float]:
+    return {r["step"]: r["loss"] for r in records if "loss" in r}
+
+
+def test_grl_training_trains_and_saves_a_loadable_model(synth_dir, tmp_path):
+    out = tmp_path / "run"
+    result = run_script(tiny_args(synth_dir, out, "--hidden_dropout_prob", "0.1"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = read_metrics(out)
+    losses = step_losses(records)
+    # 24 videos, 60% train -> 14 or 15 clips, batch 4, drop_last -> 3 steps per epoch, 2 epochs
+    assert sorted(losses) == list(range(1, 7))
+    assert all(math.isfinite(v) for v in losses.values())
+    coefficients = [r["grl_coefficient"] for r in records if "grl_coefficient" in r]
+    assert coefficients == sorted(coefficients) and 0 <= coefficients[0] < coefficients[-1] <= 1
+    final = [r for r in records if r.get("final")]
+    assert final and 0.0 <= final[-1]["eval_action_top1"] <= 1.0
+    model_dir = out / "model"
+    assert (model_dir / "model.safetensors").exists() and (model_dir / "preprocessor_config.json").exists()
+    model = AutoModelForVideoClassification.from_pretrained(model_dir).eval()
+    assert isinstance(model, VidAnonForPrivacyPreservingActionRecognition)
+    assert model.config.id2label[0] == "walk_left" and model.config.num_labels == 6
+    processor = AutoImageProcessor.from_pretrained(model_dir)
+    assert type(processor).__name__ == "VidAnonImageProcessor"
+
+
+def test_alternating_training_updates_budget_models(synth_dir, tmp_path):
+    out = tmp_path / "alt"
+    result = run_script(tiny_args(synth_dir, out, "--objective", "alternating", "--num_budget_models", "2",
+                                  "--budget_restart_every", "2", "--budget_loss", "entropy", "--budget_hidden_size", "16",
+                                  "--budget_num_layers", "1"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [r for r in read_metrics(out) if "loss" in r]
+    assert len(records) == 6
+    for record in records:
+        assert math.isfinite(record["budget_model_loss"]) and record["budget_model_loss"] > 0
+        # the entropy term is a negative entropy: between -log 2 and 0
+        assert -math.log(2) - 1e-6 <= record["anonymizer_budget_term"] <= 0
+    assert "budget models restarted at step 2" in result.stderr
+
+
+def test_sigterm_leaves_a_checkpoint_and_the_resumed_run_equals_the_uninterrupted_one(synth_dir, tmp_path):
+    extra = ("--num_train_epochs", "4", "--checkpointing_steps", "2", "--hidden_dropout_prob", "0.1",
+             "--drop_path_rate", "0.1", "--video_backend", "decord")
+    reference = tmp_path / "reference"
+    result = run_script(tiny_args(synth_dir, reference, *extra))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    interrupted = tmp_path / "interrupted"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, str(TRAIN_SCRIPT), *tiny_args(synth_dir, interrupted, *extra)],
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not list_checkpoints(interrupted) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=240)
+    assert process.returncode == 0, stderr[-3000:]
+    assert "stopped by signal" in stderr
+    assert not (interrupted / "model").exists()
+    checkpoint = list_checkpoints(interrupted)[-1]
+    stopped_at = int(checkpoint.name.split("_")[1])
+    assert 2 <= stopped_at < 12
+    # the checkpoint's weights load into the model
+    state = load_file(checkpoint / "model.safetensors")
+    assert any(key.startswith("vidanon.encoder.") for key in state)
+
+    resumed = run_script(tiny_args(synth_dir, interrupted, *extra, "--resume_from_checkpoint", "latest"))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resumed from {checkpoint}" in resumed.stderr
+    expected, got = step_losses(read_metrics(reference)), step_losses(read_metrics(interrupted))
+    assert sorted(got) == sorted(expected) == list(range(1, 13))
+    for step in expected:
+        assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step
+    final_a = load_file(reference / "model" / "model.safetensors")
+    final_b = load_file(interrupted / "model" / "model.safetensors")
+    for key in final_a:
+        torch.testing.assert_close(final_a[key], final_b[key], rtol=1e-5, atol=1e-6)
+
+
+def test_two_process_accelerate_launch_trains_and_saves(synth_dir, tmp_path):
+    out = tmp_path / "ddp"
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                "--main_process_port", str(port)]
+    result = run_script(tiny_args(synth_dir, out, "--per_device_train_batch_size", "2", "--checkpointing_steps", "3"),
+                        launcher=launcher, timeout=400)
+    assert result.returncode == 0, result.stderr[-4000:]
+    records = read_metrics(out)
+    losses = step_losses(records)
+    # two processes of batch 2 = 4 clips a step: 3 steps per epoch as in one process with batch 4
+    assert sorted(losses) == list(range(1, 7))
+    assert all(r["clips_per_s"] > 0 for r in records if "clips_per_s" in r)
+    checkpoint = list_checkpoints(out)[-1]
+    assert (checkpoint / "random_states_0.pkl").exists() and (checkpoint / "random_states_1.pkl").exists()
+    model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(out / "model")
+    assert model.config.num_labels == 6
+
+
+class ListDataset(torch.utils.data.Dataset):
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+
+def _tiny_model() -> VidAnonForPrivacyPreservingActionRecognition:
+    torch.manual_seed(0)
+    return VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(
+        image_size=16, patch_size=4, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=2))
+
+
+def _examples(count: int, nan_at: set[int]):
+    generator = torch.Generator().manual_seed(0)
+    items = []
+    for i in range(count):
+        pixels = torch.rand(4, 3, 16, 16, generator=generator)
+        if i in nan_at:
+            pixels[0, 0, 0, 0] = float("nan")
+        items.append({"pixel_values": pixels, "labels": i % 2, "privacy_labels": torch.tensor([1.0, 0, 1, 0, 1]),
+                      "video_id": f"v{i}"})
+    return items
+
+
+def test_a_non_finite_loss_is_skipped_counted_and_bounded(tmp_path):
+    args = AdversarialTrainingArguments(output_dir=str(tmp_path / "nan"), num_train_epochs=1, per_device_train_batch_size=2,
+                                        cpu=True, disable_tqdm=True, logging_steps=1, save_final_model=False,
+                                        learning_rate=1e-3)
+    model = _tiny_model()
+    before = model.classifier.weight.detach().clone()
+    # the shuffled order puts the NaN example in one of the 4 batches
+    trainer = AdversarialTrainer(model, args, ListDataset(_examples(8, nan_at={3})))
+    result = trainer.train()
+    assert result.nonfinite_steps == 1 and result.global_step == 3
+    assert torch.isfinite(model.classifier.weight).all() and not torch.equal(model.classifier.weight, before)
+
+    args.max_consecutive_nonfinite = 2
+    args.output_dir = str(tmp_path / "all_nan")
+    trainer = AdversarialTrainer(_tiny_model(), args, ListDataset(_examples(8, nan_at=set(range(8)))))
+    with pytest.raises(NonFiniteLossError, match="2 consecutive non-finite"):
+        trainer.train()
+
+
+def test_budget_terms():
+    labels = torch.tensor([[1.0, 0.0]])
+    strong = torch.tensor([[8.0, -8.0]])  # confident and right
+    weak = torch.tensor([[0.0, 0.0]])  # blind
+    # bce: the anonymizer is scored against the strongest (lowest BCE) member
+    term = anonymizer_budget_term([weak, strong], labels, "bce")
+    assert term.item() == pytest.approx(-torch.nn.functional.binary_cross_entropy_with_logits(strong, labels).item())
+    # entropy: against the most confident member; a blind member has negative entropy -log 2
+    assert negative_entropy(weak).item() == pytest.approx(-math.log(2))
+    assert anonymizer_budget_term([weak, strong], labels, "entropy").item() == pytest.approx(negative_entropy(strong).item())
+    # unknown attributes (NaN) are left out
+    partial = torch.tensor([[1.0, float("nan")]])
+    assert math.isfinite(anonymizer_budget_term([weak], partial, "bce").item())
+    with pytest.raises(ValueError, match="budget_loss"):
+        anonymizer_budget_term([weak], labels, "hinge")
+
+
+def test_schedule_and_parameter_groups():
+    assert warmup_cosine(0, 10, 100) == pytest.approx(0.1)
+    assert warmup_cosine(9, 10, 100) == pytest.approx(1.0)
+    assert warmup_cosine(55, 10, 100) == pytest.approx(0.5)
+    assert warmup_cosine(100, 10, 100) == pytest.approx(0.0)
+    model = _tiny_model()
+    decay, no_decay = parameter_groups(model, 0.05)
+    names = {id(p): n for n, p in model.named_parameters()}
+    no_decay_names = {names[id(p)] for p in no_decay["params"]}
+    assert "vidanon.embeddings.cls_tokens" in no_decay_names
+    assert "vidanon.embeddings.cls_position_embeddings" in no_decay_names
+    assert all(not n.endswith(".bias") and "layernorm" not in n for n in (names[id(p)] for p in decay["params"]))
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+
+
+def test_arguments_from_yaml_and_command_line(tmp_path):
+    model_args, data_args, training_args = parse_arguments(["--config", str(CONFIG), "--learning_rate", "0.01"])
+    assert training_args.learning_rate == 0.01  # the command line wins
+    assert model_args.pruning_layers == [1, 3] and data_args.dataset == "synth"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training:\n  learning_rat: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rat.*bad.yaml"):
+        parse_arguments(["--config", str(bad)])
+    with pytest.raises(ValueError, match="objective"):
+        parse_arguments(["--config", str(CONFIG), "--objective", "minimax"])
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        parse_arguments(["--config", str(tmp_path / "missing.yaml")])
+
+
+def test_paper_configs_parse():
+    for name in ("vp_ucf101", "vp_hmdb51", "pa_hmdb51", "ucf101_vispr"):
+        model_args, data_args, training_args = parse_arguments(
+            ["--config", str(REPO / "training" / "configs" / f"{name}.yaml")]
+        )
+        assert training_args.num_train_epochs == 80 and training_args.learning_rate == 1e-4
+        assert model_args.pruning_layers == [2, 5, 8] and model_args.keep_rate == [0.9]
