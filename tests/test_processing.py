@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -66,6 +68,40 @@ def test_processor_round_trips_through_auto_image_processor(tmp_path):
     assert loaded.do_normalize is False
     assert loaded.crop_size == {"height": 32, "width": 48}
     assert loaded.size == {"shortest_edge": 32}
+
+
+def test_processor_loads_from_saved_code_alone(tmp_path):
+    # processing_vidanon imports only transformers, torch and numpy, so it can travel with a checkpoint and load
+    # where the package is not imported at all (checked in a fresh interpreter)
+    import subprocess
+    import sys
+
+    previous = VidAnonImageProcessor._auto_class
+    try:
+        VidAnonImageProcessor.register_for_auto_class("AutoImageProcessor")
+        VidAnonImageProcessor.for_image_size(24).save_pretrained(tmp_path / "processor")
+    finally:
+        VidAnonImageProcessor._auto_class = previous
+    assert (tmp_path / "processor" / "processing_vidanon.py").is_file()
+    script = (
+        "import sys, numpy as np\n"
+        "from transformers import AutoImageProcessor\n"
+        "p = AutoImageProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)\n"
+        "x = p([np.zeros((30, 40, 3), dtype=np.uint8)] * 2, return_tensors='pt')['pixel_values']\n"
+        "assert not any(m.startswith('transformers_vidanon') for m in sys.modules)\n"
+        "print(type(p).__module__.split('.')[0], type(p).__name__, tuple(x.shape))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "processor")],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "transformers_modules VidAnonImageProcessor (1, 2, 3, 24, 24)" in result.stdout
 
 
 def test_processor_from_model_config_follows_image_size():

@@ -151,8 +151,12 @@ def _check_size(path: Path, height: int, width: int, max_pixels: int | None) -> 
         )
 
 
-def _probe_pyav(path: Path) -> VideoInfo:
-    """Read the header with PyAV; count packets where the header has no frame count. No frame is decoded."""
+def _probe_pyav(path: Path, count_frames: bool = True) -> VideoInfo:
+    """Read the header with PyAV. No frame is decoded.
+
+    Where the header has no frame count (Matroska, WebM), the packets are counted if `count_frames`, else
+    `num_frames` is returned as 0 (unknown).
+    """
     import av
 
     try:
@@ -164,7 +168,7 @@ def _probe_pyav(path: Path) -> VideoInfo:
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             fps = float(rate) if rate else 0.0
             num_frames = int(stream.frames or 0)
-            if num_frames <= 0:
+            if num_frames <= 0 and count_frames:
                 num_frames = sum(1 for packet in container.demux(stream) if packet.size > 0)
     except VideoDecodeError:
         raise
@@ -172,7 +176,7 @@ def _probe_pyav(path: Path) -> VideoInfo:
         raise VideoNotFoundError(path, "no such file") from error
     except (av.error.FFmpegError, OSError, ValueError, IndexError, RuntimeError) as error:
         raise VideoDecodeError(path, f"not a readable video ({type(error).__name__}: {error})") from error
-    if num_frames <= 0:
+    if num_frames <= 0 and count_frames:
         raise VideoDecodeError(path, "the video has zero frames")
     return VideoInfo(num_frames=num_frames, fps=fps, height=height, width=width)
 
@@ -248,7 +252,8 @@ class VideoFile:
         _check_exists(self.path)
         # The header is probed with PyAV whatever the backend: it gives the frame size before anything is
         # decoded (decord does not), so oversized files are refused before they can exhaust memory.
-        header = _probe_pyav(self.path)
+        # decord counts frames itself: the packets are only counted (when the header lacks it) for PyAV
+        header = _probe_pyav(self.path, count_frames=self.backend == "pyav")
         _check_size(self.path, header.height, header.width, max_pixels)
         self.info = header
         self._reader = None
@@ -259,6 +264,8 @@ class VideoFile:
                 if self.requested_backend != "auto":
                     raise
                 self._fall_back_to_pyav("cannot open it")
+                if self.info.num_frames <= 0:
+                    self.info = _probe_pyav(self.path)
             else:
                 # decord counts frames its own way; indices must stay within what it can return
                 self.info = VideoInfo(len(self._reader), header.fps, header.height, header.width)
