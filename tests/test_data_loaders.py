@@ -524,6 +524,7 @@ def test_streaming_dataset_decodes_lazily(tmp_path):
     streamed = load_manifest(tmp_path / "m.csv", streaming=True, num_shards=2)
     assert isinstance(streamed, IterableDataset)
     assert privacy_attribute_names(streamed) == PRIVACY_ATTRIBUTES
+    assert dataset_metadata(streamed)["dataset"] == "manifest"  # the metadata survives streaming
     decoded = apply_clip_transform(
         streamed, make_clip_transform("eval", num_frames=2, image_size=16, num_clips=1)
     )
