@@ -481,3 +481,18 @@ def test_grl_schedule():
     assert grl_coefficient_schedule(0.0) == 0.0
     assert math.isclose(grl_coefficient_schedule(1.0), 2 / (1 + math.exp(-10)) - 1)
     assert 0.98 < grl_coefficient_schedule(0.5) < 0.99
+
+
+def test_set_pruning_changes_inference_and_validates():
+    tester = VidAnonModelTester(pruning_layers=[1])
+    model = tester.model()
+    pixel_values = tester.prepare_inputs(model.config)
+    assert model(pixel_values).keep_mask.sum(dim=(1, 2, 3)).tolist() == [16.0, 16.0]
+    model.set_pruning(keep_rate=0.25, lambda_priv=2.0)
+    assert model(pixel_values).keep_mask.sum(dim=(1, 2, 3)).tolist() == [8.0, 8.0]
+    model.set_pruning(temporal_consistency="tube")
+    mask = model(pixel_values).keep_mask
+    assert torch.equal(mask[:, 0], mask[:, 1])
+    with pytest.raises(ValueError, match="keep_rate"):
+        model.set_pruning(keep_rate=1.5, lambda_priv=0.1)
+    assert model.config.keep_rate == 0.25 and model.config.lambda_priv == 2.0

@@ -345,8 +345,13 @@ class VidAnonLayer(nn.Module):
         self.intermediate = VidAnonIntermediate(config)
         self.output = VidAnonOutput(config)
         self.drop_path = VidAnonDropPath(drop_path_rate)
-        keep_rates = dict(zip(config.pruning_layers, config.keep_rates()))
-        self.keep_rate: float | None = keep_rates.get(layer_index)
+        self.layer_index = layer_index
+
+    @property
+    def keep_rate(self) -> float | None:
+        """This layer's keep rate, or None when it does not prune (read from the config, so it follows
+        [`VidAnonPreTrainedModel.set_pruning`])."""
+        return dict(zip(self.config.pruning_layers, self.config.keep_rates())).get(self.layer_index)
 
     def forward(
         self,
@@ -358,7 +363,8 @@ class VidAnonLayer(nn.Module):
     ) -> tuple[VidAnonTokenState, torch.Tensor | None, torch.Tensor | None]:
         """Returns the new token state, this layer's pruning scores (or None) and its attention map (or None)."""
         num_prefix = self.config.num_prefix_tokens
-        prune = self.keep_rate is not None
+        keep_rate = self.keep_rate
+        prune = keep_rate is not None
         attention = self.attention(
             self.layernorm_before(hidden_states),
             output_attentions=output_attentions,
@@ -377,7 +383,7 @@ class VidAnonLayer(nn.Module):
                 soft_keep,
                 num_prefix_tokens=num_prefix,
                 has_fused_token=has_fused_token,
-                keep_rate=self.keep_rate,
+                keep_rate=keep_rate,
                 lambda_priv=self.config.lambda_priv,
                 fuse=self.config.fuse_pruned_tokens,
                 temporal_consistency=self.config.temporal_consistency,
@@ -476,6 +482,31 @@ class VidAnonPreTrainedModel(PreTrainedModel):
             if module.image_mean is not None:
                 init.copy_(module.image_mean, torch.tensor(self.config.image_mean).view(1, 1, -1, 1, 1))
                 init.copy_(module.image_std, torch.tensor(self.config.image_std).view(1, 1, -1, 1, 1))
+
+    def set_pruning(
+        self,
+        keep_rate: float | list[float] | None = None,
+        lambda_priv: float | None = None,
+        temporal_consistency: str | None = None,
+    ) -> None:
+        """Change how tubelets are pruned, e.g. at inference for a utility-privacy sweep (weights untouched).
+
+        The score, the number kept and the selection mode are read from the config at every forward pass, so the
+        change takes effect at once. Values are validated like the config's; on error nothing changes.
+        """
+        config = self.config
+        previous = (config.keep_rate, config.lambda_priv, config.temporal_consistency)
+        if keep_rate is not None:
+            config.keep_rate = [float(r) for r in keep_rate] if isinstance(keep_rate, (list, tuple)) else float(keep_rate)
+        if lambda_priv is not None:
+            config.lambda_priv = float(lambda_priv)
+        if temporal_consistency is not None:
+            config.temporal_consistency = temporal_consistency
+        try:
+            config._validate_values()
+        except ValueError:
+            config.keep_rate, config.lambda_priv, config.temporal_consistency = previous
+            raise
 
     @classmethod
     def from_videomae(cls, pretrained_model_name_or_path, **config_overrides):
