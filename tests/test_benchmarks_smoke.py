@@ -1,0 +1,131 @@
+"""Smoke run of the model benchmark and checks of its measuring functions (no timing assertions)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH_MODEL = REPO_ROOT / "benchmarks" / "bench_model.py"
+
+MODEL_KEYS = {
+    "videomae_sdpa",
+    "vidanon_paper_sdpa",
+    "vidanon_evit_sdpa",
+    "vidanon_keep1_sdpa",
+    "vidanon_noprune_sdpa",
+    "videomae_eager",
+    "vidanon_paper_eager",
+}
+
+
+def _load_bench_model():
+    spec = importlib.util.spec_from_file_location("bench_model", BENCH_MODEL)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_model"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench_model():
+    return _load_bench_model()
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory) -> tuple[dict, Path]:
+    output = tmp_path_factory.mktemp("bench_model")
+    done = subprocess.run(
+        [sys.executable, str(BENCH_MODEL), "--quick", "--output", str(output)],
+        capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((output / "model.json").read_text()), output
+
+
+def test_quick_run_writes_expected_keys(quick_report):
+    report, output = quick_report
+    assert report["quick"] is True
+    for key in ("date", "machine", "load_average_start", "load_average_end", "settings", "method", "configs", "gpu"):
+        assert key in report, key
+    assert report["machine"]["torch_threads"] == 1
+    assert report["machine"]["cpu_model"]
+    assert len(report["load_average_start"]) == 3 and len(report["load_average_end"]) == 3
+    assert report["gpu"].startswith("GPU: not measured")
+    assert set(report["configs"]) == {"tiny"}
+
+    block = report["configs"]["tiny"]
+    assert set(block["models"]) == MODEL_KEYS
+    for key, model in block["models"].items():
+        assert len(model["time_s"]["samples"]) == 2, key
+        assert model["time_s"]["median"] > 0 and model["time_s"]["min"] > 0, key
+        assert model["cpu_time_s"]["median"] >= 0, key
+        assert model["flops"] > 0 and model["parameter_bytes"] > 0, key
+        assert model["peak_bytes"] > 0, key
+        assert len(model["tokens_per_layer"]) == block["backbone"]["num_hidden_layers"], key
+    for key in ("videomae_sdpa", "vidanon_paper_sdpa"):
+        assert block["models"][key]["rss"]["rss_growth_bytes"] > 0
+    assert block["models"]["vidanon_evit_sdpa"]["rss"] is None
+
+    assert set(block["comparisons"]) == MODEL_KEYS - {"videomae_sdpa", "videomae_eager"}
+    for comparison in block["comparisons"].values():
+        for field in ("time_ratio", "paired_time_ratio", "cpu_time_ratio", "flop_ratio", "memory_ratio"):
+            assert comparison[field] > 0
+    assert {t["model"] for t in block["targets"]} == {"vidanon_paper_sdpa", "vidanon_evit_sdpa", "vidanon_keep1_sdpa"}
+    assert all(isinstance(t["met"], bool) and t["details"] for t in block["targets"])
+
+    markdown = (output / "model.md").read_text()
+    assert "GPU: not measured on this machine" in markdown
+    assert "vidanon_paper_sdpa" in markdown and "FLOP ratio" in markdown
+
+
+def test_quick_run_reads_the_token_counts_the_models_keep(quick_report):
+    # 2 x 4 x 4 = 32 tubelets, 2 CLS tokens; after a pruning layer: CLS + ceil(rate * (N + fused)) kept + fused.
+    models = quick_report[0]["configs"]["tiny"]["models"]
+    assert models["videomae_sdpa"]["tokens_per_layer"] == [[32, 32]] * 12
+    assert models["vidanon_noprune_sdpa"]["tokens_per_layer"] == [[34, 34]] * 12
+    paper = models["vidanon_paper_sdpa"]["tokens_per_layer"]
+    assert paper[2] == [34, 32] and paper[5] == [32, 30] and paper[8] == [30, 29] and paper[11] == [29, 29]
+    evit = models["vidanon_evit_sdpa"]["tokens_per_layer"]
+    assert evit[3] == [34, 26] and evit[6] == [26, 20] and evit[9] == [20, 16]
+    keep1 = models["vidanon_keep1_sdpa"]["tokens_per_layer"]
+    assert keep1[2] == [34, 35] and keep1[11] == [35, 35]
+    comparisons = quick_report[0]["configs"]["tiny"]["comparisons"]
+    assert comparisons["vidanon_evit_sdpa"]["flop_ratio"] < comparisons["vidanon_paper_sdpa"]["flop_ratio"] < 1
+    assert comparisons["vidanon_keep1_sdpa"]["flop_ratio"] > comparisons["vidanon_noprune_sdpa"]["flop_ratio"] > 1
+
+
+def test_forward_flops_matches_the_formula_by_hand(bench_model):
+    backbone = dict(hidden_size=4, intermediate_size=8, num_frames=2, tubelet_size=2, image_size=2, patch_size=1)
+    # embedding: 4 tubelets * 2 * D * (3 * 2 * 1 * 1) = 4 * 2 * 4 * 6 = 192
+    # layer (La=6, Lm=5): qkv 2*6*4*12 = 576, out 2*6*4*4 = 192, QK^T + AV 4*36*4 = 576, MLP 4*5*4*8 = 640
+    # scoring on that layer: 2 * 2 * 6 * 4 = 96
+    assert bench_model.forward_flops([(6, 5)], backbone) == 192 + 576 + 192 + 576 + 640
+    assert bench_model.forward_flops([(6, 5)], backbone, scoring_layers=[0]) == 192 + 576 + 192 + 576 + 640 + 96
+
+
+def test_allocator_peak_counts_live_temporaries(bench_model):
+    class TwoTemporaries(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            doubled = x * 2  # one tensor of x's size
+            return doubled + 1  # a second while the first is alive; the first is freed on return
+
+    x = torch.ones(1000, 250)
+    size = x.numel() * x.element_size()
+    measured = bench_model.allocator_peak_bytes(TwoTemporaries(), x)
+    assert 2 * size <= measured["peak_bytes"] <= 2 * size + 256
+    assert size <= measured["retained_bytes"] <= size + 256
+
+
+def test_bench_model_rejects_fewer_than_ten_repeats(bench_model):
+    with pytest.raises(SystemExit):
+        bench_model.parse_args(["--repeats", "5"])
+    with pytest.raises(SystemExit):
+        bench_model.parse_args(["--threads", "0"])
