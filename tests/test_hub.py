@@ -1,0 +1,215 @@
+"""Pushing a VidAnon model, its processor and its card to a (fake, local) Hub, and loading it back in fresh
+processes: with the package installed, and through `trust_remote_code` where the package cannot be imported.
+
+huggingface_hub reads `HF_ENDPOINT` when it is imported, so every Hub client here is a subprocess whose
+environment points at the fake server (`tests/fakehub.py`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from fakehub import FakeHub
+from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
+
+torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+REPO_ID = "user/tiny-vidanon"
+RESULTS = {
+    "dataset": "SynthPrivacy",
+    "seeds": 2,
+    "chance_cmap": 0.5,
+    "chance_top1": 0.1667,
+    "methods": {
+        "raw": {"action_top1": {"mean": 0.91, "std": 0.01}, "frame_cmap": {"mean": 0.83, "std": 0.02}},
+        "vidanon": {"action_top1": {"mean": 0.84, "std": 0.02}, "frame_cmap": {"mean": 0.61, "std": 0.03}},
+    },
+}
+
+
+def run_python(code: str, env: dict[str, str], cwd: Path, isolated: bool = False) -> subprocess.CompletedProcess:
+    command = [sys.executable, *(["-I"] if isolated else []), "-c", textwrap.dedent(code)]
+    env = {**env, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"stdout:\n{result.stdout[-2000:]}\nstderr:\n{result.stderr[-4000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> dict:
+    """A tiny model and processor saved to a folder, an input batch, and the model's outputs on it."""
+    root = tmp_path_factory.mktemp("hub")
+    config = VidAnonConfig(
+        image_size=16, patch_size=4, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=2,
+        num_attention_heads=4, intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=3,
+    )
+    torch.manual_seed(0)
+    model = VidAnonForPrivacyPreservingActionRecognition(config).eval()
+    folder = root / "model"
+    model.save_pretrained(folder)
+    VidAnonImageProcessor.from_model_config(config).save_pretrained(folder)
+    pixels = torch.rand(2, 4, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    np.save(root / "pixels.npy", pixels.numpy())
+    with torch.no_grad():
+        outputs = model(pixels)
+        hidden = model.vidanon(pixels).last_hidden_state
+    (root / "results.json").write_text(json.dumps(RESULTS))
+    return {"root": root, "folder": folder, "pixels": root / "pixels.npy", "outputs": outputs, "hidden": hidden}
+
+
+@pytest.fixture(scope="module")
+def hub(saved) -> FakeHub:
+    """The fake Hub after the push example pushed the saved model to REPO_ID."""
+    with FakeHub() as server:
+        result = subprocess.run(
+            [sys.executable, str(REPO / "examples" / "push_to_hub.py"), str(saved["folder"]), REPO_ID,
+             "--results", str(saved["root"] / "results.json")],
+            env={**server.environment(saved["root"] / "hf_home_push"), "OMP_NUM_THREADS": "1"},
+            capture_output=True, text=True, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        yield server
+
+
+def assert_same_outputs(saved: dict, path: Path) -> None:
+    loaded = np.load(path)
+    expected = saved["outputs"]
+    np.testing.assert_allclose(loaded["logits"], expected.logits.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loaded["privacy_logits"], expected.privacy_logits.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(loaded["keep_mask"], expected.keep_mask.numpy())
+    np.testing.assert_allclose(loaded["anonymized"], expected.anonymized_pixel_values.numpy(), atol=1e-6)
+    np.testing.assert_allclose(loaded["hidden"], saved["hidden"].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_push_example_uploads_model_processor_and_card(hub):
+    files = hub.files(REPO_ID)
+    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "README.md",
+                 "modeling_vidanon.py", "configuration_vidanon.py", "pruning.py"):
+        assert name in files, f"{name} missing from {sorted(files)}"
+    assert len(hub.repo(REPO_ID).commits) == 2  # the repository's creation, then one commit with everything
+    config = json.loads(files["config.json"])
+    assert config["model_type"] == "vidanon"
+    assert config["auto_map"]["AutoModel"] == "modeling_vidanon.VidAnonModel"
+    card = files["README.md"].decode()
+    metadata = yaml.safe_load(card.split("---")[1])
+    assert metadata["library_name"] == "transformers" and "anonymization" in metadata["tags"]
+    metrics = {m["type"]: m["value"] for m in metadata["model-index"][0]["results"][0]["metrics"]}
+    assert metrics == {"accuracy": 0.84, "cmap": 0.61}
+    assert "no guarantee of anonymity" in card
+    assert hub.unhandled == []
+
+
+def test_from_pretrained_with_the_package(hub, saved):
+    out = saved["root"] / "with_package.npz"
+    run_python(
+        f"""
+        import numpy as np, torch
+        import transformers_vidanon
+        from transformers import AutoImageProcessor, AutoModel, AutoModelForVideoClassification
+        from transformers_vidanon.pipelines import register_pipelines
+        register_pipelines()
+        model = AutoModelForVideoClassification.from_pretrained("{REPO_ID}").eval()
+        base = AutoModel.from_pretrained("{REPO_ID}").eval()
+        assert type(model).__module__ == "transformers_vidanon.modeling_vidanon", type(model).__module__
+        assert type(base).__name__ == "VidAnonModel", type(base)
+        assert type(AutoImageProcessor.from_pretrained("{REPO_ID}")).__name__ == "VidAnonImageProcessor"
+        x = torch.from_numpy(np.load("{saved['pixels']}"))
+        with torch.no_grad():
+            o = model(x)
+            h = base(x).last_hidden_state
+        np.savez("{out}", logits=o.logits, privacy_logits=o.privacy_logits, keep_mask=o.keep_mask,
+                 anonymized=o.anonymized_pixel_values, hidden=h)
+        """,
+        hub.environment(saved["root"] / "hf_home_package"),
+        cwd=saved["root"],
+    )
+    assert_same_outputs(saved, out)
+    assert hub.unhandled == []
+
+
+def test_from_pretrained_with_remote_code_where_the_package_is_missing(hub, saved):
+    out = saved["root"] / "remote_code.npz"
+    result = run_python(
+        f"""
+        import sys
+        # the editable install puts the source folder on sys.path even in isolated mode: take it off
+        sys.path[:] = [p for p in sys.path if not p.startswith("{SRC}")]
+        try:
+            import transformers_vidanon
+        except ModuleNotFoundError:
+            print("package not importable")
+        else:
+            raise SystemExit("transformers_vidanon is importable: the test would prove nothing")
+        import numpy as np, torch
+        from transformers import AutoModel, AutoModelForVideoClassification
+        model = AutoModelForVideoClassification.from_pretrained("{REPO_ID}", trust_remote_code=True).eval()
+        base = AutoModel.from_pretrained("{REPO_ID}", trust_remote_code=True).eval()
+        print(type(model).__module__)
+        assert type(model).__module__.startswith("transformers_modules."), type(model).__module__
+        assert "transformers_vidanon" not in sys.modules
+        x = torch.from_numpy(np.load("{saved['pixels']}"))
+        with torch.no_grad():
+            o = model(x)
+            h = base(x).last_hidden_state
+        np.savez("{out}", logits=o.logits, privacy_logits=o.privacy_logits, keep_mask=o.keep_mask,
+                 anonymized=o.anonymized_pixel_values, hidden=h)
+        """,
+        hub.environment(saved["root"] / "hf_home_remote"),
+        cwd=saved["root"],
+        isolated=True,
+    )
+    assert "package not importable" in result.stdout
+    assert_same_outputs(saved, out)
+
+
+def test_plain_push_to_hub_round_trip(fake_hub, saved, tmp_path):
+    """transformers' own `push_to_hub` of the model and the processor works against the fake Hub too."""
+    out = tmp_path / "plain.npz"
+    run_python(
+        f"""
+        import numpy as np, torch
+        from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
+        from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
+        model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained("{saved['folder']}")
+        model.push_to_hub("user/plain")
+        VidAnonImageProcessor.from_pretrained("{saved['folder']}").push_to_hub("user/plain")
+        again = VidAnonForPrivacyPreservingActionRecognition.from_pretrained("user/plain").eval()
+        x = torch.from_numpy(np.load("{saved['pixels']}"))
+        with torch.no_grad():
+            o = again(x)
+            h = again.vidanon(x).last_hidden_state
+        np.savez("{out}", logits=o.logits, privacy_logits=o.privacy_logits, keep_mask=o.keep_mask,
+                 anonymized=o.anonymized_pixel_values, hidden=h)
+        """,
+        fake_hub.environment(tmp_path / "hf_home"),
+        cwd=tmp_path,
+    )
+    assert {"config.json", "model.safetensors", "preprocessor_config.json"} <= set(fake_hub.files("user/plain"))
+    assert_same_outputs(saved, out)
+    assert fake_hub.unhandled == []
+
+
+def test_fake_hub_answers_unknown_routes_with_404_and_records_them(fake_hub):
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+    with pytest.raises(urllib.error.HTTPError) as error:
+        opener.open(f"{fake_hub.endpoint}/api/spaces-nothing-here")
+    assert error.value.code == 404
+    assert fake_hub.unhandled == [("GET", "/api/spaces-nothing-here")]
+    with pytest.raises(urllib.error.HTTPError) as error:
+        opener.open(f"{fake_hub.endpoint}/user/none/resolve/main/config.json")
+    assert error.value.headers["X-Error-Code"] == "RepoNotFound"
