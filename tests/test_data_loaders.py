@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -73,8 +74,13 @@ def trees(tmp_path_factory):
     }
 
 
+@functools.cache
+def _shipped_labels(name: str):
+    return load_shipped_privacy_labels(name)
+
+
 def _shipped(name: str, key: str) -> list[float]:
-    return load_shipped_privacy_labels(name).get(key).tolist()
+    return _shipped_labels(name).get(key).tolist()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -416,7 +422,7 @@ def test_privacy_label_files_are_validated(tmp_path):
 
 
 def test_shipped_labels_cover_both_collections():
-    ucf, hmdb = load_shipped_privacy_labels("vp_ucf101"), load_shipped_privacy_labels("vp_hmdb51")
+    ucf, hmdb = _shipped_labels("vp_ucf101"), _shipped_labels("vp_hmdb51")
     assert (len(ucf), len(hmdb)) == (13320, 6766)
     prevalence = np.stack(list(ucf.labels.values())).mean(axis=0)
     np.testing.assert_allclose(prevalence, [0.91, 0.60, 0.90, 0.25, 0.25], atol=0.01)
