@@ -3,6 +3,7 @@ pruning overrides, folder runs with bad files, atomic outputs, the `anonymize` a
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -302,7 +303,7 @@ def test_anonymize_example_runs(tmp_path):
     script = REPO / "examples" / "anonymize_video.py"
     result = subprocess.run(
         [sys.executable, str(script), "--output-dir", str(tmp_path), "--steps", "12"],
-        capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+        check=False, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     info = video_info(tmp_path / "anonymized.mp4")

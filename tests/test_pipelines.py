@@ -12,7 +12,11 @@ from transformers import AutoImageProcessor, pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.pipelines import VIDEO_ANONYMIZATION_TASK, VideoAnonymizationPipeline, register_pipelines
+from transformers_vidanon.pipelines import (
+    VIDEO_ANONYMIZATION_TASK,
+    VideoAnonymizationPipeline,
+    register_pipelines,
+)
 from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
 from transformers_vidanon.video_io import read_clip, write_video
 

@@ -217,24 +217,23 @@ def load_anonymizer(
     model.eval()
     if device is not None:
         model.to(device)
-    return model, _load_processor(source, config, trust_remote_code, from_pretrained_kwargs)
+    return model, _load_processor(source, from_pretrained_kwargs)
 
 
-def _load_processor(source: str, config: Any, trust_remote_code: bool, kwargs: dict[str, Any]) -> Any | None:
+def _load_processor(source: str, kwargs: dict[str, Any]) -> Any | None:
     """The checkpoint's image processor, or None when it has no `preprocessor_config.json`."""
+    from transformers.utils import cached_file
+
     from .processing_vidanon import VidAnonImageProcessor
 
     try:
-        from transformers.utils import cached_file
-
         found = cached_file(source, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False, **kwargs)
     except OSError:
         found = None
     if found is None:
         logger.info("Model %s has no image processor: frames are resized with torch (bilinear).", source)
         return None
-    processor = VidAnonImageProcessor.from_pretrained(source, **kwargs)
-    return processor
+    return VidAnonImageProcessor.from_pretrained(source, **kwargs)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -394,7 +393,7 @@ def anonymize_frames(
         [`FramesAnonymization`]: frames of the input's shape, the per-clip tubelet masks, the kept pixels.
     """
     _check_model(model)
-    frames = _as_uint8_frames(frames)
+    frames = as_uint8_frames(frames)
     clip_length = model.config.num_frames
     indices = split_into_clips(frames.shape[0], clip_length)
     clips = frames[indices]  # (num_clips, T, H, W, 3)
@@ -407,7 +406,12 @@ def anonymize_frames(
     )
 
 
-def _as_uint8_frames(frames: Any) -> np.ndarray:
+def as_uint8_frames(frames: Any) -> np.ndarray:
+    """Frames `(T, H, W, 3)` as uint8: uint8 passes through, floats in [0, 1] are scaled and rounded.
+
+    Raises:
+        ValueError: another shape, dtype or value range.
+    """
     array = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
     if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:
         raise ValueError(f"`frames` must have shape (T, H, W, 3) with T >= 1, got {array.shape}.")
@@ -508,10 +512,7 @@ def save_preview(raw_clip: np.ndarray, anonymized_clip: np.ndarray, path: str | 
     Returns:
         `Path`: the written PNG.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from .evaluation.report import plot_figure2
+    from .evaluation.report import plot_figure2  # draws on a bare matplotlib Figure (Agg), no pyplot state
 
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -765,6 +766,7 @@ __all__ = [
     "anonymize_frames",
     "anonymize_video",
     "apply_mask_to_frames",
+    "as_uint8_frames",
     "find_videos",
     "load_anonymizer",
     "override_pruning",

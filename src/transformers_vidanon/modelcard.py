@@ -214,17 +214,21 @@ def _results_section(results: dict[str, Any] | None) -> str:
     seeds = results["seeds"]
     spread = f"mean ± standard deviation over {seeds} seeds" if seeds else "mean (± standard deviation over seeds)"
     text = [
-        f"Measured on **{results['dataset']}** with the leakage protocol: the anonymizer is frozen, and new models are "
+        (
+            f"Measured on **{results['dataset']}** with the leakage protocol: the anonymizer is frozen, and new models are "
         "trained from scratch on its anonymized videos: an action model (action top-1, higher is better) and "
         "privacy attackers, one per frame with logits averaged over time (frame-level) and one on whole clips "
         "(video-level) (privacy cMAP and mean per-attribute F1 at threshold 0.5, lower is better: less leakage). "
-        f"Each number is the {spread}. The Raw row is the same protocol on the unmodified videos.",
+            f"Each number is the {spread}. The Raw row is the same protocol on the unmodified videos."
+        ),
         "",
         *lines,
         "",
-        f"Chance level: a blind privacy attacker (one that only knows how often each attribute occurs) already scores a "
-        f"cMAP of {100 * results['chance_cmap']:.2f}% on these labels, so privacy cMAP should be read against that "
-        "number, not against 0.",
+        (
+            "Chance level: a blind privacy attacker (one that only knows how often each attribute occurs) already "
+            f"scores a cMAP of {100 * results['chance_cmap']:.2f}% on these labels, so privacy cMAP should be read "
+            "against that number, not against 0."
+        ),
     ]
     return "\n".join(text)
 
@@ -295,20 +299,25 @@ def _architecture(config: Any) -> str:
     else:
         pruning = "none (this checkpoint prunes no tubelet)"
     labels = [config.id2label[i] for i in sorted(config.id2label)] if getattr(config, "id2label", None) else []
-    return "\n".join(
-        [
+    lines = [
+        (
             f"- Input: {config.num_frames} frames of {height}x{width} pixels, RGB in [0, 1] (normalised inside the "
             f"model); tubelets of {config.tubelet_size}x{config.patch_size}x{config.patch_size} "
-            f"(frames x pixels x pixels), a {grid[0]}x{grid[1]}x{grid[2]} grid of {total} tubelets.",
-            f"- Encoder: {config.num_hidden_layers} layers, width {config.hidden_size}, {config.num_attention_heads} "
-            f"heads, MLP {config.intermediate_size}, {config.position_embedding_type} position embeddings, two "
-            "classification tokens (action, privacy).",
-            f"- Pruning: {pruning}.",
-            f"- Action head: {config.num_labels} classes" + (f" ({_names(labels)})." if labels else "."),
+            f"(frames x pixels x pixels), a {grid[0]}x{grid[1]}x{grid[2]} grid of {total} tubelets."
+        ),
+        (
+            f"- Encoder: {config.num_hidden_layers} layers, width {config.hidden_size}, "
+            f"{config.num_attention_heads} heads, MLP {config.intermediate_size}, {config.position_embedding_type} "
+            "position embeddings, two classification tokens (action, privacy)."
+        ),
+        f"- Pruning: {pruning}.",
+        f"- Action head: {config.num_labels} classes" + (f" ({_names(labels)})." if labels else "."),
+        (
             f"- Privacy head (behind gradient reversal): {config.num_privacy_labels} binary attributes "
-            f"({_names(list(config.privacy_label_names))}).",
-        ]
-    )
+            f"({_names(list(config.privacy_label_names))})."
+        ),
+    ]
+    return "\n".join(lines)
 
 
 def _table(header: tuple[str, str], items: Mapping[str, Any]) -> str:

@@ -31,8 +31,8 @@ from transformers import Pipeline
 
 from .anonymize import (
     DEFAULT_BATCH_SIZE,
-    _as_uint8_frames,
     apply_mask_to_frames,
+    as_uint8_frames,
     override_pruning,
     predict_keep_mask,
     prepare_pixel_values,
@@ -103,7 +103,7 @@ class VideoAnonymizationPipeline(Pipeline):
             with VideoFile(inputs) as video:
                 frames = video.get_frames(np.arange(video.info.num_frames))
         else:
-            frames = _as_uint8_frames(inputs)
+            frames = as_uint8_frames(inputs)
         clips = frames[split_into_clips(frames.shape[0], self.model.config.num_frames)]  # (num_clips, T, H, W, 3)
         return {
             "pixel_values": prepare_pixel_values(clips, self.model.config, self.image_processor),
