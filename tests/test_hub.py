@@ -124,6 +124,9 @@ def test_from_pretrained_with_the_package(hub, saved):
         assert type(model).__module__ == "transformers_vidanon.modeling_vidanon", type(model).__module__
         assert type(base).__name__ == "VidAnonModel", type(base)
         assert type(AutoImageProcessor.from_pretrained("{REPO_ID}")).__name__ == "VidAnonImageProcessor"
+        from transformers_vidanon.anonymize import load_anonymizer
+        anonymizer, processor = load_anonymizer("{REPO_ID}")
+        assert type(processor).__name__ == "VidAnonImageProcessor" and not anonymizer.training
         x = torch.from_numpy(np.load("{saved['pixels']}"))
         with torch.no_grad():
             o = model(x)
