@@ -1,0 +1,321 @@
+"""The leakage protocol: freeze an anonymizer, train NEW models from scratch on its output, measure them.
+
+For every method (a baseline, VidAnon at some setting, the random-pruning control):
+
+1. anonymize the training clips and the test clips (5 uniform clips per test video) once;
+2. for every seed, train from scratch on the anonymized training clips: a target action model, a per-frame privacy
+   attacker (logits averaged over time) and a video-level privacy attacker;
+3. report action top-1 (softmax averaged over the clips), privacy cMAP and F1 at 0.5 of each attacker, the best
+   single-frame cMAP, and for pruning methods the mask flicker rate; chance levels beside them.
+
+Only this measures leakage: the anonymizer's own privacy head is trained against it and says nothing about an
+attacker who trains on its output.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..pruning import apply_keep_mask
+from . import fresh_models
+from .baselines import get_baseline, random_pruning
+from .metrics import (
+    action_top1,
+    best_single_frame_cmap,
+    chance_cmap,
+    chance_f1,
+    chance_top1,
+    mask_flicker_rate,
+    privacy_cmap,
+    privacy_f1,
+)
+from .report import BenchmarkResults, ChanceLevels, MethodResult
+
+logger = logging.getLogger(__name__)
+
+ATTACKERS = ("frame", "video")
+
+
+class AnonymizedBatch(NamedTuple):
+    """What an anonymizer returns for a batch `(B, T, C, H, W)`: the video, and its tubelet keep mask if any."""
+
+    video: torch.Tensor
+    keep_mask: torch.Tensor | None = None
+
+
+Anonymizer = Callable[[torch.Tensor, "torch.Tensor | None"], AnonymizedBatch]
+"""`(video (B, T, C, H, W) float in [0, 1], regions (B, T, H, W) bool or None) -> AnonymizedBatch`."""
+
+
+@dataclass
+class ProtocolData:
+    """Clips of an evaluation, decoded once.
+
+    Attributes:
+        train_clips (`torch.Tensor` uint8): `(N, T, C, H, W)` or `(N, k, T, C, H, W)` training clips.
+        train_labels (`torch.Tensor` `(N,)`): action labels.
+        train_privacy (`torch.Tensor` `(N, A)`): privacy attributes.
+        test_clips (`torch.Tensor` uint8): `(M, num_clips, T, C, H, W)`.
+        test_labels, test_privacy: as for training.
+        num_labels: number of action classes.
+        privacy_names: attribute names.
+        train_regions / test_regions (`torch.Tensor` bool, *optional*): person regions shaped like the clips without
+            the channel axis (`(N, [k,] T, H, W)`), for the blackening baseline.
+    """
+
+    train_clips: torch.Tensor
+    train_labels: torch.Tensor
+    train_privacy: torch.Tensor
+    test_clips: torch.Tensor
+    test_labels: torch.Tensor
+    test_privacy: torch.Tensor
+    num_labels: int
+    privacy_names: tuple[str, ...]
+    train_regions: torch.Tensor | None = None
+    test_regions: torch.Tensor | None = None
+
+
+@dataclass
+class ProtocolConfig:
+    """How fresh models are trained and how many.
+
+    Attributes:
+        seeds: one fresh model of each kind per seed; every figure is a mean with its spread.
+        attackers: which privacy attackers to train (`"frame"`, `"video"`).
+        fresh: sizes and training settings of the fresh models ([`fresh_models.FreshModelConfig`]).
+        action_model / frame_attacker_model / video_attacker_model: any transformers model name, path or config
+            for the fresh models instead of the small defaults.
+        batch_size: clips per anonymization batch.
+        progress: tqdm bars.
+    """
+
+    seeds: tuple[int, ...] = (0, 1, 2)
+    attackers: tuple[str, ...] = ATTACKERS
+    fresh: fresh_models.FreshModelConfig = field(default_factory=fresh_models.FreshModelConfig)
+    action_model: object = None
+    frame_attacker_model: object = None
+    video_attacker_model: object = None
+    batch_size: int = 32
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ValueError("`seeds` must name at least one seed.")
+        unknown = set(self.attackers) - set(ATTACKERS)
+        if unknown:
+            raise ValueError(f"`attackers` must be among {ATTACKERS}, got {sorted(unknown)}.")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Anonymizers
+# ------------------------------------------------------------------------------------------------------------------
+def baseline_anonymizer(name: str, **options) -> Anonymizer:
+    """A baseline by name (raw, down2, down4, blackening, strongblur) as an [`Anonymizer`]."""
+    baseline = get_baseline(name, **options)
+
+    def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
+        return AnonymizedBatch(baseline(video, regions=regions))
+
+    return anonymize
+
+
+def vidanon_anonymizer(model, **pruning) -> Anonymizer:
+    """A trained VidAnon model as an [`Anonymizer`] (frozen, eval mode).
+
+    Clips of another size than the model's are resized for scoring and the keep mask is upsampled back (nearest),
+    so the anonymized clip keeps its resolution. `pruning` (keep_rate, lambda_priv, temporal_consistency) is
+    applied with `model.set_pruning` for this anonymizer's calls only.
+    """
+    model.eval()
+    size = model.config.image_size
+
+    def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
+        previous = (model.config.keep_rate, model.config.lambda_priv, model.config.temporal_consistency)
+        model.set_pruning(**pruning)
+        try:
+            scored = video
+            if video.shape[-1] != size or video.shape[-2] != size:
+                flat = F.interpolate(video.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True,
+                                     align_corners=False)
+                scored = flat.clamp(0, 1).view(*video.shape[:3], size, size)
+            with torch.no_grad():
+                keep_mask = model.anonymize(scored.to(next(model.parameters()).dtype)).keep_mask.float()
+        finally:
+            model.set_pruning(*previous)
+        return AnonymizedBatch(apply_keep_mask(video, keep_mask, model.config.anonymization_fill_value), keep_mask)
+
+    return anonymize
+
+
+def random_pruning_anonymizer(model_config, seed: int = 0) -> Anonymizer:
+    """The control: drop as many tubelets as VidAnon does (its keep schedule), chosen uniformly at random."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
+        out = random_pruning(
+            video, keep_rate_schedule=model_config.keep_rates(), fuse_pruned_tokens=model_config.fuse_pruned_tokens,
+            tubelet_size=model_config.tubelet_size, patch_size=_patch_for(video, model_config), generator=generator,
+            fill_value=model_config.anonymization_fill_value,
+        )
+        return AnonymizedBatch(out.anonymized_pixel_values, out.keep_mask)
+
+    return anonymize
+
+
+def _patch_for(video: torch.Tensor, model_config) -> int:
+    """The pixel patch size giving the model's tubelet grid on this video's resolution."""
+    grid = model_config.image_size // model_config.patch_size
+    if video.shape[-1] % grid:
+        raise ValueError(f"video width {video.shape[-1]} is not a multiple of the model's grid ({grid} tubelets).")
+    return video.shape[-1] // grid
+
+
+def anonymize_clips(
+    clips: torch.Tensor,
+    anonymizer: Anonymizer,
+    regions: torch.Tensor | None = None,
+    batch_size: int = 32,
+    description: str = "anonymizing",
+    progress: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Run an anonymizer over uint8 clips `(N, [k,] T, C, H, W)`; returns uint8 clips of the same shape and the
+    keep masks `(N * k, T', H', W')` (or None)."""
+    lead = clips.shape[:-4]
+    flat = clips.reshape(-1, *clips.shape[-4:])
+    flat_regions = regions.reshape(-1, *regions.shape[-3:]) if regions is not None else None
+    outputs, masks = [], []
+    for start in tqdm(range(0, flat.shape[0], batch_size), desc=description, disable=not progress, leave=False):
+        video = flat[start : start + batch_size].float() / 255.0
+        region = flat_regions[start : start + batch_size] if flat_regions is not None else None
+        result = anonymizer(video, region)
+        outputs.append((result.video.clamp(0, 1) * 255.0).round().to(torch.uint8))
+        if result.keep_mask is not None:
+            masks.append(result.keep_mask.detach().cpu())
+    anonymized = torch.cat(outputs).reshape(*lead, *clips.shape[-4:])
+    return anonymized, torch.cat(masks) if masks else None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The protocol
+# ------------------------------------------------------------------------------------------------------------------
+def chance_levels(data: ProtocolData) -> ChanceLevels:
+    """What blind models score on the test set."""
+    names = list(data.privacy_names)
+    return ChanceLevels(
+        action_top1=chance_top1(data.test_labels.numpy()),
+        cmap=float(chance_cmap(data.test_privacy.numpy(), names).cmap),
+        f1=float(chance_f1(data.test_privacy.numpy(), names).f1),
+    )
+
+
+def evaluate_method(
+    name: str,
+    anonymizer: Anonymizer,
+    data: ProtocolData,
+    config: ProtocolConfig | None = None,
+    needs_regions: bool = False,
+    extra: dict | None = None,
+) -> MethodResult:
+    """Anonymize once, train fresh models with every seed, measure them.
+
+    Raises:
+        ValueError: the method needs person regions and the data has none.
+    """
+    config = config or ProtocolConfig()
+    if needs_regions and (data.train_regions is None or data.test_regions is None):
+        raise ValueError(f"method {name!r} needs person regions (boxes or masks) and the data has none.")
+    regions = (data.train_regions, data.test_regions) if needs_regions else (None, None)
+    train, train_masks = anonymize_clips(data.train_clips, anonymizer, regions[0], config.batch_size,
+                                         f"{name}: anonymizing train", config.progress)
+    test, test_masks = anonymize_clips(data.test_clips, anonymizer, regions[1], config.batch_size,
+                                       f"{name}: anonymizing test", config.progress)
+    names = list(data.privacy_names)
+    result = MethodResult(name=name, extra=dict(extra or {}))
+    if test_masks is not None:
+        masks = torch.cat([train_masks, test_masks])
+        result.extra["keep_fraction"] = float(masks.float().mean())
+    fresh = config.fresh
+    for seed in tqdm(config.seeds, desc=f"{name}: fresh models", disable=not config.progress, leave=False):
+        action = fresh_models.train_action_model(train, data.train_labels, data.num_labels, seed=seed, config=fresh,
+                                                 model_name_or_config=config.action_model)
+        result.action_top1.append(action_top1(fresh_models.predict_action(action, test).numpy(), data.test_labels.numpy()))
+        result.chance_cmap.append(float(chance_cmap(data.test_privacy.numpy(), names).cmap))
+        if "frame" in config.attackers:
+            attacker = fresh_models.train_frame_attacker(train, data.train_privacy, seed=seed, config=fresh,
+                                                         model_name_or_config=config.frame_attacker_model)
+            prediction = fresh_models.predict_frame_attacker(attacker, test)
+            logits = prediction.logits.numpy()
+            result.frame_cmap.append(float(privacy_cmap(logits, data.test_privacy.numpy(), names).cmap))
+            result.frame_f1.append(float(privacy_f1(logits, data.test_privacy.numpy(), attribute_names=names).f1))
+            single = best_single_frame_cmap(prediction.flat_frame_logits().numpy(), data.test_privacy.numpy(), names)
+            result.best_single_frame_cmap.append(float(single.cmap))
+        if "video" in config.attackers:
+            attacker = fresh_models.train_video_attacker(train, data.train_privacy, seed=seed, config=fresh,
+                                                         model_name_or_config=config.video_attacker_model)
+            logits = fresh_models.predict_video_attacker(attacker, test).numpy()
+            result.video_cmap.append(float(privacy_cmap(logits, data.test_privacy.numpy(), names).cmap))
+            result.video_f1.append(float(privacy_f1(logits, data.test_privacy.numpy(), attribute_names=names).f1))
+        if test_masks is not None:
+            result.flicker_rate.append(mask_flicker_rate(test_masks))
+    logger.info("%s: %s", name, {k: round(v["mean"], 4) for k, v in result.summary().items()})
+    return result
+
+
+def run_protocol(
+    methods: Sequence[tuple[str, Anonymizer, bool]],
+    data: ProtocolData,
+    config: ProtocolConfig | None = None,
+    dataset: str = "",
+    metadata: dict | None = None,
+) -> BenchmarkResults:
+    """Evaluate several methods `(name, anonymizer, needs_regions)` on the same data and seeds."""
+    config = config or ProtocolConfig()
+    results = [
+        evaluate_method(name, anonymizer, data, config, needs_regions)
+        for name, anonymizer, needs_regions in tqdm(methods, desc="methods", disable=not config.progress)
+    ]
+    return BenchmarkResults(methods=results, chance=chance_levels(data), dataset=dataset, metadata=dict(metadata or {}))
+
+
+def _clip_regions(manifest, clipset, region: str = "actor") -> torch.Tensor:
+    """Region masks `(N, k, T, H, W)` of a SynthPrivacy `ClipSet`, aligned with its decoded frames."""
+    from ..data.synth import read_synth_regions
+
+    masks = []
+    for video_id, frame_indices in zip(clipset.video_ids, clipset.frame_indices):
+        regions = torch.from_numpy(read_synth_regions(manifest, video_id)[region])
+        masks.append(regions[frame_indices])  # (k, T, H, W)
+    return torch.stack(masks)
+
+
+def synth_protocol_data(
+    manifest,
+    num_frames: int = 16,
+    frame_stride: int = 2,
+    train_clips_per_video: int = 1,
+    test_clips_per_video: int = 5,
+    test_split: str = "test",
+    progress: bool = True,
+) -> ProtocolData:
+    """SynthPrivacy clips for the protocol: train split for the fresh models, `test_split` to measure them; the
+    actor masks serve the blackening baseline."""
+    from ..data.synth import load_synth_clips
+
+    train = load_synth_clips(manifest, "train", num_frames, frame_stride, train_clips_per_video, progress=progress)
+    test = load_synth_clips(manifest, test_split, num_frames, frame_stride, test_clips_per_video, progress=progress)
+    train_regions = _clip_regions(manifest, train)
+    if train.clips.dim() == 5:
+        train_regions = train_regions[:, 0]
+    return ProtocolData(
+        train_clips=train.clips, train_labels=train.labels, train_privacy=train.privacy_labels,
+        test_clips=test.multi_clip(), test_labels=test.labels, test_privacy=test.privacy_labels,
+        num_labels=len(train.action_names), privacy_names=tuple(train.privacy_names),
+        train_regions=train_regions, test_regions=_clip_regions(manifest, test),
+    )
