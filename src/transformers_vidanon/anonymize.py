@@ -199,7 +199,6 @@ def load_anonymizer(
         raise FileNotFoundError(f"model {source!r} does not exist (neither a folder nor a Hub repository id).")
     try:
         if trust_remote_code:
-            config = AutoConfig.from_pretrained(source, trust_remote_code=True, **from_pretrained_kwargs)
             model = AutoModelForVideoClassification.from_pretrained(
                 source, trust_remote_code=True, **from_pretrained_kwargs
             )
