@@ -36,6 +36,10 @@ def _register() -> None:
 
 _register()
 
+from .pipelines import register_pipelines  # noqa: E402  (needs the Auto classes registered above)
+
+register_pipelines()
+
 __all__ = [
     "DEFAULT_PRIVACY_LABEL_NAMES",
     "VidAnonAnonymizationOutput",

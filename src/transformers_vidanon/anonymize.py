@@ -21,6 +21,7 @@ Main entry points: [`anonymize_video`], [`anonymize_folder`], [`anonymize_frames
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -133,9 +134,8 @@ class FramesAnonymization:
 def override_pruning(model: Any, keep_rate: float | Sequence[float] | None = None, lambda_priv: float | None = None):
     """A copy of `model` that prunes with another keep rate and/or privacy weight; `model` itself is untouched.
 
-    The pruning layers read their keep rate once, when they are built, so changing `model.config` would not be
-    enough: this builds a new model of the same class from a modified copy of the configuration (validated like
-    any configuration, so a bad value raises `ValueError` naming it) and loads the same weights into it.
+    The copy's pruning is changed with `set_pruning`, which validates the values like the configuration does (a bad
+    value raises `ValueError` naming it).
 
     Args:
         model ([`VidAnonForPrivacyPreservingActionRecognition`] or [`VidAnonModel`]): the trained model.
@@ -144,23 +144,14 @@ def override_pruning(model: Any, keep_rate: float | Sequence[float] | None = Non
         lambda_priv (`float`, *optional*): weight of the privacy attention in the score. `None`: unchanged.
 
     Returns:
-        The model itself when both overrides are `None`, otherwise a new model (same device, dtype and mode).
+        The model itself when both overrides are `None`, otherwise a copy (same device, dtype and mode).
     """
     if keep_rate is None and lambda_priv is None:
         return model
-    values = model.config.to_dict()
-    if keep_rate is not None:
-        if not model.config.pruning_layers:
-            logger.warning("`keep_rate` is overridden but this model has no pruning layer: it changes nothing.")
-        values["keep_rate"] = list(keep_rate) if isinstance(keep_rate, (list, tuple)) else float(keep_rate)
-    if lambda_priv is not None:
-        values["lambda_priv"] = float(lambda_priv)
-    config = type(model.config).from_dict(values)
-    config._attn_implementation = model.config._attn_implementation
-    new_model = type(model)(config)
-    new_model.load_state_dict(model.state_dict())
-    new_model.to(device=model.device, dtype=model.dtype)
-    new_model.train(model.training)
+    if keep_rate is not None and not model.config.pruning_layers:
+        logger.warning("`keep_rate` is overridden but this model has no pruning layer: it changes nothing.")
+    new_model = copy.deepcopy(model)
+    new_model.set_pruning(keep_rate=keep_rate, lambda_priv=lambda_priv)
     return new_model
 
 

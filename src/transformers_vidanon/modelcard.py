@@ -265,17 +265,10 @@ def _model_index(model_name: str, results: dict[str, Any]) -> list[dict[str, Any
 # ----------------------------------------------------------------------------------------------------------------------
 def _surviving_tubelets(config: Any) -> int:
     """Tubelets left after every pruning layer (the model's selection rule)."""
-    from .evaluation.baselines import _num_kept_after_schedule
-    from .pruning import num_tubelets_to_keep
+    from .pruning import surviving_tubelets
 
-    rates = config.keep_rates()
-    if config.temporal_consistency == "tube":
-        time_slots, height, width = config.tubelet_grid
-        spatial = height * width
-        for rate in rates:
-            spatial = num_tubelets_to_keep(spatial, rate)
-        return time_slots * spatial
-    return _num_kept_after_schedule(config.num_tubelets, rates, config.fuse_pruned_tokens)
+    return surviving_tubelets(config.tubelet_grid, config.keep_rates(), config.fuse_pruned_tokens,
+                              config.temporal_consistency)
 
 
 def _names(names: list[str], limit: int = 12) -> str:

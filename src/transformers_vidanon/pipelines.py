@@ -142,17 +142,13 @@ class VideoAnonymizationPipeline(Pipeline):
 
 
 def register_pipelines() -> None:
-    """Register the `"video-anonymization"` task, and VidAnon's image processor with `AutoImageProcessor`.
+    """Register the `"video-anonymization"` task with transformers' pipeline registry (idempotent).
 
-    Idempotent: calling it again changes nothing. The image processor registration is what lets transformers'
-    `"video-classification"` pipeline (and `AutoImageProcessor.from_pretrained`) find the
-    `preprocessor_config.json` saved beside a VidAnon model.
+    Importing the package calls it; the package also registers VidAnon's image processor with
+    `AutoImageProcessor`, which the `"video-classification"` pipeline needs.
     """
-    from transformers import AutoImageProcessor, AutoModelForVideoClassification
+    from transformers import AutoModelForVideoClassification
     from transformers.pipelines import PIPELINE_REGISTRY
-
-    from .configuration_vidanon import VidAnonConfig
-    from .processing_vidanon import VidAnonImageProcessor
 
     current = PIPELINE_REGISTRY.supported_tasks.get(VIDEO_ANONYMIZATION_TASK)
     if current is None or current.get("impl") is not VideoAnonymizationPipeline:
@@ -162,7 +158,6 @@ def register_pipelines() -> None:
             pt_model=AutoModelForVideoClassification,
             type="video",
         )
-    AutoImageProcessor.register(VidAnonConfig, slow_image_processor_class=VidAnonImageProcessor, exist_ok=True)
 
 
 __all__ = ["VIDEO_ANONYMIZATION_TASK", "VideoAnonymizationPipeline", "register_pipelines"]

@@ -272,3 +272,30 @@ def apply_keep_mask(video: torch.Tensor, keep_mask: torch.Tensor, fill_value: fl
         )
     mask = upsample_keep_mask(keep_mask.to(video.dtype), (video.shape[1], video.shape[3], video.shape[4]))
     return video * mask + fill_value * (1 - mask)
+
+
+def surviving_tubelets(
+    grid: tuple[int, int, int],
+    keep_rates: list[float] | tuple[float, ...],
+    fuse_pruned_tokens: bool = True,
+    temporal_consistency: str = "tubelet",
+) -> int:
+    """How many tubelets survive a pruning schedule, by the model's own counting rule.
+
+    `"tubelet"`: each step keeps `ceil(rate * (N + fused))`, the fused token (present after the first step when
+    fusion is on) counted in the budget (1568 -> 1412 -> 1272 -> 1146 at 0.9, 0.9, 0.9). `"tube"`: each step keeps
+    `ceil(rate * S)` of the S spatial positions, in every one of the T' time slots.
+    """
+    time_slots, height, width = grid
+    if any(not 0.0 < float(rate) <= 1.0 for rate in keep_rates):
+        raise ValueError(f"keep rates must be in (0, 1], got {list(keep_rates)}.")
+    if temporal_consistency == "tube":
+        spatial = height * width
+        for rate in keep_rates:
+            spatial = num_tubelets_to_keep(spatial, float(rate))
+        return time_slots * spatial
+    count, has_fused = time_slots * height * width, False
+    for rate in keep_rates:
+        count = min(count, num_tubelets_to_keep(count + int(has_fused), float(rate)))
+        has_fused = has_fused or fuse_pruned_tokens
+    return count

@@ -51,7 +51,7 @@ def ensure_synth(data_dir: str | None, num_videos: int, seed: int, image_size: i
     return generate_synth_privacy(folder, num_videos, seed, image_size=image_size, num_frames=max(32, 2 * num_frames))
 
 
-def _raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+def raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
     """The untransformed (train, eval) datasets for `data_args.dataset`."""
     name = data_args.dataset
     if name in ("synth", "manifest"):
@@ -100,7 +100,7 @@ def _raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, D
 
 def build_training_data(data_args, image_size: int, num_frames: int) -> TrainingData:
     """Datasets for a run: the loaders for `data_args.dataset`, split hygiene checked, transforms set."""
-    train, evaluation = _raw_splits(data_args, image_size, num_frames)
+    train, evaluation = raw_splits(data_args, image_size, num_frames)
     if evaluation is not None:
         loaders.check_disjoint_splits({"train": train, "eval": evaluation})
     if data_args.max_train_samples:

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple, Protocol
 import torch
 import torch.nn.functional as F
 
-from ..pruning import apply_keep_mask, num_tubelets_to_keep
+from ..pruning import apply_keep_mask, num_tubelets_to_keep, surviving_tubelets
 
 logger = logging.getLogger(__name__)
 
@@ -440,21 +440,6 @@ class RandomPruningOutput(NamedTuple):
     keep_mask: torch.Tensor
 
 
-def _num_kept_after_schedule(num_tubelets: int, keep_rates: Sequence[float], fuse_pruned_tokens: bool) -> int:
-    """How many tubelets VidAnon keeps after its pruning steps (its "tubelet" mode).
-
-    Each step keeps ``ceil(rate * (N + extra))`` tubelets, where ``extra`` is 1 once a fused token exists
-    (it is counted in the budget, as in the reference: 1568 -> 1412 -> 1272 -> 1146 at 0.9, 0.9, 0.9).
-    """
-    count, has_fused = num_tubelets, False
-    for rate in keep_rates:
-        if not 0.0 < float(rate) <= 1.0:
-            raise ValueError(f"`keep_rate_schedule` values must be in (0, 1], got {list(keep_rates)}.")
-        count = min(count, num_tubelets_to_keep(count + int(has_fused), float(rate)))
-        has_fused = fuse_pruned_tokens  # the model appends a fused token after its first pruning step
-    return count
-
-
 def random_pruning(
     video: torch.Tensor,
     *,
@@ -511,7 +496,7 @@ def random_pruning(
             (batch,), num_tubelets_to_keep(num_tubelets, float(keep_fraction)), dtype=torch.long
         )
     elif keep_rate_schedule is not None:
-        kept = _num_kept_after_schedule(num_tubelets, list(keep_rate_schedule), fuse_pruned_tokens)
+        kept = surviving_tubelets((num_tubelets, 1, 1), list(keep_rate_schedule), fuse_pruned_tokens)
         counts = torch.full((batch,), kept, dtype=torch.long)
     else:
         counts = torch.as_tensor(num_keep).round().long().flatten().cpu()

@@ -319,3 +319,71 @@ def synth_protocol_data(
         num_labels=len(train.action_names), privacy_names=tuple(train.privacy_names),
         train_regions=train_regions, test_regions=_clip_regions(manifest, test),
     )
+
+
+def datasets_protocol_data(
+    train_dataset,
+    test_dataset,
+    num_frames: int = 16,
+    frame_stride: int = 2,
+    image_size: int = 112,
+    test_clips_per_video: int = 5,
+    boxes: dict | None = None,
+    backend: str = "auto",
+    progress: bool = True,
+) -> ProtocolData:
+    """Decode two loader datasets (rows with `video`, `label`, `privacy_labels`) into protocol clips.
+
+    Clips are deterministic (evaluation sampling: uniform windows, shorter-side resize, centre crop): one per
+    training video, `test_clips_per_video` per test video. With `boxes` (`{video_id: {frame: [[x0, y0, x1, y1]]}}`,
+    in source-frame pixels) person regions are rasterised at the decoded frames for the blackening baseline.
+    """
+    from ..data.loaders import make_clip_transform
+    from ..data.labels import PRIVACY_ATTRIBUTES
+    from ..video_io import uniform_clip_indices, video_info
+    from .baselines import boxes_to_masks
+
+    def decode(dataset, clips: int, what: str):
+        transform = make_clip_transform("eval", num_frames=num_frames, frame_stride=frame_stride,
+                                        image_size=image_size, num_clips=clips, backend=backend)
+        pixels, labels, privacy, regions = [], [], [], []
+        for row in tqdm(dataset, desc=f"decoding {what}", disable=not progress):
+            clip = transform.load(row["video"])  # (clips, T, C, H, W) in [0, 1]
+            pixels.append((clip * 255).round().to(torch.uint8))
+            labels.append(int(row["label"]))
+            privacy.append(torch.as_tensor(row["privacy_labels"], dtype=torch.float32))
+            if boxes is not None:
+                video_id = row.get("video_id") or str(row["video"])
+                if video_id not in boxes:
+                    raise ValueError(f"the boxes file has no entry for video {video_id!r} ({row['video']}).")
+                info = video_info(row["video"])
+                indices = uniform_clip_indices(info.num_frames, num_frames, frame_stride, clips)
+                regions.append(torch.stack([
+                    _boxes_for_clip(boxes_to_masks, boxes[video_id], window, info, image_size) for window in indices
+                ]))
+        stacked = torch.stack(pixels)
+        return stacked, torch.tensor(labels), torch.stack(privacy), torch.stack(regions) if regions else None
+
+    train_clips, train_labels, train_privacy, train_regions = decode(train_dataset, 1, "train")
+    test_clips, test_labels, test_privacy, test_regions = decode(test_dataset, test_clips_per_video, "test")
+    if not torch.isfinite(test_privacy).all() or not torch.isfinite(train_privacy).all():
+        raise ValueError("every video needs its privacy labels for the leakage protocol; some are unknown (NaN).")
+    names = train_dataset.features["label"].names if hasattr(train_dataset, "features") else None
+    return ProtocolData(
+        train_clips=train_clips[:, 0], train_labels=train_labels, train_privacy=train_privacy,
+        test_clips=test_clips, test_labels=test_labels, test_privacy=test_privacy,
+        num_labels=len(names) if names else int(max(train_labels.max(), test_labels.max())) + 1,
+        privacy_names=tuple(PRIVACY_ATTRIBUTES),
+        train_regions=train_regions[:, 0] if train_regions is not None else None, test_regions=test_regions,
+    )
+
+
+def _boxes_for_clip(boxes_to_masks, video_boxes, window, info, image_size: int) -> torch.Tensor:
+    """Masks `(T, image_size, image_size)` of one clip: boxes rasterised at source size, then resized and
+    centre-cropped as the frames were."""
+    masks = boxes_to_masks(video_boxes, len(window), info.height, info.width, frame_indices=[int(i) for i in window])
+    scale = image_size / min(info.height, info.width)
+    height, width = max(image_size, round(info.height * scale)), max(image_size, round(info.width * scale))
+    resized = F.interpolate(masks[:, None].float(), size=(height, width), mode="nearest")[:, 0] > 0.5
+    top, left = (height - image_size) // 2, (width - image_size) // 2
+    return resized[:, top : top + image_size, left : left + image_size]

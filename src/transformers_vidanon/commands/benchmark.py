@@ -1,0 +1,44 @@
+"""`vidanon benchmark`: the end-to-end SynthPrivacy benchmark (data, training, leakage evaluation, report)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", default="outputs/benchmark", help="where data, models, tables and figures go")
+    parser.add_argument("--num-videos", type=int, default=None, help="SynthPrivacy size (default 360)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="fresh-model seeds (default 0 1 2)")
+    parser.add_argument("--objectives", nargs="+", default=None, choices=["grl", "alternating"],
+                        help="VidAnon training objectives to run (default: grl)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small smoke run (few videos, one seed, short training): NOT a result")
+    parser.add_argument("--train", nargs=argparse.REMAINDER, default=[],
+                        help="training overrides, e.g. --train --num_train_epochs 20 (must come last)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args) -> int:
+    from transformers_vidanon.evaluation.benchmark import BenchmarkConfig, run_benchmark
+    from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = BenchmarkConfig(output_dir=args.output, progress=not args.no_progress,
+                             training_overrides=tuple(args.train))
+    if args.quick:
+        config.num_videos, config.seeds, config.sweep_keep_rates, config.sweep_lambdas = 48, (0,), (0.5,), (1.0,)
+        config.fresh = FreshModelConfig(action_epochs=2, frame_epochs=2, video_epochs=2, progress=config.progress)
+        config.training_overrides = ("--num_train_epochs", "1", *config.training_overrides)
+    if args.num_videos:
+        config.num_videos = args.num_videos
+    if args.seeds:
+        config.seeds = tuple(args.seeds)
+    if args.objectives:
+        config.objectives = tuple(args.objectives)
+    outcome = run_benchmark(config)
+    print((outcome["results"] and open(outcome["files"]["results.md"]).read()))
+    for name, path in outcome["files"].items():
+        print(f"{name}: {path}")
+    print(f"total time: {outcome['seconds']['total']:.0f} s")
+    return 0

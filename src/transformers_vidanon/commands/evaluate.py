@@ -1,0 +1,121 @@
+"""`vidanon evaluate`: the leakage protocol for one anonymizer (a VidAnon checkpoint or a baseline) on a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+BASELINE_NAMES = ("raw", "down2", "down4", "blackening", "strongblur")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--method", action="append", required=True,
+                        help="a VidAnon checkpoint (folder or Hub id), a baseline "
+                             f"({', '.join(BASELINE_NAMES)}), or 'random:<checkpoint>' for the random-pruning control "
+                             "at that checkpoint's keep schedule; repeat for several methods (Raw is always added)")
+    parser.add_argument("--data", required=True,
+                        help="a SynthPrivacy folder (or its manifest.jsonl), any manifest (CSV/JSONL with a split "
+                             "column), or a dataset root with --dataset")
+    parser.add_argument("--dataset", default=None,
+                        help="a named dataset (vp_ucf101, vp_hmdb51, pa_hmdb51, ...) with --split-dir")
+    parser.add_argument("--split-dir", default=None, help="official split files (UCF101 / HMDB51)")
+    parser.add_argument("--split", type=int, default=1, help="official split index")
+    parser.add_argument("--pa-annotations", default=None, help="PA-HMDB51 annotation JSON")
+    parser.add_argument("--boxes", default=None, help="person boxes JSON for the blackening baseline on real data")
+    parser.add_argument("--output", default="outputs/evaluation", help="folder for results.json and results.md")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fresh-model seeds (at least 3)")
+    parser.add_argument("--attackers", nargs="+", default=["frame", "video"], choices=["frame", "video"])
+    parser.add_argument("--num-frames", type=int, default=16)
+    parser.add_argument("--frame-stride", type=int, default=2)
+    parser.add_argument("--image-size", type=int, default=None, help="clip size (default: the data's or 112)")
+    parser.add_argument("--keep-rate", type=float, default=None, help="override the checkpoint's keep rate")
+    parser.add_argument("--lambda-priv", type=float, default=None, help="override the checkpoint's lambda_priv")
+    parser.add_argument("--action-model", default=None,
+                        help="AutoModelForVideoClassification name/path for the fresh action model (default: small)")
+    parser.add_argument("--frame-attacker", default=None, help="AutoModelForImageClassification name/path")
+    parser.add_argument("--video-attacker", default=None, help="AutoModelForVideoClassification name/path")
+    parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply the fresh models' epochs")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def _load_data(args):
+    from transformers_vidanon.evaluation.protocol import datasets_protocol_data, synth_protocol_data
+
+    data = Path(args.data)
+    manifest = data / "manifest.jsonl" if data.is_dir() else data
+    if args.dataset is None and manifest.is_file() and (manifest.parent / "synth_config.json").is_file():
+        return synth_protocol_data(manifest, args.num_frames, args.frame_stride, progress=not args.no_progress)
+    from transformers_vidanon.data.builders import raw_splits
+    from transformers_vidanon.training_args import DataArguments
+
+    if args.dataset is None:
+        data_args = DataArguments(dataset="manifest", manifest=str(manifest))
+    else:
+        data_args = DataArguments(dataset=args.dataset, data_dir=str(data), split_dir=args.split_dir,
+                                  split=args.split, pa_annotations=args.pa_annotations)
+    train, test = raw_splits(data_args, args.image_size or 112, args.num_frames)
+    if test is None:
+        raise SystemExit(f"{args.data}: no test (or val) split found; the protocol needs one.")
+    boxes = None
+    if args.boxes:
+        from transformers_vidanon.evaluation.baselines import load_boxes
+
+        boxes = load_boxes(args.boxes)
+    return datasets_protocol_data(train, test, args.num_frames, args.frame_stride, args.image_size or 112,
+                                  boxes=boxes, progress=not args.no_progress)
+
+
+def _anonymizers(args):
+    from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
+    from transformers_vidanon.evaluation.protocol import (
+        baseline_anonymizer,
+        random_pruning_anonymizer,
+        vidanon_anonymizer,
+    )
+
+    methods = [("Raw", baseline_anonymizer("raw"), False)]
+    pruning = {k: v for k, v in (("keep_rate", args.keep_rate), ("lambda_priv", args.lambda_priv)) if v is not None}
+    for spec in args.method:
+        if spec == "raw":
+            continue
+        if spec in BASELINE_NAMES:
+            methods.append((spec, baseline_anonymizer(spec), spec == "blackening"))
+        elif spec.startswith("random:"):
+            model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(spec[len("random:"):])
+            if pruning:
+                model.set_pruning(**pruning)
+            methods.append(("Random pruning", random_pruning_anonymizer(model.config), False))
+        else:
+            model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(spec)
+            methods.append((f"VidAnon ({spec})", vidanon_anonymizer(model, **pruning), False))
+    return methods
+
+
+def run(args) -> int:
+    from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+    from transformers_vidanon.evaluation.protocol import ProtocolConfig, run_protocol
+    from transformers_vidanon.evaluation.report import markdown_table, write_results_json
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if len(args.seeds) < 3:
+        logging.getLogger("vidanon.evaluate").warning(
+            "fewer than 3 seeds: differences smaller than the spread over seeds are not results")
+    fresh = FreshModelConfig(progress=not args.no_progress)
+    if args.epochs_scale != 1.0:
+        for name in ("action_epochs", "frame_epochs", "video_epochs"):
+            setattr(fresh, name, max(1, round(getattr(fresh, name) * args.epochs_scale)))
+    config = ProtocolConfig(seeds=tuple(args.seeds), attackers=tuple(args.attackers), fresh=fresh,
+                            action_model=args.action_model, frame_attacker_model=args.frame_attacker,
+                            video_attacker_model=args.video_attacker, progress=not args.no_progress)
+    data = _load_data(args)
+    results = run_protocol(_anonymizers(args), data, config, dataset=str(args.data),
+                           metadata={"arguments": vars(args)})
+    output = Path(args.output)
+    write_results_json(results, output / "results.json")
+    table = markdown_table(results)
+    (output / "results.md").write_text(table + "\n")
+    print(table)
+    print(json.dumps({"results": str(output / "results.json")}))
+    return 0

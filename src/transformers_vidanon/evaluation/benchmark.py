@@ -1,0 +1,185 @@
+"""The end-to-end SynthPrivacy benchmark (the README's main job).
+
+Generate the data, train VidAnon, evaluate VidAnon, the random-pruning control and every baseline with the leakage
+protocol, sweep VidAnon's inference-time settings (keep rate, lambda_priv, tubelet/tube) for its trade-off curve,
+and write the results JSON, a Table-1-style Markdown table, the trade-off plot and a Figure-2-style grid.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from .fresh_models import FreshModelConfig
+from .protocol import (
+    ProtocolConfig,
+    baseline_anonymizer,
+    evaluate_method,
+    random_pruning_anonymizer,
+    run_protocol,
+    synth_protocol_data,
+    vidanon_anonymizer,
+)
+from .report import MethodResult, markdown_table, plot_figure2, plot_tradeoff, write_results_json
+
+logger = logging.getLogger(__name__)
+
+BASELINE_ROWS = (("Down-2x", "down2", False), ("Down-4x", "down4", False), ("Blackening", "blackening", True),
+                 ("StrongBlur", "strongblur", False))
+
+
+def packaged_config(name: str) -> Path:
+    """Path of a training config shipped with the package (`synthetic`, `vp_ucf101`, ...)."""
+    path = Path(str(resources.files("transformers_vidanon") / "configs" / f"{name}.yaml"))
+    if not path.is_file():
+        raise FileNotFoundError(f"no packaged training config named {name!r} ({path})")
+    return path
+
+
+@dataclass
+class BenchmarkConfig:
+    """Settings of the SynthPrivacy benchmark (defaults: about 20 minutes on 2 CPU cores).
+
+    Attributes:
+        output_dir: everything is written here (data/, vidanon-*/, results.json, results.md, PNGs).
+        num_videos / data_seed / image_size / video_frames: the generated SynthPrivacy set.
+        objectives: which VidAnon training objectives to run (`grl`, `alternating`).
+        training_overrides: `--key value` pairs applied over `configs/synthetic.yaml`.
+        seeds: fresh-model seeds of the main table.
+        sweep_keep_rates / sweep_lambdas / sweep_modes: VidAnon inference settings of the trade-off curve.
+        sweep_seeds: fresh-model seeds per sweep point (fewer: the sweep is for the curve, the table is the claim).
+        fresh: fresh-model settings.
+        threads: torch threads.
+    """
+
+    output_dir: str = "outputs/benchmark"
+    num_videos: int = 360
+    data_seed: int = 0
+    image_size: int = 64
+    video_frames: int = 32
+    objectives: tuple[str, ...] = ("grl",)
+    training_overrides: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = (0, 1, 2)
+    sweep_keep_rates: tuple[float, ...] = (0.5, 0.7)
+    sweep_lambdas: tuple[float, ...] = (0.5, 2.0)
+    sweep_modes: tuple[str, ...] = ("tubelet", "tube")
+    sweep_seeds: tuple[int, ...] = (0,)
+    fresh: FreshModelConfig = field(default_factory=FreshModelConfig)
+    threads: int | None = None
+    progress: bool = True
+
+
+def _train_vidanon(config: BenchmarkConfig, data_dir: Path, objective: str) -> Path:
+    from ..trainer import train_from_arguments
+    from ..training_args import parse_arguments
+
+    output = Path(config.output_dir) / f"vidanon-{objective}"
+    if (output / "model" / "model.safetensors").is_file():
+        logger.info("reusing the trained model in %s", output / "model")
+        return output / "model"
+    argv = ["--config", str(packaged_config("synthetic")), "--data_dir", str(data_dir), "--output_dir", str(output),
+            "--objective", objective, "--image_size", str(config.image_size), "--resume_from_checkpoint", "latest",
+            "--disable_tqdm", str(not config.progress), *config.training_overrides]
+    result = train_from_arguments(*parse_arguments(argv))
+    if result.model_dir is None:
+        raise RuntimeError(f"training of the {objective} model stopped early; rerun to resume from its checkpoint")
+    return Path(result.model_dir)
+
+
+def run_benchmark(config: BenchmarkConfig) -> dict:
+    """Run everything; returns `{"results": BenchmarkResults, "sweep": [...], "files": {...}, "seconds": {...}}`."""
+    from ..data.synth import generate_synth_privacy
+    from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    output = Path(config.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+
+    data_dir = output / "data"
+    if not (data_dir / "manifest.jsonl").is_file():
+        generate_synth_privacy(data_dir, config.num_videos, config.data_seed, image_size=config.image_size,
+                               num_frames=config.video_frames, progress=config.progress)
+    seconds["data"] = time.perf_counter() - start
+
+    models = {}
+    for objective in config.objectives:
+        tick = time.perf_counter()
+        models[objective] = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(
+            _train_vidanon(config, data_dir, objective)
+        ).eval()
+        seconds[f"train_{objective}"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    first = next(iter(models.values()))
+    data = synth_protocol_data(data_dir / "manifest.jsonl", num_frames=first.config.num_frames, progress=config.progress)
+    protocol = ProtocolConfig(seeds=tuple(config.seeds), fresh=config.fresh, progress=config.progress)
+    methods = [("Raw", baseline_anonymizer("raw"), False)]
+    methods += [(name, baseline_anonymizer(key), regions) for name, key, regions in BASELINE_ROWS]
+    for objective, model in models.items():
+        label = "VidAnon" if objective == "grl" else f"VidAnon ({objective})"
+        methods.append((label, vidanon_anonymizer(model), False))
+    methods.append(("Random pruning", random_pruning_anonymizer(first.config, seed=config.data_seed), False))
+    results = run_protocol(methods, data, protocol, dataset="SynthPrivacy",
+                           metadata={"benchmark": _jsonable(asdict(config)),
+                                     "vidanon_config": {k: first.config.to_dict()[k] for k in (
+                                         "pruning_layers", "keep_rate", "lambda_priv", "temporal_consistency",
+                                         "hidden_size", "num_hidden_layers", "image_size", "num_frames")}})
+    seconds["evaluate"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    sweep_protocol = ProtocolConfig(seeds=tuple(config.sweep_seeds), attackers=("frame",), fresh=config.fresh,
+                                    progress=config.progress)
+    sweep: list[MethodResult] = []
+    for mode in config.sweep_modes:
+        for keep in config.sweep_keep_rates:
+            for lam in config.sweep_lambdas:
+                settings = dict(keep_rate=keep, lambda_priv=lam, temporal_consistency=mode)
+                name = f"{mode} keep={keep:g} λ={lam:g}"
+                sweep.append(evaluate_method(name, vidanon_anonymizer(first, **settings), data, sweep_protocol,
+                                             extra=settings))
+    seconds["sweep"] = time.perf_counter() - tick
+
+    files = write_outputs(output, results, sweep, data, first)
+    seconds["total"] = time.perf_counter() - start
+    (output / "timings.json").write_text(json.dumps(seconds, indent=2))
+    logger.info("benchmark written to %s in %.0f s", output, seconds["total"])
+    return {"results": results, "sweep": sweep, "files": files, "seconds": seconds}
+
+
+def write_outputs(output: Path, results, sweep, data, model) -> dict[str, str]:
+    """results.json (with the sweep), results.md, tradeoff PNGs (frame and video attacker) and figure2.png."""
+    from .protocol import vidanon_anonymizer as make
+
+    path_json = write_results_json(results, output / "results.json")
+    payload = json.loads(path_json.read_text())
+    payload["sweep"] = [method.to_dict() for method in sweep]
+    path_json.write_text(json.dumps(payload, indent=2))
+    table = markdown_table(results)
+    (output / "results.md").write_text(table + "\n")
+    plot_tradeoff(results, sweep, output / "tradeoff_frame.png", attacker="frame",
+                  title="SynthPrivacy: action top-1 vs per-frame attacker cMAP")
+    video_sweep = [m for m in sweep if m.has("video_cmap")]
+    plot_tradeoff(results, video_sweep, output / "tradeoff_video.png", attacker="video",
+                  title="SynthPrivacy: action top-1 vs video attacker cMAP")
+    raw = data.test_clips[:3, 0].float() / 255.0
+    anonymized = make(model)(raw, None).video
+    plot_figure2(raw, anonymized, output / "figure2.png", frames=4)
+    return {name: str(output / name) for name in
+            ("results.json", "results.md", "tradeoff_frame.png", "tradeoff_video.png", "figure2.png")}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

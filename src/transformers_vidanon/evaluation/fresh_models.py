@@ -1,0 +1,732 @@
+"""Fresh models for the leakage protocol: action recognisers and privacy attackers trained from scratch.
+
+An anonymizer is judged by NEW models trained on its output, never by its own heads. This module
+trains three kinds on in-memory clip tensors (see `transformers_vidanon.data.synth.ClipSet`):
+
+- `train_action_model`: a video classifier (by default a small `VideoMAEForVideoClassification`
+  built from a config, no pretrained weights), cross-entropy; `predict_action` averages the softmax
+  over temporal clips.
+- `train_frame_attacker`: a per-frame multi-label privacy attacker (by default a small
+  `ResNetForImageClassification`), BCE on single frames; `predict_frame_attacker` averages the
+  logits over time and clips, and also returns every frame's logits (for the best single-frame
+  leakage).
+- `train_video_attacker`: a video-level multi-label attacker (a small VideoMAE, BCE), the stronger
+  test that sees motion as well as appearance; `predict_video_attacker` averages logits over clips.
+
+Clips are `(N, T, C, H, W)` (or `(N, num_clips, T, C, H, W)` for prediction), uint8 in [0, 255]
+or float in [0, 1]. Every model normalises its own input (`FreshModel` holds the per-channel mean
+and std, computed on its training clips by default): small models trained from scratch learn next
+to nothing from unnormalised pixels. Training is seeded and deterministic for a seed on a given
+machine and thread count; it runs on the threads `torch.get_num_threads()` allows unless
+`FreshModelConfig.num_threads` says otherwise. The default sizes (`FreshModelConfig`) are chosen so
+that one training on a few hundred 16x64x64 clips takes seconds to a minute on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import (
+    AutoConfig,
+    AutoModelForImageClassification,
+    AutoModelForVideoClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+    ResNetConfig,
+    VideoMAEConfig,
+)
+
+from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
+
+logger = logging.getLogger(__name__)
+
+ModelSpec = str | PretrainedConfig | None
+"""A model name or path (`AutoConfig.from_pretrained`), a config object, or None for the default."""
+
+
+@dataclass
+class FreshModelConfig:
+    """Sizes and training settings of the fresh models (defaults: the SynthPrivacy calibration).
+
+    Architecture of the default models (used when no model name or config is given):
+
+    Args:
+        video_hidden_size (`int`, *optional*, defaults to 96): VideoMAE hidden size (action model
+            and video attacker).
+        video_num_layers (`int`, *optional*, defaults to 2): VideoMAE transformer layers.
+        video_num_heads (`int`, *optional*, defaults to 4): VideoMAE attention heads.
+        video_intermediate_size (`int`, *optional*, defaults to 192): VideoMAE MLP size.
+        video_patch_size (`int`, *optional*, defaults to 8): VideoMAE spatial patch size (64x64
+            frames give an 8x8 grid).
+        video_tubelet_size (`int`, *optional*, defaults to 2): VideoMAE temporal tubelet size.
+        frame_embedding_size (`int`, *optional*, defaults to 16): ResNet stem width (frame attacker).
+        frame_hidden_sizes (`tuple[int, ...]`, *optional*, defaults to `(16, 32, 64)`): ResNet stage widths.
+        frame_depths (`tuple[int, ...]`, *optional*, defaults to `(1, 1, 1)`): ResNet blocks per stage.
+
+    Training (AdamW, linear warm-up then cosine decay per step, weight decay off for norms and biases):
+
+    Args:
+        action_epochs (`int`, *optional*, defaults to 30): epochs of the action model.
+        action_lr (`float`, *optional*, defaults to 1e-3): peak learning rate of the action model.
+        frame_epochs (`int`, *optional*, defaults to 12): epochs of the frame attacker.
+        frame_lr (`float`, *optional*, defaults to 2e-3): peak learning rate of the frame attacker.
+        frames_per_clip (`int`, *optional*, defaults to 4): random frames drawn from each training
+            clip per frame-attacker epoch (an epoch sees `N * frames_per_clip` frames).
+        video_epochs (`int`, *optional*, defaults to 30): epochs of the video attacker.
+        video_lr (`float`, *optional*, defaults to 1e-3): peak learning rate of the video attacker.
+        batch_size (`int`, *optional*, defaults to 16): clips (or frames x 4 for the frame attacker) per step.
+        weight_decay (`float`, *optional*, defaults to 0.05): AdamW weight decay.
+        warmup_fraction (`float`, *optional*, defaults to 0.1): share of the steps spent warming up.
+        max_shift (`int`, *optional*, defaults to 4): random translation augmentation, in pixels
+            (edges replicated), 0 to disable.
+        flip_privacy (`bool`, *optional*, defaults to `True`): random horizontal flips for the privacy
+            attackers. The action model is never flipped: a flip turns walking left into walking right.
+        normalization (`str`, *optional*, defaults to `"dataset"`): `"dataset"` (per-channel mean and
+            std of the training clips) or `"imagenet"`.
+        num_threads (`int`, *optional*): torch threads while training and predicting (restored after);
+            None keeps `torch.get_num_threads()`.
+        device (`str`, *optional*, defaults to `"cpu"`): where to train.
+        eval_batch_size (`int`, *optional*, defaults to 32): clips per forward pass when predicting.
+        progress (`bool`, *optional*, defaults to `True`): tqdm bars over epochs.
+    """
+
+    video_hidden_size: int = 96
+    video_num_layers: int = 2
+    video_num_heads: int = 4
+    video_intermediate_size: int = 192
+    video_patch_size: int = 8
+    video_tubelet_size: int = 2
+    frame_embedding_size: int = 16
+    frame_hidden_sizes: tuple[int, ...] = (16, 32, 64)
+    frame_depths: tuple[int, ...] = (1, 1, 1)
+    action_epochs: int = 30
+    action_lr: float = 1e-3
+    frame_epochs: int = 12
+    frame_lr: float = 2e-3
+    frames_per_clip: int = 4
+    video_epochs: int = 30
+    video_lr: float = 1e-3
+    batch_size: int = 16
+    weight_decay: float = 0.05
+    warmup_fraction: float = 0.1
+    max_shift: int = 4
+    flip_privacy: bool = True
+    normalization: Literal["dataset", "imagenet"] = "dataset"
+    num_threads: int | None = None
+    device: str = "cpu"
+    eval_batch_size: int = 32
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("action_epochs", "frame_epochs", "video_epochs", "batch_size", "frames_per_clip",
+                     "eval_batch_size", "video_hidden_size", "video_num_layers", "video_num_heads"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"FreshModelConfig.{name} must be >= 1, got {getattr(self, name)}.")
+        if self.video_hidden_size % self.video_num_heads:
+            raise ValueError(
+                f"FreshModelConfig.video_hidden_size ({self.video_hidden_size}) must be divisible by "
+                f"video_num_heads ({self.video_num_heads})."
+            )
+        if len(self.frame_hidden_sizes) != len(self.frame_depths):
+            raise ValueError("FreshModelConfig.frame_hidden_sizes and frame_depths must have the same length.")
+        if self.normalization not in ("dataset", "imagenet"):
+            raise ValueError(f"FreshModelConfig.normalization must be 'dataset' or 'imagenet', got {self.normalization!r}.")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError(f"FreshModelConfig.warmup_fraction must be in [0, 1), got {self.warmup_fraction}.")
+        if self.max_shift < 0:
+            raise ValueError(f"FreshModelConfig.max_shift must be >= 0, got {self.max_shift}.")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ValueError(f"FreshModelConfig.num_threads must be >= 1 or None, got {self.num_threads}.")
+        self.frame_hidden_sizes = tuple(int(v) for v in self.frame_hidden_sizes)
+        self.frame_depths = tuple(int(v) for v in self.frame_depths)
+
+
+class FreshModel(nn.Module):
+    """A Transformers classifier behind its own input normalisation.
+
+    Args:
+        model (`PreTrainedModel`): a video (`pixel_values` `(B, T, C, H, W)`) or image
+            (`pixel_values` `(B, C, H, W)`) classification model.
+        mean (`Sequence[float]`): per-channel mean of the [0, 1] input.
+        std (`Sequence[float]`): per-channel standard deviation of the [0, 1] input.
+        input_kind (`str`): `"video"` or `"frame"`.
+        input_size (`tuple[int, ...]`, *optional*): the `(T, H, W)` (video) or `(H, W)` (frame) size
+            the model was built for; other inputs are resized to it (trilinear / bilinear).
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        mean: Sequence[float],
+        std: Sequence[float],
+        input_kind: Literal["video", "frame"],
+        input_size: tuple[int, ...] | None = None,
+    ) -> None:
+        super().__init__()
+        if input_kind not in ("video", "frame"):
+            raise ValueError(f"`input_kind` must be 'video' or 'frame', got {input_kind!r}.")
+        self.model = model
+        self.input_kind = input_kind
+        self.input_size = None if input_size is None else tuple(int(v) for v in input_size)
+        self.register_buffer("pixel_mean", torch.tensor([float(v) for v in mean]).view(-1, 1, 1))
+        self.register_buffer("pixel_std", torch.tensor([max(float(v), 1e-6) for v in std]).view(-1, 1, 1))
+
+    @property
+    def num_labels(self) -> int:
+        return int(self.model.config.num_labels)
+
+    def normalize(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """uint8 [0, 255] or float [0, 1] pixels `(..., C, H, W)` -> normalised float32."""
+        device = self.pixel_mean.device
+        if pixel_values.dtype == torch.uint8:
+            pixel_values = pixel_values.to(device=device, dtype=torch.float32) / 255.0
+        else:
+            pixel_values = pixel_values.to(device=device, dtype=torch.float32)
+        return (pixel_values - self.pixel_mean) / self.pixel_std
+
+    def _resize(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_size is None:
+            return x
+        if self.input_kind == "frame":
+            if tuple(x.shape[-2:]) == self.input_size:
+                return x
+            return F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
+        if tuple(x.shape[1:2]) + tuple(x.shape[-2:]) == self.input_size:
+            return x
+        # (B, T, C, H, W) -> (B, C, T, H, W) for trilinear resizing, and back
+        resized = F.interpolate(x.transpose(1, 2), size=self.input_size, mode="trilinear", align_corners=False)
+        return resized.transpose(1, 2)
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """Logits `(B, num_labels)` of clips `(B, T, C, H, W)` or frames `(B, C, H, W)`."""
+        expected = 5 if self.input_kind == "video" else 4
+        if pixel_values.dim() != expected:
+            raise ValueError(
+                f"This {self.input_kind} model takes {expected}-d `pixel_values`, got shape {tuple(pixel_values.shape)}."
+            )
+        x = self._resize(self.normalize(pixel_values))
+        return self.model(pixel_values=x).logits
+
+
+@dataclass
+class FrameAttackerPrediction:
+    """Output of `predict_frame_attacker`.
+
+    Attributes:
+        logits (`torch.Tensor` of shape `(N, num_labels)`): frame logits averaged over time and clips.
+        frame_logits (`torch.Tensor` of shape `(N, num_clips, T, num_labels)`): every frame's logits.
+    """
+
+    logits: torch.Tensor
+    frame_logits: torch.Tensor
+
+    def flat_frame_logits(self) -> torch.Tensor:
+        """Frame logits as `(N, num_clips * T, num_labels)` (frame positions of all clips, in clip order)."""
+        n, k, t, a = self.frame_logits.shape
+        return self.frame_logits.reshape(n, k * t, a)
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers: thread settings, seeding, input checks, normalisation statistics, augmentation.
+# ----------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _threads(num_threads: int | None) -> Iterator[None]:
+    if num_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(num_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _check_clips(clips: torch.Tensor, name: str, allow_multi_clip: bool) -> torch.Tensor:
+    if not isinstance(clips, torch.Tensor):
+        raise ValueError(f"`{name}` must be a torch.Tensor, got {type(clips).__name__}.")
+    dims = (5, 6) if allow_multi_clip else (5,)
+    shape_text = "(N, T, C, H, W)" + (" or (N, num_clips, T, C, H, W)" if allow_multi_clip else "")
+    if clips.dim() not in dims:
+        raise ValueError(f"`{name}` must have shape {shape_text}, got {tuple(clips.shape)}.")
+    if clips.shape[0] < 1:
+        raise ValueError(f"`{name}` holds no clip.")
+    if clips.dtype != torch.uint8 and not clips.is_floating_point():
+        raise ValueError(f"`{name}` must be uint8 in [0, 255] or float in [0, 1], got dtype {clips.dtype}.")
+    return clips
+
+
+def _as_float01(clips: torch.Tensor) -> torch.Tensor:
+    return clips.float() / 255.0 if clips.dtype == torch.uint8 else clips.float()
+
+
+def _channel_stats(clips: torch.Tensor, normalization: str) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of [0, 1] clips `(N, T, C, H, W)` (chunked), or the ImageNet values."""
+    num_channels = clips.shape[2]
+    if normalization == "imagenet":
+        if num_channels != 3:
+            raise ValueError(f"ImageNet normalisation needs 3 channels, got {num_channels}.")
+        return list(IMAGENET_MEAN), list(IMAGENET_STD)
+    total = torch.zeros(num_channels, dtype=torch.float64)
+    total_sq = torch.zeros(num_channels, dtype=torch.float64)
+    count = 0
+    for start in range(0, clips.shape[0], 32):
+        chunk = _as_float01(clips[start : start + 32]).double().transpose(0, 2).reshape(num_channels, -1)
+        total += chunk.sum(dim=1)
+        total_sq += (chunk * chunk).sum(dim=1)
+        count += chunk.shape[1]
+    mean = total / count
+    std = (total_sq / count - mean * mean).clamp_min(1e-8).sqrt()
+    return mean.tolist(), std.tolist()
+
+
+def _augment(x: torch.Tensor, generator: torch.Generator, max_shift: int, flip: bool) -> torch.Tensor:
+    """Random translation (edges replicated) and optional horizontal flip, one draw per sample.
+
+    `x` is `(B, ..., C, H, W)` float; every frame of a sample gets the same transform.
+    """
+    batch = x.shape[0]
+    if flip:
+        flips = torch.rand(batch, generator=generator) < 0.5
+        if flips.any():
+            x = x.clone()
+            x[flips] = x[flips].flip(-1)
+    if max_shift > 0:
+        height, width = x.shape[-2:]
+        lead = x.shape[1:-2]
+        padded = F.pad(x.reshape(batch, -1, height, width), (max_shift,) * 4, mode="replicate")
+        offsets = torch.randint(0, 2 * max_shift + 1, (batch, 2), generator=generator)
+        x = torch.stack(
+            [padded[i, :, dy : dy + height, dx : dx + width] for i, (dy, dx) in enumerate(offsets.tolist())]
+        ).reshape(batch, *lead, height, width)
+    return x
+
+
+def _build_model(
+    model_name_or_config: ModelSpec,
+    default_config: Callable[[], PretrainedConfig],
+    auto_class: type,
+    num_labels: int,
+    problem_type: str,
+    pretrained: bool,
+    seed: int,
+) -> PreTrainedModel:
+    """A classification model with `num_labels` outputs, initialised under `seed`."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if model_name_or_config is None:
+            config = default_config()
+        elif isinstance(model_name_or_config, PretrainedConfig):
+            config = model_name_or_config.__class__.from_dict(model_name_or_config.to_dict())
+        elif isinstance(model_name_or_config, str):
+            if pretrained:
+                return auto_class.from_pretrained(
+                    model_name_or_config, num_labels=num_labels, problem_type=problem_type,
+                    ignore_mismatched_sizes=True,
+                )
+            config = AutoConfig.from_pretrained(model_name_or_config)
+        else:
+            raise ValueError(
+                "`model_name_or_config` must be a model name or path, a PretrainedConfig, or None; "
+                f"got {type(model_name_or_config).__name__}."
+            )
+        config.num_labels = num_labels
+        config.problem_type = problem_type
+        return auto_class.from_config(config)
+
+
+def _video_input_size(config: PretrainedConfig) -> tuple[int, int, int] | None:
+    frames = getattr(config, "num_frames", None)
+    size = getattr(config, "image_size", None)
+    if frames is None or size is None:
+        return None
+    height, width = (size, size) if isinstance(size, int) else tuple(size)
+    return int(frames), int(height), int(width)
+
+
+def _frame_input_size(config: PretrainedConfig) -> tuple[int, int] | None:
+    size = getattr(config, "image_size", None)
+    if size is None or getattr(config, "model_type", "") == "resnet":
+        return None
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def _default_videomae_config(cfg: FreshModelConfig, clips: torch.Tensor) -> Callable[[], PretrainedConfig]:
+    num_frames, num_channels, height, width = clips.shape[-4:]
+    if height != width:
+        raise ValueError(f"The default VideoMAE model needs square frames, got {height}x{width}.")
+    if height % cfg.video_patch_size or num_frames % cfg.video_tubelet_size:
+        raise ValueError(
+            f"Clips of {num_frames} frames of {height}x{width} do not tile into tubelets of "
+            f"{cfg.video_tubelet_size}x{cfg.video_patch_size}x{cfg.video_patch_size} (FreshModelConfig)."
+        )
+    return lambda: VideoMAEConfig(
+        image_size=int(height),
+        patch_size=cfg.video_patch_size,
+        num_channels=int(num_channels),
+        num_frames=int(num_frames),
+        tubelet_size=cfg.video_tubelet_size,
+        hidden_size=cfg.video_hidden_size,
+        num_hidden_layers=cfg.video_num_layers,
+        num_attention_heads=cfg.video_num_heads,
+        intermediate_size=cfg.video_intermediate_size,
+        use_mean_pooling=True,
+    )
+
+
+def _default_resnet_config(cfg: FreshModelConfig, num_channels: int) -> Callable[[], PretrainedConfig]:
+    return lambda: ResNetConfig(
+        num_channels=int(num_channels),
+        embedding_size=cfg.frame_embedding_size,
+        hidden_sizes=list(cfg.frame_hidden_sizes),
+        depths=list(cfg.frame_depths),
+        layer_type="basic",
+    )
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.dim() <= 1 or "norm" in name.lower() else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _fit(
+    model: FreshModel,
+    num_items: int,
+    make_batch: Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]],
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    cfg: FreshModelConfig,
+    generator: torch.Generator,
+    desc: str,
+) -> FreshModel:
+    """The one training loop of the fresh models: AdamW, warm-up + cosine, shuffled mini-batches."""
+    if epochs < 1 or batch_size < 1 or not lr > 0:
+        raise ValueError(f"epochs, batch_size and lr must be positive, got {epochs}, {batch_size}, {lr}.")
+    device = torch.device(cfg.device)
+    model.to(device)
+    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=lr)
+    steps_per_epoch = math.ceil(num_items / batch_size)
+    total = epochs * steps_per_epoch
+    warmup = int(cfg.warmup_fraction * total)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    model.train()
+    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not cfg.progress, leave=False)
+    for _ in bar:
+        order = torch.randperm(num_items, generator=generator)
+        running, seen = 0.0, 0
+        for start in range(0, num_items, batch_size):
+            inputs, targets = make_batch(order[start : start + batch_size], generator)
+            loss = loss_fn(model(inputs.to(device)), targets.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            running += loss.detach().item() * len(targets)
+            seen += len(targets)
+        bar.set_postfix(loss=f"{running / seen:.3f}")
+    model.eval()
+    return model
+
+
+def _resolve(cfg: FreshModelConfig | None, **overrides: Any) -> FreshModelConfig:
+    cfg = FreshModelConfig() if cfg is None else cfg
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    return replace(cfg, **changes) if changes else cfg
+
+
+# ----------------------------------------------------------------------------------------------
+# Action model.
+# ----------------------------------------------------------------------------------------------
+
+
+def train_action_model(
+    train_clips: torch.Tensor,
+    train_labels: torch.Tensor | Sequence[int],
+    num_labels: int,
+    *,
+    model_name_or_config: ModelSpec = None,
+    pretrained: bool = False,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    seed: int = 0,
+    config: FreshModelConfig | None = None,
+) -> FreshModel:
+    """Train a new action recogniser (cross-entropy) on clips.
+
+    Args:
+        train_clips (`torch.Tensor` of shape `(N, T, C, H, W)`): uint8 [0, 255] or float [0, 1] clips.
+        train_labels (`torch.Tensor` or `Sequence[int]` of shape `(N,)`): class indices in `[0, num_labels)`.
+        num_labels (`int`): number of action classes.
+        model_name_or_config (`str` or `PretrainedConfig`, *optional*): any
+            `AutoModelForVideoClassification` name, path or config; built from its config (random
+            weights) unless `pretrained`. Default: a small VideoMAE sized by `config`.
+        pretrained (`bool`, *optional*, defaults to `False`): load the named checkpoint's weights.
+        epochs (`int`, *optional*): defaults to `config.action_epochs`.
+        batch_size (`int`, *optional*): defaults to `config.batch_size`.
+        lr (`float`, *optional*): defaults to `config.action_lr`.
+        seed (`int`, *optional*, defaults to 0): seeds the initialisation, order and augmentation.
+        config (`FreshModelConfig`, *optional*): sizes and settings (defaults: `FreshModelConfig()`).
+
+    Returns:
+        `FreshModel` (in eval mode): `model(clips (B, T, C, H, W)) -> logits (B, num_labels)`.
+    """
+    cfg = _resolve(config)
+    clips = _check_clips(train_clips, "train_clips", allow_multi_clip=False)
+    labels = torch.as_tensor(train_labels, dtype=torch.long)
+    if labels.shape != (clips.shape[0],):
+        raise ValueError(f"`train_labels` must have shape ({clips.shape[0]},), got {tuple(labels.shape)}.")
+    if int(num_labels) < 2:
+        raise ValueError(f"`num_labels` must be >= 2, got {num_labels}.")
+    if labels.min() < 0 or labels.max() >= num_labels:
+        raise ValueError(f"`train_labels` must lie in [0, {num_labels}), got [{int(labels.min())}, {int(labels.max())}].")
+    with _threads(cfg.num_threads):
+        net = _build_model(
+            model_name_or_config, _default_videomae_config(cfg, clips), AutoModelForVideoClassification,
+            int(num_labels), "single_label_classification", pretrained, seed,
+        )
+        mean, std = _channel_stats(clips, cfg.normalization)
+        model = FreshModel(net, mean, std, "video", _video_input_size(net.config))
+        generator = torch.Generator().manual_seed(seed)
+
+        def make_batch(index: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+            return _augment(_as_float01(clips[index]), gen, cfg.max_shift, flip=False), labels[index]
+
+        return _fit(
+            model, clips.shape[0], make_batch, F.cross_entropy,
+            epochs=epochs or cfg.action_epochs, batch_size=batch_size or cfg.batch_size,
+            lr=lr or cfg.action_lr, cfg=cfg, generator=generator, desc="action model",
+        )
+
+
+def _batched_clip_logits(model: FreshModel, clips: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Logits `(N, num_clips, num_labels)` of a video model over `(N, [num_clips,] T, C, H, W)` clips."""
+    multi = clips if clips.dim() == 6 else clips.unsqueeze(1)
+    n, k = multi.shape[:2]
+    flat = multi.reshape(n * k, *multi.shape[2:])
+    device = model.pixel_mean.device
+    outputs = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, n * k, batch_size):
+            outputs.append(model(flat[start : start + batch_size].to(device)).float().cpu())
+    return torch.cat(outputs).reshape(n, k, -1)
+
+
+def predict_action(
+    model: FreshModel, clips: torch.Tensor, batch_size: int = 32, num_threads: int | None = None
+) -> torch.Tensor:
+    """Action probabilities: the softmax of each clip, averaged over the clips of a video.
+
+    Args:
+        model (`FreshModel`): from `train_action_model`.
+        clips (`torch.Tensor`): `(N, num_clips, T, C, H, W)` or `(N, T, C, H, W)` (one clip), uint8 or float.
+        batch_size (`int`, *optional*, defaults to 32): clips per forward pass.
+        num_threads (`int`, *optional*): torch threads while predicting.
+
+    Returns:
+        `torch.Tensor` of shape `(N, num_labels)`: probabilities (rows sum to 1).
+    """
+    _check_clips(clips, "clips", allow_multi_clip=True)
+    with _threads(num_threads):
+        return _batched_clip_logits(model, clips, batch_size).softmax(dim=-1).mean(dim=1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Privacy attackers.
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_privacy_labels(labels: torch.Tensor | Sequence[Sequence[float]], num_clips: int) -> torch.Tensor:
+    targets = torch.as_tensor(labels, dtype=torch.float32)
+    if targets.dim() != 2 or targets.shape[0] != num_clips:
+        raise ValueError(
+            f"`train_privacy_labels` must have shape ({num_clips}, num_attributes), got {tuple(targets.shape)}."
+        )
+    if not torch.all((targets == 0) | (targets == 1)):
+        raise ValueError("`train_privacy_labels` must hold 0/1 values.")
+    return targets
+
+
+def train_frame_attacker(
+    train_clips: torch.Tensor,
+    train_privacy_labels: torch.Tensor | Sequence[Sequence[float]],
+    *,
+    model_name_or_config: ModelSpec = None,
+    pretrained: bool = False,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    seed: int = 0,
+    config: FreshModelConfig | None = None,
+) -> FreshModel:
+    """Train a new per-frame multi-label privacy attacker (BCE on single frames).
+
+    Each epoch draws `config.frames_per_clip` random frames of every training clip; every frame
+    carries its video's labels.
+
+    Args:
+        train_clips (`torch.Tensor` of shape `(N, T, C, H, W)`): uint8 [0, 255] or float [0, 1] clips.
+        train_privacy_labels (`torch.Tensor` of shape `(N, num_attributes)`): 0/1 labels.
+        model_name_or_config (`str` or `PretrainedConfig`, *optional*): any
+            `AutoModelForImageClassification` name, path or config (built with
+            `problem_type="multi_label_classification"`). Default: a small ResNet sized by `config`.
+        pretrained (`bool`, *optional*, defaults to `False`): load the named checkpoint's weights.
+        epochs (`int`, *optional*): defaults to `config.frame_epochs`.
+        batch_size (`int`, *optional*): frames per step; defaults to `4 * config.batch_size`.
+        lr (`float`, *optional*): defaults to `config.frame_lr`.
+        seed (`int`, *optional*, defaults to 0): seeds the initialisation, frame draws and augmentation.
+        config (`FreshModelConfig`, *optional*): sizes and settings.
+
+    Returns:
+        `FreshModel` (in eval mode): `model(frames (B, C, H, W)) -> logits (B, num_attributes)`.
+    """
+    cfg = _resolve(config)
+    clips = _check_clips(train_clips, "train_clips", allow_multi_clip=False)
+    targets = _check_privacy_labels(train_privacy_labels, clips.shape[0])
+    num_videos, num_frames = clips.shape[:2]
+    with _threads(cfg.num_threads):
+        net = _build_model(
+            model_name_or_config, _default_resnet_config(cfg, clips.shape[2]), AutoModelForImageClassification,
+            targets.shape[1], "multi_label_classification", pretrained, seed,
+        )
+        mean, std = _channel_stats(clips, cfg.normalization)
+        model = FreshModel(net, mean, std, "frame", _frame_input_size(net.config))
+        generator = torch.Generator().manual_seed(seed)
+
+        def make_batch(index: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+            videos = index % num_videos
+            times = torch.randint(0, num_frames, (len(index),), generator=gen)
+            frames = _as_float01(clips[videos, times])
+            return _augment(frames, gen, cfg.max_shift, flip=cfg.flip_privacy), targets[videos]
+
+        return _fit(
+            model, num_videos * cfg.frames_per_clip, make_batch, F.binary_cross_entropy_with_logits,
+            epochs=epochs or cfg.frame_epochs, batch_size=batch_size or 4 * cfg.batch_size,
+            lr=lr or cfg.frame_lr, cfg=cfg, generator=generator, desc="frame attacker",
+        )
+
+
+def predict_frame_attacker(
+    model: FreshModel, clips: torch.Tensor, batch_size: int = 256, num_threads: int | None = None
+) -> FrameAttackerPrediction:
+    """Per-frame attacker logits, and their average over time and clips.
+
+    Args:
+        model (`FreshModel`): from `train_frame_attacker`.
+        clips (`torch.Tensor`): `(N, num_clips, T, C, H, W)` or `(N, T, C, H, W)`, uint8 or float.
+        batch_size (`int`, *optional*, defaults to 256): frames per forward pass.
+        num_threads (`int`, *optional*): torch threads while predicting.
+
+    Returns:
+        `FrameAttackerPrediction`: `logits` `(N, num_attributes)` and `frame_logits`
+        `(N, num_clips, T, num_attributes)`.
+    """
+    _check_clips(clips, "clips", allow_multi_clip=True)
+    multi = clips if clips.dim() == 6 else clips.unsqueeze(1)
+    n, k, t = multi.shape[:3]
+    frames = multi.reshape(n * k * t, *multi.shape[3:])
+    device = model.pixel_mean.device
+    outputs = []
+    model.eval()
+    with _threads(num_threads), torch.no_grad():
+        for start in range(0, frames.shape[0], batch_size):
+            outputs.append(model(frames[start : start + batch_size].to(device)).float().cpu())
+    frame_logits = torch.cat(outputs).reshape(n, k, t, -1)
+    return FrameAttackerPrediction(logits=frame_logits.mean(dim=(1, 2)), frame_logits=frame_logits)
+
+
+def train_video_attacker(
+    train_clips: torch.Tensor,
+    train_privacy_labels: torch.Tensor | Sequence[Sequence[float]],
+    *,
+    model_name_or_config: ModelSpec = None,
+    pretrained: bool = False,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    seed: int = 0,
+    config: FreshModelConfig | None = None,
+) -> FreshModel:
+    """Train a new video-level multi-label privacy attacker (BCE on whole clips).
+
+    Args:
+        train_clips (`torch.Tensor` of shape `(N, T, C, H, W)`): uint8 [0, 255] or float [0, 1] clips.
+        train_privacy_labels (`torch.Tensor` of shape `(N, num_attributes)`): 0/1 labels.
+        model_name_or_config (`str` or `PretrainedConfig`, *optional*): any
+            `AutoModelForVideoClassification` name, path or config. Default: a small VideoMAE sized
+            by `config` (the action model's architecture with a multi-label head).
+        pretrained (`bool`, *optional*, defaults to `False`): load the named checkpoint's weights.
+        epochs (`int`, *optional*): defaults to `config.video_epochs`.
+        batch_size (`int`, *optional*): defaults to `config.batch_size`.
+        lr (`float`, *optional*): defaults to `config.video_lr`.
+        seed (`int`, *optional*, defaults to 0): seeds the initialisation, order and augmentation.
+        config (`FreshModelConfig`, *optional*): sizes and settings.
+
+    Returns:
+        `FreshModel` (in eval mode): `model(clips (B, T, C, H, W)) -> logits (B, num_attributes)`.
+    """
+    cfg = _resolve(config)
+    clips = _check_clips(train_clips, "train_clips", allow_multi_clip=False)
+    targets = _check_privacy_labels(train_privacy_labels, clips.shape[0])
+    with _threads(cfg.num_threads):
+        net = _build_model(
+            model_name_or_config, _default_videomae_config(cfg, clips), AutoModelForVideoClassification,
+            targets.shape[1], "multi_label_classification", pretrained, seed,
+        )
+        mean, std = _channel_stats(clips, cfg.normalization)
+        model = FreshModel(net, mean, std, "video", _video_input_size(net.config))
+        generator = torch.Generator().manual_seed(seed)
+
+        def make_batch(index: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+            return _augment(_as_float01(clips[index]), gen, cfg.max_shift, flip=cfg.flip_privacy), targets[index]
+
+        return _fit(
+            model, clips.shape[0], make_batch, F.binary_cross_entropy_with_logits,
+            epochs=epochs or cfg.video_epochs, batch_size=batch_size or cfg.batch_size,
+            lr=lr or cfg.video_lr, cfg=cfg, generator=generator, desc="video attacker",
+        )
+
+
+def predict_video_attacker(
+    model: FreshModel, clips: torch.Tensor, batch_size: int = 32, num_threads: int | None = None
+) -> torch.Tensor:
+    """Video attacker logits averaged over the clips of each video.
+
+    Args:
+        model (`FreshModel`): from `train_video_attacker`.
+        clips (`torch.Tensor`): `(N, num_clips, T, C, H, W)` or `(N, T, C, H, W)`, uint8 or float.
+        batch_size (`int`, *optional*, defaults to 32): clips per forward pass.
+        num_threads (`int`, *optional*): torch threads while predicting.
+
+    Returns:
+        `torch.Tensor` of shape `(N, num_attributes)`: logits.
+    """
+    _check_clips(clips, "clips", allow_multi_clip=True)
+    with _threads(num_threads):
+        return _batched_clip_logits(model, clips, batch_size).mean(dim=1)
