@@ -13,3 +13,13 @@ def fake_hub():
 
     with FakeHub() as hub:
         yield hub
+
+
+@pytest.fixture(scope="session")
+def tiny_synth(tmp_path_factory):
+    """A tiny SynthPrivacy set (24 videos of 16 frames at 32 x 32), generated once per test session."""
+    from transformers_vidanon.data.synth import generate_synth_privacy
+
+    folder = tmp_path_factory.mktemp("tiny_synth")
+    generate_synth_privacy(folder, num_videos=24, seed=1, num_frames=16, image_size=32, progress=False)
+    return folder

@@ -33,12 +33,8 @@ CONFIG = REPO / "training" / "configs" / "synthetic.yaml"
 
 
 @pytest.fixture(scope="module")
-def synth_dir(tmp_path_factory) -> Path:
-    from transformers_vidanon.data.synth import generate_synth_privacy
-
-    folder = tmp_path_factory.mktemp("synth")
-    generate_synth_privacy(folder, num_videos=24, seed=1, num_frames=16, image_size=32, progress=False)
-    return folder
+def synth_dir(tiny_synth) -> Path:
+    return tiny_synth
 
 
 def tiny_args(synth_dir: Path, output_dir: Path, *extra: str) -> list[str]:

@@ -1,0 +1,144 @@
+"""The leakage protocol end to end on a tiny SynthPrivacy set, the evaluate command and the benchmark's outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+from transformers_vidanon.evaluation.protocol import (
+    ProtocolConfig,
+    anonymize_clips,
+    baseline_anonymizer,
+    chance_levels,
+    random_pruning_anonymizer,
+    run_protocol,
+    synth_protocol_data,
+    vidanon_anonymizer,
+)
+
+FAST = FreshModelConfig(action_epochs=1, frame_epochs=1, video_epochs=1, video_hidden_size=32, progress=False)
+
+
+@pytest.fixture(scope="module")
+def data(tiny_synth):
+    return synth_protocol_data(tiny_synth / "manifest.jsonl", num_frames=8, progress=False)
+
+
+def tiny_model(image_size: int = 32) -> VidAnonForPrivacyPreservingActionRecognition:
+    torch.manual_seed(0)
+    config = VidAnonConfig(image_size=image_size, patch_size=8, num_frames=8, hidden_size=32, num_hidden_layers=2,
+                           num_attention_heads=4, intermediate_size=64, pruning_layers=[0], keep_rate=0.5, num_labels=6)
+    return VidAnonForPrivacyPreservingActionRecognition(config).eval()
+
+
+def test_protocol_data_layout(data, tiny_synth):
+    manifest = [json.loads(line) for line in (tiny_synth / "manifest.jsonl").read_text().splitlines()]
+    train_rows = [row for row in manifest if row["split"] == "train"]
+    test_rows = [row for row in manifest if row["split"] == "test"]
+    assert data.train_clips.shape == (len(train_rows), 8, 3, 32, 32) and data.train_clips.dtype == torch.uint8
+    assert data.test_clips.shape == (len(test_rows), 5, 8, 3, 32, 32)
+    assert data.test_regions.shape == (len(test_rows), 5, 8, 32, 32)
+    assert data.train_regions.shape == (len(train_rows), 8, 32, 32)
+    assert data.privacy_names == ("skin_color", "face", "gender", "nudity", "relationship")
+    expected = np.array([[row[name] for name in data.privacy_names] for row in test_rows], dtype=np.float32)
+    assert sorted(map(tuple, data.test_privacy.numpy())) == sorted(map(tuple, expected))
+    # the actor is drawn inside its region: blackening it changes the clip there only
+    blackened, _ = anonymize_clips(data.test_clips, baseline_anonymizer("blackening"), data.test_regions, progress=False)
+    inside = data.test_regions[:, :, :, None].expand_as(data.test_clips)
+    assert bool((blackened[inside] == 0).all())
+    assert torch.equal(blackened[~inside], data.test_clips[~inside])
+
+
+def test_chance_levels_are_the_prevalence(data):
+    chance = chance_levels(data)
+    prevalence = data.test_privacy.numpy().mean(axis=0)
+    kept = prevalence > 0
+    assert chance.cmap == pytest.approx(float(prevalence[kept].mean()))
+    counts = np.bincount(data.test_labels.numpy())
+    assert chance.action_top1 == pytest.approx(counts.max() / counts.sum())
+
+
+def test_vidanon_and_random_control_prune_the_same_amount(data):
+    model = tiny_model()
+    _, vidanon_masks = anonymize_clips(data.test_clips[:2], vidanon_anonymizer(model), progress=False)
+    _, random_masks = anonymize_clips(data.test_clips[:2], random_pruning_anonymizer(model.config), progress=False)
+    assert vidanon_masks.shape == random_masks.shape == (10, 4, 4, 4)
+    assert torch.equal(vidanon_masks.sum(dim=(1, 2, 3)), random_masks.sum(dim=(1, 2, 3)))
+    # a model trained at another size scores resized clips and still masks at the clip's size
+    big, masks = anonymize_clips(data.test_clips[:1], vidanon_anonymizer(tiny_model(image_size=64)), progress=False)
+    assert big.shape == data.test_clips[:1].shape and masks.shape == (5, 4, 8, 8)
+    # inference-time overrides apply to that anonymizer only
+    _, fewer = anonymize_clips(data.test_clips[:1], vidanon_anonymizer(model, keep_rate=0.25), progress=False)
+    assert fewer.sum(dim=(1, 2, 3)).tolist() == [16.0] * 5
+    assert model.config.keep_rate == 0.5
+
+
+def test_protocol_end_to_end(data):
+    model = tiny_model()
+    methods = [("Raw", baseline_anonymizer("raw"), False), ("Blackening", baseline_anonymizer("blackening"), True),
+               ("VidAnon", vidanon_anonymizer(model), False)]
+    config = ProtocolConfig(seeds=(0, 1), fresh=FAST, progress=False)
+    results = run_protocol(methods, data, config, dataset="tiny")
+    assert [m.name for m in results.methods] == ["Raw", "Blackening", "VidAnon"]
+    for method in results.methods:
+        for metric in ("action_top1", "frame_cmap", "frame_f1", "video_cmap", "video_f1", "best_single_frame_cmap"):
+            values = getattr(method, metric)
+            assert len(values) == 2 and all(0.0 <= v <= 1.0 for v in values), (method.name, metric)
+        assert method.chance_cmap == [pytest.approx(results.chance.cmap)] * 2
+    vidanon = results.method("VidAnon")
+    assert len(vidanon.flicker_rate) == 2 and 0 <= vidanon.flicker_rate[0] <= 1
+    assert vidanon.extra["keep_fraction"] == pytest.approx(0.5, abs=0.02)
+    assert not results.method("Raw").flicker_rate
+    # the best single frame is at least as telling as... a number in range, measured on the same attacker
+    with pytest.raises(ValueError, match="needs person regions"):
+        data_without = type(data)(**{**data.__dict__, "test_regions": None})
+        run_protocol([("Blackening", baseline_anonymizer("blackening"), True)], data_without, config)
+
+
+def test_evaluate_command_writes_results(tiny_synth, tmp_path):
+    model_dir = tmp_path / "model"
+    tiny_model().save_pretrained(model_dir)
+    output = tmp_path / "eval"
+    command = [sys.executable, "-m", "transformers_vidanon.cli", "evaluate", "--method", str(model_dir),
+               "--method", "down4", "--method", f"random:{model_dir}", "--data", str(tiny_synth),
+               "--output", str(output), "--seeds", "0", "--num-frames", "8", "--attackers", "frame",
+               "--epochs-scale", "0.05", "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "fewer than 3 seeds" in result.stderr
+    saved = json.loads((output / "results.json").read_text())
+    names = [m["name"] for m in saved["methods"]]
+    assert names == ["Raw", f"VidAnon ({model_dir})", "down4", "Random pruning"]
+    table = (output / "results.md").read_text()
+    assert "| Chance |" in table and "Random pruning" in table
+
+
+def test_benchmark_writes_table_and_figures(tmp_path):
+    from transformers_vidanon.evaluation.benchmark import BenchmarkConfig, run_benchmark
+
+    config = BenchmarkConfig(
+        output_dir=str(tmp_path / "bench"), num_videos=18, image_size=32, video_frames=16, seeds=(0,),
+        sweep_keep_rates=(0.5,), sweep_lambdas=(1.0,), sweep_modes=("tube",), fresh=FAST, progress=False,
+        training_overrides=("--num_train_epochs", "1", "--num_frames", "8", "--hidden_size", "32",
+                            "--num_hidden_layers", "2", "--intermediate_size", "64", "--pruning_layers", "0",
+                            "--keep_rate", "0.5", "--per_device_train_batch_size", "4"),
+    )
+    outcome = run_benchmark(config)
+    files = outcome["files"]
+    saved = json.loads(open(files["results.json"]).read())
+    assert [m["name"] for m in saved["methods"]] == ["Raw", "Down-2x", "Down-4x", "Blackening", "StrongBlur",
+                                                     "VidAnon", "Random pruning"]
+    assert len(saved["sweep"]) == 1 and saved["sweep"][0]["extra"]["temporal_consistency"] == "tube"
+    assert saved["sweep"][0]["flicker_rate"] == [0.0]  # one spatial mask for all time
+    for name in ("tradeoff_frame.png", "tradeoff_video.png", "figure2.png"):
+        image = imread(files[name])
+        assert image.shape[0] > 100 and image.shape[1] > 100 and float(image.std()) > 0.01
+    assert "Calibration" in open(files["results.md"]).read()
