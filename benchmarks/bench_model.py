@@ -53,19 +53,19 @@ logger = logging.getLogger("bench_model")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 BACKBONES: dict[str, dict[str, int]] = {
-    "vit_s": dict(
-        hidden_size=384, num_hidden_layers=12, num_attention_heads=6, intermediate_size=1536,
-        num_frames=16, image_size=112, patch_size=16, tubelet_size=2,
-    ),
-    "vit_b": dict(
-        hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
-        num_frames=16, image_size=224, patch_size=16, tubelet_size=2,
-    ),
+    "vit_s": {
+        "hidden_size": 384, "num_hidden_layers": 12, "num_attention_heads": 6, "intermediate_size": 1536,
+        "num_frames": 16, "image_size": 112, "patch_size": 16, "tubelet_size": 2,
+    },
+    "vit_b": {
+        "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
+        "num_frames": 16, "image_size": 224, "patch_size": 16, "tubelet_size": 2,
+    },
     # Smoke runs only: 12 layers so that every schedule's pruning layers exist, 2 x 4 x 4 = 32 tubelets.
-    "tiny": dict(
-        hidden_size=32, num_hidden_layers=12, num_attention_heads=2, intermediate_size=64,
-        num_frames=4, image_size=32, patch_size=8, tubelet_size=2,
-    ),
+    "tiny": {
+        "hidden_size": 32, "num_hidden_layers": 12, "num_attention_heads": 2, "intermediate_size": 64,
+        "num_frames": 4, "image_size": 32, "patch_size": 8, "tubelet_size": 2,
+    },
 }
 """Backbone sizes shared by VidAnon and VideoMAE (VideoMAE's argument names)."""
 
@@ -129,9 +129,12 @@ FLOP_FORMULA = (
 )
 TIME_METHOD = (
     "Wall-clock time of one forward (time.perf_counter) and CPU time of the process over it (time.process_time), "
-    "batch 1, float32, eval mode, torch.no_grad(). Each round runs every model once in a fixed order; warm-up "
-    "rounds are discarded; statistics over the remaining rounds. 'time ratio' is median(VidAnon) / "
-    "median(VideoMAE); 'paired ratio' is the median over rounds of VidAnon / VideoMAE within the same round."
+    "batch 1, float32, eval mode, torch.no_grad(). Each round runs every model once, the order rotated by one "
+    "model per round; warm-up rounds are discarded; statistics over the remaining rounds. 'time ratio' is "
+    "median(VidAnon) / median(VideoMAE) of wall time; 'paired ratio' is the median over rounds of VidAnon / "
+    "VideoMAE wall time within the same round; 'CPU-time ratio' is the ratio of median CPU times. With one torch "
+    "thread the CPU time is the forward's own work: it does not grow while the process waits for a core taken by "
+    "another process, which wall time does. Time targets are judged on both, and reported as such."
 )
 MEMORY_METHOD = (
     "Primary: peak bytes held by the torch CPU allocator during one forward, above the level at its start "
@@ -330,7 +333,7 @@ def measure_rss_in_subprocess(config_name: str, model_key: str, threads: int, ti
     command = [sys.executable, str(Path(__file__).resolve()), "--rss-child", config_name, model_key,
                "--threads", str(threads)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout_s, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"RSS measurement of {model_key} ({config_name}) failed:\n{done.stderr[-2000:]}")
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -357,14 +360,20 @@ def summarize(samples: Sequence[float]) -> dict[str, Any]:
 def time_alternated(
     models: dict[str, nn.Module], pixel_values: torch.Tensor, repeats: int, warmup: int, desc: str
 ) -> dict[str, dict[str, list[float]]]:
-    """Round-robin timing: every round runs each model once in the given order.
+    """Alternated timing: every round runs each model once, the order rotated by one model per round.
+
+    Round r runs the models starting from the (r mod n)-th, so no model always follows the same one or always
+    opens a round.
 
     Returns:
         `{key: {"wall": [...], "cpu": [...]}}`, one value per measured round (warm-up rounds dropped).
     """
     times = {key: {"wall": [], "cpu": []} for key in models}
+    keys = list(models)
     for round_index in tqdm(range(warmup + repeats), desc=desc, leave=False):
-        for key, model in models.items():
+        start = round_index % len(keys)
+        for key in keys[start:] + keys[:start]:
+            model = models[key]
             wall_start, cpu_start = time.perf_counter(), time.process_time()
             model(pixel_values)
             wall, cpu = time.perf_counter() - wall_start, time.process_time() - cpu_start
@@ -408,13 +417,15 @@ def benchmark_backbone(
     for key, measured in times.items():
         results[key]["time_s"] = summarize(measured["wall"])
         results[key]["cpu_time_s"] = summarize(measured["cpu"])
+        waits = [wall / cpu for wall, cpu in zip(measured["wall"], measured["cpu"]) if cpu > 0]
+        results[key]["wall_over_cpu"] = statistics.median(waits) if waits else None
     del models
     gc.collect()
 
     for key in tqdm(rss_keys, desc=f"{config_name} RSS", leave=False):
         results[key]["rss"] = measure_rss_in_subprocess(config_name, key, threads)
-    for key in results:
-        results[key].setdefault("rss", None)
+    for entry in results.values():
+        entry.setdefault("rss", None)
 
     comparisons = {}
     for spec in specs:
@@ -443,45 +454,82 @@ def benchmark_backbone(
         "warmup": warmup,
         "models": results,
         "comparisons": comparisons,
-        "targets": evaluate_targets(comparisons),
+        "targets": evaluate_targets(comparisons, results),
     }
 
 
-def evaluate_targets(comparisons: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The three targets on SDPA, each with the measured value, whether it is met and the numbers behind it."""
+def _status(met_wall: bool, met_cpu: bool) -> str:
+    if met_wall and met_cpu:
+        return "met"
+    if met_cpu:
+        return "met on CPU time, NOT on wall time"
+    if met_wall:
+        return "met on wall time, NOT on CPU time"
+    return "NOT met"
+
+
+def evaluate_targets(
+    comparisons: dict[str, dict[str, Any]], models: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The three targets on SDPA, each with the measured values and whether it is met.
+
+    Time targets are judged on the wall-time ratio and on the CPU-time ratio; `met` is true only when both meet
+    it, and `status` says which did. Where a time target is missed, `details` adds the numbers that explain it:
+    the cost of VidAnon without pruning and how far the wall time of each model exceeded its CPU time.
+    """
+    models = models or {}
     targets = []
     noprune = comparisons.get("vidanon_noprune_sdpa")
     fixed = (
-        f" Without any pruning layer VidAnon takes {noprune['time_ratio']:.3f}x VideoMAE's time "
-        f"(FLOP ratio {noprune['flop_ratio']:.3f}): the part not due to pruning."
+        f" Without any pruning layer VidAnon takes {noprune['time_ratio']:.3f}x VideoMAE's wall time, "
+        f"{noprune['cpu_time_ratio']:.3f}x its CPU time (FLOP ratio {noprune['flop_ratio']:.3f})."
         if noprune
         else ""
     )
+
+    def waiting(key: str, baseline: str) -> str:
+        if key not in models or baseline not in models:
+            return ""
+        mine, base = models[key]["wall_over_cpu"], models[baseline]["wall_over_cpu"]
+        return (
+            f" Median wall/CPU time: {mine:.2f} for {key}, {base:.2f} for {baseline} (1.00 = the process had a core "
+            "to itself; more = it waited for one)."
+        )
+
     for key in ("vidanon_paper_sdpa", "vidanon_evit_sdpa"):
         if key not in comparisons:
             continue
         c = comparisons[key]
-        gap = c["time_ratio"] - c["flop_ratio"]
-        met = abs(gap) <= TIME_TOLERANCE
-        note = (
-            f"time ratio {c['time_ratio']:.3f} vs FLOP ratio {c['flop_ratio']:.3f} (difference {gap:+.3f}); "
-            f"paired-round ratio {c['paired_time_ratio']:.3f}, CPU-time ratio {c['cpu_time_ratio']:.3f}."
+        gap, cpu_gap = c["time_ratio"] - c["flop_ratio"], c["cpu_time_ratio"] - c["flop_ratio"]
+        met_wall, met_cpu = abs(gap) <= TIME_TOLERANCE, abs(cpu_gap) <= TIME_TOLERANCE
+        details = (
+            f"FLOP ratio {c['flop_ratio']:.3f}; wall-time ratio {c['time_ratio']:.3f} (difference {gap:+.3f}, "
+            f"paired-round {c['paired_time_ratio']:.3f}); CPU-time ratio {c['cpu_time_ratio']:.3f} "
+            f"(difference {cpu_gap:+.3f})."
         )
+        if not (met_wall and met_cpu):
+            details += fixed + waiting(key, c["baseline"])
         targets.append({
             "target": f"time ratio within {TIME_TOLERANCE} of FLOP ratio",
-            "model": key, "value": gap, "limit": TIME_TOLERANCE, "met": met,
-            "details": note + ("" if met else fixed),
+            "model": key, "value": gap, "cpu_value": cpu_gap, "limit": TIME_TOLERANCE,
+            "met": met_wall and met_cpu, "met_wall": met_wall, "met_cpu": met_cpu,
+            "status": _status(met_wall, met_cpu), "details": details,
         })
     if "vidanon_keep1_sdpa" in comparisons:
         c = comparisons["vidanon_keep1_sdpa"]
-        met = c["time_ratio"] <= SCORING_OVERHEAD_LIMIT
+        met_wall = c["time_ratio"] <= SCORING_OVERHEAD_LIMIT
+        met_cpu = c["cpu_time_ratio"] <= SCORING_OVERHEAD_LIMIT
+        details = (
+            f"wall-time ratio {c['time_ratio']:.3f} (paired-round {c['paired_time_ratio']:.3f}); CPU-time ratio "
+            f"{c['cpu_time_ratio']:.3f}; FLOP ratio {c['flop_ratio']:.4f}."
+        )
+        if not (met_wall and met_cpu):
+            details += fixed + waiting("vidanon_keep1_sdpa", c["baseline"])
         targets.append({
             "target": f"keep_rate 1 costs at most {SCORING_OVERHEAD_LIMIT:.2f}x VideoMAE",
-            "model": "vidanon_keep1_sdpa", "value": c["time_ratio"], "limit": SCORING_OVERHEAD_LIMIT, "met": met,
-            "details": (
-                f"time ratio {c['time_ratio']:.3f}, paired {c['paired_time_ratio']:.3f}, CPU-time ratio "
-                f"{c['cpu_time_ratio']:.3f}, FLOP ratio {c['flop_ratio']:.4f}." + ("" if met else fixed)
-            ),
+            "model": "vidanon_keep1_sdpa", "value": c["time_ratio"], "cpu_value": c["cpu_time_ratio"],
+            "limit": SCORING_OVERHEAD_LIMIT, "met": met_wall and met_cpu, "met_wall": met_wall,
+            "met_cpu": met_cpu, "status": _status(met_wall, met_cpu), "details": details,
         })
     for key in ("vidanon_paper_sdpa", "vidanon_evit_sdpa", "vidanon_keep1_sdpa"):
         if key not in comparisons or comparisons[key]["memory_ratio"] is None:
@@ -492,6 +540,7 @@ def evaluate_targets(comparisons: dict[str, dict[str, Any]]) -> list[dict[str, A
         targets.append({
             "target": f"peak memory at most {MEMORY_RATIO_LIMIT:.1f}x VideoMAE",
             "model": key, "value": c["memory_ratio"], "limit": MEMORY_RATIO_LIMIT, "met": met,
+            "status": "met" if met else "NOT met",
             "details": f"allocator peak ratio {c['memory_ratio']:.3f}{rss}.",
         })
     return targets
@@ -526,6 +575,19 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def code_version() -> dict[str, Any]:
+    """The git commit of the checkout and whether the model files differ from it (None outside git)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=30, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "src/transformers_vidanon"], cwd=root,
+                                 capture_output=True, text=True, timeout=30, check=True).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "uncommitted_package_files": None}
+    return {"git_commit": commit, "uncommitted_package_files": [line[3:] for line in changed if line.strip()]}
+
+
 def _mib(nbytes: float | None) -> str:
     return "-" if nbytes is None else f"{nbytes / 2**20:.1f}"
 
@@ -536,17 +598,20 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# VidAnon vs VideoMAE: forward time and peak memory (CPU)",
         "",
-        f"Written by `benchmarks/bench_model.py{' --quick' if report['quick'] else ''}` on "
-        f"{report['date']}. Raw numbers: `model.json`.",
+        (f"Written by `benchmarks/bench_model.py{' --quick' if report['quick'] else ''}` on "
+        f"{report['date']}. Raw numbers: `model.json`."),
         "",
         "## Machine",
         "",
         f"- CPU: {machine['cpu_model']}, {machine['logical_cpus']} logical CPUs; {machine['platform']}",
         f"- Python {machine['python']}, torch {machine['torch']}, transformers {machine['transformers']}",
         f"- torch threads: {machine['torch_threads']} intra-op, {machine['torch_interop_threads']} inter-op",
-        f"- load average (1, 5, 15 min) at start: {report['load_average_start']}, at end: "
+        (f"- code: git commit {report['code']['git_commit']}; package files differing from it: "
+        f"{', '.join(report['code']['uncommitted_package_files'] or []) or 'none'}"),
+        (f"- load average (1, 5, 15 min) at start: {report['load_average_start']}, at end: "
         f"{report['load_average_end']}. The machine is shared with other work, so absolute times carry "
-        "that load; the ratios come from alternated rounds and are the figures to read.",
+        "that load; the ratios come from alternated rounds and are the figures to read, the CPU-time ratio "
+        "first where the wall/CPU column shows waiting."),
         "",
         "## Method",
         "",
@@ -558,28 +623,28 @@ def render_markdown(report: dict[str, Any]) -> str:
     for name, block in report["configs"].items():
         b = block["backbone"]
         lines += [
-            f"## {name}: hidden {b['hidden_size']}, {b['num_hidden_layers']} layers, {b['num_attention_heads']} "
+            (f"## {name}: hidden {b['hidden_size']}, {b['num_hidden_layers']} layers, {b['num_attention_heads']} "
             f"heads, MLP {b['intermediate_size']}, {b['num_frames']} x {b['image_size']} x {b['image_size']}, "
-            f"patch {b['patch_size']}, tubelet {b['tubelet_size']} ({block['num_tubelets']} tubelets)",
+            f"patch {b['patch_size']}, tubelet {b['tubelet_size']} ({block['num_tubelets']} tubelets)"),
             "",
             f"{block['warmup']} warm-up rounds, then {block['repeats']} measured rounds.",
             "",
-            "| model | attention | schedule | median s | min s | max s | median CPU s | GFLOPs | tokens after "
-            "last layer | peak alloc MiB | RSS growth MiB | weights MiB |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            ("| model | attention | schedule | median s | min s | max s | median CPU s | wall/CPU | GFLOPs | "
+            "tokens after last layer | peak alloc MiB | RSS growth MiB | weights MiB |"),
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for key, m in block["models"].items():
             rss = m["rss"]["rss_growth_bytes"] if m["rss"] else None
             lines.append(
                 f"| {key} | {m['attn_implementation']} | {m['schedule'] or '-'} | {m['time_s']['median']:.4f} | "
                 f"{m['time_s']['min']:.4f} | {m['time_s']['max']:.4f} | {m['cpu_time_s']['median']:.4f} | "
-                f"{m['flops'] / 1e9:.2f} | {m['tokens_per_layer'][-1][1]} | {_mib(m['peak_bytes'])} | "
+                f"{'-' if m['wall_over_cpu'] is None else format(m['wall_over_cpu'], '.2f')} | {m['flops'] / 1e9:.2f} | {m['tokens_per_layer'][-1][1]} | {_mib(m['peak_bytes'])} | "
                 f"{_mib(rss)} | {_mib(m['parameter_bytes'])} |"
             )
         lines += [
             "",
-            "| VidAnon model | vs | time ratio | paired ratio | CPU-time ratio | FLOP ratio | peak alloc ratio | "
-            "RSS growth ratio |",
+            ("| VidAnon model | vs | time ratio | paired ratio | CPU-time ratio | FLOP ratio | peak alloc ratio | "
+            "RSS growth ratio |"),
             "|---|---|---|---|---|---|---|---|",
         ]
         for key, c in block["comparisons"].items():
@@ -591,7 +656,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             )
         lines += ["", "Targets (SDPA):", "", "| target | model | met | details |", "|---|---|---|---|"]
         for t in block["targets"]:
-            lines.append(f"| {t['target']} | {t['model']} | {'met' if t['met'] else 'NOT met'} | {t['details']} |")
+            lines.append(f"| {t['target']} | {t['model']} | {t['status']} | {t['details']} |")
         lines += [
             "",
             "Tokens entering (attention, MLP) per layer:",
@@ -658,6 +723,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "quick": args.quick,
         "machine": machine_info(),
+        "code": code_version(),
         "load_average_start": [round(v, 2) for v in os.getloadavg()],
         "settings": {"batch_size": 1, "dtype": "float32", "no_grad": True, "eval": True, "device": "cpu"},
         "method": {"time": TIME_METHOD, "memory": MEMORY_METHOD, "flops": FLOP_FORMULA},
@@ -672,7 +738,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rss_keys = [spec.key for spec in MODEL_SPECS]
         report["configs"][name] = benchmark_backbone(name, MODEL_SPECS, repeats, warmup, args.threads, rss_keys)
         for target in report["configs"][name]["targets"]:
-            logger.info("%s %s [%s]: %s", name, target["target"], "met" if target["met"] else "NOT met",
+            logger.info("%s %s, %s [%s]: %s", name, target["target"], target["model"], target["status"],
                         target["details"])
     report["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     report["gpu"] = "GPU: not measured on this machine (CPU only); no GPU figures are given."

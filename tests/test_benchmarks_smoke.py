@@ -44,7 +44,7 @@ def quick_report(tmp_path_factory) -> tuple[dict, Path]:
     output = tmp_path_factory.mktemp("bench_model")
     done = subprocess.run(
         [sys.executable, str(BENCH_MODEL), "--quick", "--output", str(output)],
-        capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+        check=False, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((output / "model.json").read_text()), output
@@ -79,7 +79,9 @@ def test_quick_run_writes_expected_keys(quick_report):
         for field in ("time_ratio", "paired_time_ratio", "cpu_time_ratio", "flop_ratio", "memory_ratio"):
             assert comparison[field] > 0
     assert {t["model"] for t in block["targets"]} == {"vidanon_paper_sdpa", "vidanon_evit_sdpa", "vidanon_keep1_sdpa"}
-    assert all(isinstance(t["met"], bool) and t["details"] for t in block["targets"])
+    assert all(isinstance(t["met"], bool) and t["status"] and t["details"] for t in block["targets"])
+    assert all(model["wall_over_cpu"] > 0 for model in block["models"].values())
+    assert report["code"]["git_commit"]
 
     markdown = (output / "model.md").read_text()
     assert "GPU: not measured on this machine" in markdown
@@ -103,7 +105,7 @@ def test_quick_run_reads_the_token_counts_the_models_keep(quick_report):
 
 
 def test_forward_flops_matches_the_formula_by_hand(bench_model):
-    backbone = dict(hidden_size=4, intermediate_size=8, num_frames=2, tubelet_size=2, image_size=2, patch_size=1)
+    backbone = {"hidden_size": 4, "intermediate_size": 8, "num_frames": 2, "tubelet_size": 2, "image_size": 2, "patch_size": 1}
     # embedding: 4 tubelets * 2 * D * (3 * 2 * 1 * 1) = 4 * 2 * 4 * 6 = 192
     # layer (La=6, Lm=5): qkv 2*6*4*12 = 576, out 2*6*4*4 = 192, QK^T + AV 4*36*4 = 576, MLP 4*5*4*8 = 640
     # scoring on that layer: 2 * 2 * 6 * 4 = 96
@@ -129,3 +131,28 @@ def test_bench_model_rejects_fewer_than_ten_repeats(bench_model):
         bench_model.parse_args(["--repeats", "5"])
     with pytest.raises(SystemExit):
         bench_model.parse_args(["--threads", "0"])
+
+
+def test_targets_are_judged_on_wall_and_cpu_time(bench_model):
+    def comparison(time_ratio: float, cpu_time_ratio: float, flop_ratio: float, memory_ratio: float) -> dict:
+        return {
+            "baseline": "videomae_sdpa", "time_ratio": time_ratio, "paired_time_ratio": time_ratio,
+            "cpu_time_ratio": cpu_time_ratio, "flop_ratio": flop_ratio, "memory_ratio": memory_ratio,
+            "rss_ratio": None,
+        }
+
+    comparisons = {
+        "vidanon_paper_sdpa": comparison(0.74, 0.84, 0.83, 0.93),  # wall off by 0.09, CPU by 0.01
+        "vidanon_evit_sdpa": comparison(0.66, 0.55, 0.63, 1.20),  # CPU off by 0.08; memory over 1.1
+        "vidanon_keep1_sdpa": comparison(1.04, 1.06, 1.00, 1.00),  # CPU over 1.05
+        "vidanon_noprune_sdpa": comparison(1.0, 1.0, 1.0, 1.0),
+    }
+    targets = {(t["target"].split()[0], t["model"]): t for t in bench_model.evaluate_targets(comparisons)}
+    paper = targets[("time", "vidanon_paper_sdpa")]
+    assert (paper["met"], paper["met_wall"], paper["met_cpu"]) == (False, False, True)
+    assert paper["status"] == "met on CPU time, NOT on wall time"
+    assert "Without any pruning layer" in paper["details"]
+    assert targets[("time", "vidanon_evit_sdpa")]["status"] == "met on wall time, NOT on CPU time"
+    assert targets[("keep_rate", "vidanon_keep1_sdpa")]["status"] == "met on wall time, NOT on CPU time"
+    assert targets[("peak", "vidanon_paper_sdpa")]["met"] is True
+    assert targets[("peak", "vidanon_evit_sdpa")]["status"] == "NOT met"
