@@ -142,3 +142,19 @@ def test_benchmark_writes_table_and_figures(tmp_path):
         image = imread(files[name])
         assert image.shape[0] > 100 and image.shape[1] > 100 and float(image.std()) > 0.01
     assert "Calibration" in open(files["results.md"]).read()
+
+
+def test_benchmark_model_card_carries_the_measured_rows(tmp_path):
+    from transformers_vidanon.evaluation.benchmark import _write_card
+    from transformers_vidanon.evaluation.report import BenchmarkResults, ChanceLevels, MethodResult
+
+    model = tiny_model()
+    model.save_pretrained(tmp_path)
+    results = BenchmarkResults(
+        methods=[MethodResult("Raw", action_top1=[0.9, 0.92], frame_cmap=[0.8, 0.82]),
+                 MethodResult("VidAnon", action_top1=[0.85, 0.87], frame_cmap=[0.6, 0.62])],
+        chance=ChanceLevels(action_top1=1 / 6, cmap=0.5), dataset="SynthPrivacy")
+    _write_card(tmp_path, model, results, "VidAnon")
+    card = (tmp_path / "README.md").read_text()
+    assert "86.00" in card and "91.00" in card  # VidAnon and Raw mean top-1, in percent
+    assert "no guarantee" in card.lower()

@@ -110,12 +110,11 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                                num_frames=config.video_frames, progress=config.progress)
     seconds["data"] = time.perf_counter() - start
 
-    models = {}
+    models, model_dirs = {}, {}
     for objective in config.objectives:
         tick = time.perf_counter()
-        models[objective] = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(
-            _train_vidanon(config, data_dir, objective)
-        ).eval()
+        model_dirs[objective] = _train_vidanon(config, data_dir, objective)
+        models[objective] = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(model_dirs[objective]).eval()
         seconds[f"train_{objective}"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -149,10 +148,26 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     seconds["sweep"] = time.perf_counter() - tick
 
     files = write_outputs(output, results, sweep, data, first)
+    for objective, model_dir in model_dirs.items():  # the cards now carry the measured leakage
+        _write_card(model_dir, models[objective], results, "VidAnon" if objective == "grl" else f"VidAnon ({objective})")
     seconds["total"] = time.perf_counter() - start
     (output / "timings.json").write_text(json.dumps(seconds, indent=2))
     logger.info("benchmark written to %s in %.0f s", output, seconds["total"])
     return {"results": results, "sweep": sweep, "files": files, "seconds": seconds}
+
+
+def _write_card(model_dir: Path, model, results, method_name: str) -> None:
+    """Refresh the model card of a trained model with the protocol's results (its own row, Raw and chance)."""
+    from ..modelcard import results_from_benchmark, save_model_card
+
+    card_results = results_from_benchmark(results)
+    methods = card_results["methods"]
+    own = methods[method_name]
+    card_results["methods"] = {name: row for name, row in methods.items() if not name.startswith("VidAnon")}
+    card_results["methods"]["VidAnon"] = own  # the card's "this model" row
+    training_args_path = model_dir / "training_args.json"
+    training_args = json.loads(training_args_path.read_text()) if training_args_path.is_file() else None
+    save_model_card(model_dir, config=model.config, results=card_results, training_args=training_args)
 
 
 def write_outputs(output: Path, results, sweep, data, model) -> dict[str, str]:
