@@ -264,3 +264,14 @@ def test_paper_configs_parse():
         )
         assert training_args.num_train_epochs == 80 and training_args.learning_rate == 1e-4
         assert model_args.pruning_layers == [2, 5, 8] and model_args.keep_rate == [0.9]
+
+
+def test_streaming_training_set_runs_for_max_steps(synth_dir, tmp_path):
+    out = tmp_path / "stream"
+    result = run_script(tiny_args(synth_dir, out, "--streaming", "true", "--max_steps", "5", "--shuffle_buffer_size", "8"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    losses = step_losses(read_metrics(out))
+    assert sorted(losses) == [1, 2, 3, 4, 5]  # 3 batches per pass over 14-15 clips: the stream is read twice
+    assert (out / "model" / "model.safetensors").exists()
+    missing = run_script(tiny_args(synth_dir, tmp_path / "stream2", "--streaming", "true"))
+    assert missing.returncode != 0 and "set `max_steps`" in missing.stderr

@@ -33,7 +33,7 @@ from accelerate import Accelerator, DataLoaderConfiguration, DistributedDataPara
 from accelerate.logging import get_logger
 from accelerate.utils import ProjectConfiguration, set_seed
 from torch.func import functional_call
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
 from .budget import anonymizer_budget_term, budget_attack_loss, build_budget_model, reset_parameters
@@ -207,7 +207,8 @@ class AdversarialTrainer:
             cpu=args.cpu,
             log_with=log_with or None,
             project_config=ProjectConfiguration(project_dir=str(self.output_dir), logging_dir=str(self.output_dir / "logs")),
-            dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+            # batches hold strings (video ids) too: every process reads its own shard rather than receiving batches
+            dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, dispatch_batches=False),
             kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
         )
         accelerator = self.accelerator
@@ -216,12 +217,21 @@ class AdversarialTrainer:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.action_loss_weight = args.action_loss_weight
 
-        self.train_dataset = EpochSeededDataset(train_dataset, args.seed)
-        train_loader = DataLoader(
-            self.train_dataset, batch_size=args.per_device_train_batch_size, shuffle=True, drop_last=True,
-            collate_fn=collate_fn, num_workers=num_workers, generator=torch.Generator().manual_seed(args.seed),
-        )
-        if len(train_loader) == 0:
+        self.streaming = isinstance(train_dataset, IterableDataset)
+        if self.streaming:
+            # a stream has no length: shuffling is the stream's own (buffer), the run's length is max_steps
+            if not args.max_steps:
+                raise ValueError("the training set is a stream (IterableDataset) with no length: set `max_steps`.")
+            self.train_dataset = train_dataset
+            train_loader = DataLoader(train_dataset, batch_size=args.per_device_train_batch_size, drop_last=True,
+                                      collate_fn=collate_fn, num_workers=num_workers)
+        else:
+            self.train_dataset = EpochSeededDataset(train_dataset, args.seed)
+            train_loader = DataLoader(
+                self.train_dataset, batch_size=args.per_device_train_batch_size, shuffle=True, drop_last=True,
+                collate_fn=collate_fn, num_workers=num_workers, generator=torch.Generator().manual_seed(args.seed),
+            )
+        if not self.streaming and len(train_loader) == 0:
             raise ValueError(
                 f"the training set has {len(train_dataset)} examples, fewer than one batch of "
                 f"{args.per_device_train_batch_size}: lower `per_device_train_batch_size`."
@@ -254,9 +264,13 @@ class AdversarialTrainer:
         self.budget_optimizers = list(prepared[3 + count :])
         self.eval_loader = accelerator.prepare(eval_loader) if eval_loader is not None else None
 
-        self.steps_per_epoch = math.ceil(len(self.train_loader) / args.gradient_accumulation_steps)
-        total = self.steps_per_epoch * args.num_train_epochs
-        self.total_steps = min(total, args.max_steps) if args.max_steps else total
+        if self.streaming:
+            self.steps_per_epoch = args.max_steps  # unknown; warm-up epochs are counted in max_steps units
+            self.total_steps = args.max_steps
+        else:
+            self.steps_per_epoch = math.ceil(len(self.train_loader) / args.gradient_accumulation_steps)
+            total = self.steps_per_epoch * args.num_train_epochs
+            self.total_steps = min(total, args.max_steps) if args.max_steps else total
         warmup = int(round(args.warmup_epochs * self.steps_per_epoch))
         # stepped by hand once per optimiser step on every process (not prepared: no per-process multiplication)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -474,6 +488,7 @@ class AdversarialTrainer:
                 if state.batches_in_epoch:
                     loader = accelerator.skip_first_batches(self.train_loader, state.batches_in_epoch)
                 self.model.train()
+                exhausted = True
                 for batch in loader:
                     state.batches_in_epoch += 1
                     if batch.get("skipped_videos"):
@@ -515,16 +530,17 @@ class AdversarialTrainer:
                         self.save_checkpoint()
                     if self._stop_everywhere():
                         stopped_by_signal = True
+                        exhausted = False
                         break
                     if state.global_step >= self.total_steps:
+                        exhausted = self.streaming or state.batches_in_epoch >= len(self.train_loader)
                         break
                 if stopped_by_signal:
                     path = self.save_checkpoint()
                     logger.warning(f"stopped by signal; resumable checkpoint at {path} "
                                    "(run again with --resume_from_checkpoint latest)")
                     break
-                finished_epoch = state.batches_in_epoch >= len(self.train_loader)
-                if finished_epoch:
+                if exhausted:
                     state.epoch += 1
                     state.batches_in_epoch = 0
                     if args.eval_every_epochs and state.epoch % args.eval_every_epochs == 0:
@@ -546,7 +562,8 @@ class AdversarialTrainer:
         if state.nonfinite_steps:
             logger.warning(f"{state.nonfinite_steps} step(s) had a non-finite loss and were skipped")
         accelerator.end_training()
-        epochs_done = state.epoch + state.batches_in_epoch / max(1, len(self.train_loader))
+        batches_per_epoch = None if self.streaming else len(self.train_loader)
+        epochs_done = state.epoch + (state.batches_in_epoch / batches_per_epoch if batches_per_epoch else 0.0)
         return TrainResult(
             global_step=state.global_step, epochs_completed=epochs_done, stopped_by_signal=stopped_by_signal,
             nonfinite_steps=state.nonfinite_steps, skipped_videos=list(state.skipped_videos),

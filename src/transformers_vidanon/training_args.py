@@ -100,6 +100,12 @@ class DataArguments:
     augment: bool = field(default=True, metadata={"help": "Training augmentation (crop, flip, colour, erasing)."})
     video_backend: str = field(default="auto", metadata={"help": "'decord', 'pyav' or 'auto'."})
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes."})
+    streaming: bool = field(
+        default=False,
+        metadata={"help": "Read the training set as a stream (IterableDataset, shuffled through a buffer); needs "
+                  "max_steps. For collections too large to index or to hold on one disk."},
+    )
+    shuffle_buffer_size: int = field(default=1000, metadata={"help": "Shuffle buffer of a streamed training set."})
     on_bad_video: str = field(default="raise", metadata={"help": "'raise' or 'skip' (skips are logged and counted)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N training videos."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use only the first N validation videos."})

@@ -108,6 +108,10 @@ def build_training_data(data_args, image_size: int, num_frames: int) -> Training
     if evaluation is not None and data_args.max_eval_samples:
         evaluation = evaluation.select(range(min(len(evaluation), data_args.max_eval_samples)))
     class_names = list(train.features["label"].names)
+    if data_args.streaming:
+        train = train.to_iterable_dataset(num_shards=max(1, data_args.num_workers)).shuffle(
+            seed=data_args.synth_seed, buffer_size=data_args.shuffle_buffer_size
+        )
     common = dict(num_frames=num_frames, frame_stride=data_args.frame_stride, image_size=image_size,
                   backend=data_args.video_backend, on_bad_video=data_args.on_bad_video)
     train = loaders.apply_clip_transform(
