@@ -98,6 +98,11 @@ class DataArguments:
     frame_stride: int = field(default=2, metadata={"help": "Distance between sampled frames."})
     num_eval_clips: int = field(default=1, metadata={"help": "Uniform clips per video for validation."})
     augment: bool = field(default=True, metadata={"help": "Training augmentation (crop, flip, colour, erasing)."})
+    horizontal_flip: bool = field(
+        default=True,
+        metadata={"help": "Random horizontal flips in the augmentation; turn off where a flip changes the label "
+                  "(SynthPrivacy's walk_left / walk_right)."},
+    )
     video_backend: str = field(default="auto", metadata={"help": "'decord', 'pyav' or 'auto'."})
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes."})
     streaming: bool = field(

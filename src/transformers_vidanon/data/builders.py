@@ -12,6 +12,7 @@ from pathlib import Path
 
 from datasets import Dataset, concatenate_datasets
 
+from ..processing_vidanon import ClipAugmentation
 from . import loaders
 from .labels import PRIVACY_ATTRIBUTES
 
@@ -114,9 +115,10 @@ def build_training_data(data_args, image_size: int, num_frames: int) -> Training
         )
     common = dict(num_frames=num_frames, frame_stride=data_args.frame_stride, image_size=image_size,
                   backend=data_args.video_backend, on_bad_video=data_args.on_bad_video)
-    train = loaders.apply_clip_transform(
-        train, loaders.make_clip_transform("train", augmentation="default" if data_args.augment else None, **common)
-    )
+    augmentation = None
+    if data_args.augment:
+        augmentation = ClipAugmentation(image_size, flip_prob=0.5 if data_args.horizontal_flip else 0.0)
+    train = loaders.apply_clip_transform(train, loaders.make_clip_transform("train", augmentation=augmentation, **common))
     if evaluation is not None:
         evaluation = loaders.apply_clip_transform(
             evaluation, loaders.make_clip_transform("eval", num_clips=data_args.num_eval_clips, **common)
