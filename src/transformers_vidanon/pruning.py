@@ -212,8 +212,10 @@ def prune_tokens(
             fused = fused + hidden_states[:, -1:]
         pieces.append(fused)
 
-    soft = soft_keep_probability(scores, keep_positions, temperature, num_time_slots, temporal_consistency)
-    soft_keep = soft_keep.scatter(1, tubelet_indices, soft_keep.gather(1, tubelet_indices) * soft.to(soft_keep.dtype))
+    if torch.is_grad_enabled():  # the soft keep only carries gradients; inference skips it
+        soft = soft_keep_probability(scores, keep_positions, temperature, num_time_slots, temporal_consistency)
+        kept_soft = soft_keep.gather(1, tubelet_indices) * soft.to(soft_keep.dtype)
+        soft_keep = soft_keep.scatter(1, tubelet_indices, kept_soft)
     return PruningResult(
         hidden_states=torch.cat(pieces, dim=1),
         tubelet_indices=tubelet_indices.gather(1, keep_positions),
