@@ -275,3 +275,23 @@ def test_streaming_training_set_runs_for_max_steps(synth_dir, tmp_path):
     assert (out / "model" / "model.safetensors").exists()
     missing = run_script(tiny_args(synth_dir, tmp_path / "stream2", "--streaming", "true"))
     assert missing.returncode != 0 and "set `max_steps`" in missing.stderr
+
+
+def test_grl_coefficient_warmup_scale_and_schedules(tmp_path):
+    args = AdversarialTrainingArguments(output_dir=str(tmp_path), num_train_epochs=4, per_device_train_batch_size=2,
+                                        cpu=True, disable_tqdm=True, save_final_model=False, grl_schedule="epoch",
+                                        grl_warmup_epochs=1, grl_max_coefficient=0.5)
+    trainer = AdversarialTrainer(_tiny_model(), args, ListDataset(_examples(8, nan_at=set())))
+    assert trainer.steps_per_epoch == 4 and trainer.total_steps == 16
+    trainer.state.global_step, trainer.state.epoch = 3, 0
+    assert trainer.grl_coefficient() == 0.0  # still in the warm-up epoch
+    trainer.state.global_step, trainer.state.epoch = 4, 1
+    assert trainer.grl_coefficient() == pytest.approx(0.0)  # schedule starts at p = 0
+    trainer.state.global_step, trainer.state.epoch = 12, 3
+    expected = 0.5 * (2 / (1 + math.exp(-10 * 2 / 4)) - 1)  # p = 2 / (3 + 1) over the 3 epochs after warm-up
+    assert trainer.grl_coefficient() == pytest.approx(expected)
+    args.grl_schedule = "step"
+    trainer.state.global_step = 10
+    assert trainer.grl_coefficient() == pytest.approx(0.5 * (2 / (1 + math.exp(-10 * 6 / 12)) - 1))
+    args.grl_schedule = "constant"
+    assert trainer.grl_coefficient() == 0.5

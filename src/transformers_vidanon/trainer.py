@@ -286,13 +286,23 @@ class AdversarialTrainer:
     # coefficients
     # ------------------------------------------------------------------------------------------------------------
     def grl_coefficient(self) -> float:
-        """The gradient reversal coefficient at the current step."""
-        schedule = self.args.grl_schedule
-        if schedule == "constant":
-            return 1.0
-        if schedule == "epoch":  # the paper: p = epoch / (epochs + 1), per whole epoch
-            return grl_coefficient_schedule(self.state.epoch / (self.args.num_train_epochs + 1))
-        return grl_coefficient_schedule(self.state.global_step / max(1, self.total_steps))
+        """The gradient reversal coefficient at the current step.
+
+        Zero during `grl_warmup_epochs`; then `grl_max_coefficient` times the schedule, whose progress p runs over
+        the remaining epochs (`"epoch"`: p = epoch / (epochs + 1) per whole epoch, the paper; `"step"`: per step).
+        """
+        args = self.args
+        warmup_steps = args.grl_warmup_epochs * self.steps_per_epoch
+        if self.state.global_step < warmup_steps:
+            return 0.0
+        if args.grl_schedule == "constant":
+            return args.grl_max_coefficient
+        if args.grl_schedule == "epoch":
+            epochs = args.num_train_epochs - math.floor(args.grl_warmup_epochs)
+            epoch = self.state.epoch - math.floor(args.grl_warmup_epochs)
+            return args.grl_max_coefficient * grl_coefficient_schedule(epoch / (epochs + 1))
+        progress = (self.state.global_step - warmup_steps) / max(1.0, self.total_steps - warmup_steps)
+        return args.grl_max_coefficient * grl_coefficient_schedule(progress)
 
     # ------------------------------------------------------------------------------------------------------------
     # one micro-batch

@@ -135,6 +135,14 @@ class AdversarialTrainingArguments:
     grl_schedule: str = field(
         default="epoch", metadata={"help": f"{GRL_SCHEDULES}: 'epoch' uses p = epoch / (epochs + 1) (the paper)."}
     )
+    grl_max_coefficient: float = field(
+        default=1.0, metadata={"help": "Scale of the reversal coefficient (its schedule goes from 0 to this value)."}
+    )
+    grl_warmup_epochs: float = field(
+        default=0.0,
+        metadata={"help": "Epochs of action (and privacy-head) learning with no reversal before the schedule starts; "
+                  "a backbone trained from scratch needs action features before it is pushed to hide privacy."},
+    )
     # alternating objective
     budget_loss: str = field(default="bce", metadata={"help": f"{BUDGET_LOSSES}: what the anonymizer maximises."})
     budget_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the budget term."})
@@ -195,6 +203,8 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
             raise ValueError(f"`{name}` must be >= 1 or unset, got {value}.")
     if training.learning_rate <= 0 or training.budget_learning_rate <= 0:
         raise ValueError("`learning_rate` and `budget_learning_rate` must be > 0.")
+    if training.grl_max_coefficient < 0 or training.grl_warmup_epochs < 0:
+        raise ValueError("`grl_max_coefficient` and `grl_warmup_epochs` must be >= 0.")
     if training.warmup_epochs < 0:
         raise ValueError(f"`warmup_epochs` must be >= 0, got {training.warmup_epochs}.")
     if training.mixed_precision not in (None, "no", "bf16", "fp16"):
