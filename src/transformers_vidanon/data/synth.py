@@ -93,6 +93,11 @@ LARGE_IMAGE_SIZE = 112
 DEFAULT_FPS = 16
 DEFAULT_CRF = 18
 
+BACKGROUND_CONTRAST = 0.6
+"""Scale of the background texture's amplitude (1.0: gratings of amplitude 0.03-0.08 each)."""
+BACKGROUND_SPEED = (0.1, 0.5)
+"""Range of the background's pan speed, in pixels per frame (at 64x64; scaled with the size)."""
+
 # Part identifiers of the "owner" map: which part is on top at each pixel.
 _BACKGROUND = 0
 _COMPANION = 1
@@ -182,7 +187,7 @@ class _Background:
     velocity: np.ndarray  # (2,) pixels per frame
 
     @classmethod
-    def sample(cls, rng: np.random.Generator) -> _Background:
+    def sample(cls, rng: np.random.Generator, size: int) -> _Background:
         hue = rng.random()
         sat = rng.uniform(0.15, 0.45)
         val = rng.uniform(0.35, 0.70)
@@ -191,13 +196,13 @@ class _Background:
         freqs = rng.integers(-6, 7, size=(num, 2))
         freqs[np.all(freqs == 0, axis=1)] = (1, 0)
         norm = np.hypot(freqs[:, 0], freqs[:, 1])
-        amps = rng.uniform(0.03, 0.08, size=num) / (1.0 + norm / 5.0)
+        amps = BACKGROUND_CONTRAST * rng.uniform(0.03, 0.08, size=num) / (1.0 + norm / 5.0)
         phases = rng.uniform(0, 2 * np.pi, size=num)
         chroma = rng.normal(size=3)
         chroma /= np.linalg.norm(chroma) + 1e-9
-        speed = rng.uniform(0.3, 1.2)
+        speed = rng.uniform(*BACKGROUND_SPEED)
         angle = rng.uniform(0, 2 * np.pi)
-        velocity = speed * np.array([math.cos(angle), math.sin(angle)])
+        velocity = speed * size / 64.0 * np.array([math.cos(angle), math.sin(angle)])
         return cls(base, chroma, freqs, amps, phases, rng.random(num) < 0.4, velocity)
 
     def render(self, xx: np.ndarray, yy: np.ndarray, frame: int, size: int) -> np.ndarray:
@@ -253,7 +258,7 @@ class _Body:
 
     @property
     def torso_r(self) -> float:
-        return 3.7 * self.unit
+        return 4.2 * self.unit
 
     @property
     def shoulder_dx(self) -> float:
@@ -269,7 +274,7 @@ class _Body:
 
     @property
     def arm_r(self) -> float:
-        return 1.45 * self.unit
+        return 2.0 * self.unit
 
     @property
     def hip_dx(self) -> float:
@@ -285,7 +290,7 @@ class _Body:
 
     @property
     def leg_r(self) -> float:
-        return 1.8 * self.unit
+        return 2.3 * self.unit
 
 
 @dataclass
@@ -331,7 +336,7 @@ class _Motion:
         margin = 9.0 * body.unit
         distance = 0.0
         if action in ("walk_left", "walk_right"):
-            distance = rng.uniform(0.32, 0.5) * size
+            distance = rng.uniform(0.4, 0.55) * size
         half = distance / 2.0
         x_center = rng.uniform(margin + half, size - margin - half)
         cycles = {
@@ -383,9 +388,10 @@ class _Motion:
                 leg=((-tuck, tuck), (tuck, -tuck)),
             )
         if self.action == "wave":
-            up = math.radians(125.0)
-            fore = math.radians(180.0) + self.amplitude * math.sin(angle)
-            waving = (self.side * up, self.side * fore)
+            # the raised arm sweeps from the shoulder, the forearm a little further
+            swing = self.amplitude * math.sin(angle)
+            upper = self.side * math.radians(145.0) + swing
+            waving = (upper, upper + self.side * math.radians(15.0) + 0.8 * swing)
             other = rest_arms[0] if self.side > 0 else rest_arms[1]
             arms = (other, waving) if self.side > 0 else (waving, other)
             return _Pose(x=self.x_center, lift=0.0, arm=arms, leg=rest_legs)
@@ -480,7 +486,7 @@ def _draw_figure(
         )
 
     canvas.paint(_disc_sdf(xx, yy, head, r), look.skin, part(_HEAD))
-    face_sdf = _disc_sdf(xx, yy, head + np.array([0.0, 0.25 * r]), 0.72 * r)
+    face_sdf = _disc_sdf(xx, yy, head + np.array([0.0, 0.25 * r]), 0.8 * r)
     if look.face:
         for sign in (-1.0, 1.0):
             eye = head + np.array([sign * 0.42 * r, 0.05 * r])
@@ -541,9 +547,9 @@ def render_synth_video(
 
     size = image_size
     unit = size / 64.0
-    actor_body = _Body(unit * rng.uniform(0.9, 1.08))
+    actor_body = _Body(unit * rng.uniform(1.05, 1.2))
     motion = _Motion.sample(action, rng, size, actor_body)
-    ground = size - rng.uniform(2.5, 5.0) * unit
+    ground = size - rng.uniform(2.0, 4.0) * unit
     skin = (_DARK_SKIN if attributes["skin_color"] else _LIGHT_SKIN) + rng.uniform(-0.04, 0.04)
     actor_look = _Look(
         skin=np.clip(skin, 0.0, 1.0),
@@ -554,9 +560,9 @@ def render_synth_video(
         long_hair=bool(attributes["gender"]),
         bare_torso=bool(attributes["nudity"]),
     )
-    background = _Background.sample(rng)
+    background = _Background.sample(rng, size)
     # The companion stands on the side of the frame away from the actor's mean position.
-    companion_body = _Body(unit * rng.uniform(0.72, 0.85))
+    companion_body = _Body(unit * rng.uniform(0.8, 0.95))
     companion_side = -1.0 if motion.x_center > size / 2 else 1.0
     companion_x = size / 2 + companion_side * rng.uniform(0.22, 0.36) * size
     companion_ground = ground - rng.uniform(0.0, 4.0) * unit
@@ -667,6 +673,42 @@ def _split_assignment(labels: np.ndarray, fractions: Sequence[float], rng: np.ra
     return splits
 
 
+def sample_synth_labels(
+    num_videos: int,
+    seed: int = 0,
+    privacy_prevalence: Sequence[float] | None = None,
+    split_fractions: Sequence[float] = (0.6, 0.2, 0.2),
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The labels `generate_synth_privacy` gives its videos, without rendering anything.
+
+    Actions are balanced (a shuffled `i mod 6`), each attribute is an independent Bernoulli draw with
+    its prevalence, and splits are stratified by action.
+
+    Args:
+        num_videos (`int`): number of videos.
+        seed (`int`, *optional*, defaults to 0): the generator's seed.
+        privacy_prevalence (5 floats, *optional*): positive rates (default `BALANCED_PREVALENCE`).
+        split_fractions (3 floats, *optional*, defaults to `(0.6, 0.2, 0.2)`): train, val, test fractions.
+
+    Returns:
+        `tuple`: action labels `(N,)` int, privacy labels `(N, 5)` int 0/1, and the split of each video.
+    """
+    prevalence = np.asarray(BALANCED_PREVALENCE if privacy_prevalence is None else privacy_prevalence, dtype=float)
+    if prevalence.shape != (len(PRIVACY_ATTRIBUTES),) or np.any((prevalence < 0) | (prevalence > 1)):
+        raise ValueError(
+            f"`privacy_prevalence` must be {len(PRIVACY_ATTRIBUTES)} rates in [0, 1] "
+            f"(order {PRIVACY_ATTRIBUTES}), got {privacy_prevalence}."
+        )
+    fractions = np.asarray(split_fractions, dtype=float)
+    if fractions.shape != (3,) or np.any(fractions < 0) or not math.isclose(float(fractions.sum()), 1.0, abs_tol=1e-6):
+        raise ValueError(f"`split_fractions` must be 3 non-negative numbers summing to 1, got {split_fractions}.")
+    rng = np.random.default_rng(seed)
+    labels = np.arange(num_videos) % len(SYNTH_ACTIONS)
+    labels = labels[rng.permutation(num_videos)]
+    privacy = (rng.random((num_videos, len(PRIVACY_ATTRIBUTES))) < prevalence).astype(int)
+    return labels, privacy, _split_assignment(labels, fractions, rng)
+
+
 def generate_synth_privacy(
     output_dir: str | os.PathLike,
     num_videos: int,
@@ -718,14 +760,8 @@ def generate_synth_privacy(
     if not 0 <= int(crf) <= 51:
         raise ValueError(f"`crf` must be in [0, 51], got {crf}.")
     prevalence = np.asarray(BALANCED_PREVALENCE if privacy_prevalence is None else privacy_prevalence, dtype=float)
-    if prevalence.shape != (len(PRIVACY_ATTRIBUTES),) or np.any((prevalence < 0) | (prevalence > 1)):
-        raise ValueError(
-            f"`privacy_prevalence` must be {len(PRIVACY_ATTRIBUTES)} rates in [0, 1] "
-            f"(order {PRIVACY_ATTRIBUTES}), got {privacy_prevalence}."
-        )
     fractions = np.asarray(split_fractions, dtype=float)
-    if fractions.shape != (3,) or np.any(fractions < 0) or not math.isclose(float(fractions.sum()), 1.0, abs_tol=1e-6):
-        raise ValueError(f"`split_fractions` must be 3 non-negative numbers summing to 1, got {split_fractions}.")
+    sample_synth_labels(1, seed, prevalence, fractions)  # validates both before anything is written
 
     root = Path(output_dir)
     manifest_path = root / MANIFEST_NAME
@@ -739,12 +775,8 @@ def generate_synth_privacy(
         manifest_path.unlink()
     root.mkdir(parents=True, exist_ok=True)
 
-    rng = np.random.default_rng(seed)
     num_videos = int(num_videos)
-    labels = np.arange(num_videos) % len(SYNTH_ACTIONS)
-    labels = labels[rng.permutation(num_videos)]
-    privacy = (rng.random((num_videos, len(PRIVACY_ATTRIBUTES))) < prevalence).astype(int)
-    splits = _split_assignment(labels, fractions, rng)
+    labels, privacy, splits = sample_synth_labels(num_videos, seed, prevalence, fractions)
 
     rows = []
     for index in tqdm(range(num_videos), desc="SynthPrivacy", unit="video", disable=not progress):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -45,11 +46,135 @@ from transformers import (
     VideoMAEConfig,
 )
 
+from transformers import initialization as init
+from transformers.modeling_outputs import ImageClassifierOutput
+
 from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
 
 logger = logging.getLogger(__name__)
 
-ModelSpec = str | PretrainedConfig | None
+
+# ----------------------------------------------------------------------------------------------
+# A small 3D CNN video classifier (the default fresh action model).
+# ----------------------------------------------------------------------------------------------
+
+
+class FreshC3DConfig(PretrainedConfig):
+    r"""Configuration of `FreshC3DForVideoClassification`, a small 3D CNN video classifier.
+
+    A 3D convolutional network is what the leakage protocol trains as its target action model (the
+    field uses I3D); this one is sized to be trained from scratch on a CPU in a minute or two.
+
+    Args:
+        num_channels (`int`, *optional*, defaults to 3): input channels.
+        hidden_sizes (`list[int]`, *optional*, defaults to `[16, 32, 64, 128]`): output channels of the
+            stem and of each following stage (each stage: a 3x3x3 convolution of stride 2, batch norm, ReLU).
+        stem_kernel_size (`list[int]`, *optional*, defaults to `[3, 5, 5]`): time, height and width
+            of the stem kernel (stride 1 in time, 2 in space).
+        dropout (`float`, *optional*, defaults to 0.1): dropout before the classifier.
+
+    Example:
+
+    ```python
+    >>> from transformers_vidanon.evaluation.fresh_models import FreshC3DConfig, FreshC3DForVideoClassification
+    >>> model = FreshC3DForVideoClassification(FreshC3DConfig(num_labels=6))
+    >>> model(torch.rand(2, 16, 3, 64, 64)).logits.shape
+    torch.Size([2, 6])
+    ```
+    """
+
+    model_type = "vidanon_fresh_c3d"
+
+    def __init__(
+        self,
+        num_channels: int = 3,
+        hidden_sizes: Sequence[int] = (16, 32, 64, 128),
+        stem_kernel_size: Sequence[int] = (3, 5, 5),
+        dropout: float = 0.1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.num_channels = int(num_channels)
+        self.hidden_sizes = [int(v) for v in hidden_sizes]
+        self.stem_kernel_size = [int(v) for v in stem_kernel_size]
+        self.dropout = float(dropout)
+        if self.num_channels < 1 or not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            raise ValueError(f"`num_channels` and `hidden_sizes` must be positive, got {num_channels}, {hidden_sizes}.")
+        if len(self.stem_kernel_size) != 3 or any(k < 1 or k % 2 == 0 for k in self.stem_kernel_size):
+            raise ValueError(f"`stem_kernel_size` must be 3 odd positive sizes, got {stem_kernel_size}.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1), got {dropout}.")
+
+
+class FreshC3DPreTrainedModel(PreTrainedModel):
+    config_class = FreshC3DConfig
+    base_model_prefix = "c3d"
+    main_input_name = "pixel_values"
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Conv3d):
+            init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm3d):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+            init.zeros_(module.running_mean)
+            init.ones_(module.running_var)
+        elif isinstance(module, nn.Linear):  # PyTorch's own Linear initialisation
+            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+            init.uniform_(module.bias, -1.0 / math.sqrt(module.in_features), 1.0 / math.sqrt(module.in_features))
+
+
+def _conv_block(in_channels: int, out_channels: int, kernel: Sequence[int], stride: Sequence[int]) -> nn.Sequential:
+    padding = tuple(k // 2 for k in kernel)
+    return nn.Sequential(
+        nn.Conv3d(in_channels, out_channels, tuple(kernel), tuple(stride), padding, bias=False),
+        nn.BatchNorm3d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class FreshC3DModel(FreshC3DPreTrainedModel):
+    """The 3D CNN trunk: `(B, T, C, H, W)` clips to pooled features `(B, hidden_sizes[-1])`."""
+
+    def __init__(self, config: FreshC3DConfig) -> None:
+        super().__init__(config)
+        sizes = config.hidden_sizes
+        blocks = [_conv_block(config.num_channels, sizes[0], config.stem_kernel_size, (1, 2, 2))]
+        blocks += [_conv_block(sizes[i], sizes[i + 1], (3, 3, 3), (2, 2, 2)) for i in range(len(sizes) - 1)]
+        self.blocks = nn.Sequential(*blocks)
+        self.post_init()
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(pixel_values.transpose(1, 2))  # (B, T, C, H, W) -> (B, C, T, H, W)
+        return x.mean(dim=(2, 3, 4))
+
+
+class FreshC3DForVideoClassification(FreshC3DPreTrainedModel):
+    """`FreshC3DModel` with a linear head; loss by `config.problem_type` (cross-entropy or BCE)."""
+
+    def __init__(self, config: FreshC3DConfig) -> None:
+        super().__init__(config)
+        self.c3d = FreshC3DModel(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.hidden_sizes[-1], config.num_labels)
+        self.post_init()
+
+    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs: Any) -> ImageClassifierOutput:
+        """Logits `(B, num_labels)` of clips `pixel_values` `(B, T, C, H, W)`."""
+        logits = self.classifier(self.dropout(self.c3d(pixel_values)))
+        loss = None
+        if labels is not None:
+            if self.config.problem_type == "multi_label_classification":
+                loss = F.binary_cross_entropy_with_logits(logits, labels.float())
+            else:
+                loss = F.cross_entropy(logits, labels.long())
+        return ImageClassifierOutput(loss=loss, logits=logits)
+
+
+AutoConfig.register(FreshC3DConfig.model_type, FreshC3DConfig, exist_ok=True)
+AutoModelForVideoClassification.register(FreshC3DConfig, FreshC3DForVideoClassification, exist_ok=True)
+
+ModelSpec = str | os.PathLike | PretrainedConfig | None
 """A model name or path (`AutoConfig.from_pretrained`), a config object, or None for the default."""
 
 
@@ -60,6 +185,13 @@ class FreshModelConfig:
     Architecture of the default models (used when no model name or config is given):
 
     Args:
+        action_architecture (`str`, *optional*, defaults to `"c3d"`): `"c3d"` (`FreshC3DForVideoClassification`)
+            or `"videomae"` (`VideoMAEForVideoClassification`) for the action model.
+        video_attacker_architecture (`str`, *optional*, defaults to `"c3d"`): the same choice for the
+            video-level privacy attacker.
+        c3d_hidden_sizes (`tuple[int, ...]`, *optional*, defaults to `(16, 32, 64, 128)`): 3D CNN widths.
+        c3d_stem_kernel_size (`tuple[int, int, int]`, *optional*, defaults to `(3, 5, 5)`): 3D CNN stem kernel.
+        c3d_dropout (`float`, *optional*, defaults to 0.1): 3D CNN dropout before the classifier.
         video_hidden_size (`int`, *optional*, defaults to 96): VideoMAE hidden size (action model
             and video attacker).
         video_num_layers (`int`, *optional*, defaults to 2): VideoMAE transformer layers.
@@ -99,6 +231,11 @@ class FreshModelConfig:
         progress (`bool`, *optional*, defaults to `True`): tqdm bars over epochs.
     """
 
+    action_architecture: Literal["c3d", "videomae"] = "c3d"
+    video_attacker_architecture: Literal["c3d", "videomae"] = "c3d"
+    c3d_hidden_sizes: tuple[int, ...] = (16, 32, 64, 128)
+    c3d_stem_kernel_size: tuple[int, int, int] = (3, 5, 5)
+    c3d_dropout: float = 0.1
     video_hidden_size: int = 96
     video_num_layers: int = 2
     video_num_heads: int = 4
@@ -138,6 +275,9 @@ class FreshModelConfig:
             )
         if len(self.frame_hidden_sizes) != len(self.frame_depths):
             raise ValueError("FreshModelConfig.frame_hidden_sizes and frame_depths must have the same length.")
+        for name in ("action_architecture", "video_attacker_architecture"):
+            if getattr(self, name) not in ("c3d", "videomae"):
+                raise ValueError(f"FreshModelConfig.{name} must be 'c3d' or 'videomae', got {getattr(self, name)!r}.")
         if self.normalization not in ("dataset", "imagenet"):
             raise ValueError(f"FreshModelConfig.normalization must be 'dataset' or 'imagenet', got {self.normalization!r}.")
         if not 0.0 <= self.warmup_fraction < 1.0:
@@ -147,6 +287,8 @@ class FreshModelConfig:
         if self.num_threads is not None and self.num_threads < 1:
             raise ValueError(f"FreshModelConfig.num_threads must be >= 1 or None, got {self.num_threads}.")
         self.frame_hidden_sizes = tuple(int(v) for v in self.frame_hidden_sizes)
+        self.c3d_hidden_sizes = tuple(int(v) for v in self.c3d_hidden_sizes)
+        self.c3d_stem_kernel_size = tuple(int(v) for v in self.c3d_stem_kernel_size)
         self.frame_depths = tuple(int(v) for v in self.frame_depths)
 
 
@@ -241,6 +383,14 @@ class FrameAttackerPrediction:
 
 
 @contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed torch's global generator (initialisation, dropout) inside, and restore it after."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
+
+
+@contextlib.contextmanager
 def _threads(num_threads: int | None) -> Iterator[None]:
     if num_threads is None:
         yield
@@ -320,30 +470,28 @@ def _build_model(
     num_labels: int,
     problem_type: str,
     pretrained: bool,
-    seed: int,
 ) -> PreTrainedModel:
-    """A classification model with `num_labels` outputs, initialised under `seed`."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        if model_name_or_config is None:
-            config = default_config()
-        elif isinstance(model_name_or_config, PretrainedConfig):
-            config = model_name_or_config.__class__.from_dict(model_name_or_config.to_dict())
-        elif isinstance(model_name_or_config, str):
-            if pretrained:
-                return auto_class.from_pretrained(
-                    model_name_or_config, num_labels=num_labels, problem_type=problem_type,
-                    ignore_mismatched_sizes=True,
-                )
-            config = AutoConfig.from_pretrained(model_name_or_config)
-        else:
-            raise ValueError(
-                "`model_name_or_config` must be a model name or path, a PretrainedConfig, or None; "
-                f"got {type(model_name_or_config).__name__}."
+    """A classification model with `num_labels` outputs (random weights unless `pretrained`)."""
+    if model_name_or_config is None:
+        config = default_config()
+    elif isinstance(model_name_or_config, PretrainedConfig):
+        config = model_name_or_config.__class__.from_dict(model_name_or_config.to_dict())
+    elif isinstance(model_name_or_config, (str, os.PathLike)):
+        model_name_or_config = str(model_name_or_config)
+        if pretrained:
+            return auto_class.from_pretrained(
+                model_name_or_config, num_labels=num_labels, problem_type=problem_type,
+                ignore_mismatched_sizes=True,
             )
-        config.num_labels = num_labels
-        config.problem_type = problem_type
-        return auto_class.from_config(config)
+        config = AutoConfig.from_pretrained(model_name_or_config)
+    else:
+        raise ValueError(
+            "`model_name_or_config` must be a model name or path, a PretrainedConfig, or None; "
+            f"got {type(model_name_or_config).__name__}."
+        )
+    config.num_labels = num_labels
+    config.problem_type = problem_type
+    return auto_class.from_config(config)
 
 
 def _video_input_size(config: PretrainedConfig) -> tuple[int, int, int] | None:
@@ -362,8 +510,17 @@ def _frame_input_size(config: PretrainedConfig) -> tuple[int, int] | None:
     return (size, size) if isinstance(size, int) else tuple(size)
 
 
-def _default_videomae_config(cfg: FreshModelConfig, clips: torch.Tensor) -> Callable[[], PretrainedConfig]:
+def _default_video_config(
+    cfg: FreshModelConfig, clips: torch.Tensor, architecture: str
+) -> Callable[[], PretrainedConfig]:
     num_frames, num_channels, height, width = clips.shape[-4:]
+    if architecture == "c3d":
+        return lambda: FreshC3DConfig(
+            num_channels=int(num_channels),
+            hidden_sizes=cfg.c3d_hidden_sizes,
+            stem_kernel_size=cfg.c3d_stem_kernel_size,
+            dropout=cfg.c3d_dropout,
+        )
     if height != width:
         raise ValueError(f"The default VideoMAE model needs square frames, got {height}x{width}.")
     if height % cfg.video_patch_size or num_frames % cfg.video_tubelet_size:
@@ -505,10 +662,10 @@ def train_action_model(
         raise ValueError(f"`num_labels` must be >= 2, got {num_labels}.")
     if labels.min() < 0 or labels.max() >= num_labels:
         raise ValueError(f"`train_labels` must lie in [0, {num_labels}), got [{int(labels.min())}, {int(labels.max())}].")
-    with _threads(cfg.num_threads):
+    with _threads(cfg.num_threads), _seeded(seed):
         net = _build_model(
-            model_name_or_config, _default_videomae_config(cfg, clips), AutoModelForVideoClassification,
-            int(num_labels), "single_label_classification", pretrained, seed,
+            model_name_or_config, _default_video_config(cfg, clips, cfg.action_architecture),
+            AutoModelForVideoClassification, int(num_labels), "single_label_classification", pretrained,
         )
         mean, std = _channel_stats(clips, cfg.normalization)
         model = FreshModel(net, mean, std, "video", _video_input_size(net.config))
@@ -610,10 +767,10 @@ def train_frame_attacker(
     clips = _check_clips(train_clips, "train_clips", allow_multi_clip=False)
     targets = _check_privacy_labels(train_privacy_labels, clips.shape[0])
     num_videos, num_frames = clips.shape[:2]
-    with _threads(cfg.num_threads):
+    with _threads(cfg.num_threads), _seeded(seed):
         net = _build_model(
             model_name_or_config, _default_resnet_config(cfg, clips.shape[2]), AutoModelForImageClassification,
-            targets.shape[1], "multi_label_classification", pretrained, seed,
+            targets.shape[1], "multi_label_classification", pretrained,
         )
         mean, std = _channel_stats(clips, cfg.normalization)
         model = FreshModel(net, mean, std, "frame", _frame_input_size(net.config))
@@ -694,10 +851,10 @@ def train_video_attacker(
     cfg = _resolve(config)
     clips = _check_clips(train_clips, "train_clips", allow_multi_clip=False)
     targets = _check_privacy_labels(train_privacy_labels, clips.shape[0])
-    with _threads(cfg.num_threads):
+    with _threads(cfg.num_threads), _seeded(seed):
         net = _build_model(
-            model_name_or_config, _default_videomae_config(cfg, clips), AutoModelForVideoClassification,
-            targets.shape[1], "multi_label_classification", pretrained, seed,
+            model_name_or_config, _default_video_config(cfg, clips, cfg.video_attacker_architecture),
+            AutoModelForVideoClassification, targets.shape[1], "multi_label_classification", pretrained,
         )
         mean, std = _channel_stats(clips, cfg.normalization)
         model = FreshModel(net, mean, std, "video", _video_input_size(net.config))

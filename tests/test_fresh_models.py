@@ -1,0 +1,211 @@
+"""Tests of the fresh models of the leakage protocol (action model, frame and video attackers)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import AutoModelForVideoClassification, VideoMAEConfig
+
+from transformers_vidanon.evaluation.fresh_models import (
+    FreshC3DConfig,
+    FreshC3DForVideoClassification,
+    FreshModel,
+    FreshModelConfig,
+    predict_action,
+    predict_frame_attacker,
+    predict_video_attacker,
+    train_action_model,
+    train_frame_attacker,
+    train_video_attacker,
+)
+
+# Tiny models and data: 4 frames of 16x16.
+TINY = FreshModelConfig(
+    c3d_hidden_sizes=(8, 16, 32),
+    video_hidden_size=32,
+    video_num_layers=1,
+    video_num_heads=2,
+    video_intermediate_size=64,
+    video_patch_size=8,
+    frame_embedding_size=8,
+    frame_hidden_sizes=(8, 16),
+    frame_depths=(1, 1),
+    action_epochs=6,
+    frame_epochs=6,
+    video_epochs=6,
+    batch_size=8,
+    progress=False,
+)
+
+
+def _bright_dark(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 clips (n, 4, 3, 16, 16): label 1 = bright, label 0 = dark, with pixel noise."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 2
+    base = torch.where(labels.bool(), 190.0, 60.0).view(n, 1, 1, 1, 1)
+    noise = torch.randn(n, 4, 3, 16, 16, generator=generator) * 25.0
+    return (base + noise).clamp(0, 255).to(torch.uint8), labels
+
+
+def _privacy_set(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 clips whose attribute 0 = a red patch, attribute 1 = a bright frame (independent of each other)."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.stack([torch.arange(n) % 2, (torch.arange(n) // 2) % 2], dim=1).float()
+    clips = torch.full((n, 4, 3, 16, 16), 70.0) + torch.randn(n, 4, 3, 16, 16, generator=generator) * 10.0
+    clips[labels[:, 1].bool()] += 100.0
+    red = labels[:, 0].bool()
+    clips[red, :, 0, 2:14, 2:14] = 255.0
+    clips[red, :, 1:, 2:14, 2:14] = 0.0
+    return clips.clamp(0, 255).to(torch.uint8), labels
+
+
+@pytest.mark.parametrize("architecture", ["c3d", "videomae"])
+def test_action_model_learns_a_separable_set(architecture):
+    clips, labels = _bright_dark(16, seed=0)
+    config = FreshModelConfig(**{**TINY.__dict__, "action_architecture": architecture})
+    model = train_action_model(clips, labels, 2, seed=0, config=config)
+    test_clips, test_labels = _bright_dark(12, seed=1)
+    probs = predict_action(model, test_clips)
+    assert probs.shape == (12, 2)
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(12))
+    assert (probs.argmax(dim=1) == test_labels).float().mean().item() == 1.0
+    expected = "FreshC3DForVideoClassification" if architecture == "c3d" else "VideoMAEForVideoClassification"
+    assert type(model.model).__name__ == expected and not model.training
+
+
+def test_predict_action_averages_softmax_over_clips():
+    clips, labels = _bright_dark(8, seed=0)
+    model = train_action_model(clips, labels, 2, seed=0, config=TINY)
+    with torch.no_grad():  # sharpen the head so that the clips' softmaxes are far from linear
+        model.model.classifier.weight.mul_(40.0)
+        model.model.classifier.bias.mul_(40.0)
+    bright, dark = _bright_dark(2, seed=3)[0][[1, 0]]
+    # 4 videos of 3 clips each that disagree: bright, dark, bright / dark, dark, bright / ...
+    multi = torch.stack(
+        [torch.stack([bright, dark, bright]), torch.stack([dark, dark, bright]),
+         torch.stack([bright, bright, bright]), torch.stack([dark, bright, dark])]
+    )  # (4, 3 clips, T, C, H, W)
+    probs = predict_action(model, multi)
+    with torch.no_grad():
+        per_clip = torch.stack([model(multi[:, k]).softmax(dim=-1) for k in range(3)], dim=1)
+    torch.testing.assert_close(probs, per_clip.mean(dim=1))
+    # not the softmax of the mean logits (the clips disagree, so the two differ)
+    with torch.no_grad():
+        mean_logits = torch.stack([model(multi[:, k]) for k in range(3)], dim=1).mean(dim=1).softmax(dim=-1)
+    assert (probs - mean_logits).abs().max() > 0.01
+
+
+def test_training_is_deterministic_for_a_seed():
+    clips, labels = _bright_dark(12, seed=0)
+    first = train_action_model(clips, labels, 2, epochs=2, seed=7, config=TINY)
+    second = train_action_model(clips, labels, 2, epochs=2, seed=7, config=TINY)
+    other = train_action_model(clips, labels, 2, epochs=2, seed=8, config=TINY)
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), other.state_dict().values()))
+    privacy_clips, privacy = _privacy_set(8, seed=0)
+    a = train_frame_attacker(privacy_clips, privacy, epochs=1, seed=3, config=TINY)
+    b = train_frame_attacker(privacy_clips, privacy, epochs=1, seed=3, config=TINY)
+    torch.testing.assert_close(
+        predict_frame_attacker(a, privacy_clips).logits, predict_frame_attacker(b, privacy_clips).logits, rtol=0, atol=0
+    )
+
+
+def test_frame_attacker_learns_and_returns_frame_logits():
+    clips, privacy = _privacy_set(16, seed=0)
+    model = train_frame_attacker(clips, privacy, seed=0, config=TINY)
+    assert model.model.config.problem_type == "multi_label_classification"
+    test_clips, test_privacy = _privacy_set(8, seed=1)
+    multi = torch.stack([test_clips, test_clips.flip(-1)], dim=1)  # (8, 2 clips, 4, 3, 16, 16)
+    out = predict_frame_attacker(model, multi)
+    assert out.frame_logits.shape == (8, 2, 4, 2) and out.logits.shape == (8, 2)
+    torch.testing.assert_close(out.logits, out.frame_logits.mean(dim=(1, 2)))
+    assert out.flat_frame_logits().shape == (8, 8, 2)
+    assert ((out.logits > 0).float() == test_privacy).all()
+    # one frame on its own is scored like the same frame inside a clip
+    single = model(test_clips[:, 2])
+    torch.testing.assert_close(single, out.frame_logits[:, 0, 2], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("architecture", ["c3d", "videomae"])
+def test_video_attacker_learns(architecture):
+    clips, privacy = _privacy_set(16, seed=0)
+    config = FreshModelConfig(**{**TINY.__dict__, "video_attacker_architecture": architecture, "video_epochs": 15,
+                                "batch_size": 4})
+    model = train_video_attacker(clips, privacy, seed=0, config=config)
+    test_clips, test_privacy = _privacy_set(8, seed=1)
+    logits = predict_video_attacker(model, test_clips)
+    assert logits.shape == (8, 2)
+    assert ((logits > 0).float() == test_privacy).all()
+    multi = torch.stack([test_clips, test_clips], dim=1)
+    torch.testing.assert_close(predict_video_attacker(model, multi), logits)
+
+
+def test_models_normalise_their_own_input():
+    clips, labels = _bright_dark(8, seed=0)
+    model = train_action_model(clips, labels, 2, epochs=1, seed=0, config=TINY)
+    floats = clips.float() / 255.0
+    expected_mean = floats.transpose(0, 2).reshape(3, -1).mean(dim=1)
+    torch.testing.assert_close(model.pixel_mean.flatten(), expected_mean, rtol=1e-4, atol=1e-5)
+    normalized = model.normalize(clips)
+    torch.testing.assert_close(normalized.mean(dim=(0, 1, 3, 4)), torch.zeros(3), atol=1e-4, rtol=0)
+    torch.testing.assert_close(normalized.std(dim=(0, 1, 3, 4)), torch.ones(3), atol=1e-3, rtol=0)
+    # uint8 [0, 255] and float [0, 1] inputs give the same logits
+    with torch.no_grad():
+        torch.testing.assert_close(model(clips), model(floats))
+    imagenet = train_action_model(
+        clips, labels, 2, epochs=1, seed=0, config=FreshModelConfig(**{**TINY.__dict__, "normalization": "imagenet"})
+    )
+    torch.testing.assert_close(imagenet.pixel_mean.flatten(), torch.tensor([0.485, 0.456, 0.406]))
+
+
+def test_any_video_classification_config_is_accepted():
+    clips, labels = _bright_dark(8, seed=0)
+    # a VideoMAE config for 32x32 inputs: the clips are resized to it inside the model
+    config = VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2, hidden_size=32,
+                            num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    model = train_action_model(clips, labels, 2, model_name_or_config=config, epochs=1, config=TINY)
+    assert model.model.config.hidden_size == 32 and model.input_size == (4, 32, 32)
+    assert predict_action(model, clips).shape == (8, 2)
+    # the 3D CNN is registered with the Auto classes and saves / loads like any Transformers model
+    c3d = AutoModelForVideoClassification.from_config(FreshC3DConfig(num_labels=3, hidden_sizes=(4, 8)))
+    assert isinstance(c3d, FreshC3DForVideoClassification)
+
+
+def test_save_and_reload_the_c3d(tmp_path):
+    model = FreshC3DForVideoClassification(FreshC3DConfig(num_labels=3, hidden_sizes=(4, 8))).eval()
+    model.save_pretrained(tmp_path)
+    reloaded = AutoModelForVideoClassification.from_pretrained(tmp_path).eval()
+    x = torch.rand(2, 4, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x).logits, reloaded(x).logits)
+
+
+def test_bad_inputs_are_named():
+    clips, labels = _bright_dark(4, seed=0)
+    with pytest.raises(ValueError, match="train_clips"):
+        train_action_model(clips[0], labels, 2, config=TINY)
+    with pytest.raises(ValueError, match="train_labels"):
+        train_action_model(clips, labels[:3], 2, config=TINY)
+    with pytest.raises(ValueError, match="train_labels"):
+        train_action_model(clips, labels + 5, 2, config=TINY)
+    with pytest.raises(ValueError, match="train_privacy_labels"):
+        train_frame_attacker(clips, torch.full((4, 2), 0.5), config=TINY)
+    with pytest.raises(ValueError, match="model_name_or_config"):
+        train_action_model(clips, labels, 2, model_name_or_config=3, config=TINY)
+    with pytest.raises(ValueError, match="video_num_heads"):
+        FreshModelConfig(video_hidden_size=30, video_num_heads=4)
+    with pytest.raises(ValueError, match="action_architecture"):
+        FreshModelConfig(action_architecture="i3d")
+    with pytest.raises(ValueError, match="stem_kernel_size"):
+        FreshC3DConfig(stem_kernel_size=(2, 3, 3))
+    model = FreshModel(FreshC3DForVideoClassification(FreshC3DConfig(num_labels=2)), [0.5] * 3, [0.2] * 3, "video")
+    with pytest.raises(ValueError, match="5-d"):
+        model(torch.rand(2, 3, 16, 16))
+
+
+def test_num_threads_is_restored():
+    clips, labels = _bright_dark(4, seed=0)
+    before = torch.get_num_threads()
+    train_action_model(clips, labels, 2, epochs=1, config=FreshModelConfig(**{**TINY.__dict__, "num_threads": 1}))
+    assert torch.get_num_threads() == before
