@@ -44,7 +44,8 @@ def tiny_args(synth_dir: Path, output_dir: Path, *extra: str) -> list[str]:
         "--num_hidden_layers", "2", "--num_attention_heads", "4", "--intermediate_size", "64",
         "--pruning_layers", "0", "--keep_rate", "0.5", "--per_device_train_batch_size", "4",
         "--per_device_eval_batch_size", "8", "--logging_steps", "1", "--disable_tqdm", "true",
-        "--num_train_epochs", "2", *extra,
+        "--num_train_epochs", "2", "--grl_warmup_epochs", "0", "--augment", "true", "--checkpointing_steps", "1000",
+        *extra,
     ]
 
 

@@ -8,7 +8,7 @@ import logging
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="outputs/benchmark", help="where data, models, tables and figures go")
-    parser.add_argument("--num-videos", type=int, default=None, help="SynthPrivacy size (default 360)")
+    parser.add_argument("--num-videos", type=int, default=None, help="SynthPrivacy size (default 900)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="fresh-model seeds (default 0 1 2)")
     parser.add_argument("--objectives", nargs="+", default=None, choices=["grl", "alternating"],
                         help="VidAnon training objectives to run (default: grl)")

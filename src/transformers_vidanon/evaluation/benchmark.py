@@ -59,7 +59,7 @@ class BenchmarkConfig:
     """
 
     output_dir: str = "outputs/benchmark"
-    num_videos: int = 360
+    num_videos: int = 900
     data_seed: int = 0
     image_size: int = 64
     video_frames: int = 32
@@ -84,7 +84,7 @@ def _train_vidanon(config: BenchmarkConfig, data_dir: Path, objective: str) -> P
         logger.info("reusing the trained model in %s", output / "model")
         return output / "model"
     argv = ["--config", str(packaged_config("synthetic")), "--data_dir", str(data_dir), "--output_dir", str(output),
-            "--objective", objective, "--image_size", str(config.image_size), "--resume_from_checkpoint", "latest",
+            "--objective", objective, "--resume_from_checkpoint", "latest",
             "--disable_tqdm", str(not config.progress), *config.training_overrides]
     result = train_from_arguments(*parse_arguments(argv))
     if result.model_dir is None:
