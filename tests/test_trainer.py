@@ -247,7 +247,7 @@ def test_schedule_and_parameter_groups():
 def test_arguments_from_yaml_and_command_line(tmp_path):
     model_args, data_args, training_args = parse_arguments(["--config", str(CONFIG), "--learning_rate", "0.01"])
     assert training_args.learning_rate == 0.01  # the command line wins
-    assert model_args.pruning_layers == [1, 3] and data_args.dataset == "synth"
+    assert model_args.pruning_layers == [1, 2] and data_args.dataset == "synth"
     bad = tmp_path / "bad.yaml"
     bad.write_text("training:\n  learning_rat: 0.1\n")
     with pytest.raises(ValueError, match="learning_rat.*bad.yaml"):
