@@ -209,3 +209,16 @@ def test_num_threads_is_restored():
     before = torch.get_num_threads()
     train_action_model(clips, labels, 2, epochs=1, config=FreshModelConfig(**{**TINY.__dict__, "num_threads": 1}))
     assert torch.get_num_threads() == before
+
+
+def test_multi_clip_training_input():
+    """(N, num_clips, T, C, H, W) training clips: each draw takes one of the video's clips."""
+    clips, labels = _bright_dark(16, seed=0)
+    multi = torch.stack([clips, clips.flip(-1)], dim=1)
+    model = train_action_model(multi, labels, 2, seed=0, config=TINY)
+    test_clips, test_labels = _bright_dark(8, seed=1)
+    assert (predict_action(model, test_clips).argmax(dim=1) == test_labels).all()
+    privacy_clips, privacy = _privacy_set(16, seed=0)
+    attacker = train_frame_attacker(torch.stack([privacy_clips] * 2, dim=1), privacy, seed=0, config=TINY)
+    test_privacy_clips, test_privacy = _privacy_set(8, seed=1)
+    assert ((predict_frame_attacker(attacker, test_privacy_clips).logits > 0).float() == test_privacy).all()
