@@ -218,26 +218,26 @@ def _markdown(report: dict[str, Any]) -> str:
     lines = [
         "## SynthPrivacy calibration" + (" (quick smoke run: not a calibration)" if report["quick"] else ""),
         "",
-        f"Fresh small models trained from scratch on **raw** SynthPrivacy clips, on CPU "
+        (f"Fresh small models trained from scratch on **raw** SynthPrivacy clips, on CPU "
         f"({report['machine']['torch_threads']} torch thread(s)). Requirements: action top-1 >= "
-        f"{100 * MIN_ACTION_TOP1:.0f}% and frame-attacker cMAP >= chance cMAP + {100 * MIN_CMAP_OVER_CHANCE:.0f} points.",
+        f"{100 * MIN_ACTION_TOP1:.0f}% and frame-attacker cMAP >= chance cMAP + {100 * MIN_CMAP_OVER_CHANCE:.0f} points."),
         "",
         "| measure | value | requirement | met |",
         "|---|---|---|---|",
-        f"| action top-1 (3D CNN, softmax averaged over {report['clips']['test_clips_per_video']} clips) | "
-        f"{pct(f['action_top1'])} | >= {100 * MIN_ACTION_TOP1:.0f} | {'yes' if c['action_top1_ok'] else 'NO'} |",
-        f"| frame-attacker cMAP | {pct(f['frame_cmap'])} (chance {pct(f['chance_cmap'])}, +{100 * c['frame_cmap_over_chance']:.1f}) | "
-        f">= chance + {100 * MIN_CMAP_OVER_CHANCE:.0f} | {'yes' if c['frame_cmap_ok'] else 'NO'} |",
+        (f"| action top-1 (3D CNN, softmax averaged over {report['clips']['test_clips_per_video']} clips) | "
+        f"{pct(f['action_top1'])} | >= {100 * MIN_ACTION_TOP1:.0f} | {'yes' if c['action_top1_ok'] else 'NO'} |"),
+        (f"| frame-attacker cMAP | {pct(f['frame_cmap'])} (chance {pct(f['chance_cmap'])}, +{100 * c['frame_cmap_over_chance']:.1f}) | "
+        f">= chance + {100 * MIN_CMAP_OVER_CHANCE:.0f} | {'yes' if c['frame_cmap_ok'] else 'NO'} |"),
         "",
         "| model | test figure | train time |",
         "|---|---|---|",
-        f"| action model, 3D CNN ({fresh['action_epochs']} epochs) | top-1 {pct(f['action_top1'])} "
-        f"(train {pct(f['action_train_top1'])}; chance {pct(f['chance_top1'])}) | {secs('action_model')} |",
-        f"| per-frame attacker, ResNet ({fresh['frame_epochs']} epochs x {fresh['frames_per_clip']} frames/clip) | "
+        (f"| action model, 3D CNN ({fresh['action_epochs']} epochs) | top-1 {pct(f['action_top1'])} "
+        f"(train {pct(f['action_train_top1'])}; chance {pct(f['chance_top1'])}) | {secs('action_model')} |"),
+        (f"| per-frame attacker, ResNet ({fresh['frame_epochs']} epochs x {fresh['frames_per_clip']} frames/clip) | "
         f"cMAP {pct(f['frame_cmap'])}, F1 {f['frame_f1']:.3f}, best single frame cMAP {pct(f['best_single_frame_cmap'])} | "
-        f"{secs('frame_attacker')} |",
-        f"| video attacker, 3D CNN ({fresh['video_epochs']} epochs) | cMAP {pct(f['video_cmap'])}, F1 {f['video_f1']:.3f} | "
-        f"{secs('video_attacker')} |",
+        f"{secs('frame_attacker')} |"),
+        (f"| video attacker, 3D CNN ({fresh['video_epochs']} epochs) | cMAP {pct(f['video_cmap'])}, F1 {f['video_f1']:.3f} | "
+        f"{secs('video_attacker')} |"),
     ]
     if "videomae_action_top1" in f:
         v = report["videomae_comparison_config"]
@@ -260,19 +260,19 @@ def _markdown(report: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"Data: {g['num_videos']} videos (seed {g['seed']}) of {g['num_frames']} frames at {g['image_size']}x{g['image_size']}, "
+        (f"Data: {g['num_videos']} videos (seed {g['seed']}) of {g['num_frames']} frames at {g['image_size']}x{g['image_size']}, "
         f"{g['fps']} fps, H.264 crf {g['crf']}; privacy prevalence {g['privacy_prevalence']}; splits {g['split_fractions']} "
         f"({report['clips']['train_videos']} train / {report['clips']['test_videos']} test videos); clips of "
         f"{report['clips']['num_frames']} frames, stride {report['clips']['frame_stride']}. "
-        f"Generation {secs('generate')}, decoding {secs('decode')}.",
+        f"Generation {secs('generate')}, decoding {secs('decode')}."),
         "",
         "Fresh-model settings (`FreshModelConfig()` defaults): "
         + ", ".join(f"`{k}={v}`" for k, v in fresh.items() if k not in ("progress", "device")),
         "",
-        f"Machine: {report['machine']['cpu_count']} CPU cores, {report['machine']['platform']}, Python "
+        (f"Machine: {report['machine']['cpu_count']} CPU cores, {report['machine']['platform']}, Python "
         f"{report['machine']['python']}, torch {report['machine']['torch']}; load average {report['load_average_start']} "
         f"at the start, {report['load_average_end']} at the end (shared with other work, so times are upper bounds). "
-        f"Total {report['total_seconds']:.0f} s.",
+        f"Total {report['total_seconds']:.0f} s."),
         "",
     ]
     return "\n".join(lines)

@@ -191,7 +191,7 @@ def test_bad_inputs_are_named():
         train_action_model(clips, labels + 5, 2, config=TINY)
     with pytest.raises(ValueError, match="train_privacy_labels"):
         train_frame_attacker(clips, torch.full((4, 2), 0.5), config=TINY)
-    with pytest.raises(ValueError, match="model_name_or_config"):
+    with pytest.raises(TypeError, match="model_name_or_config"):
         train_action_model(clips, labels, 2, model_name_or_config=3, config=TINY)
     with pytest.raises(ValueError, match="video_num_heads"):
         FreshModelConfig(video_hidden_size=30, video_num_heads=4)

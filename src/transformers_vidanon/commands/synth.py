@@ -47,7 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate the benchmark; returns 0 on success, 2 on a bad argument or an existing benchmark."""
-    from ..data.synth import DEFAULT_IMAGE_SIZE, LARGE_IMAGE_SIZE, VP_UCF101_PREVALENCE, generate_synth_privacy
+    from ..data.synth import (
+        DEFAULT_IMAGE_SIZE,
+        LARGE_IMAGE_SIZE,
+        VP_UCF101_PREVALENCE,
+        generate_synth_privacy,
+    )
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.large and args.image_size not in (None, LARGE_IMAGE_SIZE):

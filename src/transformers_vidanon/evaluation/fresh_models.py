@@ -39,7 +39,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import torch
@@ -55,7 +55,6 @@ from transformers import (
     ResNetConfig,
     VideoMAEConfig,
 )
-
 from transformers import initialization as init
 from transformers.modeling_outputs import ImageClassifierOutput
 
@@ -413,7 +412,7 @@ def _threads(num_threads: int | None) -> Iterator[None]:
 
 def _check_clips(clips: torch.Tensor, name: str, allow_multi_clip: bool) -> torch.Tensor:
     if not isinstance(clips, torch.Tensor):
-        raise ValueError(f"`{name}` must be a torch.Tensor, got {type(clips).__name__}.")
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(clips).__name__}.")
     dims = (5, 6) if allow_multi_clip else (5,)
     shape_text = "(N, T, C, H, W)" + (" or (N, num_clips, T, C, H, W)" if allow_multi_clip else "")
     if clips.dim() not in dims:
@@ -502,7 +501,7 @@ def _build_model(
             )
         config = AutoConfig.from_pretrained(model_name_or_config)
     else:
-        raise ValueError(
+        raise TypeError(
             "`model_name_or_config` must be a model name or path, a PretrainedConfig, or None; "
             f"got {type(model_name_or_config).__name__}."
         )
