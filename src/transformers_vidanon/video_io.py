@@ -581,8 +581,8 @@ def write_video(
         crf (`int`, *optional*, defaults to 18): x264 constant rate factor (0 = lossless luma, 51 = worst).
         even_size (`str`, *optional*, defaults to `"pad"`): `"pad"` or `"crop"`, for odd frame sizes.
         threads (`int`, *optional*, defaults to 1):
-            Encoder threads. 1 makes the bytes identical from run to run and machine to machine; 0 lets x264
-            choose (faster on long videos).
+            Encoder threads. 1 (with macroblock-tree rate control off) makes the bytes identical from run to run
+            and machine to machine; 0 lets x264 choose (faster on long videos).
 
     Returns:
         `Path`: the written file.
@@ -622,7 +622,11 @@ def write_video(
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.height, stream.width = frames.shape[1], frames.shape[2]
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(int(crf)), "threads": str(int(threads))}
+            options = {"crf": str(int(crf)), "threads": str(int(threads))}
+            if int(threads) == 1:
+                # x264's macroblock-tree rate control was seen to make the bytes differ between runs
+                options["x264-params"] = "mbtree=0"
+            stream.options = options
             for frame in frames:
                 for packet in stream.encode(
                     av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")

@@ -644,29 +644,10 @@ def _check_size(num_frames: int, image_size: int) -> None:
 
 
 def _write_mp4(path: Path, frames: np.ndarray, fps: int, crf: int) -> None:
-    """Write uint8 RGB frames `(T, H, W, 3)` (H, W even) to an H.264 yuv420p mp4, byte-reproducibly.
+    """Write uint8 RGB frames `(T, H, W, 3)` to an H.264 mp4, byte-reproducibly (one encoder thread)."""
+    from ..video_io import write_video
 
-    x264 runs single-threaded and without macroblock-tree rate control: with mb-tree on, the encoded
-    bytes of these small videos were seen to change from run to run for the same input frames.
-    """
-    import av
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with av.open(str(tmp), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=int(fps))
-        stream.width = int(frames.shape[2])
-        stream.height = int(frames.shape[1])
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(int(crf)), "threads": "1", "x264-params": "mbtree=0"}
-        for index, frame in enumerate(frames):
-            video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-            video_frame.pts = index
-            for packet in stream.encode(video_frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    tmp.replace(path)
+    write_video(path, frames, fps, crf=crf, threads=1)
 
 
 def _split_assignment(labels: np.ndarray, fractions: Sequence[float], rng: np.random.Generator) -> list[str]:
