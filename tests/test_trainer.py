@@ -296,3 +296,14 @@ def test_grl_coefficient_warmup_scale_and_schedules(tmp_path):
     assert trainer.grl_coefficient() == pytest.approx(0.5 * (2 / (1 + math.exp(-10 * 6 / 12)) - 1))
     args.grl_schedule = "constant"
     assert trainer.grl_coefficient() == 0.5
+
+
+def test_bf16_mixed_precision_on_cpu(synth_dir, tmp_path):
+    out = tmp_path / "bf16"
+    result = run_script(tiny_args(synth_dir, out, "--mixed_precision", "bf16", "--max_steps", "3"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    losses = step_losses(read_metrics(out))
+    assert sorted(losses) == [1, 2, 3] and all(math.isfinite(v) for v in losses.values())
+    # the saved weights stay float32 (autocast computes in bf16, the parameters are not cast)
+    state = load_file(out / "model" / "model.safetensors")
+    assert all(t.dtype == torch.float32 for t in state.values())

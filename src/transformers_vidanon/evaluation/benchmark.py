@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -120,7 +120,8 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     tick = time.perf_counter()
     first = next(iter(models.values()))
     data = synth_protocol_data(data_dir / "manifest.jsonl", num_frames=first.config.num_frames, progress=config.progress)
-    protocol = ProtocolConfig(seeds=tuple(config.seeds), fresh=config.fresh, progress=config.progress)
+    fresh = replace(config.fresh, progress=config.fresh.progress and config.progress)
+    protocol = ProtocolConfig(seeds=tuple(config.seeds), fresh=fresh, progress=config.progress)
     methods = [("Raw", baseline_anonymizer("raw"), False)]
     methods += [(name, baseline_anonymizer(key), regions) for name, key, regions in BASELINE_ROWS]
     for objective, model in models.items():
@@ -135,7 +136,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     seconds["evaluate"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    sweep_protocol = ProtocolConfig(seeds=tuple(config.sweep_seeds), attackers=("frame",), fresh=config.fresh,
+    sweep_protocol = ProtocolConfig(seeds=tuple(config.sweep_seeds), attackers=("frame",), fresh=fresh,
                                     progress=config.progress)
     sweep: list[MethodResult] = []
     for mode in config.sweep_modes:
