@@ -32,7 +32,6 @@ def _register() -> None:
     VidAnonConfig.register_for_auto_class()
     VidAnonModel.register_for_auto_class("AutoModel")
     VidAnonForPrivacyPreservingActionRecognition.register_for_auto_class("AutoModelForVideoClassification")
-    VidAnonImageProcessor.register_for_auto_class("AutoImageProcessor")
 
 
 _register()
