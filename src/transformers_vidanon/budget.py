@@ -12,35 +12,23 @@ from torch import nn
 from transformers import VideoMAEConfig, VideoMAEForVideoClassification
 
 from .configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
+from .evaluation.fresh_models import FreshModel
 from .modeling_vidanon import masked_binary_cross_entropy
-
-
-class NormalizedVideoClassifier(nn.Module):
-    """A video classifier that takes pixels in [0, 1] `(B, T, C, H, W)` and normalises them itself."""
-
-    def __init__(self, classifier: nn.Module, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        super().__init__()
-        self.classifier = classifier
-        self.register_buffer("mean", torch.tensor(mean).view(1, 1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std).view(1, 1, -1, 1, 1), persistent=False)
-
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """Logits `(B, num_labels)`."""
-        return self.classifier(pixel_values=(pixel_values - self.mean) / self.std).logits
 
 
 def build_budget_model(
     image_size: int, num_frames: int, patch_size: int, tubelet_size: int, num_labels: int,
     hidden_size: int = 64, num_layers: int = 2, num_heads: int = 4,
-) -> NormalizedVideoClassifier:
-    """A small multi-label VideoMAE video classifier (mean pooling), trained from scratch."""
+) -> FreshModel:
+    """A small multi-label VideoMAE video classifier (mean pooling) behind its own ImageNet normalisation; it takes
+    pixels in [0, 1] `(B, T, C, H, W)` and returns logits `(B, num_labels)`."""
     config = VideoMAEConfig(
         image_size=image_size, patch_size=patch_size, num_frames=num_frames, tubelet_size=tubelet_size,
         hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
         intermediate_size=2 * hidden_size, num_labels=num_labels, problem_type="multi_label_classification",
         use_mean_pooling=True,
     )
-    return NormalizedVideoClassifier(VideoMAEForVideoClassification(config))
+    return FreshModel(VideoMAEForVideoClassification(config), IMAGENET_MEAN, IMAGENET_STD, input_kind="video")
 
 
 def reset_parameters(module: nn.Module, generator_seed: int) -> None:
