@@ -36,7 +36,7 @@ def _register() -> None:
 
 _register()
 
-from .pipelines import register_pipelines  # noqa: E402  (needs the Auto classes registered above)
+from .pipelines import register_pipelines
 
 register_pipelines()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +38,7 @@ def run(args) -> int:
     if args.objectives:
         config.objectives = tuple(args.objectives)
     outcome = run_benchmark(config)
-    print((outcome["results"] and open(outcome["files"]["results.md"]).read()))
+    print(Path(outcome["files"]["results.md"]).read_text())
     for name, path in outcome["files"].items():
         print(f"{name}: {path}")
     print(f"total time: {outcome['seconds']['total']:.0f} s")

@@ -338,8 +338,8 @@ def datasets_protocol_data(
     training video, `test_clips_per_video` per test video. With `boxes` (`{video_id: {frame: [[x0, y0, x1, y1]]}}`,
     in source-frame pixels) person regions are rasterised at the decoded frames for the blackening baseline.
     """
-    from ..data.loaders import make_clip_transform
     from ..data.labels import PRIVACY_ATTRIBUTES
+    from ..data.loaders import make_clip_transform
     from ..video_io import uniform_clip_indices, video_info
     from .baselines import boxes_to_masks
 
