@@ -489,6 +489,31 @@ def read_pa_hmdb51_annotations(path: str | os.PathLike) -> dict[tuple[str, str],
     return out
 
 
+def read_jsonl(path: str | os.PathLike, with_line_numbers: bool = False) -> list:
+    """The JSON objects of a JSON-lines file, one per non-empty line (`(line number, object)` pairs with
+    `with_line_numbers`).
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        LabelFileError: a line that is not a JSON object (file and line named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {str(path)!r}")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise LabelFileError(f"{str(path)!r} line {number} is not JSON: {error}") from error
+        if not isinstance(row, dict):
+            raise LabelFileError(f"{str(path)!r} line {number}: expected a JSON object.")
+        rows.append((number, row) if with_line_numbers else row)
+    return rows
+
+
 def _read_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))

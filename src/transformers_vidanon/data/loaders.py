@@ -64,6 +64,7 @@ from .labels import (
     load_privacy_labels,
     load_shipped_privacy_labels,
     read_hmdb51_split,
+    read_jsonl,
     read_pa_hmdb51_annotations,
     read_ucf101_class_index,
     read_ucf101_split,
@@ -660,18 +661,7 @@ def _read_manifest_rows(path: Path) -> list[dict[str, Any]]:
         with open(path, newline="", encoding="utf-8") as handle:
             return list(csv.DictReader(handle))
     if suffix in (".jsonl", ".json"):
-        rows = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise LabelFileError(f"{str(path)!r} line {number} is not JSON: {error}") from error
-            if not isinstance(row, dict):
-                raise LabelFileError(f"{str(path)!r} line {number}: expected a JSON object.")
-            rows.append(row)
-        return rows
+        return read_jsonl(path)
     raise ValueError(f"manifest {str(path)!r} must be .csv or .jsonl, got {suffix!r}.")
 
 

@@ -73,6 +73,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..configuration_vidanon import DEFAULT_PRIVACY_LABEL_NAMES
+from .labels import read_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -849,14 +850,8 @@ def read_synth_manifest(manifest: str | os.PathLike, split: str | None = None) -
         raise ValueError(f"`split` must be one of {SPLITS} or None, got {split!r}.")
     required = ("video_id", "path", "label", "split") + PRIVACY_ATTRIBUTES
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg}).") from None
-        missing = [key for key in required if not isinstance(row, dict) or key not in row]
+    for number, row in read_jsonl(path, with_line_numbers=True):
+        missing = [key for key in required if key not in row]
         if missing:
             raise ValueError(f"{path}, line {number}: missing the keys {missing}.")
         if split is None or row["split"] == split:
