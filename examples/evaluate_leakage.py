@@ -33,9 +33,7 @@ def main() -> None:
 
     model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(args.model).eval()
     data = synth_protocol_data(f"{args.data_dir}/manifest.jsonl", num_frames=model.config.num_frames)
-    fresh = FreshModelConfig()
-    for name in ("action_epochs", "frame_epochs", "video_epochs"):
-        setattr(fresh, name, max(1, round(getattr(fresh, name) * args.epochs_scale)))
+    fresh = FreshModelConfig().with_epochs_scaled(args.epochs_scale)
     methods = [
         ("Raw", baseline_anonymizer("raw"), False),
         ("Down-4x", baseline_anonymizer("down4"), False),

@@ -222,3 +222,15 @@ def test_multi_clip_training_input():
     attacker = train_frame_attacker(torch.stack([privacy_clips] * 2, dim=1), privacy, seed=0, config=TINY)
     test_privacy_clips, test_privacy = _privacy_set(8, seed=1)
     assert ((predict_frame_attacker(attacker, test_privacy_clips).logits > 0).float() == test_privacy).all()
+
+
+def test_epochs_scaled_copy():
+    from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+
+    base = FreshModelConfig(action_epochs=12, frame_epochs=12, video_epochs=15)
+    short = base.with_epochs_scaled(0.05)
+    assert (short.action_epochs, short.frame_epochs, short.video_epochs) == (1, 1, 1)
+    assert base.with_epochs_scaled(0.5).video_epochs == 8 and base.action_epochs == 12
+    assert base.with_epochs_scaled(1.0) == base
+    with pytest.raises(ValueError, match="scale"):
+        base.with_epochs_scaled(0)

@@ -102,10 +102,7 @@ def run(args) -> int:
     if len(args.seeds) < 3:
         logging.getLogger("vidanon.evaluate").warning(
             "fewer than 3 seeds: differences smaller than the spread over seeds are not results")
-    fresh = FreshModelConfig(progress=not args.no_progress)
-    if args.epochs_scale != 1.0:
-        for name in ("action_epochs", "frame_epochs", "video_epochs"):
-            setattr(fresh, name, max(1, round(getattr(fresh, name) * args.epochs_scale)))
+    fresh = FreshModelConfig(progress=not args.no_progress).with_epochs_scaled(args.epochs_scale)
     config = ProtocolConfig(seeds=tuple(args.seeds), attackers=tuple(args.attackers), fresh=fresh,
                             action_model=args.action_model, frame_attacker_model=args.frame_attacker,
                             video_attacker_model=args.video_attacker, progress=not args.no_progress)

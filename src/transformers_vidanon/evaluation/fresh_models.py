@@ -270,6 +270,15 @@ class FreshModelConfig:
     device: str = "cpu"
     progress: bool = True
 
+    def with_epochs_scaled(self, factor: float) -> FreshModelConfig:
+        """A copy whose action, frame and video epochs are multiplied by `factor` (at least 1 each)."""
+        if factor <= 0:
+            raise ValueError(f"the epochs scale must be > 0, got {factor}.")
+        return replace(self, **{
+            name: max(1, round(getattr(self, name) * factor))
+            for name in ("action_epochs", "frame_epochs", "video_epochs")
+        })
+
     def __post_init__(self) -> None:
         for name in ("action_epochs", "frame_epochs", "video_epochs", "batch_size", "frames_per_clip",
                      "video_hidden_size", "video_num_layers", "video_num_heads"):
