@@ -242,11 +242,12 @@ def evaluate_method(
         masks = torch.cat([train_masks, test_masks])
         result.extra["keep_fraction"] = float(masks.float().mean())
     fresh = config.fresh
+    chance = float(chance_cmap(data.test_privacy.numpy(), names).cmap)
     for seed in tqdm(config.seeds, desc=f"{name}: fresh models", disable=not config.progress, leave=False):
         action = fresh_models.train_action_model(train, data.train_labels, data.num_labels, seed=seed, config=fresh,
                                                  model_name_or_config=config.action_model)
         result.action_top1.append(action_top1(fresh_models.predict_action(action, test).numpy(), data.test_labels.numpy()))
-        result.chance_cmap.append(float(chance_cmap(data.test_privacy.numpy(), names).cmap))
+        result.chance_cmap.append(chance)
         if "frame" in config.attackers:
             attacker = fresh_models.train_frame_attacker(train, data.train_privacy, seed=seed, config=fresh,
                                                          model_name_or_config=config.frame_attacker_model)
