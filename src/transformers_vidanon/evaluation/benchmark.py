@@ -173,8 +173,6 @@ def _write_card(model_dir: Path, model, results, method_name: str) -> None:
 
 def write_outputs(output: Path, results, sweep, data, model) -> dict[str, str]:
     """results.json (with the sweep), results.md, tradeoff PNGs (frame and video attacker) and figure2.png."""
-    from .protocol import vidanon_anonymizer as make
-
     path_json = write_results_json(results, output / "results.json")
     payload = json.loads(path_json.read_text())
     payload["sweep"] = [method.to_dict() for method in sweep]
@@ -187,7 +185,7 @@ def write_outputs(output: Path, results, sweep, data, model) -> dict[str, str]:
     plot_tradeoff(results, video_sweep, output / "tradeoff_video.png", attacker="video",
                   title="SynthPrivacy: action top-1 vs video attacker cMAP")
     raw = data.test_clips[:3, 0].float() / 255.0
-    anonymized = make(model)(raw, None).video
+    anonymized = vidanon_anonymizer(model)(raw, None).video
     plot_figure2(raw, anonymized, output / "figure2.png", frames=4)
     return {name: str(output / name) for name in
             ("results.json", "results.md", "tradeoff_frame.png", "tradeoff_video.png", "figure2.png")}
