@@ -279,8 +279,8 @@ def test_vispr_maps_attributes_and_serves_static_clips(trees):
 
 def test_manifest_csv_and_jsonl(tmp_path):
     level_video(tmp_path / "videos" / "a.mp4", num_frames=8)
-    level_video(tmp_path / "videos" / "b.mp4", num_frames=8)
-    level_video(tmp_path / "videos" / "c.mp4", num_frames=8)
+    level_video(tmp_path / "videos" / "b.mp4", num_frames=9)
+    level_video(tmp_path / "videos" / "c.mp4", num_frames=10)  # distinct bytes: splits are compared by content
     rows = [
         {
             "path": "videos/a.mp4",
@@ -337,14 +337,15 @@ def test_manifest_errors_name_the_problem(tmp_path, content, error, message):
 
 
 def test_videofolder_layouts(tmp_path):
-    for split, cls, name in [
+    for index, (split, cls, name) in enumerate([
         ("train", "wave", "w1"),
         ("train", "jump", "j1"),
         ("test", "wave", "w2"),
         ("test", "run", "r1"),
-    ]:
-        level_video(tmp_path / "split_layout" / split / cls / f"{name}.mp4", num_frames=4)
-        level_video(tmp_path / "class_layout" / cls / f"{name}.mp4", num_frames=4)
+    ]):
+        # distinct frame counts: splits are compared by content too
+        level_video(tmp_path / "split_layout" / split / cls / f"{name}.mp4", num_frames=4 + index)
+        level_video(tmp_path / "class_layout" / cls / f"{name}.mp4", num_frames=4 + index)
     splits = load_videofolder(tmp_path / "split_layout")
     assert set(splits) == {"train", "test"}
     assert splits["train"].features["label"].names == [

@@ -10,7 +10,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from datasets import Dataset, concatenate_datasets
+import numpy as np
+from datasets import Dataset, DatasetDict, concatenate_datasets
 
 from ..processing_vidanon import ClipAugmentation
 from . import loaders
@@ -52,6 +53,38 @@ def ensure_synth(data_dir: str | None, num_videos: int, seed: int, image_size: i
     return generate_synth_privacy(folder, num_videos, seed, image_size=image_size, num_frames=max(32, 2 * num_frames))
 
 
+def _train_and_eval(splits: Dataset | DatasetDict, what: str) -> tuple[Dataset, Dataset | None]:
+    """`train` and the evaluation split (`val`, else `test`) of a manifest or video folder.
+
+    Split names were made canonical by the loaders (`validation`, `valid`, `dev`, `eval` -> `val`); any other name
+    is refused, naming the splits found, rather than dropped.
+    """
+    if isinstance(splits, Dataset):
+        subset = loaders.dataset_metadata(splits).get("subset", "train")
+        if subset != "train":
+            raise ValueError(f"{what} has only the split {subset!r}: training needs a 'train' split.")
+        return splits, None
+    found = sorted(splits)
+    unknown = [name for name in found if name not in ("train", "val", "test")]
+    if unknown or "train" not in splits:
+        raise ValueError(
+            f"{what} has the splits {found}: training reads 'train' and evaluates on 'val' (else 'test'); "
+            f"{sorted(loaders.SPLIT_ALIASES)} are read as 'val'. Rename "
+            f"{unknown if unknown else 'one split to train'}."
+        )
+    eval_split = "val" if "val" in splits else "test" if "test" in splits else None
+    if eval_split is not None:
+        logger.info("%s: training on 'train' (%d videos), evaluating on %r (%d videos)", what, len(splits["train"]),
+                    eval_split, len(splits[eval_split]))
+    return splits["train"], splits[eval_split] if eval_split else None
+
+
+def _has_privacy_labels(dataset: Dataset) -> bool:
+    """Whether at least one row of a (not yet transformed) dataset has known privacy labels."""
+    values = np.asarray(dataset.with_format("numpy")["privacy_labels"], dtype=np.float32)
+    return bool(values.size) and bool(np.isfinite(values).all(axis=-1).any())
+
+
 def raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
     """The untransformed (train, eval) datasets for `data_args.dataset`."""
     name = data_args.dataset
@@ -61,17 +94,9 @@ def raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, Da
             if name == "synth"
             else Path(data_args.manifest)
         )
-        splits = loaders.load_manifest(manifest)
-        if isinstance(splits, Dataset):
-            return splits, None
-        eval_split = "val" if "val" in splits else "test" if "test" in splits else None
-        return splits["train"], splits[eval_split] if eval_split else None
+        return _train_and_eval(loaders.load_manifest(manifest), f"manifest {str(manifest)!r}")
     if name == "videofolder":
-        splits = loaders.load_videofolder(data_args.data_dir)
-        if isinstance(splits, Dataset):
-            return splits, None
-        eval_split = next((s for s in ("val", "validation", "test") if s in splits), None)
-        return splits["train"], splits[eval_split] if eval_split else None
+        return _train_and_eval(loaders.load_videofolder(data_args.data_dir), f"video folder {data_args.data_dir!r}")
     common = dict(root=data_args.data_dir, split_dir=data_args.split_dir, split=data_args.split)
     if name == "ucf101":
         return loaders.load_ucf101(subset="train", **common), loaders.load_ucf101(subset="test", **common)
@@ -99,9 +124,29 @@ def raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, Da
     raise ValueError(f"unknown dataset {name!r}")
 
 
-def build_training_data(data_args, image_size: int, num_frames: int) -> TrainingData:
-    """Datasets for a run: the loaders for `data_args.dataset`, split hygiene checked, transforms set."""
+def build_training_data(
+    data_args, image_size: int, num_frames: int, require_privacy_labels: bool = False
+) -> TrainingData:
+    """Datasets for a run: the loaders for `data_args.dataset`, split hygiene checked, transforms set.
+
+    Args:
+        data_args ([`DataArguments`]): which videos and labels.
+        image_size (`int`): frame size of the clips.
+        num_frames (`int`): frames per clip.
+        require_privacy_labels (`bool`, *optional*, defaults to `False`): refuse a training set in which no video
+            has privacy labels (an objective that trains against a privacy head would silently learn nothing).
+
+    Raises:
+        ValueError: unusable split names, no privacy labels where they are required, or splits sharing videos.
+    """
     train, evaluation = raw_splits(data_args, image_size, num_frames)
+    if require_privacy_labels and not _has_privacy_labels(train):
+        raise ValueError(
+            f"the training set of dataset={data_args.dataset!r} has no privacy labels (every `privacy_labels` is "
+            f"unknown), but the objective trains against the privacy attributes {list(PRIVACY_ATTRIBUTES)}: use a "
+            "privacy-labelled dataset (a manifest with these five columns, vp_ucf101, vp_hmdb51, pa_hmdb51, "
+            "ucf101_vispr, synth)."
+        )
     if evaluation is not None:
         loaders.check_disjoint_splits({"train": train, "eval": evaluation})
     if data_args.max_train_samples:

@@ -75,7 +75,20 @@ from .labels import (
 logger = logging.getLogger(__name__)
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "val", "validation", "test")
+# other names of the validation split, read as "val" by the manifest and video-folder loaders
+SPLIT_ALIASES: dict[str, str] = {"validation": "val", "valid": "val", "dev": "val", "eval": "val"}
+# manifest columns besides the privacy attributes (the last five are written by `vidanon synth`, and ignored)
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "path", "video", "action", "label", "video_id", "split", "regions", "num_frames", "height", "width", "fps",
+)
 _UNKNOWN_PRIVACY = [float("nan")] * len(PRIVACY_ATTRIBUTES)
+
+
+def canonical_split_name(name: str) -> str:
+    """`"train"`, `"val"` or `"test"` for a split name or one of its aliases (`SPLIT_ALIASES`); others unchanged."""
+    lowered = str(name).strip().lower()
+    lowered = SPLIT_ALIASES.get(lowered, lowered)
+    return lowered if lowered in ("train", "val", "test") else str(name)
 
 
 class SplitOverlapError(ValueError):
@@ -689,8 +702,10 @@ def load_manifest(
 
     Columns: `path` (or `video`; relative paths are resolved against `root`, default the manifest's folder),
     `action` (class name) and/or `label` (int), optional `video_id` (default: the file stem), optional `split`
-    (default `"train"`), and the privacy attributes by name (`skin_color, face, gender, nudity, relationship`;
-    all five or none; an empty cell is unknown = NaN). Class names are ordered by `label` when given, else sorted.
+    (default `"train"`; `validation`, `valid`, `dev` and `eval` are read as `val`), and the privacy attributes by
+    name (`skin_color, face, gender, nudity, relationship`; all five or none; an empty cell is unknown = NaN).
+    Any other column (but the ones `vidanon synth` adds: `regions, num_frames, height, width, fps`) is an error,
+    so that a misspelt privacy column cannot switch the privacy labels off. Class names are ordered by `label` when given, else sorted.
     This is the format `vidanon synth` writes.
 
     Args:
@@ -704,7 +719,7 @@ def load_manifest(
 
     Raises:
         FileNotFoundError: the manifest or (with `check_files`) a listed file does not exist.
-        LabelFileError: missing columns, inconsistent `action`/`label` pairs, labels other than 0/1.
+        LabelFileError: missing or unknown columns, inconsistent `action`/`label` pairs, labels other than 0/1.
     """
     path = Path(path)
     rows = _read_manifest_rows(path)
@@ -720,6 +735,13 @@ def load_manifest(
     if "action" not in columns and "label" not in columns:
         raise LabelFileError(
             f"manifest {str(path)!r} needs an 'action' or 'label' column; has {sorted(columns)}."
+        )
+    unknown = sorted(columns - set(MANIFEST_COLUMNS) - set(PRIVACY_ATTRIBUTES))
+    if unknown:
+        # a misspelt privacy column would silently switch the privacy objective off: refuse every unknown name
+        raise LabelFileError(
+            f"manifest {str(path)!r} has unknown column(s) {unknown}; the privacy columns are "
+            f"{list(PRIVACY_ATTRIBUTES)} (exactly these names, lower case) and the others {list(MANIFEST_COLUMNS)}."
         )
     present = [name for name in PRIVACY_ATTRIBUTES if name in columns]
     if present and len(present) != len(PRIVACY_ATTRIBUTES):
@@ -768,7 +790,7 @@ def load_manifest(
                 "video_id": str(row.get("video_id") or video.stem),
                 "label": label,
                 "privacy_labels": privacy,
-                "split": str(row.get("split") or "train"),
+                "split": canonical_split_name(row.get("split") or "train"),
             }
         )
     if missing_files:
@@ -778,6 +800,7 @@ def load_manifest(
     metadata = {"dataset": "manifest", "manifest": path.name, "has_privacy_labels": bool(present)}
     splits = sorted({record["split"] for record in records})
     if split is not None:
+        split = canonical_split_name(split)
         if split not in splits:
             raise ValueError(f"split {split!r} is not in manifest {str(path)!r}; it has {splits}.")
         chosen = [record for record in records if record["split"] == split]
@@ -803,8 +826,8 @@ def load_videofolder(
 ) -> Dataset | DatasetDict | IterableDataset:
     """A folder of videos sorted into class folders: `<root>/<split>/<class>/<file>` or `<root>/<class>/<file>`.
 
-    The split layout is used when every sub-folder of `root` is a split name (`train`, `val`, `validation`,
-    `test`); it returns a `DatasetDict` checked disjoint. Class names are the sorted union over splits, so labels
+    The split layout is used when every sub-folder of `root` is a split name (`train`, `val`, `test`, or an alias
+    of `val`: `validation`, `valid`, `dev`, `eval`, read as `val`); it returns a `DatasetDict` checked disjoint. Class names are the sorted union over splits, so labels
     agree between splits. There are no privacy labels (NaN).
 
     Args:
@@ -820,8 +843,18 @@ def load_videofolder(
         raise FileNotFoundError(f"video folder not found: {str(root)!r}")
     wanted = {e.lower() for e in extensions}
     top = sorted(p for p in root.iterdir() if p.is_dir())
-    split_layout = bool(top) and all(p.name.lower() in SPLIT_NAMES for p in top)
-    split_dirs = {p.name.lower(): p for p in top} if split_layout else {"train": root}
+    split_layout = bool(top) and all(canonical_split_name(p.name) in ("train", "val", "test") for p in top)
+    split_dirs: dict[str, Path] = {"train": root}
+    if split_layout:
+        split_dirs = {}
+        for folder in top:
+            name = canonical_split_name(folder.name)
+            if name in split_dirs:
+                raise ValueError(
+                    f"{str(root)!r} has two folders for split {name!r}: {split_dirs[name].name!r} and "
+                    f"{folder.name!r} (aliases of one split: {sorted(SPLIT_ALIASES)})."
+                )
+            split_dirs[name] = folder
 
     def scan(folder: Path) -> dict[str, list[Path]]:
         found = {}
@@ -872,13 +905,60 @@ def _column(dataset: Dataset | IterableDataset | Sequence[Mapping[str, Any]], na
     return [str(row[name]) for row in dataset if name in row]
 
 
+def _file_digest(path: str, chunk_size: int = 1 << 20) -> str:
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _identical_files(paths_by_split: Mapping[str, set[str]]) -> dict[tuple[str, str], list[str]]:
+    """Files with the same bytes in two splits: `(split, split) -> ["a.mp4 == b.mp4", ...]`.
+
+    Sizes are compared first; only files whose size occurs in two splits are read and hashed.
+    """
+    sizes: dict[int, list[tuple[str, str]]] = {}
+    for name, paths in paths_by_split.items():
+        for path in paths:
+            try:
+                size = os.stat(path).st_size
+            except OSError:  # not there (yet): the loaders report missing files themselves
+                continue
+            sizes.setdefault(size, []).append((name, path))
+    found: dict[tuple[str, str], list[str]] = {}
+    order = {name: index for index, name in enumerate(paths_by_split)}
+    for candidates in sizes.values():
+        if len({name for name, _ in candidates}) < 2:
+            continue
+        by_digest: dict[str, list[tuple[str, str]]] = {}
+        for name, path in candidates:
+            by_digest.setdefault(_file_digest(path), []).append((name, path))
+        for same in by_digest.values():
+            for i, (first, first_path) in enumerate(same):
+                for second, second_path in same[i + 1 :]:
+                    if first != second:
+                        pair = tuple(sorted((first, second), key=order.get))
+                        paths = (first_path, second_path) if pair[0] == first else (second_path, first_path)
+                        found.setdefault(pair, []).append(f"{paths[0]} == {paths[1]}")
+    return found
+
+
 def check_disjoint_splits(
     splits: Mapping[str, Dataset | IterableDataset | Sequence[Mapping[str, Any]]],
+    compare_content: bool = True,
 ) -> None:
-    """Raise if two splits share a video (same `video_id`, or the same resolved `video` path).
+    """Raise if two splits share a video: the same `video_id`, the same resolved `video` path, or (with
+    `compare_content`) files with the same bytes under other names.
+
+    Content is compared by size first; only files whose size occurs in two splits are hashed (BLAKE2b), so a
+    collection of distinct videos costs one `stat` per file.
 
     Args:
         splits (`Mapping[str, Dataset]`): split name -> dataset (undecoded rows with `video` / `video_id`).
+        compare_content (`bool`, *optional*, defaults to `True`): also look for byte-identical copies.
 
     Raises:
         SplitOverlapError: naming the splits and (up to 10 of) the shared videos.
@@ -889,15 +969,21 @@ def check_disjoint_splits(
         ids = set(_column(splits[name], "video_id"))
         paths = {os.path.realpath(p) for p in _column(splits[name], "video")}
         keys[name] = (ids, paths)
+    copies = _identical_files({name: keys[name][1] for name in names}) if compare_content else {}
     problems = []
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
             shared = sorted(keys[first][0] & keys[second][0]) + sorted(keys[first][1] & keys[second][1])
+            same_paths = keys[first][1] & keys[second][1]
+            shared += sorted(c for c in copies.get((first, second), []) if c.split(" == ")[0] not in same_paths)
             if shared:
                 shared = list(dict.fromkeys(shared))
                 problems.append(f"{first!r} and {second!r} share {len(shared)} videos: {shared[:10]}")
     if problems:
-        raise SplitOverlapError("splits of one evaluation must not share videos; " + "; ".join(problems))
+        raise SplitOverlapError(
+            "splits of one evaluation must not share videos (by id, by path, or by content: 'a == b' are files "
+            "with the same bytes); " + "; ".join(problems)
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
