@@ -209,3 +209,49 @@ def test_random_pruning_schedule_keeps_as_many_tubelets_as_the_model(fuse):
     )
     assert control.keep_mask.shape == (2, *config.tubelet_grid)
     torch.testing.assert_close(control.keep_mask.flatten(1).sum(1), model_kept)
+
+
+# --------------------------------------------------------------------------------------------------
+# Oracle pruning
+# --------------------------------------------------------------------------------------------------
+
+
+def test_oracle_prunes_exactly_the_tubelets_touching_a_privacy_pixel():
+    from transformers_vidanon.evaluation.baselines import oracle_keep_mask, oracle_pruning
+
+    regions = torch.zeros(1, 4, 8, 8, dtype=torch.bool)  # 4 frames, 8 x 8 pixels; grid 4 x 4 of 2 x 2 pixels
+    regions[0, 0, 0, 0] = True  # one pixel of tubelet (t=0, y=0, x=0), frame 0
+    regions[0, 3, 5, 7] = True  # one pixel of tubelet (t=1, y=2, x=3), frame 3
+    keep = oracle_keep_mask(regions, tubelet_size=2, grid_size=4)
+    assert keep.shape == (1, 2, 4, 4)
+    expected = torch.ones(1, 2, 4, 4)
+    expected[0, 0, 0, 0] = 0
+    expected[0, 1, 2, 3] = 0
+    torch.testing.assert_close(keep, expected)
+
+    # tube: the union over time, one spatial mask for every time slot
+    tube = oracle_keep_mask(regions, tubelet_size=2, grid_size=4, tube=True)
+    expected_tube = torch.ones(1, 2, 4, 4)
+    expected_tube[0, :, 0, 0] = 0
+    expected_tube[0, :, 2, 3] = 0
+    torch.testing.assert_close(tube, expected_tube)
+
+    video = torch.rand(1, 4, 3, 8, 8) * 0.9 + 0.1
+    out = oracle_pruning(video, regions, tubelet_size=2, grid_size=4)
+    assert bool((out.anonymized_pixel_values[0, 0:2, :, 0:2, 0:2] == 0).all())
+    assert bool((out.anonymized_pixel_values[0, 2:4, :, 4:6, 6:8] == 0).all())
+    # everything else untouched: exactly the video times the upsampled mask
+    pixel_mask = out.keep_mask.repeat_interleave(2, 1).repeat_interleave(2, 2).repeat_interleave(2, 3)
+    assert int((pixel_mask == 0).sum()) == 2 * 2 * 2 * 2
+    torch.testing.assert_close(out.anonymized_pixel_values, video * pixel_mask[:, :, None])
+
+
+def test_oracle_refuses_missing_or_misshapen_regions():
+    from transformers_vidanon.evaluation.baselines import oracle_keep_mask, oracle_pruning
+
+    with pytest.raises(ValueError, match="privacy regions"):
+        oracle_pruning(torch.rand(1, 4, 3, 8, 8), None)
+    with pytest.raises(ValueError, match="do not divide"):
+        oracle_keep_mask(torch.zeros(1, 4, 8, 8, dtype=torch.bool), tubelet_size=3, grid_size=4)
+    with pytest.raises(ValueError, match=r"\(B, T, H, W\)"):
+        oracle_pruning(torch.rand(1, 4, 3, 8, 8), torch.zeros(1, 4, 8, 9, dtype=torch.bool))

@@ -307,3 +307,60 @@ def test_bf16_mixed_precision_on_cpu(synth_dir, tmp_path):
     # the saved weights stay float32 (autocast computes in bf16, the parameters are not cast)
     state = load_file(out / "model" / "model.safetensors")
     assert all(t.dtype == torch.float32 for t in state.values())
+
+
+def test_locate_objective_trains_the_privacy_cls_unreversed_and_reaches_the_mask(synth_dir, tmp_path):
+    out = tmp_path / "locate"
+    result = run_script(tiny_args(synth_dir, out, "--objective", "locate", "--budget_hidden_size", "16",
+                                  "--budget_num_layers", "1", "--num_train_epochs", "1"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [r for r in read_metrics(out) if "loss" in r]
+    assert len(records) == 3
+    for record in records:
+        assert record["grl_coefficient"] == -1.0  # the privacy head's gradient passes unreversed
+        assert math.isfinite(record["budget_model_loss"]) and record["anonymizer_budget_term"] <= 0
+
+    # without a budget weight no budget model is built
+    plain = tmp_path / "plain"
+    result = run_script(tiny_args(synth_dir, plain, "--objective", "locate", "--budget_loss_weight", "0",
+                                  "--num_train_epochs", "1"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert all("budget_model_loss" not in r for r in read_metrics(plain))
+
+
+def test_privacy_gradient_is_unreversed_at_minus_one_and_the_budget_term_reaches_the_scores():
+    from transformers_vidanon.budget import build_budget_model
+
+    torch.manual_seed(0)
+    config = VidAnonConfig(image_size=16, patch_size=4, num_frames=4, tubelet_size=2, hidden_size=32,
+                           num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, pruning_layers=[0],
+                           keep_rate=0.5, num_labels=3)
+    model = VidAnonForPrivacyPreservingActionRecognition(config).train()
+    video = torch.rand(2, 4, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    privacy = torch.tensor([[1.0, 0, 1, 0, 1], [0, 1, 0, 1, 0]])
+
+    def cls_gradient(coefficient: float) -> torch.Tensor:
+        model.zero_grad()
+        model(video, privacy_labels=privacy, grl_coefficient=coefficient).privacy_loss.backward()
+        return model.vidanon.embeddings.cls_tokens.grad.clone()
+
+    plain, reversed_ = cls_gradient(-1.0), cls_gradient(1.0)
+    assert plain.abs().sum() > 0
+    torch.testing.assert_close(plain, -reversed_)
+    # a small step along the unreversed gradient lowers the privacy loss: the privacy CLS learns privacy
+    with torch.no_grad():
+        before = model(video, privacy_labels=privacy).privacy_loss
+    cls_gradient(-1.0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.grad is not None:
+                parameter -= 0.05 * parameter.grad
+        after = model(video, privacy_labels=privacy).privacy_loss
+    assert after < before
+
+    # the budget term alone reaches the anonymizer's weights: only through the straight-through keep mask
+    model.zero_grad()
+    budget = build_budget_model(16, 4, 4, 2, 5, hidden_size=16, num_layers=1)
+    anonymized = model(video).anonymized_pixel_values
+    anonymizer_budget_term([budget(anonymized)], privacy).backward()
+    assert model.vidanon.embeddings.cls_tokens.grad.abs().sum() > 0

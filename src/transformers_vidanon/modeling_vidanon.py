@@ -660,7 +660,9 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
                 Multi-hot privacy attributes.
             grl_coefficient (`float`, *optional*, defaults to 1.0):
                 Gradient reversal coefficient: the privacy head learns to predict privacy while the backbone receives
-                `-grl_coefficient` times the privacy gradient (see [`grl_coefficient_schedule`]).
+                `-grl_coefficient` times the privacy gradient (see [`grl_coefficient_schedule`]). 0 stops the privacy
+                gradient at the head; -1 passes it unreversed (the privacy CLS learns privacy, the `locate`
+                objective).
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.vidanon(

@@ -1,12 +1,15 @@
 """The adversarial trainer, built on Accelerate.
 
-Two objectives:
+Three objectives:
 
 - `grl` (the paper): one optimiser, `lambda_act * CE(action) + BCE(privacy)`, the privacy head behind a gradient
   reversal layer whose coefficient follows `2 / (1 + exp(-10 p)) - 1`.
 - `alternating` (VITA / SPAct style): separate budget models attack the anonymized video. Step 1 updates the
   anonymizer against the strongest budget model (gradients reach the pruning scores through the straight-through
   keep mask); step 2 updates the budget models on the anonymized video with the anonymizer frozen.
+- `locate`: the privacy CLS learns privacy with an unreversed gradient, so that its attention (and with it the
+  score `s = a_act - lambda_priv * a_priv`) points at the privacy cues; the adversarial pressure acts on what is
+  kept, through budget models as in `alternating` (none when `budget_loss_weight` is 0).
 
 Everything Accelerate offers is used: mixed precision, gradient accumulation over every trained model,
 multi-process DDP, resumable checkpoints (`save_state` / `load_state` + `skip_first_batches`), trackers, one
@@ -244,7 +247,7 @@ class AdversarialTrainer:
         optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
         self.budget_models: list[torch.nn.Module] = []
         self.budget_optimizers: list[torch.optim.Optimizer] = []
-        if args.objective == "alternating":
+        if args.objective == "alternating" or (args.objective == "locate" and args.budget_loss_weight > 0):
             config = model.config
             for k in range(args.num_budget_models):
                 budget = build_budget_model(
@@ -322,7 +325,8 @@ class AdversarialTrainer:
     def training_step(self, batch: dict[str, Any]) -> dict[str, float] | None:
         """One micro-batch; returns the logged values, or None when the loss was non-finite and the step skipped."""
         pixel_values, labels, privacy = batch["pixel_values"], batch["labels"], batch["privacy_labels"]
-        coefficient = self.grl_coefficient()
+        # locate: the privacy CLS learns privacy unreversed (coefficient -1), so that its attention finds the cues
+        coefficient = -1.0 if self.args.objective == "locate" else self.grl_coefficient()
         outputs = self.model(pixel_values, labels=labels, privacy_labels=privacy, grl_coefficient=coefficient)
         loss = outputs.loss
         values = {
@@ -331,7 +335,7 @@ class AdversarialTrainer:
             "train_action_accuracy": (outputs.logits.argmax(-1) == labels)[labels >= 0].float().mean(),
             "keep_fraction": outputs.keep_mask.detach().float().mean(),
         }
-        if self.args.objective == "alternating":
+        if self.budget_models:
             anonymized = outputs.anonymized_pixel_values
             # step 1: the budget models attack the anonymized video with their weights frozen (detached)
             ensemble_logits = []
@@ -349,7 +353,7 @@ class AdversarialTrainer:
             return None
         self._backward(loss, self.model, self.optimizer)
 
-        if self.args.objective == "alternating":
+        if self.budget_models:
             # step 2: the budget models learn on the anonymized video, the anonymizer frozen
             anonymized = outputs.anonymized_pixel_values.detach()
             budget_losses = []

@@ -17,7 +17,7 @@ from transformers import HfArgumentParser
 
 MODEL_INITS = ("scratch", "vidanon", "videomae", "vit")
 DATASETS = ("synth", "manifest", "videofolder", "ucf101", "hmdb51", "vp_ucf101", "vp_hmdb51", "pa_hmdb51", "ucf101_vispr")
-OBJECTIVES = ("grl", "alternating")
+OBJECTIVES = ("grl", "alternating", "locate")
 BUDGET_LOSSES = ("bce", "entropy")
 GRL_SCHEDULES = ("epoch", "step", "constant")
 
@@ -121,7 +121,13 @@ class AdversarialTrainingArguments:
     """The optimisation recipe (defaults: a few CPU minutes on SynthPrivacy; the paper's recipe in vp_*.yaml)."""
 
     output_dir: str = field(default="outputs/vidanon", metadata={"help": "Checkpoints, logs and the final model."})
-    objective: str = field(default="grl", metadata={"help": f"One of {OBJECTIVES}."})
+    objective: str = field(
+        default="grl",
+        metadata={"help": f"One of {OBJECTIVES}. 'grl': the paper (privacy head behind a gradient reversal); "
+                  "'alternating': budget models attack the anonymized video (VITA / SPAct); 'locate': the privacy "
+                  "CLS learns privacy unreversed so that its attention finds the cues, and budget models attack "
+                  "the anonymized video through the straight-through mask (none when budget_loss_weight is 0)."},
+    )
     num_train_epochs: int = field(default=10, metadata={"help": "Epochs."})
     max_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimiser steps."})
     per_device_train_batch_size: int = field(default=8, metadata={"help": "Clips per process and step."})
@@ -143,7 +149,7 @@ class AdversarialTrainingArguments:
         metadata={"help": "Epochs of action (and privacy-head) learning with no reversal before the schedule starts; "
                   "a backbone trained from scratch needs action features before it is pushed to hide privacy."},
     )
-    # alternating objective
+    # alternating and locate objectives
     budget_loss: str = field(default="bce", metadata={"help": f"{BUDGET_LOSSES}: what the anonymizer maximises."})
     budget_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the budget term."})
     num_budget_models: int = field(default=1, metadata={"help": "Ensemble size K; the anonymizer fights the strongest."})

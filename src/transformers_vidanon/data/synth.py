@@ -859,6 +859,15 @@ def read_synth_manifest(manifest: str | os.PathLike, split: str | None = None) -
     return rows
 
 
+def synth_region_files(manifest: str | os.PathLike) -> dict[str, Path]:
+    """The region file of every video of a manifest, keyed by video id (the manifest read once)."""
+    path = _manifest_path(manifest)
+    return {
+        str(row["video_id"]): path.parent / row.get("regions", f"regions/{row['video_id']}.npz")
+        for row in read_synth_manifest(path)
+    }
+
+
 def read_synth_regions(manifest: str | os.PathLike, video_id: str) -> dict[str, np.ndarray]:
     """Load the ground-truth region masks of one video.
 

@@ -18,6 +18,10 @@ shape, dtype and device, in [0, 1]. They are what VidAnon is compared against in
 
 [`random_pruning`] is a control rather than a baseline: it zeroes a *random* set of tubelets, keeping the
 same number as VidAnon keeps, so that the value of VidAnon's learned utility-privacy score is visible.
+
+[`oracle_pruning`] is the ceiling of every tubelet pruner: it knows where privacy sits (SynthPrivacy's
+ground-truth regions, the union of the five attribute regions) and zeroes every tubelet that touches it, at a
+given tubelet grid (``oracle``: per tubelet; ``oracle-tube``: one spatial mask for the whole clip).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ __all__ = [
     "gaussian_kernel1d",
     "get_baseline",
     "load_boxes",
+    "oracle_keep_mask",
+    "oracle_pruning",
     "random_pruning",
     "raw",
     "regions_for_videos",
@@ -514,4 +520,77 @@ def random_pruning(
     rank_of = torch.empty_like(ranking).scatter_(1, ranking, torch.arange(num_tubelets).expand(batch, -1))
     keep_mask = (rank_of < counts[:, None]).float().view(batch, *grid).to(video.device)
     logger.debug("Random pruning keeps %s of %d tubelets.", counts.tolist(), num_tubelets)
+    return RandomPruningOutput(apply_keep_mask(video, keep_mask, fill_value=fill_value), keep_mask)
+
+
+# --------------------------------------------------------------------------------------------------
+# Oracle pruning: the frontier of a tubelet pruner at a given grid
+# --------------------------------------------------------------------------------------------------
+
+
+def oracle_keep_mask(
+    regions: torch.Tensor, tubelet_size: int, grid_size: int, tube: bool = False
+) -> torch.Tensor:
+    """The keep mask of a pruner that knows the privacy regions: a tubelet touching one region pixel is pruned.
+
+    Args:
+        regions (`torch.BoolTensor` of shape `(B, T, H, W)`): True on privacy pixels.
+        tubelet_size (`int`): frames per tubelet; T must be a multiple of it.
+        grid_size (`int`): tubelets per side (the grid is `grid_size x grid_size`); H and W must be multiples of it.
+        tube (`bool`, *optional*, defaults to `False`): one spatial mask for the whole clip (a position is pruned
+            when it touches a region in any time slot).
+
+    Returns:
+        `torch.Tensor` of shape `(B, T / tubelet_size, grid_size, grid_size)`, float 0/1, 1 = kept.
+    """
+    if regions.ndim != 4:
+        raise ValueError(f"`regions` must have shape (B, T, H, W), got {tuple(regions.shape)}.")
+    batch, frames, height, width = regions.shape
+    if tubelet_size < 1 or grid_size < 1:
+        raise ValueError(f"`tubelet_size` and `grid_size` must be positive, got {tubelet_size}, {grid_size}.")
+    if frames % tubelet_size or height % grid_size or width % grid_size:
+        raise ValueError(
+            f"regions of {frames} frames at {height}x{width} do not divide into {tubelet_size}-frame tubelets on a "
+            f"{grid_size} x {grid_size} grid."
+        )
+    slots = frames // tubelet_size
+    blocks = regions.to(torch.bool).view(
+        batch, slots, tubelet_size, grid_size, height // grid_size, grid_size, width // grid_size
+    )
+    touched = blocks.any(dim=6).any(dim=4).any(dim=2)  # (B, T', grid, grid)
+    if tube:
+        touched = touched.any(dim=1, keepdim=True).expand(-1, slots, -1, -1)
+    return (~touched).float()
+
+
+def oracle_pruning(
+    video: torch.Tensor,
+    regions: torch.Tensor | None = None,
+    tubelet_size: int = 2,
+    grid_size: int = 8,
+    tube: bool = False,
+    fill_value: float = 0.0,
+) -> RandomPruningOutput:
+    """Zero every tubelet that touches a privacy region (see [`oracle_keep_mask`]).
+
+    Args:
+        video (`torch.Tensor` of shape `(B, T, C, H, W)`): float video in [0, 1].
+        regions (`torch.BoolTensor` of shape `(B, T, H, W)`): privacy pixels (SynthPrivacy: the union of the five
+            attribute regions).
+        tubelet_size, grid_size, tube: the tubelet grid and mode, see [`oracle_keep_mask`].
+        fill_value (`float`, *optional*, defaults to 0.0): the value written into pruned tubelets.
+
+    Returns:
+        [`RandomPruningOutput`] with the anonymized video and the keep mask.
+    """
+    _check_video(video)
+    if regions is None:
+        raise ValueError(
+            "The oracle baseline needs privacy regions: pass `regions` as a (B, T, H, W) boolean mask "
+            "(SynthPrivacy's ground truth)."
+        )
+    expected = (video.shape[0], video.shape[1], video.shape[3], video.shape[4])
+    if tuple(regions.shape) != expected:
+        raise ValueError(f"`regions` must have shape (B, T, H, W) = {expected}, got {tuple(regions.shape)}.")
+    keep_mask = oracle_keep_mask(regions.to(video.device), tubelet_size, grid_size, tube=tube)
     return RandomPruningOutput(apply_keep_mask(video, keep_mask, fill_value=fill_value), keep_mask)

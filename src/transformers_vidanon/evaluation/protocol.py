@@ -19,13 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..pruning import apply_keep_mask
 from . import fresh_models
-from .baselines import get_baseline, random_pruning
+from .baselines import get_baseline, oracle_pruning, random_pruning
 from .metrics import (
     action_top1,
     best_single_frame_cmap,
@@ -68,6 +69,8 @@ class ProtocolData:
         privacy_names: attribute names.
         train_regions / test_regions (`torch.Tensor` bool, *optional*): person regions shaped like the clips without
             the channel axis (`(N, [k,] T, H, W)`), for the blackening baseline.
+        train_privacy_regions / test_privacy_regions (`torch.Tensor` bool, *optional*): privacy regions (the union of
+            the attribute regions), shaped likewise, for the oracle baselines.
     """
 
     train_clips: torch.Tensor
@@ -80,6 +83,16 @@ class ProtocolData:
     privacy_names: tuple[str, ...]
     train_regions: torch.Tensor | None = None
     test_regions: torch.Tensor | None = None
+    train_privacy_regions: torch.Tensor | None = None
+    test_privacy_regions: torch.Tensor | None = None
+
+    def regions(self, kind: str) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """`(train, test)` regions of a kind: `"person"` (blackening) or `"privacy"` (the oracle)."""
+        if kind == "person":
+            return self.train_regions, self.test_regions
+        if kind == "privacy":
+            return self.train_privacy_regions, self.test_privacy_regions
+        raise ValueError(f"region kind must be 'person' or 'privacy', got {kind!r}.")
 
 
 @dataclass
@@ -154,6 +167,18 @@ def vidanon_anonymizer(model, **pruning) -> Anonymizer:
     return anonymize
 
 
+def oracle_anonymizer(tubelet_size: int, grid_size: int, tube: bool = False, fill_value: float = 0.0) -> Anonymizer:
+    """The oracle: prune every tubelet touching a privacy region, on a `grid_size x grid_size` grid of
+    `tubelet_size`-frame tubelets (`tube`: one spatial mask per clip). Evaluate it with `needs_regions="privacy"`."""
+
+    def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
+        out = oracle_pruning(video, regions, tubelet_size=tubelet_size, grid_size=grid_size, tube=tube,
+                             fill_value=fill_value)
+        return AnonymizedBatch(out.anonymized_pixel_values, out.keep_mask)
+
+    return anonymize
+
+
 def random_pruning_anonymizer(model_config, seed: int = 0) -> Anonymizer:
     """The control: drop as many tubelets as VidAnon does (its keep schedule), chosen uniformly at random."""
     generator = torch.Generator().manual_seed(seed)
@@ -220,18 +245,24 @@ def evaluate_method(
     anonymizer: Anonymizer,
     data: ProtocolData,
     config: ProtocolConfig | None = None,
-    needs_regions: bool = False,
+    needs_regions: bool | str = False,
     extra: dict | None = None,
 ) -> MethodResult:
     """Anonymize once, train fresh models with every seed, measure them.
 
+    `needs_regions`: False, True or `"person"` (person regions: blackening), or `"privacy"` (privacy regions: the
+    oracle).
+
     Raises:
-        ValueError: the method needs person regions and the data has none.
+        ValueError: the method needs regions and the data has none.
     """
     config = config or ProtocolConfig()
-    if needs_regions and (data.train_regions is None or data.test_regions is None):
-        raise ValueError(f"method {name!r} needs person regions (boxes or masks) and the data has none.")
-    regions = (data.train_regions, data.test_regions) if needs_regions else (None, None)
+    regions = (None, None)
+    if needs_regions:
+        kind = "person" if needs_regions is True else needs_regions
+        regions = data.regions(kind)
+        if regions[0] is None or regions[1] is None:
+            raise ValueError(f"method {name!r} needs {kind} regions (boxes or masks) and the data has none.")
     train, train_masks = anonymize_clips(data.train_clips, anonymizer, regions[0], config.batch_size,
                                          f"{name}: anonymizing train", config.progress)
     test, test_masks = anonymize_clips(data.test_clips, anonymizer, regions[1], config.batch_size,
@@ -285,15 +316,19 @@ def run_protocol(
     return BenchmarkResults(methods=results, chance=chance_levels(data), dataset=dataset, metadata=dict(metadata or {}))
 
 
-def _clip_regions(manifest, clipset, region: str = "actor") -> torch.Tensor:
-    """Region masks `(N, k, T, H, W)` of a SynthPrivacy `ClipSet`, aligned with its decoded frames."""
-    from ..data.synth import read_synth_regions
+def _clip_regions(manifest, clipset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Person and privacy region masks `(N, k, T, H, W)` of a SynthPrivacy `ClipSet`, aligned with its decoded
+    frames; the privacy region is the union of the five attribute regions. Each region file is read once."""
+    from ..data.synth import PRIVACY_ATTRIBUTES, synth_region_files
 
-    masks = []
+    files = synth_region_files(manifest)
+    person, privacy = [], []
     for video_id, frame_indices in zip(clipset.video_ids, clipset.frame_indices):
-        regions = torch.from_numpy(read_synth_regions(manifest, video_id)[region])
-        masks.append(regions[frame_indices])  # (k, T, H, W)
-    return torch.stack(masks)
+        with np.load(files[video_id]) as archive:
+            person.append(torch.from_numpy(archive["actor"].astype(bool))[frame_indices])  # (k, T, H, W)
+            union = np.logical_or.reduce([archive[name].astype(bool) for name in PRIVACY_ATTRIBUTES])
+            privacy.append(torch.from_numpy(union)[frame_indices])
+    return torch.stack(person), torch.stack(privacy)
 
 
 def synth_protocol_data(
@@ -311,14 +346,16 @@ def synth_protocol_data(
 
     train = load_synth_clips(manifest, "train", num_frames, frame_stride, train_clips_per_video, progress=progress)
     test = load_synth_clips(manifest, test_split, num_frames, frame_stride, test_clips_per_video, progress=progress)
-    train_regions = _clip_regions(manifest, train)
+    train_regions, train_privacy_regions = _clip_regions(manifest, train)
     if train.clips.dim() == 5:
-        train_regions = train_regions[:, 0]
+        train_regions, train_privacy_regions = train_regions[:, 0], train_privacy_regions[:, 0]
+    test_regions, test_privacy_regions = _clip_regions(manifest, test)
     return ProtocolData(
         train_clips=train.clips, train_labels=train.labels, train_privacy=train.privacy_labels,
         test_clips=test.multi_clip(), test_labels=test.labels, test_privacy=test.privacy_labels,
         num_labels=len(train.action_names), privacy_names=tuple(train.privacy_names),
-        train_regions=train_regions, test_regions=_clip_regions(manifest, test),
+        train_regions=train_regions, test_regions=test_regions,
+        train_privacy_regions=train_privacy_regions, test_privacy_regions=test_privacy_regions,
     )
 
 

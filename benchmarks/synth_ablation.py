@@ -1,0 +1,246 @@
+"""Ablations of VidAnon on SynthPrivacy: which grid, objective, mode, lambda_priv and keep budget make it work.
+
+Every row is one variant: either an oracle (prunes every tubelet touching SynthPrivacy's ground-truth privacy
+regions, at a given grid: the ceiling of any tubelet pruner there) or a VidAnon model trained with
+`configs/synthetic.yaml` plus the row's overrides and evaluated at the row's inference settings. Each row goes
+through the package's leakage protocol (fresh action model, per-frame and video attackers trained from scratch on
+the anonymized training clips, measured on the test split) and is written to the results file as soon as it is
+done, so an interrupted sweep resumes where it stopped (rows already in the file are skipped unless `--redo`).
+
+Usage:
+
+    python benchmarks/synth_ablation.py --data outputs/synth900 --rows oracle-8x8 locate-8x8-t4
+    python benchmarks/synth_ablation.py --list                 # the rows this script knows
+    python benchmarks/synth_ablation.py --markdown-only        # rewrite synth_ablation.md from the JSON
+
+Rows run with one seed of fresh models unless `--seeds` says otherwise; the file marks the seed count of each row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from transformers_vidanon import __version__
+from transformers_vidanon.evaluation.benchmark import packaged_config
+from transformers_vidanon.evaluation.protocol import (
+    ProtocolConfig,
+    evaluate_method,
+    oracle_anonymizer,
+    random_pruning_anonymizer,
+    synth_protocol_data,
+    vidanon_anonymizer,
+)
+
+logger = logging.getLogger("synth_ablation")
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One variant. `train` is None for an oracle; else the `--key value` overrides of the synthetic recipe."""
+
+    description: str
+    train: tuple[str, ...] | None = None
+    model: str | None = None  # reuse the model trained for another row (inference-time variant)
+    inference: dict = field(default_factory=dict)
+    oracle: tuple[int, int, bool] | None = None  # (tubelet_size, grid_size, tube)
+    random_control: bool = False
+
+
+GRID_4 = ("--image_size", "32", "--patch_size", "8")  # the old recipe: a 4 x 4 grid of 16 x 16-pixel tubelets
+GRID_8 = ("--image_size", "32", "--patch_size", "4")  # 8 x 8 grid of 8 x 8-pixel tubelets
+T4 = ("--tubelet_size", "4")
+
+ROWS: dict[str, Row] = {
+    "oracle-4x4": Row("oracle, 4 x 4 grid, 2-frame tubelets", oracle=(2, 4, False)),
+    "oracle-4x4-tube": Row("oracle, 4 x 4 grid, tube", oracle=(2, 4, True)),
+    "oracle-8x8": Row("oracle, 8 x 8 grid, 2-frame tubelets", oracle=(2, 8, False)),
+    "oracle-8x8-t4": Row("oracle, 8 x 8 grid, 4-frame tubelets", oracle=(4, 8, False)),
+    "oracle-8x8-tube": Row("oracle, 8 x 8 grid, tube", oracle=(2, 8, True)),
+    "oracle-16x16-t4": Row("oracle, 16 x 16 grid, 4-frame tubelets", oracle=(4, 16, False)),
+    # the paper's objective on the old and on a finer grid
+    "grl-4x4": Row("grl (paper), 4 x 4, keep 0.7 x 0.7 at layers 1, 2", train=GRID_4),
+    "grl-8x8-t4": Row("grl (paper), 8 x 8, 4-frame tubelets", train=GRID_8 + T4),
+    # the privacy CLS learns privacy; no budget model
+    "locate-8x8-t4": Row("locate, no budget model, 8 x 8, 4-frame tubelets",
+                         train=GRID_8 + T4 + ("--objective", "locate", "--budget_loss_weight", "0")),
+    "locate-8x8-t4-budget": Row("locate + budget model through the mask, 8 x 8, 4-frame tubelets",
+                                train=GRID_8 + T4 + ("--objective", "locate")),
+    "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
+                         train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
+}
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def provenance() -> dict:
+    commit = _git("rev-parse", "HEAD")
+    import transformers
+
+    return {
+        "git_commit": commit or "not a git checkout",
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else None,
+        "package_version": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
+        "python": platform.python_version(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, float, dict]:
+    """Train (or reuse) the row's model; returns its folder, the training seconds and its last eval metrics."""
+    from transformers_vidanon.trainer import train_from_arguments
+    from transformers_vidanon.training_args import parse_arguments
+
+    output = work / name
+    timing = output / "train_seconds.json"
+    if not (output / "model" / "model.safetensors").is_file():
+        argv = ["--config", str(packaged_config("synthetic")), "--data_dir", str(data_dir), "--output_dir",
+                str(output), "--resume_from_checkpoint", "latest", "--disable_tqdm", "true", *row.train]
+        tick = time.perf_counter()
+        result = train_from_arguments(*parse_arguments(argv))
+        if result.model_dir is None:
+            raise RuntimeError(f"training of row {name!r} stopped early; rerun to resume")
+        _write_atomic(timing, json.dumps({"seconds": time.perf_counter() - tick}))
+    seconds = json.loads(timing.read_text())["seconds"] if timing.is_file() else float("nan")
+    metrics = {}
+    log = output / "metrics.jsonl"
+    if log.is_file():
+        for line in log.read_text().splitlines():
+            values = json.loads(line)
+            metrics.update({k: v for k, v in values.items() if k.startswith("eval_")})
+    return output / "model", seconds, metrics
+
+
+def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: ProtocolConfig) -> dict:
+    from transformers_vidanon.modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
+
+    record: dict = {"description": row.description}
+    if row.oracle is not None:
+        tubelet, grid, tube = row.oracle
+        anonymizer, regions = oracle_anonymizer(tubelet, grid, tube), "privacy"
+        record.update(kind="oracle", grid=f"{grid}x{grid}", tubelet_size=tubelet, mode="tube" if tube else "tubelet")
+    else:
+        source = row.model or name
+        model_dir, seconds, metrics = train_row(source, ROWS[source], data_dir, work)
+        model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(model_dir).eval()
+        config = model.config
+        grid = config.image_size // config.patch_size
+        record.update(kind="random" if row.random_control else "vidanon", train_overrides=list(ROWS[source].train),
+                      train_seconds=seconds, anonymizer_eval=metrics, grid=f"{grid}x{grid}",
+                      tubelet_size=config.tubelet_size, pruning_layers=list(config.pruning_layers),
+                      keep_rate=config.keep_rates(), lambda_priv=config.lambda_priv,
+                      mode=config.temporal_consistency, inference=dict(row.inference))
+        record.update({k: v for k, v in row.inference.items()})
+        anonymizer = (random_pruning_anonymizer(config) if row.random_control
+                      else vidanon_anonymizer(model, **row.inference))
+        regions = False
+    tick = time.perf_counter()
+    result = evaluate_method(name, anonymizer, data, protocol, needs_regions=regions)
+    record["evaluate_seconds"] = time.perf_counter() - tick
+    record["seeds"] = list(protocol.seeds)
+    record["summary"] = result.summary()
+    record["keep_fraction"] = result.extra.get("keep_fraction")
+    return record
+
+
+def markdown(payload: dict) -> str:
+    lines = ["# SynthPrivacy ablations", "",
+             "One row per variant, through the leakage protocol (fresh models trained from scratch on the anonymized "
+             "training clips, measured on the test split). `seeds`: fresh-model seeds of the row (1 = exploratory).",
+             "", f"Provenance: `{json.dumps(payload.get('provenance', {}))}`", "",
+             "| row | variant | grid | kept (%) | action top-1 (%) | frame cMAP (%) | video cMAP (%) | flicker (%) | "
+             "train (s) | seeds |", "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def cell(summary: dict, key: str) -> str:
+        if key not in summary:
+            return "-"
+        value = summary[key]
+        return f"{100 * value['mean']:.1f}" + (f" ± {100 * value['std']:.1f}" if value.get("num_seeds", 1) > 1 else "")
+
+    for name, row in payload["rows"].items():
+        s = row["summary"]
+        kept = f"{100 * row['keep_fraction']:.0f}" if row.get("keep_fraction") is not None else "-"
+        train = f"{row['train_seconds']:.0f}" if row.get("train_seconds") is not None else "-"
+        lines.append(f"| {name} | {row['description']} | {row['grid']}, t{row['tubelet_size']} | {kept} | "
+                     f"{cell(s, 'action_top1')} | {cell(s, 'frame_cmap')} | {cell(s, 'video_cmap')} | "
+                     f"{cell(s, 'flicker_rate')} | {train} | {len(row['seeds'])} |")
+    chance = payload.get("chance")
+    if chance:
+        lines += ["", f"Chance: action top-1 {100 * chance['action_top1']:.1f}, cMAP {100 * chance['cmap']:.1f}."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="SynthPrivacy folder (vidanon synth --num-videos 900 --seed 0)")
+    parser.add_argument("--rows", nargs="+", default=[], help="row names (see --list)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--attackers", nargs="+", default=["frame", "video"])
+    parser.add_argument("--work", type=Path, default=Path("outputs/ablation"), help="trained models go here")
+    parser.add_argument("--output", type=Path, default=RESULTS / "synth_ablation.json")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--redo", action="store_true", help="rerun rows already in the results file")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--markdown-only", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    if args.list:
+        for name, row in ROWS.items():
+            print(f"{name:28s} {row.description}")
+        return 0
+    payload = json.loads(args.output.read_text()) if args.output.is_file() else {"rows": {}}
+    if args.markdown_only:
+        _write_atomic(args.output.with_suffix(".md"), markdown(payload))
+        return 0
+    unknown = [name for name in args.rows if name not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; --list shows the known ones")
+    if args.data is None:
+        parser.error("--data is required")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = synth_protocol_data(args.data / "manifest.jsonl", num_frames=16, progress=False)
+    from transformers_vidanon.evaluation.protocol import chance_levels
+
+    chance = chance_levels(data)
+    payload["chance"] = {"action_top1": chance.action_top1, "cmap": chance.cmap}
+    protocol = ProtocolConfig(seeds=tuple(args.seeds), attackers=tuple(args.attackers), progress=False)
+    for name in args.rows:
+        if name in payload["rows"] and not args.redo:
+            logger.info("row %s already measured: skipped", name)
+            continue
+        record = run_row(name, ROWS[name], data, args.data, args.work, protocol)
+        record["provenance"] = provenance()
+        payload["rows"][name] = record
+        payload["provenance"] = record["provenance"]
+        _write_atomic(args.output, json.dumps(payload, indent=2))
+        _write_atomic(args.output.with_suffix(".md"), markdown(payload))
+        logger.info("row %s: %s", name, {k: round(v["mean"], 4) for k, v in record["summary"].items()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
