@@ -18,8 +18,11 @@ import torch
 import yaml
 from fakehub import FakeHub
 
+from transformers import pipeline
+
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
 from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
+from transformers_vidanon.video_io import write_video
 
 torch.set_num_threads(1)
 
@@ -65,7 +68,14 @@ def saved(tmp_path_factory) -> dict:
         outputs = model(pixels)
         hidden = model.vidanon(pixels).last_hidden_state
     (root / "results.json").write_text(json.dumps(RESULTS))
-    return {"root": root, "folder": folder, "pixels": root / "pixels.npy", "outputs": outputs, "hidden": hidden}
+    # what the package's own pipelines give on a video held in memory and on a file
+    frames = np.random.default_rng(0).integers(30, 230, size=(11, 38, 50, 3), dtype=np.uint8)
+    np.save(root / "frames.npy", frames)
+    video = write_video(root / "clip.mp4", frames, fps=10)
+    anonymized = pipeline("video-anonymization", model=str(folder))(frames)
+    classified = pipeline("video-classification", model=str(folder))(str(video))
+    return {"root": root, "folder": folder, "pixels": root / "pixels.npy", "outputs": outputs, "hidden": hidden,
+            "frames": root / "frames.npy", "video": video, "anonymized": anonymized, "classified": classified}
 
 
 @pytest.fixture(scope="module")
@@ -94,13 +104,21 @@ def assert_same_outputs(saved: dict, path: Path) -> None:
 
 def test_push_example_uploads_model_processor_and_card(hub):
     files = hub.files(REPO_ID)
-    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "README.md",
-                 "modeling_vidanon.py", "configuration_vidanon.py", "pruning.py"):
+    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "video_preprocessor_config.json",
+                 "README.md", "modeling_vidanon.py", "configuration_vidanon.py", "pruning.py", "processing_vidanon.py",
+                 "video_processing_vidanon.py", "pipelines.py"):
         assert name in files, f"{name} missing from {sorted(files)}"
     assert len(hub.repo(REPO_ID).commits) == 2  # the repository's creation, then one commit with everything
     config = json.loads(files["config.json"])
     assert config["model_type"] == "vidanon"
     assert config["auto_map"]["AutoModel"] == "modeling_vidanon.VidAnonModel"
+    assert config["custom_pipelines"] == {"video-anonymization": {
+        "impl": "pipelines.VideoAnonymizationPipeline", "pt": ["AutoModelForVideoClassification"], "type": "video"}}
+    image = json.loads(files["preprocessor_config.json"])
+    assert image["auto_map"] == {"AutoImageProcessor": "processing_vidanon.VidAnonImageProcessor"}
+    video = json.loads(files["video_preprocessor_config.json"])
+    assert video["auto_map"] == {"AutoVideoProcessor": "video_processing_vidanon.VidAnonVideoProcessor"}
+    assert video["crop_size"] == {"height": 16, "width": 16} and video["num_frames"] == 4
     card = files["README.md"].decode()
     metadata = yaml.safe_load(card.split("---")[1])
     assert metadata["library_name"] == "transformers" and "anonymization" in metadata["tags"]
@@ -142,7 +160,10 @@ def test_from_pretrained_with_the_package(hub, saved):
 
 
 def test_from_pretrained_with_remote_code_where_the_package_is_missing(hub, saved):
+    """Model, processors and both pipelines load from the Hub with transformers alone (`trust_remote_code`), and give
+    what the package gives."""
     out = saved["root"] / "remote_code.npz"
+    pipelines_out, labels_out = saved["root"] / "remote_pipelines.npz", saved["root"] / "remote_labels.json"
     result = run_python(
         f"""
         import sys
@@ -160,13 +181,31 @@ def test_from_pretrained_with_remote_code_where_the_package_is_missing(hub, save
         base = AutoModel.from_pretrained("{REPO_ID}", trust_remote_code=True).eval()
         print(type(model).__module__)
         assert type(model).__module__.startswith("transformers_modules."), type(model).__module__
-        assert "transformers_vidanon" not in sys.modules
         x = torch.from_numpy(np.load("{saved['pixels']}"))
         with torch.no_grad():
             o = model(x)
             h = base(x).last_hidden_state
         np.savez("{out}", logits=o.logits, privacy_logits=o.privacy_logits, keep_mask=o.keep_mask,
                  anonymized=o.anonymized_pixel_values, hidden=h)
+
+        # the processors and both pipelines, from the repository's own code
+        import json
+        from transformers import AutoImageProcessor, pipeline
+        from transformers.models.auto.video_processing_auto import AutoVideoProcessor
+        image_processor = AutoImageProcessor.from_pretrained("{REPO_ID}", trust_remote_code=True)
+        video_processor = AutoVideoProcessor.from_pretrained("{REPO_ID}", trust_remote_code=True)
+        assert type(image_processor).__name__ == "VidAnonImageProcessor", type(image_processor)
+        assert type(video_processor).__name__ == "VidAnonVideoProcessor", type(video_processor)
+        anonymizer = pipeline("video-anonymization", model="{REPO_ID}", trust_remote_code=True)
+        assert type(anonymizer).__module__.startswith("transformers_modules."), type(anonymizer).__module__
+        result = anonymizer(np.load("{saved['frames']}"))
+        classifier = pipeline("video-classification", model="{REPO_ID}", trust_remote_code=True)
+        assert type(classifier.video_processor).__name__ == "VidAnonVideoProcessor"
+        labels = classifier("{saved['video']}")
+        np.savez("{pipelines_out}", frames=result["frames"], keep_mask=result["keep_mask"])
+        with open("{labels_out}", "w") as handle:
+            json.dump(labels, handle)
+        assert "transformers_vidanon" not in sys.modules
         """,
         hub.environment(saved["root"] / "hf_home_remote"),
         cwd=saved["root"],
@@ -174,19 +213,25 @@ def test_from_pretrained_with_remote_code_where_the_package_is_missing(hub, save
     )
     assert "package not importable" in result.stdout
     assert_same_outputs(saved, out)
+    remote = np.load(pipelines_out)
+    np.testing.assert_array_equal(remote["frames"], saved["anonymized"]["frames"])
+    np.testing.assert_array_equal(remote["keep_mask"], saved["anonymized"]["keep_mask"])
+    labels = json.loads(labels_out.read_text())
+    assert [p["label"] for p in labels] == [p["label"] for p in saved["classified"]]
+    assert [p["score"] for p in labels] == pytest.approx([p["score"] for p in saved["classified"]], abs=1e-6)
+    # the video processor serves the pipeline: no "image_processor ... is deprecated" warning
+    assert "deprecated" not in result.stderr, result.stderr[-2000:]
 
 
 def test_plain_push_to_hub_round_trip(fake_hub, saved, tmp_path):
-    """transformers' own `push_to_hub` of the model and the processor works against the fake Hub too."""
+    """The model's own `push_to_hub` pushes a self-contained checkpoint: weights, code, both processors, a card."""
     out = tmp_path / "plain.npz"
     run_python(
         f"""
         import numpy as np, torch
         from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
-        from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
         model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained("{saved['folder']}")
         model.push_to_hub("user/plain")
-        VidAnonImageProcessor.from_pretrained("{saved['folder']}").push_to_hub("user/plain")
         again = VidAnonForPrivacyPreservingActionRecognition.from_pretrained("user/plain").eval()
         x = torch.from_numpy(np.load("{saved['pixels']}"))
         with torch.no_grad():
@@ -198,7 +243,12 @@ def test_plain_push_to_hub_round_trip(fake_hub, saved, tmp_path):
         fake_hub.environment(tmp_path / "hf_home"),
         cwd=tmp_path,
     )
-    assert {"config.json", "model.safetensors", "preprocessor_config.json"} <= set(fake_hub.files("user/plain"))
+    files = fake_hub.files("user/plain")
+    assert {"config.json", "model.safetensors", "preprocessor_config.json", "video_preprocessor_config.json",
+            "pipelines.py", "processing_vidanon.py", "video_processing_vidanon.py", "README.md"} <= set(files)
+    assert len(fake_hub.repo("user/plain").commits) == 2  # creation, then one commit with everything
+    card = files["README.md"].decode()
+    assert "Not evaluated" in card and "model-index" not in card
     assert_same_outputs(saved, out)
     assert fake_hub.unhandled == []
 

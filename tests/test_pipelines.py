@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 import torch
-from transformers import AutoImageProcessor, pipeline
+from transformers import AutoConfig, AutoImageProcessor, pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
@@ -17,8 +18,10 @@ from transformers_vidanon.pipelines import (
     VideoAnonymizationPipeline,
     register_pipelines,
 )
-from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
+from transformers_vidanon.anonymize import anonymize_frames
+from transformers_vidanon.processing_vidanon import VidAnonImageProcessor, clip_eval_transform, frames_to_clip
 from transformers_vidanon.video_io import read_clip, write_video
+from transformers_vidanon.video_processing_vidanon import VidAnonVideoProcessor, uniform_frame_indices
 
 torch.set_num_threads(1)
 
@@ -61,6 +64,7 @@ def test_anonymization_pipeline_on_an_array(checkpoint, frames):
     anonymizer = pipeline(VIDEO_ANONYMIZATION_TASK, model=str(folder))
     assert isinstance(anonymizer, VideoAnonymizationPipeline)
     assert isinstance(anonymizer.image_processor, VidAnonImageProcessor)
+    assert isinstance(anonymizer.video_processor, VidAnonVideoProcessor)
     result = anonymizer(frames)
     assert result["frames"].shape == frames.shape and result["frames"].dtype == np.uint8
     assert result["keep_mask"].shape == (3, 2, 4, 4)  # ceil(11 / 4) clips on the 2x4x4 tubelet grid
@@ -72,7 +76,8 @@ def test_anonymization_pipeline_on_an_array(checkpoint, frames):
     assert result["kept_fraction"] == pytest.approx(mask.mean())
 
     # the mask of the first clip is the model's own keep mask on that clip at the model's size
-    pixels = anonymizer.image_processor(list(frames[:4]), do_center_crop=False, size={"height": 16, "width": 16},
+    assert anonymizer.frame_processor is anonymizer.video_processor  # preferred over the image processor
+    pixels = anonymizer.video_processor(frames[:4], do_center_crop=False, size={"height": 16, "width": 16},
                                         return_tensors="pt")["pixel_values"]
     np.testing.assert_array_equal(result["keep_mask"][0], model.anonymize(pixels).keep_mask[0].numpy())
 
@@ -108,20 +113,51 @@ def test_anonymization_pipeline_refuses_other_models(tmp_path):
         pipeline(VIDEO_ANONYMIZATION_TASK, model=other, image_processor=VidAnonImageProcessor.for_image_size(16))
 
 
-def test_video_classification_pipeline_uses_the_action_head(checkpoint, frames, tmp_path):
+def test_video_classification_pipeline_uses_the_action_head(checkpoint, frames, tmp_path, capfd):
     folder, model = checkpoint
     path = write_video(tmp_path / "clip.mp4", frames, fps=10)
+    capfd.readouterr()
     classifier = pipeline("video-classification", model=str(folder))
+    assert isinstance(classifier.video_processor, VidAnonVideoProcessor)
     predictions = classifier(str(path))
+    assert "deprecated" not in capfd.readouterr().err  # the video processor serves it, not the image processor
     assert [p["label"] for p in predictions] and {p["label"] for p in predictions} == set(LABELS.values())
 
-    # expected: the action head's softmax on the first num_frames frames (decoded as the pipeline does, with PyAV)
+    # expected: the action head's softmax on num_frames frames spread uniformly over the video (decoded with PyAV),
+    # resized and cropped like the evaluation transform
     with av.open(str(path)) as container:
-        first = [frame.to_ndarray(format="rgb24") for _, frame in zip(range(4), container.decode(video=0))]
-    pixel_values = VidAnonImageProcessor.from_pretrained(folder)(first, return_tensors="pt")["pixel_values"]
+        decoded = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+    indices = uniform_frame_indices(len(decoded), 4)
+    assert indices.tolist() == [0, 2, 5, 8]
+    clip = clip_eval_transform(frames_to_clip(decoded[indices]), 16)
     with torch.no_grad():
-        probabilities = model(pixel_values).logits.softmax(-1)[0]
+        probabilities = model(clip[None]).logits.softmax(-1)[0]
     expected = sorted(((float(p), LABELS[i]) for i, p in enumerate(probabilities)), reverse=True)
     assert [p["label"] for p in predictions] == [label for _, label in expected]
     assert [p["score"] for p in predictions] == pytest.approx([score for score, _ in expected], abs=1e-5)
     assert isinstance(AutoImageProcessor.from_pretrained(folder), VidAnonImageProcessor)
+
+
+def test_anonymization_pipeline_matches_anonymize_frames(checkpoint, frames):
+    """The pipeline (saved beside checkpoints, so it has its own copy of the in-memory steps) gives exactly what
+    `anonymize.anonymize_frames` gives with the same processor."""
+    folder, model = checkpoint
+    anonymizer = pipeline(VIDEO_ANONYMIZATION_TASK, model=str(folder))
+    for processor in (anonymizer.video_processor, anonymizer.image_processor, None):
+        expected = anonymize_frames(model, frames, processor)
+        result = pipeline(VIDEO_ANONYMIZATION_TASK, model=model, video_processor=processor
+                          if isinstance(processor, VidAnonVideoProcessor) else None,
+                          image_processor=processor if isinstance(processor, VidAnonImageProcessor) else None)(frames)
+        np.testing.assert_array_equal(result["frames"], expected.frames)
+        np.testing.assert_array_equal(result["keep_mask"], expected.keep_mask)
+        np.testing.assert_array_equal(result["pixel_mask"], expected.pixel_mask)
+
+
+def test_installed_pipeline_serves_a_checkpoint_that_names_its_own(checkpoint):
+    """A saved checkpoint names the pipeline in `custom_pipelines`; with the package imported the registered class
+    serves it without `trust_remote_code`, and the config leaves the entry aside."""
+    folder, _ = checkpoint
+    saved = json.loads((folder / "config.json").read_text())
+    assert saved["custom_pipelines"]["video-anonymization"]["impl"] == "pipelines.VideoAnonymizationPipeline"
+    assert not getattr(AutoConfig.from_pretrained(folder), "custom_pipelines", None)
+    assert type(pipeline(VIDEO_ANONYMIZATION_TASK, model=str(folder))) is VideoAnonymizationPipeline

@@ -24,6 +24,21 @@ def _as_pair(value: int | Sequence[int]) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
+def _pipelines_not_registered_here(custom_pipelines: dict | None) -> dict | None:
+    """The `custom_pipelines` entries of a checkpoint whose task this process does not already serve.
+
+    A saved checkpoint names its `video-anonymization` pipeline (code saved beside it) for installations without
+    this package. Where the package is imported, its registered pipeline serves the task: the entry is left aside, or
+    transformers would insist on `trust_remote_code` for a pipeline that is installed.
+    """
+    if not custom_pipelines:
+        return custom_pipelines
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    registered = PIPELINE_REGISTRY.supported_tasks
+    return {task: info for task, info in custom_pipelines.items() if task not in registered}
+
+
 class VidAnonConfig(PretrainedConfig):
     r"""
     Configuration of a VidAnon model: a VideoMAE-style ViT over video tubelets with two classification tokens
@@ -149,6 +164,9 @@ class VidAnonConfig(PretrainedConfig):
         straight_through_temperature: float = 1.0,
         **kwargs,
     ):
+        custom_pipelines = _pipelines_not_registered_here(kwargs.pop("custom_pipelines", None))
+        if custom_pipelines:
+            kwargs["custom_pipelines"] = custom_pipelines
         super().__init__(**kwargs)
         self.image_size = image_size
         self.patch_size = patch_size

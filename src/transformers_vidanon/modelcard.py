@@ -498,14 +498,16 @@ def push_to_hub_with_card(
 ) -> Any:
     """Push a model, its image processor and its model card to the Hub in one commit.
 
-    The files are what `model.save_pretrained` (weights, config, and the modeling code named in `auto_map` so
-    that `trust_remote_code=True` works without this package) and `processor.save_pretrained` write, plus the
-    card from [`render_model_card`]. The Hub endpoint comes from `HF_ENDPOINT`, as everywhere in huggingface_hub.
+    The files are what `model.save_pretrained` writes (weights, config, both processors, and the modeling,
+    processing and pipeline code named in `auto_map` / `custom_pipelines`, so that `trust_remote_code=True` works
+    without this package), with the card from [`render_model_card`] in place of the default one (an existing card
+    on the Hub is replaced). The Hub endpoint comes from `HF_ENDPOINT`, as everywhere in huggingface_hub.
 
     Args:
         model: the VidAnon model.
         repo_id (`str`): `"owner/name"` (created if missing).
-        processor (`VidAnonImageProcessor`, *optional*): saved beside the model.
+        processor (`VidAnonImageProcessor` or `VidAnonVideoProcessor`, *optional*): saved beside the model (the
+            other kind is derived from it); default: the processors for the model's input size.
         results, training_args, base_model: see [`render_model_card`].
         private (`bool`, *optional*, defaults to `False`): create the repository private.
         token (`str`, *optional*): Hub token (default: the logged-in one or `HF_TOKEN`).
@@ -519,9 +521,7 @@ def push_to_hub_with_card(
     api = HfApi(token=token)
     repo = api.create_repo(repo_id, private=private, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        model.save_pretrained(folder)
-        if processor is not None:
-            processor.save_pretrained(folder)
+        model.save_pretrained(folder, processor=processor, model_card=False)
         save_model_card(folder, model.config, results, training_args, base_model, repo_id=repo.repo_id)
         commit = api.upload_folder(folder_path=folder, repo_id=repo.repo_id, commit_message=commit_message)
     logger.info("Pushed %s to %s", type(model).__name__, commit.commit_url)

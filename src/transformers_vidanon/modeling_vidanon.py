@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -700,14 +705,140 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         )
         return output if return_dict else output.to_tuple()
 
-    def save_pretrained(self, save_directory, *args, **kwargs):
-        """`PreTrainedModel.save_pretrained`, with `auto_map` naming the base model for `AutoModel` as well, so a
-        saved anonymizer loads with `AutoModel` and `AutoModelForVideoClassification` under `trust_remote_code`."""
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike,
+        *args,
+        processor: Any | None = None,
+        model_card: bool = True,
+        **kwargs,
+    ):
+        """`PreTrainedModel.save_pretrained`, writing a self-contained checkpoint.
+
+        Besides the weights and `config.json` it writes, on the main process:
+        - the modeling, processing and pipeline code named in `auto_map` / `custom_pipelines`, so that
+          `AutoModel`, `AutoModelForVideoClassification`, `AutoVideoProcessor`, `AutoImageProcessor` and
+          `pipeline("video-anonymization", ...)` work with `trust_remote_code=True` where this package is missing;
+        - the video processor (`video_preprocessor_config.json`) and the image processor
+          (`preprocessor_config.json`): `processor` when given, else the ones already in the folder, else the defaults
+          for the model's input size;
+        - a model card (`README.md`, "not evaluated") unless the folder has one or `model_card=False`.
+
+        Args:
+            save_directory (`str` or `os.PathLike`): the folder.
+            processor ([`VidAnonImageProcessor`] or [`VidAnonVideoProcessor`], *optional*): the processor to save
+                (the other kind is derived from it).
+            model_card (`bool`, *optional*, defaults to `True`): write a model card when the folder has none.
+            kwargs: as in `PreTrainedModel.save_pretrained`; `push_to_hub=True` uploads everything above.
+        """
         if self._auto_class is not None:
             auto_map = dict(getattr(self.config, "auto_map", None) or {})
             auto_map.setdefault("AutoModel", f"{VidAnonModel.__module__.rsplit('.', 1)[-1]}.{VidAnonModel.__name__}")
             self.config.auto_map = auto_map
-        return super().save_pretrained(save_directory, *args, **kwargs)
+            from .pipelines import CUSTOM_PIPELINES
+
+            self.config.custom_pipelines = copy.deepcopy(CUSTOM_PIPELINES)
+        push_to_hub = kwargs.pop("push_to_hub", False)
+        hub_kwargs = {key: kwargs.pop(key) for key in ("repo_id", "commit_message", "create_pr", "private")
+                      if key in kwargs}
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        if not kwargs.get("is_main_process", True):
+            return result
+        self._save_processors(save_directory, processor)
+        if model_card and not os.path.isfile(os.path.join(save_directory, "README.md")):
+            self._save_model_card(save_directory)
+        if push_to_hub:
+            repo_id = hub_kwargs.pop("repo_id", os.fspath(save_directory).rstrip(os.sep).split(os.sep)[-1])
+            self._push_folder(save_directory, repo_id, token=kwargs.get("token"), **hub_kwargs)
+        return result
+
+    def _save_processors(self, save_directory: str | os.PathLike, processor: Any | None) -> None:
+        from .processing_vidanon import VidAnonImageProcessor
+        from .video_processing_vidanon import VidAnonVideoProcessor
+
+        folder = Path(save_directory)
+        image_file, video_file = folder / "preprocessor_config.json", folder / "video_preprocessor_config.json"
+        image_processor = processor if isinstance(processor, VidAnonImageProcessor) else None
+        video_processor = processor if isinstance(processor, VidAnonVideoProcessor) else None
+        if image_processor is None and video_processor is None:
+            if image_file.is_file():
+                image_processor = VidAnonImageProcessor.from_pretrained(folder)
+            if video_file.is_file():
+                video_processor = VidAnonVideoProcessor.from_pretrained(folder)
+        settings = ("size", "crop_size", "do_resize", "do_center_crop", "do_rescale", "rescale_factor",
+                    "do_normalize", "image_mean", "image_std", "resample")
+        source = image_processor or video_processor
+        shared = {key: getattr(source, key) for key in settings} if source is not None else {}
+        for key in ("size", "crop_size"):
+            if shared.get(key) is not None and not isinstance(shared[key], dict):
+                shared[key] = {k: v for k, v in dict(shared[key]).items() if v is not None}
+        if image_processor is None:
+            image_processor = (VidAnonImageProcessor(**shared) if shared
+                               else VidAnonImageProcessor.from_model_config(self.config))
+        if video_processor is None:
+            video_processor = (VidAnonVideoProcessor(num_frames=self.config.num_frames, **shared) if shared
+                               else VidAnonVideoProcessor.from_model_config(self.config))
+        image_processor.save_pretrained(folder)
+        video_processor.save_pretrained(folder)
+
+    def _save_model_card(self, save_directory: str | os.PathLike) -> None:
+        try:  # the card needs the package (its template); remote-code copies save without one
+            from transformers_vidanon.modelcard import save_model_card
+        except ImportError:
+            logger.info("transformers_vidanon is not installed: no model card written.")
+            return
+        save_model_card(save_directory, config=self.config)
+
+    def _push_folder(
+        self,
+        folder: str | os.PathLike,
+        repo_id: str,
+        token: str | bool | None = None,
+        commit_message: str | None = None,
+        create_pr: bool = False,
+        private: bool | None = None,
+        revision: str | None = None,
+        commit_description: str | None = None,
+    ):
+        """Upload a saved folder; a card already on the Hub is kept (as transformers does), else the folder's goes."""
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+        ignore = ["README.md"] if api.file_exists(repo_id, "README.md", revision=revision) else None
+        return api.upload_folder(
+            folder_path=folder, repo_id=repo_id, commit_message=commit_message or "Upload VidAnon anonymizer",
+            commit_description=commit_description, revision=revision, create_pr=create_pr, ignore_patterns=ignore,
+        )
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        private: bool | None = None,
+        token: str | bool | None = None,
+        revision: str | None = None,
+        create_pr: bool = False,
+        max_shard_size: int | str | None = "50GB",
+        tags: list[str] | None = None,
+        processor: Any | None = None,
+    ):
+        """Push what [`~VidAnonForPrivacyPreservingActionRecognition.save_pretrained`] writes (weights, code,
+        processors, card) in one commit. A model card already on the Hub is kept; use
+        `transformers_vidanon.modelcard.push_to_hub_with_card` to replace it with one carrying results.
+
+        Returns:
+            `huggingface_hub.CommitInfo` of the commit.
+        """
+        if tags:
+            logger.info("`tags` are not used: the card written by this package carries its own tags.")
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder, max_shard_size=max_shard_size, processor=processor)
+            return self._push_folder(folder, repo_id, token=token, commit_message=commit_message,
+                                     create_pr=create_pr, private=private, revision=revision,
+                                     commit_description=commit_description)
 
     @torch.no_grad()
     def anonymize(self, pixel_values: torch.Tensor) -> VidAnonAnonymizationOutput:

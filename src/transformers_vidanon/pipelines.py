@@ -1,15 +1,15 @@
 """transformers pipelines for VidAnon models.
 
-- `"video-anonymization"` ([`VideoAnonymizationPipeline`], registered by [`register_pipelines`]): a video path or
-  a `(T, H, W, 3)` array in, the anonymized frames at the input's size and the tubelet keep masks out.
-- `"video-classification"` (transformers' own pipeline): works with a saved VidAnon checkpoint once its image
-  processor can be found by `AutoImageProcessor`, which [`register_pipelines`] also arranges. It reads the video
-  with PyAV, takes the first `num_frames` frames, and returns action labels from the action head.
+- `"video-anonymization"` ([`VideoAnonymizationPipeline`]): a video path or a `(T, H, W, 3)` array in, the
+  anonymized frames at the input's size and the tubelet keep masks out. Importing the package registers it
+  ([`register_pipelines`]); a saved checkpoint also names it in `config.json` (`custom_pipelines`) and carries this
+  file, so that `pipeline("video-anonymization", model=..., trust_remote_code=True)` works with transformers alone.
+- `"video-classification"` (transformers' own pipeline): action labels from the action head. It finds the
+  checkpoint's [`VidAnonVideoProcessor`] through `AutoVideoProcessor`, which samples `num_frames` frames uniformly
+  over the video.
 
 ```python
 >>> from transformers import pipeline
->>> from transformers_vidanon.pipelines import register_pipelines
->>> register_pipelines()
 >>> anonymizer = pipeline("video-anonymization", model="path/to/checkpoint")  # doctest: +SKIP
 >>> result = anonymizer("clip.mp4")  # doctest: +SKIP
 >>> result["frames"].shape, result["kept_fraction"]  # doctest: +SKIP
@@ -17,32 +17,110 @@
 >>> pipeline("video-classification", model="path/to/checkpoint")("clip.mp4")  # doctest: +SKIP
 [{'score': 0.91, 'label': 'wave'}, ...]
 ```
+
+This module is saved beside every checkpoint, so it imports nothing from the package but its flat sibling
+`pruning.py` (the package's own video reader is used when the package is installed, PyAV otherwise). Its
+in-memory steps are those of `transformers_vidanon.anonymize` (`split_into_clips`, `prepare_pixel_values`,
+`apply_mask_to_frames`), and the tests check that both give the same frames.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import math
 import os
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from transformers import Pipeline
 
-from .anonymize import (
-    DEFAULT_BATCH_SIZE,
-    apply_mask_to_frames,
-    as_uint8_frames,
-    override_pruning,
-    predict_keep_mask,
-    prepare_pixel_values,
-    split_into_clips,
-)
-from .video_io import VideoFile
+from .pruning import upsample_keep_mask
 
 logger = logging.getLogger(__name__)
 
 VIDEO_ANONYMIZATION_TASK = "video-anonymization"
+DEFAULT_CLIP_BATCH_SIZE = 4
+# what `config.json` records, so that transformers can build the pipeline from the checkpoint's own code
+CUSTOM_PIPELINES: dict[str, dict[str, Any]] = {
+    VIDEO_ANONYMIZATION_TASK: {
+        "impl": "pipelines.VideoAnonymizationPipeline",
+        "pt": ["AutoModelForVideoClassification"],
+        "type": "video",
+    }
+}
+
+
+def read_video_frames(path: str | os.PathLike) -> np.ndarray:
+    """Every frame of a video file, `(T, H, W, 3)` uint8 RGB.
+
+    With the package installed its reader is used (decord or PyAV, with its checks and errors); otherwise PyAV.
+    """
+    try:
+        from transformers_vidanon.video_io import VideoFile
+    except ImportError:
+        VideoFile = None
+    if VideoFile is not None:
+        with VideoFile(path) as video:
+            return video.get_frames(np.arange(video.info.num_frames))
+    try:
+        import av
+    except ImportError as error:
+        raise ImportError("reading video files needs PyAV: `pip install av`.") from error
+    with av.open(str(path)) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    if not frames:
+        raise ValueError(f"no video frame could be decoded from {str(path)!r}.")
+    return np.stack(frames)
+
+
+def frames_as_uint8(frames: Any) -> np.ndarray:
+    """Frames `(T, H, W, 3)` as uint8: uint8 passes through, floats in [0, 1] are scaled and rounded."""
+    array = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:
+        raise ValueError(f"`frames` must have shape (T, H, W, 3) with T >= 1, got {array.shape}.")
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        if array.size and (array.min() < 0.0 or array.max() > 1.0):
+            raise ValueError(f"float `frames` must be in [0, 1], got values in [{array.min()}, {array.max()}].")
+        return (array * 255.0).round().astype(np.uint8)
+    raise ValueError(f"`frames` must be uint8 or float in [0, 1], got dtype {array.dtype}.")
+
+
+def clip_indices(num_video_frames: int, clip_length: int) -> np.ndarray:
+    """`(num_clips, clip_length)` frame indices of consecutive clips covering every frame once (the last clip
+    repeats the last frame)."""
+    num_clips = math.ceil(num_video_frames / clip_length)
+    indices = np.arange(num_clips * clip_length, dtype=np.int64).reshape(num_clips, clip_length)
+    return np.minimum(indices, num_video_frames - 1)
+
+
+def clips_to_pixel_values(clips: np.ndarray, image_size: tuple[int, int], processor: Any | None) -> torch.Tensor:
+    """Whole frames (no crop) resized to the model's size, `(B, T, 3, h, w)` in [0, 1].
+
+    Through the checkpoint's processor when there is one (its resize, crop off), else a bilinear torch resize.
+    """
+    height, width = image_size
+    if processor is not None:
+        if getattr(processor, "do_normalize", False):
+            raise ValueError(
+                f"the processor ({type(processor).__name__}) normalises its output, but VidAnon models take pixels "
+                "in [0, 1] and normalise themselves."
+            )
+        pixel_values = processor(
+            [list(clip) for clip in clips], do_resize=True, size={"height": height, "width": width},
+            do_center_crop=False, return_tensors="pt",
+        )["pixel_values"]
+        return pixel_values.float()
+    batch, frames = clips.shape[:2]
+    tensor = torch.from_numpy(np.ascontiguousarray(clips)).flatten(0, 1).permute(0, 3, 1, 2).float().div_(255.0)
+    if tensor.shape[-2:] != (height, width):
+        antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
+        tensor = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias)
+    return tensor.clamp_(0.0, 1.0).view(batch, frames, 3, height, width)
 
 
 class VideoAnonymizationPipeline(Pipeline):
@@ -71,8 +149,8 @@ class VideoAnonymizationPipeline(Pipeline):
     """
 
     _load_processor = False
-    _load_image_processor = None  # optional: the checkpoint's VidAnonImageProcessor when it has one
-    _load_video_processor = False
+    _load_image_processor = None  # optional: the checkpoint's processors, the video processor preferred
+    _load_video_processor = None
     _load_feature_extractor = False
     _load_tokenizer = False
 
@@ -83,6 +161,11 @@ class VideoAnonymizationPipeline(Pipeline):
                 f"the {VIDEO_ANONYMIZATION_TASK} pipeline needs a VidAnon model, got "
                 f"{type(self.model).__name__} ({getattr(self.model.config, 'model_type', '?')})."
             )
+
+    @property
+    def frame_processor(self) -> Any | None:
+        """The processor that resizes the clips: the video processor when there is one, else the image processor."""
+        return getattr(self, "video_processor", None) or self.image_processor
 
     def _sanitize_parameters(
         self, clip_batch_size: int | None = None, keep_rate: float | None = None, lambda_priv: float | None = None
@@ -99,14 +182,13 @@ class VideoAnonymizationPipeline(Pipeline):
         return {}, forward_params, {}
 
     def preprocess(self, inputs: Any) -> dict[str, Any]:
-        if isinstance(inputs, (str, os.PathLike)):
-            with VideoFile(inputs) as video:
-                frames = video.get_frames(np.arange(video.info.num_frames))
-        else:
-            frames = as_uint8_frames(inputs)
-        clips = frames[split_into_clips(frames.shape[0], self.model.config.num_frames)]  # (num_clips, T, H, W, 3)
+        frames = read_video_frames(inputs) if isinstance(inputs, (str, os.PathLike)) else frames_as_uint8(inputs)
+        config = self.model.config
+        clips = frames[clip_indices(frames.shape[0], config.num_frames)]  # (num_clips, T, H, W, 3)
+        size = config.image_size
+        image_size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         return {
-            "pixel_values": prepare_pixel_values(clips, self.model.config, self.image_processor),
+            "pixel_values": clips_to_pixel_values(clips, image_size, self.frame_processor),
             "clips": clips,
             "num_frames": frames.shape[0],
         }
@@ -114,14 +196,22 @@ class VideoAnonymizationPipeline(Pipeline):
     def _forward(
         self,
         model_inputs: dict[str, Any],
-        clip_batch_size: int = DEFAULT_BATCH_SIZE,
+        clip_batch_size: int = DEFAULT_CLIP_BATCH_SIZE,
         keep_rate: float | None = None,
         lambda_priv: float | None = None,
     ) -> dict[str, Any]:
-        model = override_pruning(self.model, keep_rate, lambda_priv)
-        keep_mask = predict_keep_mask(model, model_inputs["pixel_values"], clip_batch_size)
+        model = self.model
+        if keep_rate is not None or lambda_priv is not None:
+            model = copy.deepcopy(model)
+            model.set_pruning(keep_rate=keep_rate, lambda_priv=lambda_priv)
+        pixel_values = model_inputs["pixel_values"]
+        parameter = next(model.parameters())
+        masks = []
+        for start in range(0, pixel_values.shape[0], clip_batch_size):
+            chunk = pixel_values[start : start + clip_batch_size].to(device=parameter.device, dtype=parameter.dtype)
+            masks.append(model.anonymize(chunk).keep_mask.detach().float().cpu())
         return {
-            "keep_mask": keep_mask,
+            "keep_mask": torch.cat(masks),
             "clips": model_inputs["clips"],
             "num_frames": model_inputs["num_frames"],
             "fill_value": model.config.anonymization_fill_value,
@@ -129,7 +219,11 @@ class VideoAnonymizationPipeline(Pipeline):
 
     def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
         keep_mask: torch.Tensor = model_outputs["keep_mask"]
-        frames, pixel_mask = apply_mask_to_frames(model_outputs["clips"], keep_mask, model_outputs["fill_value"])
+        clips = model_outputs["clips"]
+        num_clips, clip_frames, height, width = clips.shape[:4]
+        pixel_mask = upsample_keep_mask(keep_mask, (clip_frames, height, width))[:, :, 0].numpy() > 0.5
+        fill = np.uint8(round(min(max(float(model_outputs["fill_value"]), 0.0), 1.0) * 255))
+        frames = np.where(pixel_mask[..., None], clips, fill)
         num = model_outputs["num_frames"]
         frames = frames.reshape(-1, *frames.shape[2:])[:num]
         pixel_mask = pixel_mask.reshape(-1, *pixel_mask.shape[2:])[:num]
@@ -144,8 +238,9 @@ class VideoAnonymizationPipeline(Pipeline):
 def register_pipelines() -> None:
     """Register the `"video-anonymization"` task with transformers' pipeline registry (idempotent).
 
-    Importing the package calls it; the package also registers VidAnon's image processor with
-    `AutoImageProcessor`, which the `"video-classification"` pipeline needs.
+    Importing the package calls it. Once registered, this implementation also serves checkpoints whose
+    `config.json` names the task in `custom_pipelines` (the package's `VidAnonConfig` leaves that entry aside), so
+    no `trust_remote_code` is needed where the package is installed.
     """
     from transformers import AutoModelForVideoClassification
     from transformers.pipelines import PIPELINE_REGISTRY
@@ -160,4 +255,10 @@ def register_pipelines() -> None:
         )
 
 
-__all__ = ["VIDEO_ANONYMIZATION_TASK", "VideoAnonymizationPipeline", "register_pipelines"]
+__all__ = [
+    "CUSTOM_PIPELINES",
+    "VIDEO_ANONYMIZATION_TASK",
+    "VideoAnonymizationPipeline",
+    "read_video_frames",
+    "register_pipelines",
+]
