@@ -68,15 +68,99 @@ def test_front_matter_parses_and_carries_the_numbers():
     assert metadata["pipeline_tag"] == "video-classification"
     assert metadata["license"] == "apache-2.0"
     assert {"privacy", "video-classification", "anonymization", "token-pruning"} <= set(metadata["tags"])
-    assert metadata["datasets"] == ["SynthPrivacy"]
+    assert "datasets" not in metadata  # SynthPrivacy is no Hub dataset id: named in the text only
     assert metadata["base_model"] == "org/base-model"
     (entry,) = metadata["model-index"]
     assert entry["name"] == "vidanon-synth"
     (result,) = entry["results"]
-    assert result["dataset"] == {"type": "SynthPrivacy", "name": "SynthPrivacy"}
+    assert result["dataset"] == {"type": "synthprivacy", "name": "SynthPrivacy"}
     values = [(m["type"], m["value"]) for m in result["metrics"]]
     assert values == [("accuracy", 0.8096), ("cmap", 0.603), ("f1", 0.531), ("cmap", 0.6212), ("f1", 0.555)]
     assert "frame-level" in result["metrics"][1]["name"] and "video-level" in result["metrics"][3]["name"]
+
+
+def hub_card(card: str):
+    """The card as huggingface_hub reads it: `ModelCard` and its `ModelCardData` (model-index -> EvalResult)."""
+    from huggingface_hub import ModelCard
+
+    return ModelCard(card)
+
+
+def test_metadata_validates_with_huggingface_hub_card_data():
+    card = hub_card(render_model_card(tiny_config(), RESULTS, {"dataset": "synth"}, "org/base-model",
+                                      repo_id="user/vidanon-synth"))
+    data = card.data
+    assert data.library_name == "transformers" and data.license == "apache-2.0" and data.base_model == "org/base-model"
+    assert data.model_name == "vidanon-synth"
+    results = [(r.task_type, r.dataset_type, r.dataset_name, r.metric_type, r.metric_value) for r in data.eval_results]
+    assert results == [
+        ("video-classification", "synthprivacy", "SynthPrivacy", "accuracy", 0.8096),
+        ("video-classification", "synthprivacy", "SynthPrivacy", "cmap", 0.603),
+        ("video-classification", "synthprivacy", "SynthPrivacy", "f1", 0.531),
+        ("video-classification", "synthprivacy", "SynthPrivacy", "cmap", 0.6212),
+        ("video-classification", "synthprivacy", "SynthPrivacy", "f1", 0.555),
+    ]
+    # and back: the card data round-trips through huggingface_hub's own YAML
+    again = hub_card(card.content)
+    assert [r.metric_value for r in again.data.eval_results] == [0.8096, 0.603, 0.531, 0.6212, 0.555]
+    assert hub_card(render_model_card(tiny_config())).data.eval_results is None
+
+
+def test_no_hub_result_from_a_quick_or_uncalibrated_run():
+    quick = {**json.loads(json.dumps(RESULTS)), "quick": True}
+    card = render_model_card(tiny_config(), quick)
+    assert "model-index" not in front_matter(card) and hub_card(card).data.eval_results is None
+    assert "Smoke run, not a result" in section(card, "Results")
+    assert "80.96" in section(card, "Results")  # the table is still shown
+
+    uncalibrated = json.loads(json.dumps(RESULTS))
+    uncalibrated["methods"]["raw"]["action_top1"] = {"mean": 0.19, "std": 0.02}  # chance is 0.1667
+    card = render_model_card(tiny_config(), uncalibrated)
+    assert "model-index" not in front_matter(card)
+    assert "Uncalibrated" in section(card, "Results") and "action top-1 (19.0%)" in section(card, "Results")
+    no_attacker = json.loads(json.dumps(RESULTS))
+    for name in ("raw", "Down-2x"):
+        no_attacker["methods"][name] = {"action_top1": RESULTS["methods"]["raw"]["action_top1"]}
+    assert "model-index" not in front_matter(render_model_card(tiny_config(), no_attacker))
+
+
+def test_one_seed_shows_no_spread():
+    one = {**json.loads(json.dumps(RESULTS)), "seeds": 1}
+    results = section(render_model_card(tiny_config(), one), "Results")
+    assert "±" not in results and "one seed" in results
+    assert "| **This model** | 80.96 | 60.30 | 0.531 | 62.12 | 0.555 |" in results
+
+
+def test_datasets_named_once_and_hub_ids_only_in_metadata():
+    card = render_model_card(tiny_config(), RESULTS, {"dataset": "synth"})
+    assert "datasets" not in front_matter(card)
+    assert "| `dataset` | SynthPrivacy |" in section(card, "Training")
+    hub = {**json.loads(json.dumps(RESULTS)), "dataset": "org/synth-privacy"}
+    metadata = front_matter(render_model_card(tiny_config(), hub, {"dataset": "org/synth-privacy"}))
+    assert metadata["datasets"] == ["org/synth-privacy"]
+
+
+def test_arguments_table_leaves_out_local_paths(tmp_path):
+    arguments = {"learning_rate": 1e-4, "output_dir": str(tmp_path / "run"), "data_dir": "/data/ucf101",
+                 "manifest": None, "model_name_or_path": str(tmp_path), "init": "vidanon", "dataset": "ucf101",
+                 "resume_from_checkpoint": "latest"}
+    training = section(render_model_card(tiny_config(), None, arguments), "Training")
+    assert "| `learning_rate` | 0.0001 |" in training and "| `init` | vidanon |" in training
+    assert "| `dataset` | UCF101 |" in training
+    assert str(tmp_path) not in training and "/data/ucf101" not in training and "resume_from_checkpoint" not in training
+    assert "Local paths" in training
+    kept = section(render_model_card(tiny_config(), None, {"model_name_or_path": "MCG-NJU/videomae-base"}), "Training")
+    assert "| `model_name_or_path` | MCG-NJU/videomae-base |" in kept
+
+
+def test_framework_versions_are_listed():
+    import torch
+    import transformers
+
+    versions = section(render_model_card(tiny_config()), "Training").split("### Framework versions", 1)[1]
+    assert f"- Transformers {transformers.__version__}" in versions
+    assert f"- PyTorch {torch.__version__}" in versions
+    assert "- transformers_vidanon 0.1.0" in versions
 
 
 def test_results_table_has_raw_chance_and_model_rows():
@@ -174,6 +258,6 @@ def test_save_model_card_reads_the_folder_config(tmp_path):
 def test_template_is_packaged_and_complete():
     template = load_template()
     for placeholder in ("$front_matter", "$model_name", "$architecture", "$usage_code", "$training_section",
-                        "$results_section", "$repo_id"):
+                        "$results_section", "$repo_id", "$framework_versions"):
         assert placeholder in template
     assert "no guarantee of anonymity" in template

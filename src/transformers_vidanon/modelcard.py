@@ -14,6 +14,7 @@ The results dict (what the evaluation produces, as plain data):
     "chance_cmap": 0.58,                  # cMAP of a blind attacker on the test labels (required)
     "chance_top1": 0.17,                  # optional: the best constant action guess
     "chance_f1": 0.61,                    # optional: F1 of an attacker that always says "present"
+    "quick": False,                       # optional: True for a smoke run (never a Hub result)
     "methods": {                          # one entry per anonymizer; "raw" and "vidanon" expected
         "raw": {"action_top1": {"mean": 0.85, "std": 0.01}, "frame_cmap": {...}, "frame_f1": {...},
                 "video_cmap": {...}, "video_f1": {...}},
@@ -26,10 +27,21 @@ Every metric is a fraction in [0, 1], given as `{"mean": m, "std": s}` (std opti
 metric that was not measured is left out (or `None`). `evaluation.report.BenchmarkResults` objects are accepted
 too ([`results_from_benchmark`] converts them). Without results the card says "not evaluated" and carries no
 model-index: no number is ever invented.
+
+What the card claims follows from what was measured:
+- a `model-index` (the Hub's results widget) only from a calibrated run: the Raw row must be clearly above chance
+  on action top-1 and on the attacker's cMAP (the rule of `evaluation.report.calibration`), and the run must not be
+  a smoke run (`quick`). Otherwise the table is still shown, under a warning, and the metadata has no results;
+- "±" only with two seeds or more;
+- `datasets` metadata only for Hub dataset ids (`owner/name`); the package's own data sets (SynthPrivacy, UCF101,
+  ...) are named once in the text, under one name;
+- the arguments table leaves out local paths (folders and files of the machine that trained);
+- framework versions are listed as in transformers' Trainer cards.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import math
 import os
@@ -60,6 +72,28 @@ METRICS: tuple[tuple[str, str, str, str, bool], ...] = (
 METRIC_KEYS: tuple[str, ...] = tuple(metric[0] for metric in METRICS)
 MODEL_METHOD = "vidanon"
 RAW_METHOD = "raw"
+CALIBRATION_MIN_GAP = 0.05  # as `evaluation.report.calibration`
+
+# the package's data set names (training arguments, results) -> the one name a card uses
+DATASET_NAMES: dict[str, str] = {
+    "synth": "SynthPrivacy",
+    "synthprivacy": "SynthPrivacy",
+    "ucf101": "UCF101",
+    "hmdb51": "HMDB51",
+    "vp_ucf101": "VP-UCF101",
+    "vp_hmdb51": "VP-HMDB51",
+    "pa_hmdb51": "PA-HMDB51",
+    "ucf101_vispr": "UCF101 + VISPR",
+}
+# training arguments that hold local paths: never written into a card
+PATH_ARGUMENTS: frozenset[str] = frozenset({
+    "output_dir", "data_dir", "manifest", "split_dir", "privacy_labels", "pa_annotations", "vispr_dir",
+    "vispr_annotation_dir", "resume_from_checkpoint", "logging_dir", "config",
+})
+FRAMEWORKS: tuple[tuple[str, str], ...] = (
+    ("transformers-vidanon", "transformers_vidanon"), ("transformers", "Transformers"), ("torch", "PyTorch"),
+    ("accelerate", "Accelerate"), ("datasets", "Datasets"),
+)
 
 
 def load_template() -> str:
@@ -91,6 +125,9 @@ def results_from_benchmark(benchmark: Any) -> dict[str, Any]:
     }
     if getattr(chance, "f1", None) is not None:
         results["chance_f1"] = chance.f1
+    metadata = getattr(benchmark, "metadata", None) or {}
+    if metadata.get("quick") or (metadata.get("benchmark") or {}).get("quick"):
+        results["quick"] = True
     return results
 
 
@@ -159,13 +196,63 @@ def normalize_results(results: Mapping[str, Any] | Any) -> dict[str, Any]:
     optional = {}
     for key in ("chance_top1", "chance_f1"):
         optional[key] = None if results.get(key) is None else _fraction(results[key], f"results[{key!r}]")
+    if seeds == 1:  # one seed has no spread: the std is not shown
+        methods = {name: {key: (mean, None) for key, (mean, _) in row.items()} for name, row in methods.items()}
     return {
-        "dataset": str(results["dataset"]),
+        "dataset": dataset_display_name(str(results["dataset"])),
+        "quick": bool(results.get("quick", False)),
         "seeds": seeds,
         "chance_cmap": _fraction(results["chance_cmap"], "results['chance_cmap']"),
         **optional,
         "methods": methods,
     }
+
+
+def dataset_display_name(name: str) -> str:
+    """The one name a card uses for a data set (`"synth"` and `"SynthPrivacy"` are both `"SynthPrivacy"`)."""
+    return DATASET_NAMES.get(name.strip().lower().replace("-", "_"), name)
+
+
+def _is_hub_id(value: str) -> bool:
+    """`owner/name` and nothing that looks like a local path."""
+    return (
+        value.count("/") == 1 and not value.startswith((".", "/", "~")) and "\\" not in value
+        and all(part.strip() for part in value.split("/")) and not os.path.exists(value)
+    )
+
+
+def _is_local_path(key: str, value: Any) -> bool:
+    if key in PATH_ARGUMENTS:
+        return value is not None
+    if not isinstance(value, str) or not value:
+        return False
+    if key == "model_name_or_path":
+        return not (_is_hub_id(value) or "/" not in value and not os.path.exists(value))
+    return value.startswith(("/", "./", "../", "~")) or os.path.isabs(value)
+
+
+def calibration_check(results: dict[str, Any]) -> tuple[bool, str]:
+    """Whether normalised results can tell anonymizers apart, and why (the rule of `evaluation.report.calibration`).
+
+    The Raw row must beat chance by more than 5 points and twice its std: on action top-1 (against
+    `chance_top1`) and on the frame- or video-level attacker's cMAP (against `chance_cmap`).
+    """
+    raw_key = _find_method(results["methods"], RAW_METHOD)
+    if raw_key is None:
+        return False, "there is no Raw row to calibrate against"
+    raw = results["methods"][raw_key]
+    checks = [("action top-1", "action_top1", results["chance_top1"])]
+    checks += [(label, key, results["chance_cmap"]) for label, key in
+               (("frame-attacker cMAP", "frame_cmap"), ("video-attacker cMAP", "video_cmap")) if key in raw]
+    if len(checks) == 1:
+        return False, "the attackers' cMAP on Raw video was not measured"
+    for label, key, chance in checks:
+        if key not in raw or chance is None:
+            return False, f"Raw {label} or its chance level was not measured"
+        mean, std = raw[key]
+        if mean - chance <= max(CALIBRATION_MIN_GAP, 2.0 * (std or 0.0)):
+            return False, f"Raw {label} ({100 * mean:.1f}%) is not clearly above chance ({100 * chance:.1f}%)"
+    return True, "Raw is clearly above chance on every measure"
 
 
 def _find_method(methods: Mapping[str, Any], name: str) -> str | None:
@@ -212,8 +299,25 @@ def _results_section(results: dict[str, Any] | None) -> str:
     cells = [_cell(None if chance[key] is None else (chance[key], None), percent) for key, _, _, _, percent in METRICS]
     lines.append("| Chance level | " + " | ".join(cells) + " |")
     seeds = results["seeds"]
-    spread = f"mean ± standard deviation over {seeds} seeds" if seeds else "mean (± standard deviation over seeds)"
-    text = [
+    if seeds == 1:
+        spread = "result of one seed (no spread is known)"
+    elif seeds:
+        spread = f"mean ± standard deviation over {seeds} seeds"
+    else:
+        spread = "mean (± standard deviation over seeds, where given)"
+    warnings = []
+    if results["quick"]:
+        warnings.append(
+            "**Smoke run, not a result.** These numbers come from a shortened run (`--quick`: few videos, one seed, "
+            "short training) that only checks the pipeline works; they are not reported as the model's results."
+        )
+    calibrated, reason = calibration_check(results)
+    if not calibrated:
+        warnings.append(
+            f"**Uncalibrated: these numbers cannot rank anonymizers.** {reason[0].upper() + reason[1:]}, so neither a "
+            "utility loss nor a privacy gain can be shown; they are not reported as the model's results."
+        )
+    text = [*[item for warning in warnings for item in (warning, "")],
         (
             f"Measured on **{results['dataset']}** with the leakage protocol: the anonymizer is frozen, and new models are "
         "trained from scratch on its anonymized videos: an action model (action top-1, higher is better) and "
@@ -235,7 +339,7 @@ def _results_section(results: dict[str, Any] | None) -> str:
 
 def _model_index(model_name: str, results: dict[str, Any]) -> list[dict[str, Any]] | None:
     model_key = _find_method(results["methods"], MODEL_METHOD)
-    if model_key is None:
+    if model_key is None or results["quick"] or not calibration_check(results)[0]:
         return None
     row = results["methods"][model_key]
     metrics = [
@@ -252,7 +356,7 @@ def _model_index(model_name: str, results: dict[str, Any]) -> list[dict[str, Any
             "results": [
                 {
                     "task": {"type": "video-classification", "name": "Privacy-preserving action recognition"},
-                    "dataset": {"type": dataset, "name": dataset},
+                    "dataset": {"type": dataset.lower().replace(" ", "-"), "name": dataset},
                     "metrics": metrics,
                 }
             ],
@@ -344,26 +448,39 @@ def _training_section(
         "reversal layer, so the privacy head learns to predict the attributes while the encoder is pushed to prune "
         "what reveals them. Recorded arguments:"
     )
-    parts.append(_table(("Argument", "Value"), training_args))
+    shown = {key: value for key, value in training_args.items() if not _is_local_path(key, value)}
+    if "dataset" in shown and isinstance(shown["dataset"], str):
+        shown["dataset"] = dataset_display_name(shown["dataset"])
+    parts.append(_table(("Argument", "Value"), shown))
+    if len(shown) < len(training_args):
+        parts.append("Local paths of the training machine (data, output and checkpoint folders) are left out.")
     if training_metrics:
         parts += [metrics_text, _table(("Metric", "Value"), training_metrics)]
     return "\n\n".join(parts)
+
+
+def framework_versions() -> str:
+    """The installed versions of the libraries the model was saved with, as a Markdown list."""
+    lines = []
+    for distribution, label in FRAMEWORKS:
+        try:
+            lines.append(f"- {label} {importlib.metadata.version(distribution)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "\n".join(lines)
 
 
 def _usage(repo_id: str) -> str:
     return "\n".join(
         [
             "from transformers import pipeline",
-            "from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition",
             "from transformers_vidanon.anonymize import anonymize_video, load_anonymizer",
-            "from transformers_vidanon.pipelines import register_pipelines",
             "",
             "# anonymize a video file (same frame count, frame rate and size; audio dropped)",
             f'model, processor = load_anonymizer("{repo_id}")',
             'anonymize_video(model, processor, "input.mp4", "anonymized.mp4", preview_path="preview.png")',
             "",
-            "# or in memory, through a pipeline",
-            "register_pipelines()",
+            "# or in memory, through a pipeline (importing transformers_vidanon registers the task)",
             f'anonymizer = pipeline("video-anonymization", model="{repo_id}")',
             'result = anonymizer("input.mp4")  # result["frames"]: (T, H, W, 3) uint8',
             "",
@@ -417,11 +534,11 @@ def render_model_card(
         "license": license,
         "tags": list(CARD_TAGS),
     }
+    # only Hub dataset ids go into the metadata (a local name there would link to a page that does not exist)
     datasets = []
-    if training_args and training_args.get("dataset"):
-        datasets.append(str(training_args["dataset"]))
-    if normalized is not None and normalized["dataset"] not in datasets:
-        datasets.append(normalized["dataset"])
+    for name in ((training_args or {}).get("dataset"), normalized["dataset"] if normalized else None):
+        if isinstance(name, str) and _is_hub_id(name) and name not in datasets:
+            datasets.append(name)
     if datasets:
         metadata["datasets"] = datasets
     if base_model:
@@ -429,7 +546,10 @@ def render_model_card(
     if normalized is not None:
         model_index = _model_index(model_name, normalized)
         if model_index is None:
-            logger.warning("The results have no %r method: the card's model-index is left out.", MODEL_METHOD)
+            logger.warning(
+                "The card's model-index is left out: the results have no %r method, are a smoke run or are "
+                "uncalibrated.", MODEL_METHOD,
+            )
         else:
             metadata["model-index"] = model_index
     front_matter = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=1000).strip()
@@ -441,6 +561,7 @@ def render_model_card(
         usage_code=_usage(repo_id or "path/or/repo-id"),
         training_section=_training_section(training_args, base_model, training_metrics),
         results_section=_results_section(normalized),
+        framework_versions=framework_versions(),
     )
 
 
