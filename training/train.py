@@ -4,25 +4,35 @@
 
 Every argument (see `--help`) can sit in the YAML file or on the command line; the command line wins. The
 training logic lives in `transformers_vidanon.trainer`; this script only parses arguments and reports.
+
+SIGTERM / SIGINT (to this process, or to the `accelerate launch` process in front of it) stop training with a
+resumable checkpoint; the exit status is then 128 + the signal number (143 / 130), so that a scheduler sees that the
+job did not finish.
 """
 
 import logging
 import sys
 
-from transformers_vidanon.trainer import train_from_arguments
+from transformers_vidanon.trainer import stop_when_launcher_stops, train_from_arguments
 from transformers_vidanon.training_args import parse_arguments
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    stop_when_launcher_stops()
     model_args, data_args, training_args = parse_arguments(argv)
     result = train_from_arguments(model_args, data_args, training_args)
-    logging.getLogger("train").info(
-        "finished: %d steps, %.2f epochs%s; model: %s; metrics: %s",
-        result.global_step, result.epochs_completed,
-        " (stopped by a signal; resume with --resume_from_checkpoint latest)" if result.stopped_by_signal else "",
-        result.model_dir, result.final_metrics,
-    )
+    log = logging.getLogger("train")
+    if result.stopped_by_signal:
+        status = 128 + int(result.stop_signal or 15)
+        log.warning(
+            "stopped by signal %s after %d steps (%.2f epochs); resume with --resume_from_checkpoint latest "
+            "--output_dir %s; exit status %d", result.stop_signal, result.global_step, result.epochs_completed,
+            result.output_dir, status,
+        )
+        return status
+    log.info("finished: %d steps, %.2f epochs; model: %s; metrics: %s", result.global_step, result.epochs_completed,
+             result.model_dir, result.final_metrics)
     return 0
 
 

@@ -20,12 +20,14 @@ repeats the uninterrupted one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import re
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,8 @@ logger = get_logger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_PREFIX = "step_"
+# written last into a checkpoint folder, before the folder gets its final name: the files and their sizes
+CHECKPOINT_MANIFEST = "checkpoint.json"
 NO_DECAY_NAMES = ("cls_tokens", "position_embeddings", "cls_position_embeddings")
 
 
@@ -111,6 +115,7 @@ class TrainResult:
     final_metrics: dict[str, float]
     output_dir: str
     model_dir: str | None
+    stop_signal: int | None = None
 
 
 def _is_no_decay(name: str, parameter: torch.nn.Parameter) -> bool:
@@ -134,13 +139,78 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
-    """Checkpoint folders under `output_dir/checkpoints`, oldest first."""
+def checkpoint_problem(path: str | os.PathLike) -> str | None:
+    """Why a checkpoint folder cannot be resumed from (`None` when it is complete).
+
+    A complete checkpoint holds `checkpoint.json`, written last, listing every file with its size; a folder without
+    it (a save that was killed, or emptied) or whose files are missing or of another size (truncated) is not one.
+    """
+    path = Path(path)
+    manifest = path / CHECKPOINT_MANIFEST
+    if not path.is_dir():
+        return "not a folder"
+    if not manifest.is_file():
+        return f"no {CHECKPOINT_MANIFEST} (the save did not finish)"
+    try:
+        files = json.loads(manifest.read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{CHECKPOINT_MANIFEST} is unreadable"
+    for name, size in files.items():
+        file = path / name
+        if not file.is_file():
+            return f"{name} is missing"
+        if file.stat().st_size != size:
+            return f"{name} has {file.stat().st_size} bytes instead of {size} (truncated)"
+    return None
+
+
+def list_checkpoints(output_dir: str | os.PathLike, complete_only: bool = True) -> list[Path]:
+    """Checkpoint folders under `output_dir/checkpoints`, oldest first.
+
+    Args:
+        output_dir (`str` or `os.PathLike`): the run's output folder.
+        complete_only (`bool`, *optional*, defaults to `True`): only the complete ones ([`checkpoint_problem`]).
+    """
     folder = Path(output_dir) / CHECKPOINT_DIR
     if not folder.is_dir():
         return []
     found = [p for p in folder.iterdir() if p.is_dir() and re.fullmatch(rf"{CHECKPOINT_PREFIX}\d+", p.name)]
-    return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX):]))
+    found = sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX):]))
+    return [p for p in found if checkpoint_problem(p) is None] if complete_only else found
+
+
+def _launched_by_accelerate() -> bool:
+    try:
+        parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return False
+    return any(name in parent for name in (b"accelerate", b"torchrun", b"torch.distributed.run"))
+
+
+def stop_when_launcher_stops(signum: int = signal.SIGTERM) -> bool:
+    """Ask the kernel to send `signum` to this process when its launcher (`accelerate launch`, `torchrun`) exits.
+
+    `accelerate launch` for one process exits on SIGTERM at once and leaves its training process running to the
+    end; with this, the training process gets the signal too, saves a checkpoint and stops (Linux only; anywhere
+    else, and when not started by a launcher, nothing changes).
+
+    Returns:
+        `bool`: whether the request was made.
+    """
+    if not sys.platform.startswith("linux") or not _launched_by_accelerate():
+        return False
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signum), 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent:  # the launcher went away before the request was made
+        os.kill(os.getpid(), signum)
+    return True
 
 
 class JsonlTracker:
@@ -191,9 +261,12 @@ class AdversarialTrainer:
         self.args = args
         self.output_dir = Path(args.output_dir)
         self.processor = processor
-        self.run_config = dict(run_config or {})
+        self.run_config = dict(run_config) if run_config else dataclasses.asdict(args)
         self.state = TrainerState()
         self._stop_requested = False
+        self._stop_signal: int | None = None
+        self._saved_checkpoint: Path | None = None
+        self._pixels_checked = False
 
         tracker_names = [name for name in args.report_to if name != "jsonl"]
         log_with = []
@@ -426,33 +499,116 @@ class AdversarialTrainer:
     # checkpoints and signals
     # ------------------------------------------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
+        """Save a resumable checkpoint atomically: into `.step_N.tmp`, renamed to `step_N` once complete.
+
+        A kill during the save leaves only the temporary folder (removed by the next save, never resumed from).
+        """
         accelerator = self.accelerator
-        path = self.output_dir / CHECKPOINT_DIR / f"{CHECKPOINT_PREFIX}{self.state.global_step:08d}"
+        folder = self.output_dir / CHECKPOINT_DIR
+        name = f"{CHECKPOINT_PREFIX}{self.state.global_step:08d}"
+        path, partial = folder / name, folder / f".{name}.tmp"
+        if self._saved_checkpoint == path:  # e.g. a signal right after a scheduled save: nothing new to save
+            return path
         accelerator.wait_for_everyone()
-        accelerator.save_state(str(path))
         if accelerator.is_main_process:
-            (path / "run_config.json").write_text(json.dumps(self.run_config, indent=2, default=str))
+            for stale in folder.glob(f".{CHECKPOINT_PREFIX}*.tmp"):
+                shutil.rmtree(stale, ignore_errors=True)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(partial))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            (partial / "run_config.json").write_text(json.dumps(self.run_config, indent=2, default=str))
+            files = {str(f.relative_to(partial)): f.stat().st_size for f in sorted(partial.rglob("*")) if f.is_file()}
+            manifest = {"global_step": self.state.global_step, "epoch": self.state.epoch,
+                        "batches_in_epoch": self.state.batches_in_epoch,
+                        "num_processes": accelerator.num_processes, "files": files}
+            (partial / CHECKPOINT_MANIFEST).write_text(json.dumps(manifest, indent=2))
+            if path.exists():  # left by an earlier run at the same step: replaced only now that the new one is whole
+                replaced = folder / f".{name}.old.tmp"
+                os.replace(path, replaced)
+                os.replace(partial, path)
+                shutil.rmtree(replaced, ignore_errors=True)
+            else:
+                os.replace(partial, path)
             limit = self.args.checkpoints_total_limit
             if limit:
-                for old in list_checkpoints(self.output_dir)[:-limit]:
+                for old in list_checkpoints(self.output_dir, complete_only=False)[:-limit]:
                     shutil.rmtree(old, ignore_errors=True)
         accelerator.wait_for_everyone()
+        self._saved_checkpoint = path
         return path
 
     def _resolve_resume(self) -> Path | None:
+        """The checkpoint to resume from: `latest` is the newest complete one (incomplete ones are named, skipped)."""
         resume = self.args.resume_from_checkpoint
         if not resume:
             return None
         if resume == "latest":
-            found = list_checkpoints(self.output_dir)
-            if not found:
-                logger.info(f"no checkpoint under {self.output_dir / CHECKPOINT_DIR}: starting from scratch")
-                return None
-            return found[-1]
+            chosen = None
+            for candidate in reversed(list_checkpoints(self.output_dir, complete_only=False)):
+                problem = checkpoint_problem(candidate)
+                if problem is None:
+                    chosen = candidate
+                    break
+                logger.warning(f"skipping the incomplete checkpoint {candidate}: {problem}")
+            if chosen is None:
+                logger.info(f"no complete checkpoint under {self.output_dir / CHECKPOINT_DIR}: starting from scratch")
+            return chosen
         path = Path(resume)
         if not path.is_dir():
-            raise FileNotFoundError(f"`resume_from_checkpoint` {resume!r} is not a checkpoint folder.")
+            raise FileNotFoundError(f"`--resume_from_checkpoint` {resume!r} is not a checkpoint folder.")
+        problem = checkpoint_problem(path)
+        if problem is not None:
+            raise ValueError(f"`--resume_from_checkpoint` {resume!r} is not a complete checkpoint: {problem}.")
         return path
+
+    def _check_resumed_arguments(self, path: Path) -> dict[str, tuple[Any, Any]]:
+        """Compare this run's arguments with the checkpoint's; return the allowed changes `{name: (old, new)}`.
+
+        Raises:
+            ValueError: listing every difference that `--allow_changed_arguments` does not allow.
+        """
+        from .training_args import compare_resumed_arguments
+
+        saved_file = path / "run_config.json"
+        try:
+            saved = json.loads(saved_file.read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot compare the arguments with the checkpoint's: {saved_file}: {error}") from None
+        current = json.loads(json.dumps(self.run_config, default=str))
+        changes, refused = compare_resumed_arguments(saved, current, self.args.allow_changed_arguments)
+        if saved.get("changed_on_resume"):
+            self.run_config["changed_on_resume"] = list(saved["changed_on_resume"])
+        if refused:
+            raise ValueError(
+                f"cannot resume from {path}: the arguments differ from the checkpoint's:\n  " + "\n  ".join(refused)
+                + "\nResume with the checkpoint's values, allow the changes that are listed as allowed with "
+                "`--allow_changed_arguments NAME ...`, or start a new run (another `--output_dir`)."
+            )
+        return changes
+
+    def _apply_changed_arguments(self, changes: dict[str, tuple[Any, Any]]) -> None:
+        """Make the optimiser state restored from a checkpoint follow the (allowed) changed arguments."""
+        args = self.args
+        if "learning_rate" in changes:
+            self.scheduler.base_lrs = [args.learning_rate for _ in self.scheduler.base_lrs]
+            factors = [factor(self.scheduler.last_epoch) for factor in self.scheduler.lr_lambdas]
+            for group, factor in zip(self.optimizer.param_groups, factors):
+                group["initial_lr"] = args.learning_rate
+                group["lr"] = args.learning_rate * factor
+            self.scheduler._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        if "weight_decay" in changes:
+            self.optimizer.param_groups[0]["weight_decay"] = args.weight_decay
+        if "budget_learning_rate" in changes:
+            for optimizer in self.budget_optimizers:
+                for group in optimizer.param_groups:
+                    group["lr"] = args.budget_learning_rate
+        history = list(self.run_config.get("changed_on_resume") or [])
+        history += [{"step": self.state.global_step, "argument": name, "checkpoint": old, "now": new}
+                    for name, (old, new) in changes.items()]
+        self.run_config["changed_on_resume"] = history
+        for name, (old, new) in changes.items():
+            logger.warning(f"resumed with {name} changed from {old!r} to {new!r} (allowed by --allow_changed_arguments)")
 
     @contextlib.contextmanager
     def _signal_guard(self):
@@ -460,6 +616,7 @@ class AdversarialTrainer:
 
         def request_stop(signum, frame):
             self._stop_requested = True
+            self._stop_signal = self._stop_signal or signum
             logger.warning(f"received signal {signum}: stopping after this step with a checkpoint", main_process_only=False)
 
         previous = {}
@@ -485,9 +642,14 @@ class AdversarialTrainer:
         args, accelerator, state = self.args, self.accelerator, self.state
         resume_path = self._resolve_resume()
         if resume_path is not None:
+            changes = self._check_resumed_arguments(resume_path)
             accelerator.load_state(str(resume_path))
+            self._saved_checkpoint = resume_path
             logger.info(f"resumed from {resume_path} at step {state.global_step}, epoch {state.epoch}, "
                         f"batch {state.batches_in_epoch}")
+            if changes:
+                self._apply_changed_arguments(changes)
+                self._log_values({"changed_on_resume": {name: new for name, (_, new) in changes.items()}})
         progress = tqdm(total=self.total_steps, initial=state.global_step, desc="training",
                         disable=args.disable_tqdm or not accelerator.is_local_main_process)
         stopped_by_signal = False
@@ -509,6 +671,7 @@ class AdversarialTrainer:
                         state.skipped_videos.extend(batch["skipped_videos"])
                     if batch["pixel_values"].numel() == 0:
                         continue
+                    self._check_batch(batch)
                     with accelerator.accumulate(self.model, *self.budget_models):
                         values = self.training_step(batch)
                     if values is None:
@@ -551,8 +714,8 @@ class AdversarialTrainer:
                         break
                 if stopped_by_signal:
                     path = self.save_checkpoint()
-                    logger.warning(f"stopped by signal; resumable checkpoint at {path} "
-                                   "(run again with --resume_from_checkpoint latest)")
+                    logger.warning(f"stopped by signal {self._stop_signal}; resumable checkpoint at {path} (run "
+                                   f"again with --resume_from_checkpoint latest and --output_dir {self.output_dir})")
                     break
                 if exhausted:
                     state.epoch += 1
@@ -582,7 +745,54 @@ class AdversarialTrainer:
             global_step=state.global_step, epochs_completed=epochs_done, stopped_by_signal=stopped_by_signal,
             nonfinite_steps=state.nonfinite_steps, skipped_videos=list(state.skipped_videos),
             final_metrics=metrics, output_dir=str(self.output_dir), model_dir=model_dir,
+            stop_signal=self._stop_signal if stopped_by_signal else None,
         )
+
+    def _check_batch(self, batch: dict[str, Any]) -> None:
+        """Refuse a batch that would train on garbage, naming the tensor and the videos.
+
+        The pixels of the first batch are checked in full (floating point, finite, in [0, 1]: a pipeline that
+        yields 0-255 values or uint8 does so in every batch); the labels of every batch are checked (action labels
+        in `0..num_labels-1` or -1 = unknown, privacy labels 0, 1 or NaN = unknown).
+        """
+        config = self.accelerator.unwrap_model(self.model).config
+        ids = list(batch.get("video_id") or [])
+
+        def videos(rows: torch.Tensor) -> str:
+            rows = rows.nonzero().flatten().tolist() if rows.dtype == torch.bool else rows
+            named = [ids[i] for i in rows if i < len(ids)][:5]
+            return f" (videos {named})" if named else ""
+
+        if not self._pixels_checked:
+            pixels = batch["pixel_values"]
+            if not torch.is_floating_point(pixels):
+                raise ValueError(f"`pixel_values` has dtype {pixels.dtype}: expected floats in [0, 1] (divide 8-bit "
+                                 "video by 255; normalisation happens inside the model).")
+            finite = torch.isfinite(pixels).flatten(1).all(1)
+            if not finite.all():
+                raise ValueError(f"`pixel_values` holds NaN or infinite values{videos(~finite)}.")
+            low, high = pixels.flatten(1).amin(1), pixels.flatten(1).amax(1)
+            outside = (low < -1e-3) | (high > 1 + 1e-3)
+            if outside.any():
+                raise ValueError(
+                    f"`pixel_values` ranges over [{float(low.min()):.4g}, {float(high.max()):.4g}]{videos(outside)}: "
+                    "expected [0, 1] (0-255 values must be divided by 255; mean/std normalisation happens inside "
+                    "the model, not in the data)."
+                )
+            self._pixels_checked = True
+        labels = batch["labels"]
+        bad = (labels < -1) | (labels >= config.num_labels)
+        if bad.any():
+            raise ValueError(f"`labels` holds {sorted(set(labels[bad].tolist()))[:5]}{videos(bad)}: action labels "
+                             f"are 0..{config.num_labels - 1} (the model's classes), or -1 for unknown.")
+        privacy = batch["privacy_labels"]
+        if privacy.ndim != 2 or privacy.shape[-1] != config.num_privacy_labels:
+            raise ValueError(f"`privacy_labels` has shape {tuple(privacy.shape)}: expected (batch, "
+                             f"{config.num_privacy_labels}).")
+        bad = ~(torch.isnan(privacy) | (privacy == 0) | (privacy == 1))
+        if bad.any():
+            raise ValueError(f"`privacy_labels` holds {sorted(set(privacy[bad].tolist()))[:5]}{videos(bad.any(1))}: "
+                             "expected 0, 1 or NaN (unknown).")
 
     def _log(self, window: dict[str, list[torch.Tensor]], extra: dict[str, float]) -> dict[str, float]:
         device = self.accelerator.device
@@ -655,7 +865,8 @@ def train_from_arguments(model_args, data_args, training_args) -> TrainResult:
     from .training_args import arguments_to_dict
 
     set_seed(training_args.seed)
-    data = build_training_data(data_args, model_args.image_size, model_args.num_frames)
+    # every objective trains the privacy branch: data without any privacy label would switch it off silently
+    data = build_training_data(data_args, model_args.image_size, model_args.num_frames, require_privacy_labels=True)
     model = build_model(model_args, len(data.class_names), data.class_names)
     processor = VidAnonImageProcessor.from_model_config(model.config)
     trainer = AdversarialTrainer(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,14 @@ class AdversarialTrainingArguments:
     checkpointing_steps: int | None = field(default=None, metadata={"help": "Save a resumable checkpoint every N steps."})
     checkpoints_total_limit: int | None = field(default=3, metadata={"help": "Keep at most this many checkpoints."})
     resume_from_checkpoint: str | None = field(
-        default=None, metadata={"help": "'latest' or a checkpoint folder to resume from (mid-epoch)."}
+        default=None,
+        metadata={"help": "'latest' (the newest complete checkpoint) or a checkpoint folder to resume from "
+                  "(mid-epoch). The arguments must equal the checkpoint's, but for --allow_changed_arguments."},
+    )
+    allow_changed_arguments: list[str] = field(
+        default_factory=list,
+        metadata={"help": "On resume, the arguments allowed to differ from the checkpoint's (then used and recorded "
+                  "under `changed_on_resume`); only names of RESUME_CHANGEABLE_ARGUMENTS."},
     )
     logging_steps: int = field(default=10, metadata={"help": "Log metrics every N steps."})
     eval_every_epochs: int = field(default=1, metadata={"help": "Validate every N epochs (0: only at the end)."})
@@ -182,6 +190,51 @@ class AdversarialTrainingArguments:
 
 
 ALL_ARGUMENT_CLASSES = (ModelArguments, DataArguments, AdversarialTrainingArguments)
+
+
+# arguments that may differ on resume with --allow_changed_arguments NAME: they change no saved state's meaning
+RESUME_CHANGEABLE_ARGUMENTS: tuple[str, ...] = (
+    "learning_rate", "budget_learning_rate", "weight_decay", "max_grad_norm", "warmup_epochs", "num_train_epochs",
+    "max_steps", "checkpointing_steps", "eval_every_epochs", "max_consecutive_nonfinite", "gradient_checkpointing",
+    "per_device_eval_batch_size", "num_eval_clips", "max_eval_samples", "on_bad_video", "video_backend",
+    "budget_restart_every",
+)
+# arguments never compared on resume: where the run lives, what it prints, how data is read in parallel
+RESUME_IGNORED_ARGUMENTS: tuple[str, ...] = (
+    "output_dir", "resume_from_checkpoint", "allow_changed_arguments", "changed_on_resume", "disable_tqdm",
+    "logging_steps", "report_to", "checkpoints_total_limit", "save_final_model", "num_workers",
+)
+
+
+def compare_resumed_arguments(
+    saved: dict[str, Any], current: dict[str, Any], allowed: list[str] | tuple[str, ...] = ()
+) -> tuple[dict[str, tuple[Any, Any]], list[str]]:
+    """Compare the arguments of a resumed run with its checkpoint's (`run_config.json`).
+
+    Args:
+        saved (`dict`): the checkpoint's arguments.
+        current (`dict`): this run's (JSON-normalised) arguments.
+        allowed (`list[str]`, *optional*): names the user allows to change (`--allow_changed_arguments`).
+
+    Returns:
+        `(changes, refused)`: the allowed changes `{name: (checkpoint value, new value)}`, and one line per
+        difference that is not allowed, saying whether `--allow_changed_arguments` could allow it. Names present on
+        one side only (arguments added by another version) are not compared.
+    """
+    changes: dict[str, tuple[Any, Any]] = {}
+    refused: list[str] = []
+    for name in sorted(set(saved) & set(current) - set(RESUME_IGNORED_ARGUMENTS)):
+        old, new = saved[name], current[name]
+        if old == new:
+            continue
+        if name in allowed:
+            changes[name] = (old, new)
+        elif name in RESUME_CHANGEABLE_ARGUMENTS:
+            refused.append(f"{name}: {old!r} in the checkpoint, {new!r} now (can change with "
+                           f"--allow_changed_arguments {name})")
+        else:
+            refused.append(f"{name}: {old!r} in the checkpoint, {new!r} now (cannot change on resume)")
+    return changes, refused
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
@@ -217,6 +270,10 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
         raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {training.mixed_precision!r}.")
     if data.num_workers < 0:
         raise ValueError(f"`num_workers` must be >= 0, got {data.num_workers}.")
+    unchangeable = [name for name in training.allow_changed_arguments if name not in RESUME_CHANGEABLE_ARGUMENTS]
+    if unchangeable:
+        raise ValueError(f"`allow_changed_arguments` names {unchangeable}, which cannot change on resume; the "
+                         f"arguments that can are {list(RESUME_CHANGEABLE_ARGUMENTS)}.")
     if data.dataset == "manifest" and not data.manifest:
         raise ValueError("`manifest` is required with dataset='manifest'.")
     if data.dataset not in ("synth", "manifest") and not data.data_dir:
@@ -248,11 +305,18 @@ def parse_arguments(
 
 
 def load_yaml_config(path: str | Path) -> dict[str, Any]:
-    """A flat mapping of argument names to values; nested sections (`model:`, `data:`, `training:`) are flattened."""
+    """A flat mapping of argument names to values; nested sections (`model:`, `data:`, `training:`) are flattened.
+
+    Values are checked against the arguments' types, and a single value is accepted wherever a list is
+    (`keep_rate: 0.5` is `keep_rate: [0.5]`), as on the command line. Errors name the key and the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {str(path)!r}")
-    content = yaml.safe_load(path.read_text()) or {}
+    try:
+        content = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{str(path)!r} is not valid YAML: {error}") from None
     if not isinstance(content, dict):
         raise ValueError(f"{str(path)!r} must hold a mapping of argument names to values.")
     flat: dict[str, Any] = {}
@@ -265,7 +329,58 @@ def load_yaml_config(path: str | Path) -> dict[str, Any]:
     unknown = sorted(set(flat) - known)
     if unknown:
         raise ValueError(f"unknown argument(s) {unknown} in {str(path)!r}.")
-    return flat
+    types = {name: hint for cls in ALL_ARGUMENT_CLASSES for name, hint in typing.get_type_hints(cls).items()}
+    return {key: _yaml_value(value, types[key], key, path) for key, value in flat.items()}
+
+
+def _yaml_value(value: Any, hint: Any, key: str, path: Path) -> Any:
+    """`value` as the type of argument `key` (a scalar where a list is allowed becomes a one-item list).
+
+    Raises:
+        ValueError: naming the key and the file when the value cannot be of that type.
+    """
+    args = typing.get_args(hint)
+    if value is None:
+        if type(None) in args:
+            return None
+        raise ValueError(f"{str(path)!r}: `{key}` needs a value (got null).")
+    if type(None) in args:  # X | None
+        hint = next(a for a in args if a is not type(None))
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return [_yaml_scalar(v, item, f"{key}[{i}]" if isinstance(value, (list, tuple)) else key, path)
+                for i, v in enumerate(items)]
+    return _yaml_scalar(value, hint, key, path)
+
+
+def _yaml_scalar(value: Any, kind: Any, key: str, path: Path) -> Any:
+    expected = getattr(kind, "__name__", str(kind))
+    if isinstance(value, (dict, list, tuple)):
+        raise ValueError(f"{str(path)!r}: `{key}` must be one {expected}, got {value!r}.")
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ValueError(f"{str(path)!r}: `{key}` must be true or false, got {value!r}.")
+    if kind is str:
+        if isinstance(value, bool):
+            raise ValueError(f"{str(path)!r}: `{key}` must be a string, got {value!r}.")
+        return str(value)
+    if kind in (int, float):
+        if isinstance(value, bool):
+            raise ValueError(f"{str(path)!r}: `{key}` must be a number ({expected}), got {value!r}.")
+        try:
+            number = float(value)  # also YAML's strings such as "3e-4" (a float only when written 3.0e-4)
+        except (TypeError, ValueError):
+            raise ValueError(f"{str(path)!r}: `{key}` must be a number ({expected}), got {value!r}.") from None
+        if kind is int:
+            if not number.is_integer():
+                raise ValueError(f"{str(path)!r}: `{key}` must be an integer, got {value!r}.")
+            return int(number)
+        return number
+    return value
 
 
 def arguments_to_dict(*arguments) -> dict[str, Any]:

@@ -1,0 +1,343 @@
+"""Fault injection: each test builds one fault a careless or hostile user could make, runs the real API or command,
+and checks the outcome (an error naming the file, column, flag or tensor; nothing written or lost; the run
+resumes). The cases are those of the reliability review (issue 11)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from _video_fixtures import level_video
+from datasets import Dataset
+
+from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.data.builders import build_training_data
+from transformers_vidanon.data.labels import PRIVACY_ATTRIBUTES, LabelFileError
+from transformers_vidanon.data.loaders import SplitOverlapError, load_manifest, load_videofolder
+from transformers_vidanon.trainer import AdversarialTrainer, checkpoint_problem, list_checkpoints
+from transformers_vidanon.training_args import (
+    AdversarialTrainingArguments,
+    DataArguments,
+    load_yaml_config,
+    parse_arguments,
+)
+
+torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN_SCRIPT = REPO / "training" / "train.py"
+CONFIG = REPO / "training" / "configs" / "synthetic.yaml"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data that would silently switch the privacy objective off or drop a split
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _videos(folder: Path, count: int) -> list[Path]:
+    # distinct frame counts: distinct bytes
+    return [level_video(folder / f"v{i}.mp4", num_frames=4 + i, height=16, width=16) for i in range(count)]
+
+
+def _write_manifest(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def _rows(videos: list[Path], splits: list[str], privacy: bool = True, upper: bool = False) -> list[dict]:
+    rows = []
+    for i, (video, split) in enumerate(zip(videos, splits)):
+        row = {"path": str(video), "action": "wave" if i % 2 else "jump", "split": split}
+        if privacy:
+            row.update({(name.upper() if upper else name): i % 2 for name in PRIVACY_ATTRIBUTES})
+        rows.append(row)
+    return rows
+
+
+def test_misspelt_privacy_columns_are_refused_naming_the_columns(tmp_path):
+    videos = _videos(tmp_path / "videos", 2)
+    manifest = _write_manifest(tmp_path / "m.jsonl", _rows(videos, ["train", "train"], upper=True))
+    with pytest.raises(LabelFileError) as error:
+        load_manifest(manifest)
+    message = str(error.value)
+    assert "m.jsonl" in message and "'FACE'" in message and "'SKIN_COLOR'" in message
+    assert all(repr(name) in message for name in PRIVACY_ATTRIBUTES)  # the expected names are listed
+
+
+def test_an_objective_that_needs_privacy_labels_refuses_data_without_them(tmp_path):
+    videos = _videos(tmp_path / "videos", 2)
+    manifest = _write_manifest(tmp_path / "m.jsonl", _rows(videos, ["train", "train"], privacy=False))
+    data_args = DataArguments(dataset="manifest", manifest=str(manifest))
+    assert len(build_training_data(data_args, 16, 4).train) == 2  # fine where privacy labels are not needed
+    with pytest.raises(ValueError, match="no privacy labels.*skin_color"):
+        build_training_data(data_args, 16, 4, require_privacy_labels=True)
+
+
+@pytest.mark.parametrize("alias", ["validation", "valid", "dev", "eval", "VAL"])
+def test_validation_split_aliases_are_read_as_val(tmp_path, alias):
+    videos = _videos(tmp_path / "videos", 4)
+    manifest = _write_manifest(tmp_path / "m.jsonl", _rows(videos, ["train", "train", alias, alias]))
+    assert set(load_manifest(manifest)) == {"train", "val"}
+    data = build_training_data(DataArguments(dataset="manifest", manifest=str(manifest)), 16, 4)
+    assert data.eval is not None and len(data.eval) == 2 and len(data.train) == 2
+
+
+def test_unknown_split_names_are_refused_naming_them(tmp_path):
+    videos = _videos(tmp_path / "videos", 3)
+    manifest = _write_manifest(tmp_path / "m.jsonl", _rows(videos, ["train", "train", "holdout"]))
+    with pytest.raises(ValueError, match=r"\['holdout', 'train'\].*Rename \['holdout'\]"):
+        build_training_data(DataArguments(dataset="manifest", manifest=str(manifest)), 16, 4)
+    only_val = _write_manifest(tmp_path / "v.jsonl", _rows(videos[:1], ["dev"]))
+    with pytest.raises(ValueError, match="only the split 'val'"):
+        build_training_data(DataArguments(dataset="manifest", manifest=str(only_val)), 16, 4)
+
+
+def test_video_folder_split_aliases(tmp_path):
+    level_video(tmp_path / "train" / "wave" / "a.mp4", num_frames=4)
+    level_video(tmp_path / "validation" / "wave" / "b.mp4", num_frames=5)
+    assert set(load_videofolder(tmp_path)) == {"train", "val"}
+    level_video(tmp_path / "dev" / "wave" / "c.mp4", num_frames=6)
+    with pytest.raises(ValueError, match="two folders for split 'val'"):
+        load_videofolder(tmp_path)
+
+
+def test_a_byte_identical_copy_in_another_split_is_refused(tmp_path):
+    videos = _videos(tmp_path / "videos", 3)
+    copy = tmp_path / "videos" / "renamed_copy.mp4"
+    shutil.copyfile(videos[0], copy)
+    rows = _rows([*videos, copy], ["train", "train", "test", "test"])
+    with pytest.raises(SplitOverlapError) as error:
+        load_manifest(_write_manifest(tmp_path / "m.jsonl", rows))
+    assert f"{copy} == {videos[0]}" in str(error.value)  # splits in name order: 'test' then 'train'
+    assert "'test' and 'train' share 1 videos" in str(error.value)
+    # same size, other bytes: not a copy
+    other = bytearray(videos[0].read_bytes())
+    other[-1] ^= 0xFF
+    copy.write_bytes(bytes(other))
+    assert set(load_manifest(_write_manifest(tmp_path / "m.jsonl", rows))) == {"train", "test"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Batches that would train on garbage
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class ListDataset(torch.utils.data.Dataset):
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+
+def _tiny_model() -> VidAnonForPrivacyPreservingActionRecognition:
+    torch.manual_seed(0)
+    return VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(
+        image_size=16, patch_size=4, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=2))
+
+
+def _examples(count: int = 8) -> list[dict]:
+    generator = torch.Generator().manual_seed(0)
+    return [{"pixel_values": torch.rand(4, 3, 16, 16, generator=generator), "labels": i % 2,
+             "privacy_labels": torch.tensor([1.0, 0, 1, 0, float(i % 2)]), "video_id": f"v{i}"} for i in range(count)]
+
+
+def _args(output_dir: Path, **overrides) -> AdversarialTrainingArguments:
+    values = dict(output_dir=str(output_dir), num_train_epochs=1, per_device_train_batch_size=8, cpu=True,
+                  disable_tqdm=True, logging_steps=1, save_final_model=False, learning_rate=1e-3, eval_every_epochs=0)
+    return AdversarialTrainingArguments(**{**values, **overrides})
+
+
+def _corrupt(items: list[dict], fault: str) -> None:
+    if fault == "uint8":
+        for item in items:
+            item["pixel_values"] = (item["pixel_values"] * 255).to(torch.uint8)
+    elif fault == "0-255 floats":
+        for item in items:
+            item["pixel_values"] = item["pixel_values"] * 255
+    elif fault == "nan":
+        items[5]["pixel_values"][1, 2, 3, 4] = float("nan")
+    elif fault == "privacy 2.0":
+        items[6]["privacy_labels"][3] = 2.0
+    elif fault == "action label":
+        items[2]["labels"] = 7
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        ("uint8", r"`pixel_values` has dtype torch.uint8"),
+        ("0-255 floats", r"`pixel_values` ranges over \[.*, 25\d.*expected \[0, 1\]"),
+        ("nan", r"`pixel_values` holds NaN or infinite values \(videos \['v5'\]\)"),
+        ("privacy 2.0", r"`privacy_labels` holds \[2.0\] \(videos \['v6'\]\)"),
+        ("action label", r"`labels` holds \[7\] \(videos \['v2'\]\).*0\.\.1"),
+    ],
+)
+def test_a_garbage_batch_is_refused_naming_the_tensor_and_nothing_is_trained(tmp_path, fault, message):
+    items = _examples()
+    _corrupt(items, fault)
+    model = _tiny_model()
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    trainer = AdversarialTrainer(model, _args(tmp_path / "run", checkpointing_steps=1), ListDataset(items))
+    with pytest.raises(ValueError, match=message):
+        trainer.train()
+    assert all(torch.equal(p, before[name]) for name, p in model.named_parameters())
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Resuming: changed arguments, incomplete checkpoints
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _train(output_dir: Path, **overrides):
+    args = _args(output_dir, per_device_train_batch_size=2, checkpointing_steps=1, **overrides)
+    trainer = AdversarialTrainer(_tiny_model(), args, ListDataset(_examples()))
+    return trainer, trainer.train()
+
+
+def test_resuming_with_changed_arguments_is_refused_with_the_differences(tmp_path):
+    out = tmp_path / "run"
+    _train(out, max_steps=2)
+    with pytest.raises(ValueError) as error:
+        _train(out, max_steps=4, learning_rate=0.5, weight_decay=0.0, resume_from_checkpoint="latest")
+    message = str(error.value)
+    assert "learning_rate: 0.001 in the checkpoint, 0.5 now (can change with --allow_changed_arguments learning_rate)" \
+        in message
+    assert "weight_decay" in message and "max_steps" in message and "step_00000002" in message
+    # a change that no flag allows
+    args = _args(out, per_device_train_batch_size=4, checkpointing_steps=1, max_steps=4,
+                 resume_from_checkpoint="latest", allow_changed_arguments=["max_steps"])
+    with pytest.raises(ValueError, match=r"per_device_train_batch_size: 2 in the checkpoint, 4 now \(cannot change"):
+        AdversarialTrainer(_tiny_model(), args, ListDataset(_examples())).train()
+    assert [p.name for p in list_checkpoints(out)] == ["step_00000001", "step_00000002"]  # nothing written or lost
+
+
+def test_allowed_changes_are_used_and_recorded(tmp_path):
+    out = tmp_path / "run"
+    _train(out, max_steps=2)
+    trainer, result = _train(out, max_steps=4, learning_rate=0.5, resume_from_checkpoint="latest",
+                             allow_changed_arguments=["learning_rate", "max_steps"])
+    assert result.global_step == 4
+    # the optimiser ran on the new rate: base 0.5 under the schedule, not the checkpoint's 0.001
+    assert trainer.scheduler.base_lrs == [0.5, 0.5]
+    assert all(group["initial_lr"] == 0.5 for group in trainer.optimizer.param_groups)
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    rates = {r["step"]: r["learning_rate"] for r in records if "learning_rate" in r}
+    assert rates[2] < 0.01 and rates[3] > 0.1
+    saved = json.loads((list_checkpoints(out)[-1] / "run_config.json").read_text())
+    assert saved["learning_rate"] == 0.5
+    assert {c["argument"]: (c["checkpoint"], c["now"]) for c in saved["changed_on_resume"]} == {
+        "learning_rate": (0.001, 0.5), "max_steps": (2, 4)}
+    # the recorded values now match: resuming again with them needs no flag
+    _, again = _train(out, max_steps=4, learning_rate=0.5, resume_from_checkpoint="latest")
+    assert again.global_step == 4
+
+
+def test_only_changeable_arguments_can_be_allowed():
+    with pytest.raises(ValueError, match=r"allow_changed_arguments.*\['keep_rate'\]"):
+        parse_arguments(["--allow_changed_arguments", "learning_rate", "keep_rate"])
+
+
+def test_latest_skips_incomplete_checkpoints_and_names_them(tmp_path, caplog):
+    out = tmp_path / "run"
+    _train(out, max_steps=2)
+    folder = out / "checkpoints"
+    complete = folder / "step_00000002"
+    assert checkpoint_problem(complete) is None and (complete / "checkpoint.json").is_file()
+    # a save killed midway under the old scheme: a truncated copy, and an empty folder, both newer
+    truncated = folder / "step_00000008"
+    shutil.copytree(complete, truncated)
+    weights = truncated / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    (folder / "step_00000009").mkdir()
+    (folder / ".step_00000010.tmp").mkdir()  # what a kill during an atomic save leaves
+    assert [p.name for p in list_checkpoints(out)] == ["step_00000001", "step_00000002"]
+    with caplog.at_level(logging.INFO):
+        _, result = _train(out, max_steps=3, resume_from_checkpoint="latest", allow_changed_arguments=["max_steps"])
+    assert result.global_step == 3
+    text = caplog.text
+    assert f"skipping the incomplete checkpoint {folder / 'step_00000009'}: no checkpoint.json" in text
+    assert f"skipping the incomplete checkpoint {truncated}: model.safetensors has 100 bytes" in text
+    assert f"resumed from {complete} at step 2" in text
+    assert not (folder / ".step_00000010.tmp").exists()  # cleaned by the next save
+    with pytest.raises(ValueError, match=r"step_00000008.*model.safetensors has 100 bytes"):
+        _train(out, max_steps=3, resume_from_checkpoint=str(truncated))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# YAML configs
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_yaml_scalars_where_lists_are_allowed_and_errors_name_the_key(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  keep_rate: 0.5\n  pruning_layers: 1\ntraining:\n  learning_rate: 3e-4\n"
+                      "  report_to: jsonl\n")
+    model_args, _, training_args = parse_arguments(["--config", str(config)])
+    assert model_args.keep_rate == [0.5] and model_args.pruning_layers == [1]
+    assert training_args.learning_rate == 3e-4 and training_args.report_to == ["jsonl"]
+    assert model_args.config_overrides()["keep_rate"] == 0.5
+    for text, message in [
+        ("learning_rate: fast\n", r"`learning_rate` must be a number"),
+        ("pruning_layers: [1, two]\n", r"`pruning_layers\[1\]` must be a number \(int\)"),
+        ("num_train_epochs: 2.5\n", r"`num_train_epochs` must be an integer"),
+        ("augment: maybe\n", r"`augment` must be true or false"),
+        ("keep_rate: {a: 1}\n", r"`keep_rate` must be one float"),
+        ("keep_rate: [0.5\n", r"is not valid YAML"),
+    ]:
+        config.write_text(text)
+        with pytest.raises(ValueError, match=message) as error:
+            load_yaml_config(config)
+        assert "c.yaml" in str(error.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Signals through `accelerate launch`
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_sigterm_to_accelerate_launch_reaches_training_which_saves_and_exits_non_zero(tiny_synth, tmp_path):
+    out = tmp_path / "run"
+    args = [
+        "--config", str(CONFIG), "--data_dir", str(tiny_synth), "--output_dir", str(out), "--image_size", "32",
+        "--patch_size", "8", "--num_frames", "8", "--hidden_size", "32", "--num_hidden_layers", "2",
+        "--num_attention_heads", "4", "--intermediate_size", "64", "--pruning_layers", "0", "--keep_rate", "0.5",
+        "--per_device_train_batch_size", "4", "--logging_steps", "1", "--disable_tqdm", "true",
+        "--num_train_epochs", "50", "--checkpointing_steps", "2", "--augment", "false", "--eval_every_epochs", "0",
+    ]
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
+                "--mixed_precision", "no", "--dynamo_backend", "no"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([*launcher, str(TRAIN_SCRIPT), *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not list_checkpoints(out) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, process.communicate()[1][-3000:]
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    assert len(children) == 1
+    process.send_signal(signal.SIGTERM)
+    # the training process inherited the launcher's pipes: they close when it has exited
+    _, stderr = process.communicate(timeout=240)
+    assert process.returncode != 0
+    assert "received signal 15" in stderr and "stopped by signal 15" in stderr, stderr[-3000:]
+    assert "resume with --resume_from_checkpoint latest" in stderr and "exit status 143" in stderr
+    assert not (out / "model").exists()
+    checkpoint = list_checkpoints(out)[-1]
+    steps = int(checkpoint.name.split("_")[1])
+    assert steps < 50 * 3 and checkpoint_problem(checkpoint) is None
+    assert not list((out / "checkpoints").glob(".*.tmp"))
