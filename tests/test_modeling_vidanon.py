@@ -453,8 +453,8 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         model = tester.model()
         model.train()
         if checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-            assert model.vidanon.encoder.gradient_checkpointing
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+            assert all(layer.gradient_checkpointing for layer in model.vidanon.encoder.layer)
         model(pixel_values, labels=labels).loss.backward()
         grads.append(model.vidanon.embeddings.patch_embeddings.projection.weight.grad.clone())
     torch.testing.assert_close(grads[0], grads[1])

@@ -130,6 +130,12 @@ class VidAnonConfig(PretrainedConfig):
     """
 
     model_type = "vidanon"
+    # outputs transformers' Trainer leaves out of `evaluate` / `predict` predictions: only the action logits are
+    # kept (the anonymized video alone is about 9.6 MB per 224 x 224 x 16 clip)
+    keys_to_ignore_at_inference = [  # noqa: RUF012 (a class attribute transformers' Trainer reads)
+        "privacy_logits", "action_loss", "privacy_loss", "anonymized_pixel_values", "keep_mask",
+        "kept_tubelet_indices", "pruning_scores", "hidden_states", "attentions",
+    ]
 
     def __init__(
         self,

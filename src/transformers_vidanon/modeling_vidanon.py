@@ -14,10 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput, logging
 
 from .configuration_vidanon import VidAnonConfig
@@ -238,6 +238,8 @@ class VidAnonSelfAttention(nn.Module):
 
     The main product runs through SDPA by default; the CLS rows needed for pruning are computed separately from
     q and k, so no `L x L` map is materialised unless `output_attentions` (or the eager implementation) asks for it.
+    Returning the maps never changes the computation: with SDPA they are computed beside it (before dropout), so
+    the outputs, and the tubelets kept, are the same whether or not they are asked for.
     """
 
     def __init__(self, config: VidAnonConfig):
@@ -267,11 +269,13 @@ class VidAnonSelfAttention(nn.Module):
         dropout = self.dropout_prob if self.training else 0.0
 
         probs = None
-        if output_attentions or self.config._attn_implementation == "eager":
+        if self.config._attn_implementation == "eager":
             probs = torch.matmul(query, key.transpose(-1, -2)).mul(self.scaling).softmax(dim=-1)
             context = torch.matmul(F.dropout(probs, p=dropout, training=self.training), value)
         else:
             context = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout, scale=self.scaling)
+            if output_attentions:  # returned only: the context above is the same with or without them
+                probs = torch.matmul(query, key.transpose(-1, -2)).mul(self.scaling).softmax(dim=-1)
         cls_attn = None
         if cls_positions is not None:
             cls_attn = cls_attention(query, key, cls_positions, tubelet_slice, self.scaling)
@@ -338,8 +342,13 @@ class VidAnonTokenState:
     has_fused_token: bool = False
 
 
-class VidAnonLayer(nn.Module):
-    """Pre-norm transformer block; a pruning layer prunes tubelets between its attention and MLP sub-blocks."""
+class VidAnonLayer(GradientCheckpointingLayer):
+    """Pre-norm transformer block; a pruning layer prunes tubelets between its attention and MLP sub-blocks.
+
+    A `GradientCheckpointingLayer`: `model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=...)`
+    checkpoints it with the given arguments (`use_reentrant=True` or `False`). Every tensor goes in positionally
+    and comes out in a tuple, as the reentrant variant needs.
+    """
 
     def __init__(self, config: VidAnonConfig, layer_index: int, drop_path_rate: float = 0.0):
         super().__init__()
@@ -365,8 +374,9 @@ class VidAnonLayer(nn.Module):
         soft_keep: torch.Tensor,
         has_fused_token: bool,
         output_attentions: bool = False,
-    ) -> tuple[VidAnonTokenState, torch.Tensor | None, torch.Tensor | None]:
-        """Returns the new token state, this layer's pruning scores (or None) and its attention map (or None)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool, torch.Tensor | None, torch.Tensor | None]:
+        """Returns the new token state (`hidden_states, tubelet_indices, soft_keep, has_fused_token`, see
+        [`VidAnonTokenState`]), this layer's pruning scores (or None) and its attention map (or None)."""
         num_prefix = self.config.num_prefix_tokens
         keep_rate = self.keep_rate
         prune = keep_rate is not None
@@ -394,6 +404,8 @@ class VidAnonLayer(nn.Module):
                 temporal_consistency=self.config.temporal_consistency,
                 num_time_slots=grid[0],
                 temperature=self.config.straight_through_temperature,
+                # in training always: a reentrant checkpoint runs this forward without gradients, then again with them
+                compute_soft_keep=self.training or torch.is_grad_enabled(),
             )
             hidden_states, tubelet_indices, soft_keep = result.hidden_states, result.tubelet_indices, result.soft_keep
             has_fused_token = has_fused_token or self.config.fuse_pruned_tokens
@@ -401,8 +413,7 @@ class VidAnonLayer(nn.Module):
 
         mlp = self.output(self.intermediate(self.layernorm_after(hidden_states)))
         hidden_states = hidden_states + self.drop_path(mlp)
-        state = VidAnonTokenState(hidden_states, tubelet_indices, soft_keep, has_fused_token)
-        return state, scores, attention.attention_probs
+        return hidden_states, tubelet_indices, soft_keep, has_fused_token, scores, attention.attention_probs
 
 
 @dataclass
@@ -417,9 +428,9 @@ class VidAnonEncoder(nn.Module):
     def __init__(self, config: VidAnonConfig):
         super().__init__()
         self.config = config
-        rates = torch.linspace(0, config.drop_path_rate, config.num_hidden_layers).tolist()
+        # plain numbers, computed on the CPU even while the model is built on the meta device
+        rates = torch.linspace(0, config.drop_path_rate, config.num_hidden_layers, device="cpu").tolist()
         self.layer = nn.ModuleList([VidAnonLayer(config, i, rates[i]) for i in range(config.num_hidden_layers)])
-        self.gradient_checkpointing = False
 
     def forward(
         self, hidden_states: torch.Tensor, output_attentions: bool = False, output_hidden_states: bool = False
@@ -436,11 +447,11 @@ class VidAnonEncoder(nn.Module):
         all_attentions = [] if output_attentions else None
         scores = []
         for layer in self.layer:
-            args = (state.hidden_states, state.tubelet_indices, state.soft_keep, state.has_fused_token, output_attentions)
-            if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
-                state, layer_scores, attn = checkpoint(layer, *args, use_reentrant=False)
-            else:
-                state, layer_scores, attn = layer(*args)
+            # positional arguments, as `GradientCheckpointingLayer` needs for `use_reentrant=True`
+            *new_state, layer_scores, attn = layer(
+                state.hidden_states, state.tubelet_indices, state.soft_keep, state.has_fused_token, output_attentions
+            )
+            state = VidAnonTokenState(*new_state)
             if layer_scores is not None:
                 scores.append(layer_scores)
             if output_hidden_states:
@@ -635,7 +646,12 @@ def masked_binary_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> 
 
 class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
     """VidAnon with an action head on the action CLS token and a multi-label privacy head on the privacy CLS token
-    behind a gradient reversal layer. Its output carries the anonymized video."""
+    behind a gradient reversal layer. Its output carries the anonymized video.
+
+    transformers' `Trainer` keeps only the action `logits` as predictions in `evaluate` / `predict`: the other
+    outputs (the anonymized video above all, about 9.6 MB per 224 x 224 x 16 clip) are left out
+    (`VidAnonConfig.keys_to_ignore_at_inference`; pass `ignore_keys` to keep some).
+    """
 
     def __init__(self, config: VidAnonConfig):
         super().__init__(config)

@@ -178,6 +178,7 @@ def prune_tokens(
     temporal_consistency: str = "tubelet",
     num_time_slots: int = 1,
     temperature: float = 1.0,
+    compute_soft_keep: bool | None = None,
 ) -> PruningResult:
     """One pruning step: score, select, fuse, and track indices.
 
@@ -189,6 +190,9 @@ def prune_tokens(
         num_prefix_tokens: number of CLS tokens in front.
         has_fused_token: whether the last token is a fused token from an earlier step.
         keep_rate, lambda_priv, fuse, temporal_consistency, num_time_slots, temperature: see `VidAnonConfig`.
+        compute_soft_keep: update `soft_keep` (the straight-through gradient carrier). `None`: when gradients are
+            enabled. A layer in training sets it, because a checkpointed (`use_reentrant=True`) forward runs without
+            gradients and the backward pass recomputes it with them.
 
     Returns:
         [`PruningResult`]. The new fused token is the old one (if any) plus the weighted sum of the tubelets
@@ -212,7 +216,9 @@ def prune_tokens(
             fused = fused + hidden_states[:, -1:]
         pieces.append(fused)
 
-    if torch.is_grad_enabled():  # the soft keep only carries gradients; inference skips it
+    if compute_soft_keep is None:
+        compute_soft_keep = torch.is_grad_enabled()
+    if compute_soft_keep:  # the soft keep only carries gradients; inference skips it
         soft = soft_keep_probability(scores, keep_positions, temperature, num_time_slots, temporal_consistency)
         kept_soft = soft_keep.gather(1, tubelet_indices) * soft.to(soft_keep.dtype)
         soft_keep = soft_keep.scatter(1, tubelet_indices, kept_soft)
