@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -341,3 +342,136 @@ def test_sigterm_to_accelerate_launch_reaches_training_which_saves_and_exits_non
     steps = int(checkpoint.name.split("_")[1])
     assert steps < 50 * 3 and checkpoint_problem(checkpoint) is None
     assert not list((out / "checkpoints").glob(".*.tmp"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# `vidanon anonymize`: one-line errors naming the flag or file
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
+
+    folder = tmp_path_factory.mktemp("model") / "model"
+    model = _tiny_model()
+    model.save_pretrained(folder)
+    VidAnonImageProcessor.from_model_config(model.config).save_pretrained(folder)
+    return folder
+
+
+def _anonymize(caplog, *argv: str) -> tuple[int, str]:
+    from transformers_vidanon.cli import main
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        status = main(["anonymize", *argv])
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    return status, "\n".join(errors) or caplog.text
+
+
+def _broken_copy(saved_model: Path, folder: Path, fault: str) -> Path:
+    shutil.copytree(saved_model, folder)
+    if fault == "truncated weights":
+        weights = folder / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif fault == "corrupt weights":
+        (folder / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{garbage")
+    elif fault == "config shape":
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, "hidden_size": 64, "intermediate_size": 70}))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        ("truncated weights", r"--model .*the weights file '.*model.safetensors' is corrupt or truncated"),
+        ("corrupt weights", r"--model .*the weights file '.*model.safetensors' is corrupt or truncated"),
+        ("config shape", r"--model .*do not fit its config.json"),
+    ],
+)
+def test_a_broken_model_folder_is_a_one_line_error(saved_model, tmp_path, caplog, fault, message):
+    video = level_video(tmp_path / "in.mp4", num_frames=8)
+    model = _broken_copy(saved_model, tmp_path / "broken", fault)
+    status, errors = _anonymize(caplog, str(video), "--model", str(model), "--output", str(tmp_path / "out.mp4"))
+    assert status == 2 and len(errors.splitlines()) == 1
+    assert re.search(message, errors), errors
+    assert not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_an_unavailable_device_is_a_one_line_error(saved_model, tmp_path, caplog):
+    video = level_video(tmp_path / "in.mp4", num_frames=8)
+    status, errors = _anonymize(caplog, str(video), "--model", str(saved_model), "--output", str(tmp_path / "o.mp4"),
+                                "--device", "cuda")
+    assert status == 2 and errors == "--device cuda: device 'cuda': CUDA is not available on this machine; use 'cpu'."
+
+
+@pytest.mark.parametrize("name", ["./modle", "outputs/run1/model", "models/", "{tmp}/modle"])
+def test_a_mistyped_local_model_path_fails_at_once_without_asking_the_hub(tmp_path, caplog, monkeypatch, name):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    video = level_video(tmp_path / "in.mp4", num_frames=8)
+    name = name.format(tmp=tmp_path)
+    start = time.perf_counter()
+    status, errors = _anonymize(caplog, str(video), "--model", name, "--output", str(tmp_path / "o.mp4"))
+    assert time.perf_counter() - start < 5
+    assert status == 2 and f"model folder {name!r} does not exist (it is a path, not a Hub repository id)" in errors
+
+
+def test_cli_errors_name_the_cli_flags_and_refuse_before_writing(saved_model, tmp_path, caplog):
+    video = level_video(tmp_path / "in.mp4", num_frames=8)
+    out = tmp_path / "out.mp4"
+    common = [str(video), "--model", str(saved_model), "--output", str(out)]
+    status, errors = _anonymize(caplog, *common, "--preview", str(tmp_path / "p.gif"))
+    assert status == 2 and "--preview" in errors and ".png" in errors
+    assert not out.exists() and not list(tmp_path.glob(".*"))  # refused before any video was written
+    status, errors = _anonymize(caplog, *common, "--max-pixels", "100")
+    assert status == 1 and "exceed max_pixels=100" in errors and "--max-pixels" in errors and not out.exists()
+    assert _anonymize(caplog, *common)[0] == 0 and out.exists()
+    before = out.read_bytes()
+    status, errors = _anonymize(caplog, *common)
+    assert status == 1 and errors == f"--output {out} exists: pass --overwrite to replace it."
+    assert "overwrite=True" not in errors and out.read_bytes() == before
+
+
+def test_the_log_names_the_output_size_when_an_odd_size_is_padded(saved_model, tmp_path, caplog):
+    from _video_fixtures import encode_frames, level_frames
+
+    video = encode_frames(tmp_path / "odd.mkv", level_frames(8, 31, 41), pix_fmt="yuv444p")
+    status, text = _anonymize(caplog, str(video), "--model", str(saved_model), "--output", str(tmp_path / "o.mp4"))
+    assert status == 0 and "41x31 (written as 42x32: H.264 needs even sizes)" in text
+
+
+@pytest.fixture(scope="module")
+def long_videos(tmp_path_factory) -> Path:
+    from _video_fixtures import encode_frames
+
+    frames = torch.randint(0, 256, (400, 64, 64, 3), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    videos = tmp_path_factory.mktemp("long") / "videos"
+    for name in ("a", "b"):
+        encode_frames(videos / f"{name}.mp4", frames.numpy(), options={"preset": "ultrafast", "threads": "1"})
+    return videos
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_anonymize_with_one_line_and_no_partial_file(saved_model, long_videos, tmp_path, signum):
+    videos = long_videos
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "transformers_vidanon.cli", "anonymize", str(videos), "--model", str(saved_model),
+               "--output", str(out), "--batch-size", "1"]
+    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(out.glob(".*.tmp.mp4")) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, stderr[-2000:]
+    assert "Traceback" not in stderr
+    # the partial output is removed as the interruption unwinds the writer (or, failing that, by the handler)
+    assert f"interrupted by {signal.Signals(signum).name}: " in stderr and "finished outputs are kept" in stderr
+    assert not list(out.rglob("*.tmp.mp4"))
+    # what was finished is whole and kept; a re-run skips it and completes the rest
+    assert set(p.name for p in out.glob("*.mp4")) <= {"a.mp4"}

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .pruning import upsample_keep_mask
-from .video_io import VIDEO_EXTENSIONS, VideoDecodeError, VideoFile
+from .video_io import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError, VideoFile
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,18 @@ DEFAULT_BATCH_SIZE = 4
 DEFAULT_CRF = 18
 DEFAULT_FALLBACK_FPS = 25.0
 """Frame rate written when the input's header gives none."""
+PARTIAL_OUTPUTS: set[Path] = set()
+"""Temporary files being written now (removed on success or failure; a signal handler can remove the rest)."""
+
+
+def remove_partial_outputs() -> list[Path]:
+    """Delete the temporary outputs still being written (for a signal handler); returns the ones removed."""
+    removed = []
+    for path in list(PARTIAL_OUTPUTS):
+        path.unlink(missing_ok=True)
+        PARTIAL_OUTPUTS.discard(path)
+        removed.append(path)
+    return removed
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -175,19 +187,26 @@ def load_anonymizer(
         (frames are then resized with torch, see [`prepare_pixel_values`]).
 
     Raises:
-        FileNotFoundError: `name_or_path` is neither a checkpoint folder nor a reachable Hub repository.
-        ValueError: the checkpoint is not a VidAnon model.
+        FileNotFoundError: `name_or_path` is neither a checkpoint folder nor a reachable Hub repository; a name that
+            looks like a local path (see [`looks_local`]) and does not exist fails at once, without asking the Hub.
+        ValueError: the checkpoint is not a VidAnon model, its weights file is corrupt or truncated, its weights do
+            not fit its config, or `device` is not available.
     """
+    from safetensors import SafetensorError
     from transformers import AutoConfig, AutoModelForVideoClassification
 
     from .modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
 
     source = str(name_or_path)
-    local = Path(source)
+    local = Path(source).expanduser()
     if local.exists() and not (local / "config.json").is_file():
         raise FileNotFoundError(f"model folder {source!r} has no config.json: it is not a saved model.")
-    if not local.exists() and (source.count("/") > 1 or source.startswith((".", "/", "~"))):
-        raise FileNotFoundError(f"model {source!r} does not exist (neither a folder nor a Hub repository id).")
+    if not local.exists() and looks_local(source):
+        raise FileNotFoundError(f"model folder {source!r} does not exist (it is a path, not a Hub repository id).")
+    if local.exists():
+        source = str(local)
+    if device is not None:
+        check_device(device)
     try:
         if trust_remote_code:
             model = AutoModelForVideoClassification.from_pretrained(
@@ -202,12 +221,51 @@ def load_anonymizer(
             model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(source, **from_pretrained_kwargs)
     except OSError as error:
         raise FileNotFoundError(f"cannot load model {source!r}: {error}") from error
+    except SafetensorError as error:
+        weights = local / "model.safetensors" if local.is_dir() else f"{source}/model.safetensors"
+        raise ValueError(f"the weights file {str(weights)!r} is corrupt or truncated ({error}).") from None
+    except RuntimeError as error:
+        if "mismatch" not in str(error) and "size" not in str(error):
+            raise
+        raise ValueError(
+            f"the weights of {source!r} do not fit its config.json (tensor shapes differ; was config.json edited, "
+            f"or copied from another model?): {str(error).splitlines()[0]}"
+        ) from None
     if not hasattr(model, "anonymize"):
         raise ValueError(f"model {source!r} ({type(model).__name__}) has no `anonymize` method.")
     model.eval()
     if device is not None:
         model.to(device)
     return model, _load_processor(source, from_pretrained_kwargs)
+
+
+def looks_local(name: str) -> bool:
+    """Whether a model name is meant as a local path rather than a Hub id (`"org/name"`).
+
+    True when it starts with `.`, `/` or `~`, holds a backslash or more than one `/`, ends with a separator, or
+    its first component is an existing local folder.
+    """
+    name = str(name)
+    if name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1 or name.endswith(("/", os.sep)):
+        return True
+    first = name.split("/")[0]
+    return "/" in name and Path(first).is_dir()
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """The `torch.device` for `device`, or a `ValueError` naming it when it does not exist on this machine."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device {str(device)!r} is not a torch device: {error}") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r}: CUDA is not available on this machine; use 'cpu'.")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(device)!r}: this machine has {torch.cuda.device_count()} CUDA device(s).")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {str(device)!r}: MPS is not available on this machine; use 'cpu'.")
+    return resolved
 
 
 def _load_processor(source: str, kwargs: dict[str, Any]) -> Any | None:
@@ -430,6 +488,7 @@ class _AtomicMp4Writer:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
         os.close(descriptor)
         self.temporary = Path(temporary)
+        PARTIAL_OUTPUTS.add(self.temporary)
         try:
             self._container = av.open(temporary, mode="w", format="mp4")
             self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
@@ -438,6 +497,7 @@ class _AtomicMp4Writer:
             self._stream.options = {"crf": str(int(crf)), "threads": "1"}
         except BaseException:
             self.temporary.unlink(missing_ok=True)
+            PARTIAL_OUTPUTS.discard(self.temporary)
             raise
         self.frames_written = 0
 
@@ -457,6 +517,7 @@ class _AtomicMp4Writer:
             self._container.mux(packet)
         self._container.close()
         os.replace(self.temporary, self.path)
+        PARTIAL_OUTPUTS.discard(self.temporary)
 
     def abort(self) -> None:
         try:
@@ -464,6 +525,7 @@ class _AtomicMp4Writer:
         except Exception:  # the container may be in any state here; the file is deleted anyway
             logger.debug("closing the aborted output %s failed", self.temporary, exc_info=True)
         self.temporary.unlink(missing_ok=True)
+        PARTIAL_OUTPUTS.discard(self.temporary)
 
     def __enter__(self) -> _AtomicMp4Writer:
         return self
@@ -543,6 +605,7 @@ def anonymize_video(
     overwrite: bool = True,
     crf: int = DEFAULT_CRF,
     progress: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> AnonymizeReport:
     """Anonymize one video file into an mp4 with the same frame count, frame rate and frame size.
 
@@ -564,6 +627,8 @@ def anonymize_video(
             `FileExistsError`.
         crf (`int`, *optional*, defaults to 18): x264 quality (0 lossless luma ... 51 worst).
         progress (`bool`, *optional*, defaults to `True`): show a tqdm bar over the clips.
+        max_pixels (`int`, *optional*, defaults to `video_io.DEFAULT_MAX_PIXELS`): refuse inputs with larger frames
+            (`None`: no limit).
 
     Returns:
         [`AnonymizeReport`].
@@ -584,9 +649,11 @@ def anonymize_video(
         raise FileExistsError(f"the output {str(output_path)!r} exists (pass overwrite=True to replace it).")
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
+    if preview_path is not None and Path(preview_path).suffix.lower() != ".png":
+        raise ValueError(f"the preview {str(preview_path)!r} must be a .png file.")  # before any video is written
     run_model = override_pruning(model, keep_rate, lambda_priv)
 
-    with VideoFile(input_path) as video:
+    with VideoFile(input_path, max_pixels=max_pixels) as video:
         info = video.info
         fps = info.fps
         if not fps or not math.isfinite(fps) or fps <= 0:
@@ -644,6 +711,9 @@ def anonymize_video(
         "Anonymized %s -> %s: %d frames at %.3g fps, %dx%d, %.1f%% of pixels kept.",
         input_path, output_path, report.num_frames, fps, info.width, info.height, 100 * report.kept_fraction,
     )
+    if (writer.width, writer.height) != (info.width, info.height):
+        logger.info("%s is %dx%d: H.264 needs even sizes, so it was written as %dx%d (edge pixels repeated).",
+                    output_path, info.width, info.height, writer.width, writer.height)
     return report
 
 
@@ -682,6 +752,7 @@ def anonymize_folder(
     overwrite: bool = False,
     recursive: bool = True,
     crf: int = DEFAULT_CRF,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> FolderReport:
     """Anonymize every video under `input_dir` into `output_dir`, keeping the relative paths (suffix `.mp4`).
 
@@ -690,8 +761,8 @@ def anonymize_folder(
     are skipped unless `overwrite`, so an interrupted run can simply be started again.
 
     Args:
-        model, processor, batch_size, keep_rate, lambda_priv, crf: as in [`anonymize_video`] (the overrides are
-            applied once for the whole folder).
+        model, processor, batch_size, keep_rate, lambda_priv, crf, max_pixels: as in [`anonymize_video`] (the
+            overrides are applied once for the whole folder).
         input_dir (`str` or `os.PathLike`): folder of videos.
         output_dir (`str` or `os.PathLike`): destination folder.
         preview_dir (`str` or `os.PathLike`, *optional*): write one preview PNG per video there (same relative path,
@@ -734,7 +805,7 @@ def anonymize_folder(
         try:
             report.reports.append(
                 anonymize_video(run_model, processor, path, target, batch_size=batch_size, preview_path=preview,
-                                overwrite=True, crf=crf)
+                                overwrite=True, crf=crf, max_pixels=max_pixels)
             )
         except (VideoDecodeError, OSError, ValueError, RuntimeError) as error:
             reason = f"{type(error).__name__}: {error}"
@@ -757,11 +828,14 @@ __all__ = [
     "anonymize_video",
     "apply_mask_to_frames",
     "as_uint8_frames",
+    "check_device",
     "find_videos",
     "load_anonymizer",
+    "looks_local",
     "override_pruning",
     "predict_keep_mask",
     "prepare_pixel_values",
+    "remove_partial_outputs",
     "save_preview",
     "split_into_clips",
 ]

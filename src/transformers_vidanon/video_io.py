@@ -147,7 +147,8 @@ def _check_size(path: Path, height: int, width: int, max_pixels: int | None) -> 
         raise VideoDecodeError(
             path,
             f"frames of {width}x{height} ({height * width} pixels) exceed max_pixels={max_pixels}; "
-            "raise `max_pixels` to read it anyway, or downscale the file first",
+            "raise `max_pixels` (`--max-pixels` of `vidanon anonymize`) to read it anyway, or downscale the file "
+            "first",
         )
 
 

@@ -2,12 +2,16 @@
 
 The output keeps each input's frame count, frame rate and frame size; pruned tubelets become black. The audio
 track is always dropped (a voice identifies a person too): there is deliberately no option to keep it.
+
+SIGINT / SIGTERM stop the run with one line: the output being written is removed (finished ones stay), and the exit
+status is 130 / 143. User errors are one-line messages naming the flag or file, never tracebacks.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -43,6 +47,28 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _pixel_limit(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels (0: no limit), got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0: no limit), got {number}")
+    return number
+
+
+class _Stopped(Exception):
+    """Raised by the SIGTERM handler, so that the outputs being written are cleaned up like on an error."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum, frame) -> None:
+    raise _Stopped(signum)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Anonymize a video file, or every video in a folder, with a trained VidAnon model. Outputs are H.264 mp4 "
@@ -65,6 +91,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=_positive_int, default=4, metavar="B", help="clips per forward pass")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--crf", type=int, default=18, help="x264 quality of the output, 0 (lossless) to 51")
+    parser.add_argument("--max-pixels", type=_pixel_limit, default=None, metavar="N",
+                        help="refuse inputs whose frames have more than N pixels (default: 4096 x 4096 = 16777216; "
+                             "0: no limit)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing outputs (by default a folder run skips them; a file run refuses)")
     parser.add_argument("--trust-remote-code", action="store_true",
@@ -72,12 +101,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    previous = signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        return _run(args)
+    except (KeyboardInterrupt, _Stopped) as stop:
+        from ..anonymize import remove_partial_outputs
+
+        signum = stop.signum if isinstance(stop, _Stopped) else signal.SIGINT
+        removed = remove_partial_outputs()
+        logger.error("interrupted by %s: %s; finished outputs are kept.", signal.Signals(signum).name,
+                     f"removed the partial output {', '.join(map(str, removed))}" if removed else "nothing partial left")
+        return 128 + int(signum)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..anonymize import anonymize_folder, anonymize_video, load_anonymizer
-    from ..video_io import VideoDecodeError
+    from ..anonymize import anonymize_folder, anonymize_video, check_device, load_anonymizer
+    from ..video_io import DEFAULT_MAX_PIXELS, VideoDecodeError
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     source, output = Path(args.input), Path(args.output)
     if not source.exists():
         logger.error("INPUT %s does not exist.", source)
@@ -85,7 +130,22 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.crf <= 51:
         logger.error("--crf must be between 0 and 51, got %s.", args.crf)
         return 2
+    if args.preview and not source.is_dir() and Path(args.preview).suffix.lower() != ".png":
+        logger.error("--preview %s must be a .png file (for a folder INPUT, a folder).", args.preview)
+        return 2
+    max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        check_device(device)
+    except ValueError as error:
+        logger.error("--device %s: %s", device, error)
+        return 2
+    if not source.is_dir():
+        if output.is_dir() or args.output.endswith(("/", "\\")):
+            output = output / source.with_suffix(".mp4").name
+        if output.exists() and not args.overwrite and output.suffix.lower() == ".mp4":
+            logger.error("--output %s exists: pass --overwrite to replace it.", output)
+            return 1
     try:
         model, processor = load_anonymizer(args.model, device=device, trust_remote_code=args.trust_remote_code)
     except (FileNotFoundError, ValueError) as error:
@@ -101,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             report = anonymize_folder(
                 model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
                 lambda_priv=args.lambda_priv, preview_dir=args.preview, overwrite=args.overwrite, crf=args.crf,
+                max_pixels=max_pixels,
             )
         except (FileNotFoundError, ValueError) as error:
             logger.error("%s", error)
@@ -111,12 +172,11 @@ def run(args: argparse.Namespace) -> int:
             logger.error("FAILED %s: %s", path, reason)
         return 0 if report.ok else 1
 
-    if output.is_dir() or args.output.endswith(("/", "\\")):
-        output = output / source.with_suffix(".mp4").name
     try:
         report = anonymize_video(
             model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
             lambda_priv=args.lambda_priv, preview_path=args.preview, overwrite=args.overwrite, crf=args.crf,
+            max_pixels=max_pixels,
         )
     except (VideoDecodeError, FileExistsError) as error:
         logger.error("%s", error)
@@ -124,9 +184,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         logger.error("%s", error)
         return 2
+    padded = (report.output_width, report.output_height) != (report.width, report.height)
     logger.info(
-        "Wrote %s: %d frames, %.3g fps, %dx%d, %.1f%% of pixels kept (keep rate %s, lambda_priv %s)%s.",
-        report.output_path, report.num_frames, report.fps, report.width, report.height, 100 * report.kept_fraction,
-        report.keep_rate, report.lambda_priv, f"; preview {report.preview_path}" if report.preview_path else "",
+        "Wrote %s: %d frames, %.3g fps, %dx%d%s, %.1f%% of pixels kept (keep rate %s, lambda_priv %s)%s.",
+        report.output_path, report.num_frames, report.fps, report.width, report.height,
+        f" (written as {report.output_width}x{report.output_height}: H.264 needs even sizes)" if padded else "",
+        100 * report.kept_fraction, report.keep_rate, report.lambda_priv,
+        f"; preview {report.preview_path}" if report.preview_path else "",
     )
     return 0
