@@ -475,3 +475,39 @@ def test_a_signal_stops_anonymize_with_one_line_and_no_partial_file(saved_model,
     assert not list(out.rglob("*.tmp.mp4"))
     # what was finished is whole and kept; a re-run skips it and completes the rest
     assert set(p.name for p in out.glob("*.mp4")) <= {"a.mp4"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Untrusted label files
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class _Allocate:
+    """Pickles as a call to `numpy.ndarray(shape, dtype)`: a few bytes that would allocate `shape` elements."""
+
+    def __init__(self, shape, dtype="float64"):
+        self.shape, self.dtype = shape, dtype
+
+    def __reduce__(self):
+        import numpy
+
+        return (numpy.ndarray, (self.shape, numpy.dtype(self.dtype)))
+
+
+@pytest.mark.parametrize("shape, dtype", [((8192, 8192), "float64"), ((2**40,), "float64"), ((1,), "V100000000")])
+def test_a_tiny_pickle_cannot_allocate_a_huge_array(tmp_path, shape, dtype):
+    import tracemalloc
+
+    from transformers_vidanon.data.labels import load_privacy_labels
+
+    path = tmp_path / "labels.pkl"
+    path.write_bytes(__import__("pickle").dumps({"Class/v_Class_g01_c01.avi": _Allocate(shape, dtype)}, protocol=2))
+    assert path.stat().st_size < 200
+    tracemalloc.start()
+    try:
+        with pytest.raises(LabelFileError, match=r"labels.pkl.*builds an array of shape"):
+            load_privacy_labels(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # refused before allocating: not 512 MB

@@ -109,8 +109,39 @@ class PrivacyLabels:
         return self.labels[key]
 
 
+MAX_PICKLED_ARRAY_BYTES = 1 << 20
+"""Largest array a label pickle may build (a label vector is 5 values): checked before anything is allocated."""
+
+
+def _bounded_array_class(source: str) -> type:
+    """`numpy.ndarray` as a label pickle may call it: shape and dtype are bounded before memory is allocated.
+
+    A pickle can call `numpy.ndarray(shape)` directly (a few bytes that allocate gigabytes); arrays built by
+    `_reconstruct` + `__setstate__` carry their data in the file and are bounded by its size.
+    """
+
+    class BoundedArray(np.ndarray):
+        def __new__(cls, shape, dtype=float, *args, **kwargs):
+            try:
+                dims = (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
+                itemsize = np.dtype(dtype).itemsize
+            except (TypeError, ValueError, OverflowError) as error:
+                raise LabelFileError(f"{source!r} is not a valid label pickle: bad array shape or dtype ({error})")
+            if any(d < 0 for d in dims):
+                raise LabelFileError(f"{source!r} is not a valid label pickle: negative array shape {dims}")
+            size = int(np.prod(dims, dtype=object)) * max(1, itemsize)
+            if size > MAX_PICKLED_ARRAY_BYTES:
+                raise LabelFileError(
+                    f"refusing to load {source!r}: it builds an array of shape {dims} and dtype {np.dtype(dtype)} "
+                    f"({size} bytes), more than the {MAX_PICKLED_ARRAY_BYTES} bytes a label array may have"
+                )
+            return np.ndarray.__new__(np.ndarray, dims, dtype, *args, **kwargs)
+
+    return BoundedArray
+
+
 class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals numpy arrays need; anything else raises."""
+    """Unpickler that resolves only the globals numpy arrays need; anything else raises. Arrays are size-bounded."""
 
     _ALLOWED: frozenset[tuple[str, str]] = frozenset(
         {
@@ -132,6 +163,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     def __init__(self, file, source: str) -> None:
         super().__init__(file)
         self._source = source
+        self._array_class = _bounded_array_class(source)
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self._ALLOWED:
@@ -139,6 +171,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
                 f"refusing to load {self._source!r}: it refers to {module}.{name}, and only numpy arrays, dtypes "
                 "and plain containers are admitted in label pickles"
             )
+        if (module, name) == ("numpy", "ndarray"):
+            return self._array_class
         if module.startswith("numpy.core."):  # pickles written by numpy 1.x
             module = "numpy._core." + module[len("numpy.core.") :]
         if module.startswith("numpy._core.") and not hasattr(np, "_core"):  # running on numpy 1.x
@@ -158,7 +192,7 @@ def restricted_pickle_load(path: str | os.PathLike):
     Raises:
         FileNotFoundError: no such file.
         UnsafePickleError: the pickle refers to any other Python object (e.g. `os.system`).
-        LabelFileError: the file is not a valid pickle.
+        LabelFileError: the file is not a valid pickle, or builds an array above `MAX_PICKLED_ARRAY_BYTES`.
     """
     path = Path(path)
     if not path.is_file():
@@ -166,10 +200,11 @@ def restricted_pickle_load(path: str | os.PathLike):
     with open(path, "rb") as handle:
         try:
             return _NumpyOnlyUnpickler(handle, str(path)).load()
-        except UnsafePickleError:
+        except LabelFileError:
             raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
-            raise LabelFileError(f"{str(path)!r} is not a valid label pickle: {error}") from error
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+                MemoryError, OverflowError, RecursionError) as error:
+            raise LabelFileError(f"{str(path)!r} is not a valid label pickle: {type(error).__name__}: {error}") from None
 
 
 def _as_label_vector(value, source: str, key: str, num_attributes: int) -> np.ndarray:
