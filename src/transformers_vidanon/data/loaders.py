@@ -24,8 +24,9 @@ naming it. With `"skip"`, the example comes back with `pixel_values=None` and `b
 warning); [`collate_clips`] drops it and lists it under `skipped_videos`, so a DataLoader worker never dies from
 one bad file; count them where batches arrive with [`BadVideoLog`].
 
-Split hygiene: [`check_disjoint_splits`] raises when two splits of one evaluation share a video; every loader
-that builds several splits calls it.
+Split hygiene: [`check_disjoint_splits`] raises when two splits of one evaluation share a video (the same id, path
+or file content); every loader that builds several splits calls it. Split names are `train`, `val` and `test`; the
+manifest and video-folder loaders read `validation`, `valid`, `dev` and `eval` as `val` ([`canonical_split_name`]).
 """
 
 from __future__ import annotations
@@ -1327,12 +1328,15 @@ class CrossDatasetPairs:
 
 
 __all__ = [
+    "MANIFEST_COLUMNS",
+    "SPLIT_ALIASES",
     "SPLIT_NAMES",
     "BadVideoLog",
     "ClipTransform",
     "CrossDatasetPairs",
     "SplitOverlapError",
     "apply_clip_transform",
+    "canonical_split_name",
     "check_disjoint_splits",
     "collate_clips",
     "dataset_metadata",
