@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from .budget import anonymizer_budget_term, budget_attack_loss, build_budget_model, reset_parameters
 from .modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, grl_coefficient_schedule
-from .training_args import AdversarialTrainingArguments
+from .training_args import AdversarialTrainingArguments, trackers_for_accelerate
 
 logger = get_logger(__name__)
 
@@ -268,15 +268,7 @@ class AdversarialTrainer:
         self._saved_checkpoint: Path | None = None
         self._pixels_checked = False
 
-        tracker_names = [name for name in args.report_to if name != "jsonl"]
-        log_with = []
-        if "tensorboard" in tracker_names:
-            try:
-                import tensorboard  # noqa: F401
-
-                log_with.append("tensorboard")
-            except ImportError:
-                logger.warning("TensorBoard is not installed: logging to metrics.jsonl only.")
+        log_with = trackers_for_accelerate(args.report_to)  # every Accelerate tracker asked for and installed
         self.accelerator = Accelerator(
             mixed_precision=args.mixed_precision,
             gradient_accumulation_steps=args.gradient_accumulation_steps,
@@ -345,8 +337,9 @@ class AdversarialTrainer:
             self.total_steps = args.max_steps
         else:
             self.steps_per_epoch = math.ceil(len(self.train_loader) / args.gradient_accumulation_steps)
-            total = self.steps_per_epoch * args.num_train_epochs
-            self.total_steps = min(total, args.max_steps) if args.max_steps else total
+            # `max_steps` overrides the epochs, as in transformers' TrainingArguments
+            self.total_steps = args.max_steps or self.steps_per_epoch * args.num_train_epochs
+        self.num_epochs = math.ceil(self.total_steps / self.steps_per_epoch) if args.max_steps else args.num_train_epochs
         warmup = int(round(args.warmup_epochs * self.steps_per_epoch))
         # stepped by hand once per optimiser step on every process (not prepared: no per-process multiplication)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -374,7 +367,7 @@ class AdversarialTrainer:
         if args.grl_schedule == "constant":
             return args.grl_max_coefficient
         if args.grl_schedule == "epoch":
-            epochs = args.num_train_epochs - math.floor(args.grl_warmup_epochs)
+            epochs = self.num_epochs - math.floor(args.grl_warmup_epochs)
             epoch = self.state.epoch - math.floor(args.grl_warmup_epochs)
             return args.grl_max_coefficient * grl_coefficient_schedule(epoch / (epochs + 1))
         progress = (self.state.global_step - warmup_steps) / max(1.0, self.total_steps - warmup_steps)
@@ -657,7 +650,7 @@ class AdversarialTrainer:
         window_start, window_clips = time.perf_counter(), 0
         metrics: dict[str, float] = {}
         with self._signal_guard():
-            while state.epoch < args.num_train_epochs and state.global_step < self.total_steps:
+            while state.epoch < self.num_epochs and state.global_step < self.total_steps:
                 self.train_dataset.set_epoch(state.epoch)
                 self.train_loader.set_epoch(state.epoch)
                 loader = self.train_loader
@@ -734,6 +727,8 @@ class AdversarialTrainer:
                 self._log_values({**metrics, "epoch": state.epoch, "final": True})
             if args.save_final_model:
                 model_dir = self.save_model(metrics)
+                if args.push_to_hub:
+                    self.push_model(model_dir)
         if state.skipped_videos:
             logger.warning(f"{len(state.skipped_videos)} bad video(s) were skipped: {sorted(set(state.skipped_videos))}")
         if state.nonfinite_steps:
@@ -822,9 +817,8 @@ class AdversarialTrainer:
         model_dir = self.output_dir / "model"
         unwrapped = accelerator.unwrap_model(self.model)
         if accelerator.is_main_process:
-            unwrapped.save_pretrained(model_dir, safe_serialization=True)
-            if self.processor is not None:
-                self.processor.save_pretrained(model_dir)
+            # weights, code, both processors (derived from this one); the card is written below
+            unwrapped.save_pretrained(model_dir, safe_serialization=True, processor=self.processor, model_card=False)
             (model_dir / "training_args.json").write_text(json.dumps(self.run_config, indent=2, default=str))
             try:
                 from .modelcard import save_model_card
@@ -835,6 +829,24 @@ class AdversarialTrainer:
                 logger.warning(f"model card not written: {error}")
         accelerator.wait_for_everyone()
         return str(model_dir)
+
+    def push_model(self, model_dir: str | os.PathLike) -> None:
+        """Push the saved final model folder (weights, code, processors, its card) to `hub_model_id` (default: the
+        output folder's name), from the main process, in one commit."""
+        accelerator = self.accelerator
+        if accelerator.is_main_process:
+            repo_id = self.args.hub_model_id or self.output_dir.resolve().name
+            commit = _push_folder_to_hub(model_dir, repo_id, self.args.hub_private_repo)
+            logger.info(f"pushed the final model to {commit.commit_url}")
+        accelerator.wait_for_everyone()
+
+
+def _push_folder_to_hub(folder: str | os.PathLike, repo_id: str, private: bool | None) -> Any:
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    return api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload VidAnon anonymizer")
 
 
 def build_model(model_args, num_labels: int, class_names: list[str]) -> VidAnonForPrivacyPreservingActionRecognition:

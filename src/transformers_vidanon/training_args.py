@@ -130,7 +130,11 @@ class AdversarialTrainingArguments:
                   "the anonymized video through the straight-through mask (none when budget_loss_weight is 0)."},
     )
     num_train_epochs: int = field(default=10, metadata={"help": "Epochs."})
-    max_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimiser steps."})
+    max_steps: int | None = field(
+        default=None,
+        metadata={"help": "Total optimiser steps; when set it overrides num_train_epochs (the run takes as many epochs "
+                  "as these steps need), as in transformers' TrainingArguments."},
+    )
     per_device_train_batch_size: int = field(default=8, metadata={"help": "Clips per process and step."})
     per_device_eval_batch_size: int = field(default=16, metadata={"help": "Clips per process in evaluation."})
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per optimiser step."})
@@ -178,7 +182,10 @@ class AdversarialTrainingArguments:
     logging_steps: int = field(default=10, metadata={"help": "Log metrics every N steps."})
     eval_every_epochs: int = field(default=1, metadata={"help": "Validate every N epochs (0: only at the end)."})
     report_to: list[str] = field(
-        default_factory=lambda: ["jsonl"], metadata={"help": "'jsonl' (always on), 'tensorboard' (when installed)."}
+        default_factory=lambda: ["jsonl"],
+        metadata={"help": "Trackers: any of Accelerate's (tensorboard, wandb, mlflow, comet_ml, aim, clearml, dvclive, "
+                  "swanlab, trackio), 'all' (every one installed) or 'none'; metrics.jsonl is always written. A "
+                  "tracker that is not installed is skipped with a warning; an unknown name is an error."},
     )
     max_consecutive_nonfinite: int = field(
         default=5, metadata={"help": "Stop after this many steps in a row with a non-finite loss (each is skipped)."}
@@ -187,6 +194,15 @@ class AdversarialTrainingArguments:
     cpu: bool = field(default=False, metadata={"help": "Force the CPU (also for multi-process CPU runs)."})
     disable_tqdm: bool = field(default=False, metadata={"help": "No progress bar."})
     save_final_model: bool = field(default=True, metadata={"help": "save_pretrained the model, processor and card."})
+    push_to_hub: bool = field(
+        default=False, metadata={"help": "Push the final model (weights, code, processors, card) to the Hub."}
+    )
+    hub_model_id: str | None = field(
+        default=None, metadata={"help": "Hub repository of --push_to_hub, owner/name (default: the output folder's name)."}
+    )
+    hub_private_repo: bool | None = field(
+        default=None, metadata={"help": "Create the --push_to_hub repository private (default: the Hub's default)."}
+    )
 
 
 ALL_ARGUMENT_CLASSES = (ModelArguments, DataArguments, AdversarialTrainingArguments)
@@ -203,6 +219,7 @@ RESUME_CHANGEABLE_ARGUMENTS: tuple[str, ...] = (
 RESUME_IGNORED_ARGUMENTS: tuple[str, ...] = (
     "output_dir", "resume_from_checkpoint", "allow_changed_arguments", "changed_on_resume", "disable_tqdm",
     "logging_steps", "report_to", "checkpoints_total_limit", "save_final_model", "num_workers",
+    "push_to_hub", "hub_model_id", "hub_private_repo",
 )
 
 
@@ -235,6 +252,46 @@ def compare_resumed_arguments(
         else:
             refused.append(f"{name}: {old!r} in the checkpoint, {new!r} now (cannot change on resume)")
     return changes, refused
+
+
+REPORT_TO_KEYWORDS: tuple[str, ...] = ("jsonl", "all", "none")
+
+
+def supported_trackers() -> tuple[str, ...]:
+    """The tracker names Accelerate supports (`log_with`), as `--report_to` takes them."""
+    from accelerate.tracking import LOGGER_TYPE_TO_CLASS
+
+    return tuple(sorted(LOGGER_TYPE_TO_CLASS))
+
+
+def check_report_to(report_to: list[str]) -> None:
+    """Raise `ValueError` for a `report_to` name that is neither Accelerate's nor `jsonl` / `all` / `none`."""
+    known = supported_trackers()
+    unknown = [name for name in report_to if name not in known and name not in REPORT_TO_KEYWORDS]
+    if unknown:
+        raise ValueError(f"`report_to` has unknown tracker(s) {unknown}; choose from {list(REPORT_TO_KEYWORDS)} and "
+                         f"Accelerate's {list(known)}.")
+    if "none" in report_to and len(set(report_to) - {"none", "jsonl"}) > 0:
+        raise ValueError(f"`report_to` cannot combine 'none' with trackers, got {report_to}.")
+
+
+def trackers_for_accelerate(report_to: list[str]) -> list[str]:
+    """What `Accelerator(log_with=...)` gets for `report_to`: the trackers asked for that are installed ("all" as
+    is); each one asked for but not installed is named in a warning."""
+    import logging
+
+    from accelerate.tracking import get_available_trackers
+
+    check_report_to(report_to)
+    if "all" in report_to:
+        return ["all"]
+    available = {str(tracker) for tracker in get_available_trackers()}
+    wanted = [name for name in dict.fromkeys(report_to) if name not in REPORT_TO_KEYWORDS]
+    for name in wanted:
+        if name not in available:
+            logging.getLogger(__name__).warning("`report_to` asks for %r, which is not installed: not logging to it.",
+                                                name)
+    return [name for name in wanted if name in available]
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
@@ -270,6 +327,11 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
         raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {training.mixed_precision!r}.")
     if data.num_workers < 0:
         raise ValueError(f"`num_workers` must be >= 0, got {data.num_workers}.")
+    check_report_to(training.report_to)
+    if training.push_to_hub and not training.save_final_model:
+        raise ValueError("`push_to_hub` pushes the final model: it needs `save_final_model`.")
+    if training.hub_model_id is not None and not training.push_to_hub:
+        raise ValueError("`hub_model_id` is given but `push_to_hub` is not set.")
     unchangeable = [name for name in training.allow_changed_arguments if name not in RESUME_CHANGEABLE_ARGUMENTS]
     if unchangeable:
         raise ValueError(f"`allow_changed_arguments` names {unchangeable}, which cannot change on resume; the "
@@ -283,12 +345,17 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
 def parse_arguments(
     argv: list[str] | None = None,
 ) -> tuple[ModelArguments, DataArguments, AdversarialTrainingArguments]:
-    """`--config FILE.yaml` (optional) mapped onto the dataclasses, then `--key value` overrides.
+    """`--config FILE.yaml` (or the YAML path alone as the first argument, as HfArgumentParser scripts take it)
+    mapped onto the dataclasses, then `--key value` overrides.
 
     Unknown YAML keys are an error naming the key and the file.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     defaults: dict[str, Any] = {}
+    if argv and not argv[0].startswith("-") and argv[0].lower().endswith((".yaml", ".yml")):
+        if "--config" in argv:
+            raise ValueError(f"give the YAML file once: {argv[0]!r} and `--config` were both given.")
+        argv = ["--config", *argv]
     if "--config" in argv:
         position = argv.index("--config")
         if position + 1 >= len(argv):

@@ -1,0 +1,139 @@
+"""`training/train.py` speaks TrainingArguments: `--max_steps` overrides the epochs, `--report_to` takes Accelerate's
+trackers and refuses unknown ones, `--push_to_hub` pushes the final model with its card, a lone YAML path works."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.trainer import AdversarialTrainer
+from transformers_vidanon.training_args import (
+    AdversarialTrainingArguments,
+    parse_arguments,
+    supported_trackers,
+    trackers_for_accelerate,
+)
+
+torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "training" / "configs" / "synthetic.yaml"
+
+
+class ListDataset(torch.utils.data.Dataset):
+    def __init__(self, items: list[dict]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.items[index]
+
+
+def tiny_model() -> VidAnonForPrivacyPreservingActionRecognition:
+    torch.manual_seed(0)
+    return VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(
+        image_size=16, patch_size=4, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=2))
+
+
+def examples(count: int = 6) -> list[dict]:
+    generator = torch.Generator().manual_seed(0)
+    return [{"pixel_values": torch.rand(4, 3, 16, 16, generator=generator), "labels": i % 2,
+             "privacy_labels": torch.tensor([1.0, 0, 1, 0, float(i % 2)]), "video_id": f"v{i}"} for i in range(count)]
+
+
+def training_args(output_dir: Path, **overrides) -> AdversarialTrainingArguments:
+    values = dict(output_dir=str(output_dir), num_train_epochs=1, per_device_train_batch_size=2, cpu=True,
+                  disable_tqdm=True, logging_steps=1, save_final_model=False, learning_rate=1e-3, eval_every_epochs=0)
+    return AdversarialTrainingArguments(**{**values, **overrides})
+
+
+@pytest.mark.parametrize("max_steps, epochs, steps, epochs_run", [(5, 1, 5, 2), (2, 3, 2, 1), (None, 2, 6, 2)])
+def test_max_steps_overrides_the_epochs(tmp_path, max_steps, epochs, steps, epochs_run):
+    # 6 examples, batch 2: 3 optimiser steps per epoch
+    args = training_args(tmp_path / "run", max_steps=max_steps, num_train_epochs=epochs)
+    trainer = AdversarialTrainer(tiny_model(), args, ListDataset(examples()))
+    assert trainer.total_steps == steps and trainer.num_epochs == epochs_run
+    result = trainer.train()
+    assert result.global_step == steps
+    assert result.epochs_completed == pytest.approx(steps / 3)
+
+
+def test_report_to_takes_accelerate_trackers_and_refuses_unknown_ones(caplog):
+    assert {"tensorboard", "wandb", "mlflow", "comet_ml"} <= set(supported_trackers())
+    base = ["--output_dir", "out"]
+    _, _, parsed = parse_arguments([*base, "--report_to", "jsonl", "wandb", "mlflow"])
+    assert parsed.report_to == ["jsonl", "wandb", "mlflow"]
+    with pytest.raises(ValueError, match=r"unknown tracker\(s\) \['wandbx'\].*'wandb'"):
+        parse_arguments([*base, "--report_to", "wandbx"])
+    with pytest.raises(ValueError, match="cannot combine 'none'"):
+        parse_arguments([*base, "--report_to", "none", "wandb"])
+    # asked for but not installed here: named in a warning, not passed on (Accelerate would drop it silently)
+    from accelerate.tracking import get_available_trackers
+
+    installed = {str(tracker) for tracker in get_available_trackers()}
+    missing = next(name for name in ("wandb", "mlflow", "comet_ml", "aim") if name not in installed)
+    with caplog.at_level(logging.WARNING):
+        assert trackers_for_accelerate(["jsonl", missing]) == []
+    assert f"asks for {missing!r}, which is not installed" in caplog.text
+    assert trackers_for_accelerate(["all"]) == ["all"] and trackers_for_accelerate(["none"]) == []
+    with pytest.raises(ValueError, match="unknown tracker"):
+        AdversarialTrainer(tiny_model(), training_args(Path("unused"), report_to=["nope"]), ListDataset(examples()))
+
+
+def test_a_lone_yaml_path_is_the_config(tmp_path):
+    lone = parse_arguments([str(CONFIG), "--learning_rate", "3e-4", "--output_dir", str(tmp_path)])
+    flagged = parse_arguments(["--config", str(CONFIG), "--learning_rate", "3e-4", "--output_dir", str(tmp_path)])
+    assert lone == flagged
+    assert lone[2].learning_rate == 3e-4
+    assert lone[2].num_train_epochs == yaml.safe_load(CONFIG.read_text())["training"]["num_train_epochs"]
+    with pytest.raises(ValueError, match="give the YAML file once"):
+        parse_arguments([str(CONFIG), "--config", str(CONFIG)])
+
+
+def test_hub_arguments_are_checked():
+    with pytest.raises(ValueError, match="`hub_model_id` is given but `push_to_hub` is not set"):
+        parse_arguments(["--hub_model_id", "user/x"])
+    with pytest.raises(ValueError, match="needs `save_final_model`"):
+        parse_arguments(["--push_to_hub", "true", "--save_final_model", "false"])
+    _, _, parsed = parse_arguments(["--push_to_hub", "true", "--hub_model_id", "user/x", "--hub_private_repo", "true"])
+    assert parsed.push_to_hub and parsed.hub_model_id == "user/x" and parsed.hub_private_repo
+
+
+def test_push_to_hub_pushes_the_final_model_with_its_card(fake_hub, tmp_path):
+    out = tmp_path / "run"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO / "tests")!r})
+        import torch
+        from test_training_flags import ListDataset, examples, tiny_model, training_args
+        from transformers_vidanon.trainer import AdversarialTrainer
+        from pathlib import Path
+        args = training_args(Path({str(out)!r}), max_steps=2, save_final_model=True, push_to_hub=True,
+                             hub_model_id="user/trained", hub_private_repo=True)
+        AdversarialTrainer(tiny_model(), args, ListDataset(examples()), run_config={{"dataset": "synth",
+                           "output_dir": {str(out)!r}, "learning_rate": 1e-3}}).train()
+    """)
+    result = subprocess.run([sys.executable, "-c", script], env={**fake_hub.environment(tmp_path / "hf"),
+                            "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = fake_hub.files("user/trained")
+    assert {"model.safetensors", "config.json", "README.md", "training_args.json", "preprocessor_config.json",
+            "video_preprocessor_config.json", "modeling_vidanon.py", "pipelines.py"} <= set(files)
+    local = {p.name: p.read_bytes() for p in (out / "model").iterdir() if p.is_file()}
+    assert all(files[name] == content for name, content in local.items() if name in files)
+    card = files["README.md"].decode()
+    assert "| `learning_rate` | 0.001 |" in card and str(out) not in card  # the trainer's card, no local path
+    assert json.loads(files["config.json"])["custom_pipelines"]
+    assert len(fake_hub.repo("user/trained").commits) == 2 and fake_hub.unhandled == []
