@@ -21,8 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     stop_when_launcher_stops()
     model_args, data_args, training_args = parse_arguments(argv)
-    result = train_from_arguments(model_args, data_args, training_args)
     log = logging.getLogger("train")
+    try:
+        result = train_from_arguments(model_args, data_args, training_args)
+    except KeyboardInterrupt:  # SIGINT outside the training loop (which stops itself with a checkpoint)
+        log.error("interrupted by SIGINT outside the training loop (no checkpoint written now); exit status 130")
+        return 130
     if result.stopped_by_signal:
         status = 128 + int(result.stop_signal or 15)
         log.warning(
