@@ -342,6 +342,17 @@ def test_sigterm_to_accelerate_launch_reaches_training_which_saves_and_exits_non
     steps = int(checkpoint.name.split("_")[1])
     assert steps < 50 * 3 and checkpoint_problem(checkpoint) is None
     assert not list((out / "checkpoints").glob(".*.tmp"))
+    # the run resumes (one more step, allowed explicitly; in this process: what train.py calls) and saves its model,
+    # recording the change
+    from transformers_vidanon.trainer import train_from_arguments
+
+    resumed = train_from_arguments(*parse_arguments([*args, "--resume_from_checkpoint", "latest", "--max_steps",
+                                                     str(steps + 1), "--allow_changed_arguments", "max_steps"]))
+    assert resumed.global_step == steps + 1 and not resumed.stopped_by_signal
+    recorded = json.loads((out / "model" / "training_args.json").read_text())
+    assert recorded["max_steps"] == steps + 1
+    assert recorded["changed_on_resume"] == [{"step": steps, "argument": "max_steps", "checkpoint": None,
+                                              "now": steps + 1}]
 
 
 # ---------------------------------------------------------------------------------------------------------------
