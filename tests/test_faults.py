@@ -306,6 +306,20 @@ def test_yaml_scalars_where_lists_are_allowed_and_errors_name_the_key(tmp_path):
         assert "c.yaml" in str(error.value)
 
 
+def test_a_user_error_in_train_py_is_one_line_and_status_2(tmp_path, caplog):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_script", TRAIN_SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    config = tmp_path / "bad.yaml"
+    config.write_text("training:\n  learning_rate: fast\n")
+    with caplog.at_level(logging.INFO):
+        assert script.main(["--config", str(config)]) == 2  # returned: no traceback
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [f"ValueError: {str(config)!r}: `learning_rate` must be a number (float), got 'fast'."]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Signals through `accelerate launch`
 # ---------------------------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ training logic lives in `transformers_vidanon.trainer`; this script only parses 
 
 SIGTERM / SIGINT (to this process, or to the `accelerate launch` process in front of it) stop training with a
 resumable checkpoint; the exit status is then 128 + the signal number (143 / 130), so that a scheduler sees that the
-job did not finish.
+job did not finish. A user error (an argument, the YAML file, the data, a refused resume) is one logged line and exit
+status 2.
 """
 
 import logging
@@ -20,13 +21,17 @@ from transformers_vidanon.training_args import parse_arguments
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     stop_when_launcher_stops()
-    model_args, data_args, training_args = parse_arguments(argv)
     log = logging.getLogger("train")
     try:
+        model_args, data_args, training_args = parse_arguments(argv)
         result = train_from_arguments(model_args, data_args, training_args)
     except KeyboardInterrupt:  # SIGINT outside the training loop (which stops itself with a checkpoint)
         log.error("interrupted by SIGINT outside the training loop (no checkpoint written now); exit status 130")
         return 130
+    except (ValueError, FileNotFoundError) as error:  # user errors (arguments, config, data): one line, status 2
+        log.debug("the error's traceback:", exc_info=True)
+        log.error("%s: %s", type(error).__name__, error)
+        return 2
     if result.stopped_by_signal:
         status = 128 + int(result.stop_signal or 15)
         log.warning(
