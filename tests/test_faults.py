@@ -502,6 +502,13 @@ def test_a_signal_stops_anonymize_with_one_line_and_no_partial_file(saved_model,
     assert set(p.name for p in out.glob("*.mp4")) <= {"a.mp4"}
 
 
+def test_a_batch_of_no_clips_is_a_clear_error():
+    from transformers_vidanon.anonymize import predict_keep_mask
+
+    with pytest.raises(ValueError, match=r"`pixel_values` must hold at least one clip.*\(0, 4, 3, 16, 16\)"):
+        predict_keep_mask(_tiny_model(), torch.rand(0, 4, 3, 16, 16))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Untrusted label files
 # ---------------------------------------------------------------------------------------------------------------

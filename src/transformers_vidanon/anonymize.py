@@ -372,6 +372,10 @@ def predict_keep_mask(model: Any, pixel_values: torch.Tensor, batch_size: int = 
     """
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
+    if pixel_values.ndim != 5 or pixel_values.shape[0] == 0:
+        raise ValueError(
+            f"`pixel_values` must hold at least one clip of shape (T, C, H, W), got shape {tuple(pixel_values.shape)}."
+        )
     was_training = model.training
     model.eval()
     try:
