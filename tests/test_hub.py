@@ -17,7 +17,6 @@ import pytest
 import torch
 import yaml
 from fakehub import FakeHub
-
 from transformers import pipeline
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
@@ -82,7 +81,7 @@ def saved(tmp_path_factory) -> dict:
 def hub(saved) -> FakeHub:
     """The fake Hub after the push example pushed the saved model to REPO_ID."""
     with FakeHub() as server:
-        result = subprocess.run(  # noqa: PLW1510 (the return code is asserted below, with the output)
+        result = subprocess.run(
             [sys.executable, str(REPO / "examples" / "push_to_hub.py"), str(saved["folder"]), REPO_ID,
              "--results", str(saved["root"] / "results.json")],
             env={**server.environment(saved["root"] / "hf_home_push"), "OMP_NUM_THREADS": "1"},

@@ -2,34 +2,88 @@
 
 Importing the package registers the ``vidanon`` model type with transformers' Auto classes, so that
 ``AutoConfig``, ``AutoModel``, ``AutoModelForVideoClassification``, ``AutoVideoProcessor`` and
-``AutoImageProcessor`` load VidAnon checkpoints, and the ``video-anonymization`` pipeline task.
+``AutoImageProcessor`` load VidAnon checkpoints, and the ``video-anonymization`` pipeline task ([`register`]).
+
+The one exception is the command line (``vidanon ...`` or ``python -m transformers_vidanon.cli ...``): there the
+package imports nothing heavy until a command runs (``--help`` never imports torch), and the command line calls
+[`register`] before a command does its work. The public names below are loaded on first use either way.
 """
 
-from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForVideoClassification
+from __future__ import annotations
 
-# the class itself: `transformers.AutoVideoProcessor` is a placeholder where torchvision is missing, yet the
-# pipelines use this class everywhere, and VidAnon's video processor needs no torchvision
-from transformers.models.auto.video_processing_auto import AutoVideoProcessor
-
-from .configuration_vidanon import DEFAULT_PRIVACY_LABEL_NAMES, VidAnonConfig
-from .modeling_vidanon import (
-    VidAnonAnonymizationOutput,
-    VidAnonForPrivacyPreservingActionRecognition,
-    VidAnonForPrivacyPreservingActionRecognitionOutput,
-    VidAnonModel,
-    VidAnonModelOutput,
-    VidAnonPreTrainedModel,
-    gradient_reversal,
-    grl_coefficient_schedule,
-)
-from .processing_vidanon import VidAnonImageProcessor
-from .video_processing_vidanon import VidAnonVideoProcessor
+import importlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# public name -> the module that defines it
+_LAZY_NAMES: dict[str, str] = {
+    "DEFAULT_PRIVACY_LABEL_NAMES": "configuration_vidanon",
+    "VidAnonConfig": "configuration_vidanon",
+    "VidAnonAnonymizationOutput": "modeling_vidanon",
+    "VidAnonForPrivacyPreservingActionRecognition": "modeling_vidanon",
+    "VidAnonForPrivacyPreservingActionRecognitionOutput": "modeling_vidanon",
+    "VidAnonModel": "modeling_vidanon",
+    "VidAnonModelOutput": "modeling_vidanon",
+    "VidAnonPreTrainedModel": "modeling_vidanon",
+    "gradient_reversal": "modeling_vidanon",
+    "grl_coefficient_schedule": "modeling_vidanon",
+    "VidAnonImageProcessor": "processing_vidanon",
+    "VidAnonVideoProcessor": "video_processing_vidanon",
+}
 
-def _register() -> None:
-    """Register with the Auto classes (idempotent) and record ``auto_map`` for ``trust_remote_code`` loading."""
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from .configuration_vidanon import DEFAULT_PRIVACY_LABEL_NAMES, VidAnonConfig
+    from .modeling_vidanon import (
+        VidAnonAnonymizationOutput,
+        VidAnonForPrivacyPreservingActionRecognition,
+        VidAnonForPrivacyPreservingActionRecognitionOutput,
+        VidAnonModel,
+        VidAnonModelOutput,
+        VidAnonPreTrainedModel,
+        gradient_reversal,
+        grl_coefficient_schedule,
+    )
+    from .processing_vidanon import VidAnonImageProcessor
+    from .video_processing_vidanon import VidAnonVideoProcessor
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY_NAMES])
+
+
+_registered = False
+
+
+def register() -> None:
+    """Register VidAnon with transformers (idempotent): the Auto classes, `auto_map` for `trust_remote_code` saving,
+    and the `video-anonymization` pipeline task."""
+    global _registered
+    if _registered:
+        return
+    from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForVideoClassification
+
+    # the class itself: `transformers.AutoVideoProcessor` is a placeholder where torchvision is missing, yet the
+    # pipelines use this class everywhere, and VidAnon's video processor needs no torchvision
+    from transformers.models.auto.video_processing_auto import AutoVideoProcessor
+
+    from .configuration_vidanon import VidAnonConfig
+    from .modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, VidAnonModel
+    from .pipelines import register_pipelines
+    from .processing_vidanon import VidAnonImageProcessor
+    from .video_processing_vidanon import VidAnonVideoProcessor
+
     AutoConfig.register(VidAnonConfig.model_type, VidAnonConfig, exist_ok=True)
     AutoModel.register(VidAnonConfig, VidAnonModel, exist_ok=True)
     AutoModelForVideoClassification.register(VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition, exist_ok=True)
@@ -46,13 +100,21 @@ def _register() -> None:
     # saved processors carry `auto_map` and their code, for `trust_remote_code` loading without the package
     VidAnonImageProcessor.register_for_auto_class("AutoImageProcessor")
     VidAnonVideoProcessor.register_for_auto_class("AutoVideoProcessor")
+    register_pipelines()
+    _registered = True
 
 
-_register()
+def _running_the_command_line() -> bool:
+    """Whether this process is the `vidanon` command (console script, or `python -m transformers_vidanon.cli`)."""
+    argv = getattr(sys, "orig_argv", None) or []
+    if "-m" in argv[:-1] and argv[argv.index("-m") + 1] == f"{__name__}.cli":
+        return True
+    return bool(sys.argv) and Path(sys.argv[0]).name in ("vidanon", "vidanon.exe")
 
-from .pipelines import register_pipelines
 
-register_pipelines()
+if not _running_the_command_line():
+    register()
+
 
 __all__ = [
     "DEFAULT_PRIVACY_LABEL_NAMES",
@@ -67,4 +129,5 @@ __all__ = [
     "VidAnonVideoProcessor",
     "gradient_reversal",
     "grl_coefficient_schedule",
+    "register",
 ]

@@ -25,7 +25,6 @@ import copy
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .fileutils import mkstemp_with_umask
 from .pruning import upsample_keep_mask
 from .video_io import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError, VideoFile
 
@@ -489,7 +489,7 @@ class _AtomicMp4Writer:
         self.path = path
         self.height, self.width = height + height % 2, width + width % 2
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
+        descriptor, temporary = mkstemp_with_umask(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
         os.close(descriptor)
         self.temporary = Path(temporary)
         PARTIAL_OUTPUTS.add(self.temporary)
@@ -578,7 +578,7 @@ def save_preview(raw_clip: np.ndarray, anonymized_clip: np.ndarray, path: str | 
         return (np.asarray(clip).astype(np.float32) / 255.0).transpose(0, 3, 1, 2)[None]
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.png", dir=path.parent)
+    descriptor, temporary = mkstemp_with_umask(prefix=f".{path.stem}.", suffix=".tmp.png", dir=path.parent)
     os.close(descriptor)
     try:
         plot_figure2(to_float(raw_clip), to_float(anonymized_clip), temporary,

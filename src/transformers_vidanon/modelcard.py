@@ -54,6 +54,8 @@ from typing import Any
 
 import yaml
 
+from .fileutils import mkstemp_with_umask
+
 logger = logging.getLogger(__name__)
 
 TEMPLATE_PACKAGE = "transformers_vidanon"
@@ -596,7 +598,7 @@ def save_model_card(
     card = render_model_card(config, results, training_args, base_model, **render_kwargs)
     save_dir.mkdir(parents=True, exist_ok=True)
     path = save_dir / "README.md"
-    descriptor, temporary = tempfile.mkstemp(prefix=".README.", suffix=".tmp", dir=save_dir)
+    descriptor, temporary = mkstemp_with_umask(prefix=".README.", suffix=".tmp", dir=save_dir)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(card)

@@ -220,7 +220,7 @@ class VideoAnonymizationPipeline(Pipeline):
     def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
         keep_mask: torch.Tensor = model_outputs["keep_mask"]
         clips = model_outputs["clips"]
-        num_clips, clip_frames, height, width = clips.shape[:4]
+        clip_frames, height, width = clips.shape[1:4]
         pixel_mask = upsample_keep_mask(keep_mask, (clip_frames, height, width))[:, :, 0].numpy() > 0.5
         fill = np.uint8(round(min(max(float(model_outputs["fill_value"]), 0.0), 1.0) * 255))
         frames = np.where(pixel_mask[..., None], clips, fill)

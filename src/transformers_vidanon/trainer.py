@@ -51,6 +51,8 @@ CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_PREFIX = "step_"
 # written last into a checkpoint folder, before the folder gets its final name: the files and their sizes
 CHECKPOINT_MANIFEST = "checkpoint.json"
+# what a checkpoint written before CHECKPOINT_MANIFEST existed holds once complete (run_config.json was written last)
+LEGACY_CHECKPOINT_FILES = ("model.safetensors", "optimizer.bin", "random_states_0.pkl", "run_config.json")
 NO_DECAY_NAMES = ("cls_tokens", "position_embeddings", "cls_position_embeddings")
 
 
@@ -144,12 +146,16 @@ def checkpoint_problem(path: str | os.PathLike) -> str | None:
 
     A complete checkpoint holds `checkpoint.json`, written last, listing every file with its size; a folder without
     it (a save that was killed, or emptied) or whose files are missing or of another size (truncated) is not one.
+    Folders saved before `checkpoint.json` existed count as complete when they hold the files of a save and
+    `run_config.json`, which was then written last.
     """
     path = Path(path)
     manifest = path / CHECKPOINT_MANIFEST
     if not path.is_dir():
         return "not a folder"
     if not manifest.is_file():
+        if all((path / name).is_file() for name in LEGACY_CHECKPOINT_FILES):
+            return None
         return f"no {CHECKPOINT_MANIFEST} (the save did not finish)"
     try:
         files = json.loads(manifest.read_text())["files"]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +34,8 @@ from types import TracebackType
 from typing import Literal
 
 import numpy as np
+
+from .fileutils import mkstemp_with_umask
 
 logger = logging.getLogger(__name__)
 
@@ -616,7 +617,7 @@ def write_video(
         raise ValueError(f"`even_size` must be 'pad' or 'crop', got {even_size!r}.")
     frames = _to_even(frames, even_size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
+    descriptor, temporary = mkstemp_with_umask(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
     os.close(descriptor)
     try:
         with av.open(temporary, mode="w", format="mp4") as container:

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a small smoke run (few videos, one seed, short training): NOT a result")
     parser.add_argument("--train", nargs=argparse.REMAINDER, default=[],
                         help="training overrides, e.g. --train --num_train_epochs 20 (must come last)")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def run(args) -> int:

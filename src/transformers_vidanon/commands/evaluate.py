@@ -26,9 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--boxes", default=None, help="person boxes JSON for the blackening baseline on real data")
     parser.add_argument("--output", default="outputs/evaluation", help="folder for results.json and results.md")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fresh-model seeds (at least 3)")
-    parser.add_argument("--attackers", nargs="+", default=["frame", "video"], choices=["frame", "video"])
-    parser.add_argument("--num-frames", type=int, default=16)
-    parser.add_argument("--frame-stride", type=int, default=2)
+    parser.add_argument("--attackers", nargs="+", default=["frame", "video"], choices=["frame", "video"],
+                        help="privacy attackers: per-frame and video-level, trained from scratch")
+    parser.add_argument("--num-frames", type=int, default=16, help="frames per clip the fresh models see")
+    parser.add_argument("--frame-stride", type=int, default=2, help="distance between sampled frames")
     parser.add_argument("--image-size", type=int, default=None, help="clip size (default: the data's or 112)")
     parser.add_argument("--keep-rate", type=float, default=None, help="override the checkpoint's keep rate")
     parser.add_argument("--lambda-priv", type=float, default=None, help="override the checkpoint's lambda_priv")
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame-attacker", default=None, help="AutoModelForImageClassification name/path")
     parser.add_argument("--video-attacker", default=None, help="AutoModelForVideoClassification name/path")
     parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply the fresh models' epochs")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def _load_data(args):
