@@ -279,6 +279,18 @@ def test_latest_skips_incomplete_checkpoints_and_names_them(tmp_path, caplog):
         _train(out, max_steps=3, resume_from_checkpoint=str(truncated))
 
 
+def test_checkpoints_saved_before_the_file_manifest_still_resume(tmp_path):
+    out = tmp_path / "run"
+    _train(out, max_steps=2)
+    first, second = list_checkpoints(out)
+    (second / "checkpoint.json").unlink()  # as saved by an earlier version: run_config.json was written last
+    (first / "checkpoint.json").unlink()
+    (first / "run_config.json").unlink()  # an earlier version's save that was killed
+    assert checkpoint_problem(second) is None and "no checkpoint.json" in checkpoint_problem(first)
+    _, result = _train(out, max_steps=3, resume_from_checkpoint="latest", allow_changed_arguments=["max_steps"])
+    assert result.global_step == 3
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # YAML configs
 # ---------------------------------------------------------------------------------------------------------------
