@@ -186,11 +186,14 @@ def list_checkpoints(output_dir: str | os.PathLike, complete_only: bool = True) 
 
 
 def _launched_by_accelerate() -> bool:
+    """Whether the parent process is `accelerate launch` / `torchrun` (its command line, on Linux)."""
     try:
-        parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().replace(b"\0", b" ")
+        parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().split(b"\0")[:3]
     except OSError:
         return False
-    return any(name in parent for name in (b"accelerate", b"torchrun", b"torch.distributed.run"))
+    launchers = {b"accelerate", b"accelerate-launch", b"torchrun", b"accelerate.commands.launch",
+                 b"accelerate.commands.accelerate_cli", b"torch.distributed.run", b"torch.distributed.launch"}
+    return any(os.path.basename(arg) in launchers for arg in parent)
 
 
 def stop_when_launcher_stops(signum: int = signal.SIGTERM) -> bool:
