@@ -118,9 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch
-
     from ..anonymize import anonymize_folder, anonymize_video, check_device, load_anonymizer
+    from ..sharding import anonymize_folder_sharded, default_device, launched_processes
     from ..video_io import DEFAULT_MAX_PIXELS, VideoDecodeError
 
     source, output = Path(args.input), Path(args.output)
@@ -134,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
         logger.error("--preview %s must be a .png file (for a folder INPUT, a folder).", args.preview)
         return 2
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = args.device or default_device()  # under `accelerate launch`: this process's own GPU
     try:
         check_device(device)
     except ValueError as error:
@@ -157,8 +156,10 @@ def _run(args: argparse.Namespace) -> int:
         if output.exists() and not output.is_dir():
             logger.error("--output %s must be a folder when INPUT is a folder.", output)
             return 2
+        # under `accelerate launch` with several processes: each takes its shard, the main one gathers the summary
+        folder_run = anonymize_folder_sharded if launched_processes() > 1 else anonymize_folder
         try:
-            report = anonymize_folder(
+            report = folder_run(
                 model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
                 lambda_priv=args.lambda_priv, preview_dir=args.preview, overwrite=args.overwrite, crf=args.crf,
                 max_pixels=max_pixels,
