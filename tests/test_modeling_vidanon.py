@@ -496,3 +496,55 @@ def test_set_pruning_changes_inference_and_validates():
     with pytest.raises(ValueError, match="keep_rate"):
         model.set_pruning(keep_rate=1.5, lambda_priv=0.1)
     assert model.config.keep_rate == 0.25 and model.config.lambda_priv == 2.0
+
+
+def test_localization_pools_are_the_cls_attention_weighted_tubelets_and_train_the_attention():
+    tester = VidAnonModelTester(pruning_layers=[0, 1], localization_loss_weight=0.5)
+    model = tester.model()
+    pixel_values = tester.prepare_inputs(model.config)
+    outputs = model.vidanon(pixel_values, output_hidden_states=True)
+    pools = outputs.localization_pools
+    assert len(pools) == 2 and pools[0].shape == (2, 2, model.config.hidden_size)
+    # the first pool, recomputed by hand from layer 0's attention sub-block and its CLS rows
+    layer = model.vidanon.encoder.layer[0]
+    embeddings = outputs.hidden_states[0]
+    attention = layer.attention(layer.layernorm_before(embeddings), cls_positions=(0, 1),
+                                tubelet_slice=slice(2, 2 + model.config.num_tubelets))
+    after = embeddings + attention.context
+    expected = torch.einsum("bkn,bnd->bkd", attention.cls_attention, after[:, 2:])
+    torch.testing.assert_close(pools[0], expected)
+
+    labels, privacy = torch.tensor([0, 2]), torch.tensor([[1.0, 0, 1, 0, 1], [0, 1, 0, 1, 0]])
+    out = model(pixel_values, labels=labels, privacy_labels=privacy)
+    heads = [(model.localization_action_classifier, 0, labels), (model.localization_privacy_classifier, 1, privacy)]
+    by_hand = torch.stack([
+        torch.nn.functional.cross_entropy(heads[0][0](pool[:, 0]), labels)
+        + torch.nn.functional.binary_cross_entropy_with_logits(heads[1][0](pool[:, 1]), privacy)
+        for pool in pools
+    ]).mean()
+    torch.testing.assert_close(out.localization_loss, by_hand)
+    torch.testing.assert_close(out.loss, out.action_loss + out.privacy_loss + 0.5 * by_hand)
+    # the localization loss reaches the attention (query/key) weights that the pruning score reads
+    model.train().zero_grad()
+    model(pixel_values, labels=labels, privacy_labels=privacy).localization_loss.backward()
+    assert model.vidanon.encoder.layer[0].attention.attention.query.weight.grad.abs().sum() > 0
+    # off by default: no heads, no pools, the paper's loss
+    plain = VidAnonModelTester().model()
+    assert not hasattr(plain, "localization_privacy_classifier")
+    assert plain(pixel_values, labels=labels, privacy_labels=privacy).localization_loss is None
+
+
+def test_conv_stem_keeps_the_tubelet_grid_and_round_trips(tmp_path):
+    tester = VidAnonModelTester(conv_stem_channels=[4, 8])
+    model = tester.model()
+    pixel_values = tester.prepare_inputs(model.config)
+    out = model(pixel_values)
+    assert out.keep_mask.shape == (2, 2, 4, 4)  # same grid as without a stem
+    stem = model.vidanon.embeddings.patch_embeddings.stem
+    assert [m.out_channels for m in stem if isinstance(m, torch.nn.Conv3d)] == [4, 8]
+    assert model.vidanon.embeddings.patch_embeddings.projection.kernel_size == (2, 2, 2)
+    model.save_pretrained(tmp_path)
+    reloaded = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(tmp_path).eval()
+    torch.testing.assert_close(reloaded(pixel_values).logits, out.logits)
+    with pytest.raises(ValueError, match="patch_size"):
+        VidAnonConfig(image_size=15, patch_size=5, conv_stem_channels=[4])

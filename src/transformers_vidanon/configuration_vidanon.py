@@ -115,6 +115,17 @@ class VidAnonConfig(PretrainedConfig):
         straight_through_temperature (`float`, *optional*, defaults to 1.0):
             Temperature of the soft keep probability whose gradient the straight-through keep mask carries
             (used when a loss is computed on the anonymized video itself).
+        localization_loss_weight (`float`, *optional*, defaults to 0.0):
+            Weight of the attention-pooled localization losses (beyond the paper). At every pruning layer the action
+            and the privacy CLS attention, the very weights the score `s` reads, pool the tubelet tokens, and two
+            linear heads predict the action (cross-entropy) and the privacy attributes (BCE, never reversed) from
+            those pools. The only way to predict well from a pool is to weight the tubelets that carry the target, so
+            this trains each CLS token's attention to sit on its cues. 0: off (the paper's model).
+        conv_stem_channels (`Sequence[int]`, *optional*, defaults to `()`):
+            Empty: VideoMAE's linear tubelet projection (the paper). Otherwise a convolutional stem before it
+            (beyond the paper, for backbones trained from scratch on small data): 3 x 3 x 3 convolutions with batch
+            norm and ReLU of these widths, the first with spatial stride 2, then the tubelet projection with a kernel
+            of `(tubelet_size, patch_size / 2, patch_size / 2)`; the tubelet grid is unchanged.
 
     Example:
 
@@ -168,6 +179,8 @@ class VidAnonConfig(PretrainedConfig):
         image_std: Sequence[float] | None = IMAGENET_STD,
         action_loss_weight: float = 1.0,
         straight_through_temperature: float = 1.0,
+        localization_loss_weight: float = 0.0,
+        conv_stem_channels: Sequence[int] = (),
         **kwargs,
     ):
         custom_pipelines = _pipelines_not_registered_here(kwargs.pop("custom_pipelines", None))
@@ -209,6 +222,8 @@ class VidAnonConfig(PretrainedConfig):
         self.image_std = None if image_std is None else [float(v) for v in image_std]
         self.action_loss_weight = float(action_loss_weight)
         self.straight_through_temperature = float(straight_through_temperature)
+        self.localization_loss_weight = float(localization_loss_weight)
+        self.conv_stem_channels = [int(c) for c in conv_stem_channels]
         self._validate_values()
 
     def _validate_values(self) -> None:
@@ -288,6 +303,14 @@ class VidAnonConfig(PretrainedConfig):
             raise ValueError(f"`image_std` values must be > 0, got {self.image_std}.")
         if self.action_loss_weight < 0:
             raise ValueError(f"`action_loss_weight` must be >= 0, got {self.action_loss_weight!r}.")
+        if any(c < 1 for c in self.conv_stem_channels):
+            raise ValueError(f"`conv_stem_channels` must be positive, got {self.conv_stem_channels!r}.")
+        if self.conv_stem_channels and self.patch_size % 2:
+            raise ValueError(
+                f"a convolutional stem halves the frame size, so `patch_size` must be even, got {self.patch_size}."
+            )
+        if self.localization_loss_weight < 0:
+            raise ValueError(f"`localization_loss_weight` must be >= 0, got {self.localization_loss_weight!r}.")
         if self.straight_through_temperature <= 0:
             raise ValueError(
                 f"`straight_through_temperature` must be > 0, got {self.straight_through_temperature!r}."

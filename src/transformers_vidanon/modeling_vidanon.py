@@ -57,6 +57,9 @@ class VidAnonModelOutput(ModelOutput):
             gradient towards the pruning scores.
         pruning_scores (`tuple(torch.FloatTensor)`):
             One `(batch_size, num_tubelets_before_that_layer)` tensor of utility-privacy scores per pruning layer.
+        localization_pools (`tuple(torch.FloatTensor)`, *optional*, with `config.localization_loss_weight > 0`):
+            One `(batch_size, 2, hidden_size)` tensor per pruning layer: the tubelets pooled by the action and the
+            privacy CLS attention rows (the localization heads read them).
         hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
             Embedding output and the output of every layer (lengths shrink after pruning layers).
         attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
@@ -69,6 +72,7 @@ class VidAnonModelOutput(ModelOutput):
     kept_tubelet_indices: torch.LongTensor | None = None
     keep_mask: torch.FloatTensor | None = None
     pruning_scores: tuple[torch.FloatTensor, ...] | None = None
+    localization_pools: tuple[torch.FloatTensor, ...] | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
 
@@ -87,6 +91,9 @@ class VidAnonForPrivacyPreservingActionRecognitionOutput(ModelOutput):
             Multi-label privacy logits (from the privacy CLS token, behind the gradient reversal layer).
         action_loss (`torch.FloatTensor` of shape `()`, *optional*): cross-entropy of the action head.
         privacy_loss (`torch.FloatTensor` of shape `()`, *optional*): BCE-with-logits of the privacy head.
+        localization_loss (`torch.FloatTensor` of shape `()`, *optional*): with `config.localization_loss_weight > 0`,
+            the mean over pruning layers of the attention-pooled heads' cross-entropy plus BCE (already weighted into
+            `loss`).
         anonymized_pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
             The input with every pruned tubelet set to `config.anonymization_fill_value`, every kept one untouched.
         keep_mask, kept_tubelet_indices, pruning_scores, hidden_states, attentions:
@@ -98,6 +105,7 @@ class VidAnonForPrivacyPreservingActionRecognitionOutput(ModelOutput):
     privacy_logits: torch.FloatTensor | None = None
     action_loss: torch.FloatTensor | None = None
     privacy_loss: torch.FloatTensor | None = None
+    localization_loss: torch.FloatTensor | None = None
     anonymized_pixel_values: torch.FloatTensor | None = None
     keep_mask: torch.FloatTensor | None = None
     kept_tubelet_indices: torch.LongTensor | None = None
@@ -146,8 +154,19 @@ class VidAnonPatchEmbeddings(nn.Module):
         self.num_frames = config.num_frames
         self.num_channels = config.num_channels
         self.num_patches = config.num_tubelets
-        kernel = (config.tubelet_size, config.patch_size, config.patch_size)
-        self.projection = nn.Conv3d(config.num_channels, config.hidden_size, kernel_size=kernel, stride=kernel)
+        self.stem = None
+        in_channels, patch = config.num_channels, config.patch_size
+        if config.conv_stem_channels:  # see `VidAnonConfig.conv_stem_channels`
+            layers = []
+            for index, width in enumerate(config.conv_stem_channels):
+                stride = (1, 2, 2) if index == 0 else (1, 1, 1)
+                layers += [nn.Conv3d(in_channels, width, 3, stride=stride, padding=1, bias=False),
+                           nn.BatchNorm3d(width), nn.ReLU(inplace=True)]
+                in_channels = width
+            self.stem = nn.Sequential(*layers)
+            patch = patch // 2
+        kernel = (config.tubelet_size, patch, patch)
+        self.projection = nn.Conv3d(in_channels, config.hidden_size, kernel_size=kernel, stride=kernel)
 
     def check_input(self, pixel_values: torch.Tensor) -> None:
         """Raise a `ValueError` naming `pixel_values` when its shape does not fit the model."""
@@ -160,8 +179,11 @@ class VidAnonPatchEmbeddings(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         self.check_input(pixel_values)
-        # (B, T, C, H, W) -> (B, C, T, H, W) -> (B, D, T', H', W') -> (B, N, D)
-        embeddings = self.projection(pixel_values.permute(0, 2, 1, 3, 4))
+        # (B, T, C, H, W) -> (B, C, T, H, W) [-> stem (B, C', T, H/2, W/2)] -> (B, D, T', H', W') -> (B, N, D)
+        embeddings = pixel_values.permute(0, 2, 1, 3, 4)
+        if self.stem is not None:
+            embeddings = self.stem(embeddings)
+        embeddings = self.projection(embeddings)
         return embeddings.flatten(2).transpose(1, 2)
 
 
@@ -374,9 +396,12 @@ class VidAnonLayer(GradientCheckpointingLayer):
         soft_keep: torch.Tensor,
         has_fused_token: bool,
         output_attentions: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool, torch.Tensor | None, torch.Tensor | None]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool, torch.Tensor | None, torch.Tensor | None,
+               torch.Tensor | None]:
         """Returns the new token state (`hidden_states, tubelet_indices, soft_keep, has_fused_token`, see
-        [`VidAnonTokenState`]), this layer's pruning scores (or None) and its attention map (or None)."""
+        [`VidAnonTokenState`]), this layer's pruning scores (or None), its attention map (or None) and, with
+        `config.localization_loss_weight > 0`, the tubelets pooled by the two CLS attention rows `(B, 2, D)` (or
+        None)."""
         num_prefix = self.config.num_prefix_tokens
         keep_rate = self.keep_rate
         prune = keep_rate is not None
@@ -388,9 +413,12 @@ class VidAnonLayer(GradientCheckpointingLayer):
         )
         hidden_states = hidden_states + self.drop_path(attention.context)
 
-        scores = None
+        scores = pooled = None
         if prune:
             grid = self.config.tubelet_grid
+            if self.config.localization_loss_weight > 0:
+                tubelets = hidden_states[:, num_prefix : num_prefix + tubelet_indices.shape[1]]
+                pooled = torch.einsum("bkn,bnd->bkd", attention.cls_attention.to(tubelets.dtype), tubelets)
             result = prune_tokens(
                 hidden_states,
                 attention.cls_attention,
@@ -413,13 +441,14 @@ class VidAnonLayer(GradientCheckpointingLayer):
 
         mlp = self.output(self.intermediate(self.layernorm_after(hidden_states)))
         hidden_states = hidden_states + self.drop_path(mlp)
-        return hidden_states, tubelet_indices, soft_keep, has_fused_token, scores, attention.attention_probs
+        return hidden_states, tubelet_indices, soft_keep, has_fused_token, scores, attention.attention_probs, pooled
 
 
 @dataclass
 class VidAnonEncoderOutput:
     state: VidAnonTokenState
     pruning_scores: tuple[torch.Tensor, ...]
+    localization_pools: tuple[torch.Tensor, ...]
     hidden_states: tuple[torch.Tensor, ...] | None
     attentions: tuple[torch.Tensor, ...] | None
 
@@ -445,15 +474,17 @@ class VidAnonEncoder(nn.Module):
         )
         all_hidden = [hidden_states] if output_hidden_states else None
         all_attentions = [] if output_attentions else None
-        scores = []
+        scores, pools = [], []
         for layer in self.layer:
             # positional arguments, as `GradientCheckpointingLayer` needs for `use_reentrant=True`
-            *new_state, layer_scores, attn = layer(
+            *new_state, layer_scores, attn, pooled = layer(
                 state.hidden_states, state.tubelet_indices, state.soft_keep, state.has_fused_token, output_attentions
             )
             state = VidAnonTokenState(*new_state)
             if layer_scores is not None:
                 scores.append(layer_scores)
+            if pooled is not None:
+                pools.append(pooled)
             if output_hidden_states:
                 all_hidden.append(state.hidden_states)
             if output_attentions:
@@ -461,6 +492,7 @@ class VidAnonEncoder(nn.Module):
         return VidAnonEncoderOutput(
             state=state,
             pruning_scores=tuple(scores),
+            localization_pools=tuple(pools),
             hidden_states=tuple(all_hidden) if output_hidden_states else None,
             attentions=tuple(all_attentions) if output_attentions else None,
         )
@@ -484,7 +516,7 @@ class VidAnonPreTrainedModel(PreTrainedModel):
             init.trunc_normal_(module.weight, mean=0.0, std=std)
             if module.bias is not None:
                 init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
+        elif isinstance(module, (nn.LayerNorm, nn.BatchNorm3d)):
             init.ones_(module.weight)
             init.zeros_(module.bias)
         elif isinstance(module, VidAnonEmbeddings):
@@ -592,6 +624,7 @@ class VidAnonModel(VidAnonPreTrainedModel):
             kept_tubelet_indices=state.tubelet_indices,
             keep_mask=keep_mask,
             pruning_scores=encoded.pruning_scores,
+            localization_pools=encoded.localization_pools or None,
             hidden_states=encoded.hidden_states,
             attentions=encoded.attentions,
         )
@@ -659,6 +692,10 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         self.vidanon = VidAnonModel(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels) if config.num_labels > 0 else nn.Identity()
         self.privacy_classifier = nn.Linear(config.hidden_size, config.num_privacy_labels)
+        if config.localization_loss_weight > 0:
+            # heads on the CLS-attention pools of every pruning layer (see `VidAnonConfig.localization_loss_weight`)
+            self.localization_action_classifier = nn.Linear(config.hidden_size, max(config.num_labels, 1))
+            self.localization_privacy_classifier = nn.Linear(config.hidden_size, config.num_privacy_labels)
         self.post_init()
 
     def forward(
@@ -704,6 +741,10 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
                 )
             privacy_loss = masked_binary_cross_entropy(privacy_logits, privacy_labels)
             loss = privacy_loss if loss is None else loss + privacy_loss
+        localization_loss = self._localization_loss(outputs.localization_pools, labels, privacy_labels)
+        if localization_loss is not None:
+            weighted = self.config.localization_loss_weight * localization_loss
+            loss = weighted if loss is None else loss + weighted
 
         anonymized = apply_keep_mask(pixel_values, outputs.keep_mask, self.config.anonymization_fill_value)
         output = VidAnonForPrivacyPreservingActionRecognitionOutput(
@@ -712,6 +753,7 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
             privacy_logits=privacy_logits,
             action_loss=action_loss,
             privacy_loss=privacy_loss,
+            localization_loss=localization_loss,
             anonymized_pixel_values=anonymized,
             keep_mask=outputs.keep_mask,
             kept_tubelet_indices=outputs.kept_tubelet_indices,
@@ -720,6 +762,23 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
             attentions=outputs.attentions,
         )
         return output if return_dict else output.to_tuple()
+
+    def _localization_loss(
+        self, pools: tuple[torch.Tensor, ...] | None, labels: torch.Tensor | None, privacy_labels: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """Mean over pruning layers of CE(action | action-attention pool) + BCE(privacy | privacy-attention pool)."""
+        if not pools or (labels is None and privacy_labels is None):
+            return None
+        terms = []
+        for pool in pools:  # (B, 2, D): action pool, privacy pool
+            term = pool.new_zeros(())
+            if labels is not None and self.config.num_labels > 0:
+                term = term + masked_cross_entropy(self.localization_action_classifier(pool[:, ACTION_CLS_POSITION]), labels)
+            if privacy_labels is not None:
+                privacy = self.localization_privacy_classifier(pool[:, PRIVACY_CLS_POSITION])
+                term = term + masked_binary_cross_entropy(privacy, privacy_labels)
+            terms.append(term)
+        return torch.stack(terms).mean()
 
     def save_pretrained(
         self,

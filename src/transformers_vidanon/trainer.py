@@ -407,6 +407,7 @@ class AdversarialTrainer:
         values = {
             "action_loss": outputs.action_loss.detach(),
             "privacy_head_loss": outputs.privacy_loss.detach(),
+            **({"localization_loss": outputs.localization_loss.detach()} if outputs.localization_loss is not None else {}),
             "train_action_accuracy": (outputs.logits.argmax(-1) == labels)[labels >= 0].float().mean(),
             "keep_fraction": outputs.keep_mask.detach().float().mean(),
         }

@@ -53,6 +53,17 @@ class ModelArguments:
     lambda_priv: float = field(default=0.5, metadata={"help": "Privacy weight in s = a_act - lambda_priv * a_priv."})
     temporal_consistency: str = field(default="tubelet", metadata={"help": "'tubelet' (the paper) or 'tube'."})
     fuse_pruned_tokens: bool = field(default=True, metadata={"help": "Fuse pruned tubelets into one token."})
+    conv_stem_channels: list[int] = field(
+        default_factory=list,
+        metadata={"help": "Widths of a convolutional stem before the tubelet projection (beyond the paper; scratch "
+                  "init; empty: VideoMAE's linear projection)."},
+    )
+    localization_loss_weight: float = field(
+        default=0.0,
+        metadata={"help": "Weight of the attention-pooled localization losses (beyond the paper; 0: off): the CLS "
+                  "attention rows of every pruning layer pool the tubelets and small heads predict the action and the "
+                  "privacy attributes from the pools, which teaches each CLS to attend to its cues."},
+    )
     position_embedding_type: str = field(default="sinusoidal", metadata={"help": "'sinusoidal' or 'learnable'."})
     attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'."})
 
@@ -62,6 +73,7 @@ class ModelArguments:
         overrides = dict(
             pruning_layers=list(self.pruning_layers), keep_rate=keep_rate, lambda_priv=self.lambda_priv,
             temporal_consistency=self.temporal_consistency, fuse_pruned_tokens=self.fuse_pruned_tokens,
+            localization_loss_weight=self.localization_loss_weight,
             hidden_dropout_prob=self.hidden_dropout_prob, attention_probs_dropout_prob=self.attention_probs_dropout_prob,
             drop_path_rate=self.drop_path_rate,
         )
@@ -72,6 +84,7 @@ class ModelArguments:
                 num_frames=self.num_frames, tubelet_size=self.tubelet_size, hidden_size=self.hidden_size,
                 num_hidden_layers=self.num_hidden_layers, num_attention_heads=self.num_attention_heads,
                 intermediate_size=self.intermediate_size, position_embedding_type=self.position_embedding_type,
+                conv_stem_channels=list(self.conv_stem_channels),
             )
         return overrides
 
