@@ -34,6 +34,7 @@ TINY = FreshModelConfig(
     frame_epochs=6,
     video_epochs=6,
     batch_size=8,
+    early_stopping=False,
     progress=False,
 )
 
@@ -234,3 +235,79 @@ def test_epochs_scaled_copy():
     assert base.with_epochs_scaled(1.0) == base
     with pytest.raises(ValueError, match="scale"):
         base.with_epochs_scaled(0)
+
+
+def _moving_square(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 clips (n, 4, 3, 16, 16) of a bright square moving right (attribute 1) or left (0): every single frame
+    has the same distribution in both classes, only the motion tells them apart."""
+    generator = torch.Generator().manual_seed(seed)
+    right = (torch.arange(n) % 2).float()
+    clips = torch.full((n, 4, 3, 16, 16), 40.0)
+    for i in range(n):
+        step = 3 if right[i] else -3
+        start = int(torch.randint(0, 4, (1,), generator=generator)) + (0 if right[i] else 9)
+        row = int(torch.randint(0, 12, (1,), generator=generator))
+        for t in range(4):
+            x = start + step * t
+            clips[i, t, :, row : row + 4, x : x + 4] = 230.0
+    return clips.to(torch.uint8), right[:, None]
+
+
+def test_frame_temporal_video_attacker_sees_motion():
+    clips, direction = _moving_square(32, seed=0)
+    config = FreshModelConfig(**{**TINY.__dict__, "temporal_frame_stride": 1, "video_epochs": 12, "batch_size": 8,
+                                "max_shift": 0, "flip_privacy": False})
+    model = train_video_attacker(clips, direction, seed=0, config=config)
+    assert type(model.model).__name__ == "FreshFrameTemporalForVideoClassification"
+    test_clips, test_direction = _moving_square(16, seed=1)
+    logits = predict_video_attacker(model, test_clips)
+    assert ((logits > 0).float() == test_direction).float().mean().item() >= 0.9
+    # the per-frame attacker cannot tell the directions apart: each frame looks alike in both classes
+    frames = train_frame_attacker(clips, direction, seed=0, config=config)
+    frame_logits = predict_frame_attacker(frames, test_clips).logits
+    assert ((frame_logits > 0).float() == test_direction).float().mean().item() <= 0.75
+
+
+def test_early_stopping_keeps_the_best_epoch_and_stops_on_a_plateau():
+    from transformers_vidanon.evaluation.fresh_models import _validation_split
+
+    clips, _ = _bright_dark(40, seed=0)
+    labels = torch.randperm(40, generator=torch.Generator().manual_seed(0)) % 2  # nothing to learn: a plateau
+    config = FreshModelConfig(**{**TINY.__dict__, "early_stopping": True, "patience": 2, "action_epochs": 30})
+    model = train_action_model(clips, labels, 2, seed=0, config=config)
+    log = model.training_log
+    assert log.max_epochs == 30 and log.epochs < 30
+    assert log.epochs == log.best_epoch + 2 and len(log.validation) == len(log.train_loss) == log.epochs
+    assert log.num_validation == 6 and log.num_train == 34
+    # the weights kept are the best epoch's: they score its validation figure on the held-out videos
+    _, held_out = _validation_split(40, config, seed=0)
+    top1 = (predict_action(model, clips[held_out]).argmax(dim=1) == labels[held_out]).float().mean().item()
+    assert top1 == pytest.approx(log.validation[log.best_epoch - 1])
+    assert log.seconds > 0 and log.cpu_seconds > 0
+    # a learnable set keeps improving (top-1, then the validation loss) for longer than the plateau lasted
+    learnable = train_action_model(clips, _bright_dark(40, seed=0)[1], 2, seed=0, config=config).training_log
+    assert learnable.epochs > log.epochs and max(learnable.validation) == 1.0
+    # without early stopping every epoch runs and nothing is held out
+    plain = train_action_model(clips, labels, 2, epochs=3, seed=0, config=TINY).training_log
+    assert (plain.epochs, plain.best_epoch, plain.num_validation, plain.validation) == (3, 3, 0, [])
+
+
+def test_finetuned_attacker_starts_from_the_raw_trained_weights():
+    clips, privacy = _privacy_set(32, seed=0)
+    raw = train_frame_attacker(clips, privacy, seed=0, config=TINY)
+    anonymized = (clips.float() * 0.8 + 20).to(torch.uint8)  # a mild change of the same content
+    before = {key: value.clone() for key, value in raw.state_dict().items()}
+    tuned = train_frame_attacker(anonymized, privacy, seed=1, epochs=2, config=TINY, init_model=raw)
+    fresh = train_frame_attacker(anonymized, privacy, seed=1, epochs=2, config=TINY)
+    assert tuned.training_log.train_loss[0] < fresh.training_log.train_loss[0]
+    # the raw-trained attacker is copied, not changed; its input normalisation is kept
+    for key, value in raw.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    torch.testing.assert_close(tuned.pixel_mean, raw.pixel_mean)
+    assert tuned is not raw and tuned.model is not raw.model
+    video_raw = train_video_attacker(clips, privacy, seed=0, epochs=2, config=TINY)
+    video_tuned = train_video_attacker(anonymized, privacy, seed=1, epochs=1, config=TINY, init_model=video_raw)
+    video_fresh = train_video_attacker(anonymized, privacy, seed=1, epochs=1, config=TINY)
+    assert video_tuned.training_log.train_loss[0] < video_fresh.training_log.train_loss[0]
+    with pytest.raises(ValueError, match="init_model"):
+        train_video_attacker(clips, privacy, config=TINY, init_model=raw)  # a frame model for a video attacker
