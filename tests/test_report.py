@@ -16,6 +16,7 @@ from transformers_vidanon.evaluation.report import (
     load_results_json,
     markdown_table,
     pareto_front,
+    per_attribute_table,
     plot_figure2,
     plot_tradeoff,
     write_results_json,
@@ -179,3 +180,76 @@ def test_plot_figure2_writes_raw_above_anonymized(tmp_path):
         plot_figure2(raw, anonymized[:1], tmp_path / "bad.png")
     with pytest.raises(ValueError, match="frames"):
         plot_figure2(raw, anonymized, tmp_path / "bad.png", frames=9)
+
+
+def _attacker_results() -> BenchmarkResults:
+    raw = MethodResult(
+        "Raw", action_top1=[0.9, 0.92], frame_cmap=[0.95, 0.97], frame_f1=[0.9, 0.9], video_cmap=[0.96, 0.94],
+        video_f1=[0.9, 0.9], finetuned_cmap=[0.96, 0.94], finetuned_f1=[0.9, 0.9],
+        per_attribute={"frame": {"ap": {"face": [0.99, 0.97], "gender": [0.91, 0.97]}, "f1": {}},
+                       "video": {"ap": {"face": [0.95, 0.95], "gender": [0.96, 0.98]}, "f1": {}}},
+        extra={"cached": "abcdef0123456789"},
+    )
+    anonymized = MethodResult(
+        "Blur", action_top1=[0.5, 0.52], frame_cmap=[0.60, 0.70], frame_f1=[0.6, 0.6], video_cmap=[0.65, 0.62],
+        video_f1=[0.6, 0.6], finetuned_cmap=[0.72, 0.61], finetuned_f1=[0.6, 0.6],
+        per_attribute={"finetuned": {"ap": {"face": [0.7, 0.8], "gender": [0.5, 0.5]}, "f1": {}}},
+    )
+    for method in (raw, anonymized):
+        method.set_worst_case()
+    return BenchmarkResults([raw, anonymized], ChanceLevels(0.2, 0.5, 0.66, per_attribute={"face": 0.5, "gender": 0.4}),
+                            dataset="SynthPrivacy", split="test")
+
+
+def test_worst_case_is_the_strongest_attacker_per_seed():
+    results = _attacker_results()
+    assert results.method("Raw").worst_cmap == [0.96, 0.97]
+    assert results.method("Blur").worst_cmap == [0.72, 0.70]  # fine-tuned on seed 0, frame on seed 1
+    uneven = MethodResult("x", frame_cmap=[0.5, 0.6], video_cmap=[0.7])
+    with pytest.raises(ValueError, match="numbers of seeds"):
+        uneven.set_worst_case()
+
+
+def test_table_shows_the_headline_worst_case_the_attackers_and_a_cached_row():
+    table = markdown_table(_attacker_results())
+    header = _row(table, "Method")
+    assert header[1:3] == ["Action top-1 (%) ↑", "**Worst-case cMAP (%)** ↓"]
+    assert "Fine-tuned attacker cMAP (%) ↓" in header and "Fine-tuned attacker F1 ↓" in header
+    assert _row(table, "Blur")[2] == "71.00 ± 1.41"
+    assert _row(table, "Raw †")[2] == "96.50 ± 0.71"
+    assert "reused from an earlier run" in table and "`abcdef012345`" in table
+    assert table.splitlines()[0].startswith("Results on SynthPrivacy, test split (")
+    assert "fine-tuned-attacker cMAP" in calibration(_attacker_results()).message
+
+
+def test_per_attribute_table_names_the_strongest_attacker_and_chance():
+    table = per_attribute_table(_attacker_results())
+    header = _row(table, "Method")
+    assert header[1:] == ["face ↓", "gender ↓"]
+    assert _row(table, "Raw")[1:] == ["98.0 (f)", "97.0 (v)"]  # frame leaks the face most, video the gender
+    assert _row(table, "Blur")[1:] == ["75.0 (ft)", "50.0 (ft)"]
+    assert _row(table, "Chance")[1:] == ["50.00", "40.00"]
+    assert "Per-attribute leakage" in markdown_table(_attacker_results())
+    assert per_attribute_table(_results()) == ""
+
+
+def test_results_file_carries_its_provenance(tmp_path):
+    from transformers_vidanon.evaluation.provenance import (
+        NOT_A_GIT_CHECKOUT,
+        PROVENANCE_KEYS,
+        collect_provenance,
+        git_commit,
+    )
+
+    path = write_results_json(_attacker_results(), tmp_path / "results.json")
+    saved = json.loads(path.read_text())
+    record = saved["metadata"]["provenance"]
+    assert set(PROVENANCE_KEYS) <= set(record)
+    assert record["git_commit"] == NOT_A_GIT_CHECKOUT or len(record["git_commit"]) == 40
+    assert record["cpu_count"] >= 1 and record["torch_version"] and record["transformers_version"]
+    assert saved["split"] == "test"
+    assert load_results_json(path).method("Blur").per_attribute["finetuned"]["ap"]["face"] == [0.7, 0.8]
+    # a folder outside any checkout says so; a given configuration is stored in full
+    assert git_commit(tmp_path) == (NOT_A_GIT_CHECKOUT, None)
+    assert collect_provenance(config={"seeds": (0, 1)})["config"] == {"seeds": [0, 1]}
+    assert "Provenance:" in markdown_table(load_results_json(path))

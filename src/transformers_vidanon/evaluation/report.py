@@ -34,6 +34,7 @@ __all__ = [
     "load_results_json",
     "markdown_table",
     "pareto_front",
+    "per_attribute_table",
     "plot_figure2",
     "plot_tradeoff",
     "write_results_json",
@@ -54,11 +55,17 @@ class MethodResult:
         frame_f1 (`list[float]`): mean per-attribute F1 of the per-frame attacker.
         video_cmap (`list[float]`): cMAP of the video-level privacy attacker.
         video_f1 (`list[float]`): mean per-attribute F1 of the video-level attacker.
+        finetuned_cmap (`list[float]`): cMAP of the fine-tuned attacker (trained on raw video, then fine-tuned on
+            the method's anonymized training video).
+        finetuned_f1 (`list[float]`): its mean per-attribute F1.
+        worst_cmap (`list[float]`): per seed, the highest cMAP of the attackers run: the row's headline leakage.
         chance_cmap (`list[float]`): cMAP of a blind attacker on the same test labels.
         best_single_frame_cmap (`list[float]`): cMAP of the best single frame position.
         flicker_rate (`list[float]`): temporal flicker of the keep mask (pruning methods only).
-        extra (`dict[str, Any]`): anything else worth keeping (settings, per-attribute AP, ...); must be
-            JSON-serialisable.
+        per_attribute (`dict`): `{attacker: {"ap": {attribute: [per seed]}, "f1": {attribute: [per seed]}}}` for
+            every attacker run (`"frame"`, `"video"`, `"finetuned"`).
+        extra (`dict[str, Any]`): anything else worth keeping (settings, timings, ...); must be
+            JSON-serialisable. `extra["cached"]` (a key) marks a row reused from an earlier run.
     """
 
     name: str
@@ -70,6 +77,10 @@ class MethodResult:
     chance_cmap: list[float] = field(default_factory=list)
     best_single_frame_cmap: list[float] = field(default_factory=list)
     flicker_rate: list[float] = field(default_factory=list)
+    finetuned_cmap: list[float] = field(default_factory=list)
+    finetuned_f1: list[float] = field(default_factory=list)
+    worst_cmap: list[float] = field(default_factory=list)
+    per_attribute: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     #: The per-seed metric fields, in table order.
@@ -82,7 +93,17 @@ class MethodResult:
         "chance_cmap",
         "best_single_frame_cmap",
         "flicker_rate",
+        "finetuned_cmap",
+        "finetuned_f1",
+        "worst_cmap",
     )
+
+    #: The attackers and the fields of their cMAP and F1.
+    ATTACKER_FIELDS: ClassVar[dict[str, tuple[str, str]]] = {
+        "frame": ("frame_cmap", "frame_f1"),
+        "video": ("video_cmap", "video_f1"),
+        "finetuned": ("finetuned_cmap", "finetuned_f1"),
+    }
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -90,6 +111,24 @@ class MethodResult:
         for metric in self.METRICS:
             values = [float(value) for value in getattr(self, metric)]
             setattr(self, metric, values)
+        self.per_attribute = {
+            str(attacker): {str(kind): {str(name): [float(v) for v in values] for name, values in scores.items()}
+                            for kind, scores in kinds.items()}
+            for attacker, kinds in self.per_attribute.items()
+        }
+
+    def set_worst_case(self) -> None:
+        """Fill `worst_cmap`: per seed, the highest cMAP over the attackers measured for every seed."""
+        measured = [getattr(self, cmap) for cmap, _ in self.ATTACKER_FIELDS.values() if getattr(self, cmap)]
+        counts = {len(values) for values in measured}
+        if len(counts) > 1:
+            raise ValueError(f"{self.name}: the attackers were measured for different numbers of seeds ({counts}).")
+        self.worst_cmap = [max(values) for values in zip(*measured)] if measured else []
+
+    def attribute_mean(self, attacker: str, attribute: str, kind: str = "ap") -> float:
+        """Mean over seeds of one attacker's AP (or F1) of one attribute (`nan` when not measured)."""
+        values = self.per_attribute.get(attacker, {}).get(kind, {}).get(attribute, [])
+        return float(np.mean(values)) if values else float("nan")
 
     def _values(self, metric: str) -> list[float]:
         if metric not in self.METRICS:
@@ -150,11 +189,16 @@ class ChanceLevels:
         cmap (`float`): the blind attacker's cMAP (the mean positive prevalence, see `metrics.chance_cmap`).
         f1 (`float`, *optional*): the blind attacker's F1 (always predicting "present", see
             `metrics.chance_f1`).
+        per_attribute (`dict[str, float]`, *optional*): the blind attacker's AP of every attribute (its test
+            prevalence).
+        per_attribute_f1 (`dict[str, float]`, *optional*): its F1 of every attribute.
     """
 
     action_top1: float
     cmap: float
     f1: float | None = None
+    per_attribute: dict[str, float] | None = None
+    per_attribute_f1: dict[str, float] | None = None
 
 
 @dataclass
@@ -165,13 +209,16 @@ class BenchmarkResults:
         methods (`list[MethodResult]`): in table order; the one named "Raw" (any case) calibrates the table.
         chance (`ChanceLevels`): chance levels of the test set.
         dataset (`str`, *optional*): name of the benchmark, shown in the table caption.
-        metadata (`dict`, *optional*): settings of the run (JSON-serialisable).
+        metadata (`dict`, *optional*): settings of the run (JSON-serialisable); `metadata["provenance"]` (see
+            `provenance.collect_provenance`) is added by [`write_results_json`] when missing.
+        split (`str`, *optional*): the split the figures were measured on (`"test"`), named in the caption.
     """
 
     methods: list[MethodResult]
     chance: ChanceLevels
     dataset: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    split: str = ""
 
     def __post_init__(self) -> None:
         names = [method.name for method in self.methods]
@@ -189,6 +236,7 @@ class BenchmarkResults:
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
+            "split": self.split,
             "chance": asdict(self.chance),
             "methods": [method.to_dict() for method in self.methods],
             "metadata": self.metadata,
@@ -202,6 +250,7 @@ class BenchmarkResults:
                 chance=ChanceLevels(**data["chance"]),
                 dataset=data.get("dataset", ""),
                 metadata=data.get("metadata", {}),
+                split=data.get("split", ""),
             )
         except KeyError as error:
             raise ValueError(f"Results are missing the {error.args[0]!r} entry.") from error
@@ -228,7 +277,8 @@ def _json_safe(value: Any) -> Any:
 def write_results_json(results: BenchmarkResults, path: str | Path) -> Path:
     """Writes ``results`` (per-seed values and mean/std summaries) as indented JSON.
 
-    Non-finite numbers are written as ``null``. Parent folders are created.
+    Non-finite numbers are written as ``null``. Parent folders are created. A provenance record (commit,
+    versions, machine; see `provenance.collect_provenance`) is added to ``results.metadata`` when it has none.
 
     Args:
         results (`BenchmarkResults`): what to write.
@@ -239,6 +289,10 @@ def write_results_json(results: BenchmarkResults, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if "provenance" not in results.metadata:
+        from .provenance import collect_provenance
+
+        results.metadata["provenance"] = collect_provenance()
     with path.open("w", encoding="utf-8") as handle:
         json.dump(_json_safe(results.to_dict()), handle, indent=2, allow_nan=False)
         handle.write("\n")
@@ -299,7 +353,8 @@ def calibration(results: BenchmarkResults, min_gap: float = 0.05, raw_name: str 
     checks = [("action top-1", "action_top1", results.chance.action_top1)]
     checks += [
         (label, metric, results.chance.cmap)
-        for label, metric in (("frame-attacker cMAP", "frame_cmap"), ("video-attacker cMAP", "video_cmap"))
+        for label, metric in (("frame-attacker cMAP", "frame_cmap"), ("video-attacker cMAP", "video_cmap"),
+                              ("fine-tuned-attacker cMAP", "finetuned_cmap"))
         if raw.has(metric)
     ]
     parts, failed = [], []
@@ -346,13 +401,20 @@ def _chance_cell(value: float | None, percent: bool) -> str:
     return f"{100 * value:.2f}" if percent else f"{value:.3f}"
 
 
-def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: str = "Raw") -> str:
-    """A Markdown table laid out like the paper's Table 1, with a chance row and a calibration line.
+ATTACKER_LABELS = {"frame": "frame", "video": "video", "finetuned": "fine-tuned"}
 
-    Columns: action top-1 (%), frame-attacker cMAP (%) and F1, video-attacker cMAP (%) and F1, each
-    "mean ± std" over seeds (just the mean for one seed, "-" when not measured). When any method has them,
-    the best single-frame cMAP (%) and the keep-mask flicker rate follow. The last row is chance level;
-    under the table a calibration line (see [`calibration`]) says whether Raw is far from chance.
+
+def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: str = "Raw") -> str:
+    """A Markdown table laid out like the paper's Table 1, with a chance row, a calibration line, a per-attribute
+    table and the provenance of the run.
+
+    Columns: action top-1 (%); the worst-case cMAP (%) over the attackers run (the row's headline leakage: per
+    seed the highest cMAP of any attacker); then each attacker's cMAP (%) and F1 (frame, video and, when run,
+    fine-tuned); each "mean ± std" over seeds (just the mean for one seed, "-" when not measured). When any method
+    has them, the best single-frame cMAP (%) and the keep-mask flicker rate follow. The last row is chance level;
+    under the table a calibration line (see [`calibration`]) says whether Raw is far from chance. A row reused
+    from an earlier run (`extra["cached"]`) is marked with a dagger. The per-attribute table gives, for every
+    method and attribute, the AP (%) of the attacker that leaks that attribute most, and the chance AP.
 
     Args:
         results (`BenchmarkResults`): the methods and chance levels.
@@ -362,13 +424,18 @@ def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: s
     Returns:
         `str`: Markdown text (caption line, table, notes).
     """
-    columns: list[tuple[str, str, bool]] = [
-        ("Action top-1 (%) ↑", "action_top1", True),
+    columns: list[tuple[str, str, bool]] = [("Action top-1 (%) ↑", "action_top1", True)]
+    if any(method.has("worst_cmap") for method in results.methods):
+        columns.append(("**Worst-case cMAP (%)** ↓", "worst_cmap", True))
+    columns += [
         ("Frame attacker cMAP (%) ↓", "frame_cmap", True),
         ("Frame attacker F1 ↓", "frame_f1", False),
         ("Video attacker cMAP (%) ↓", "video_cmap", True),
         ("Video attacker F1 ↓", "video_f1", False),
     ]
+    if any(method.has("finetuned_cmap") for method in results.methods):
+        columns += [("Fine-tuned attacker cMAP (%) ↓", "finetuned_cmap", True),
+                    ("Fine-tuned attacker F1 ↓", "finetuned_f1", False)]
     if any(method.has("best_single_frame_cmap") for method in results.methods):
         columns.append(("Best single-frame cMAP (%) ↓", "best_single_frame_cmap", True))
     if any(method.has("flicker_rate") for method in results.methods):
@@ -376,15 +443,15 @@ def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: s
 
     chance_values = {
         "action_top1": results.chance.action_top1,
-        "frame_cmap": results.chance.cmap,
         "frame_f1": results.chance.f1,
-        "video_cmap": results.chance.cmap,
         "video_f1": results.chance.f1,
-        "best_single_frame_cmap": results.chance.cmap,
+        "finetuned_f1": results.chance.f1,
         "flicker_rate": None,
     }
     seeds = sorted({len(method.action_top1) for method in results.methods if method.action_top1})
     caption = f"Results on {results.dataset}" if results.dataset else "Results"
+    if results.split:
+        caption += f", {results.split} split"
     if seeds:
         count = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]} to {seeds[-1]}"
         caption += f" (mean ± std over {count} seeds of fresh models)."
@@ -393,10 +460,13 @@ def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: s
     lines = [caption, ""]
     lines.append("| Method | " + " | ".join(title for title, _, _ in columns) + " |")
     lines.append("|---|" + "---|" * len(columns))
+    cached = [method for method in results.methods if method.extra.get("cached")]
     for method in results.methods:
         cells = [_cell(method, metric, percent) for _, metric, percent in columns]
-        lines.append(f"| {method.name} | " + " | ".join(cells) + " |")
-    chance_cells = [_chance_cell(chance_values[metric], percent) for _, metric, percent in columns]
+        name = method.name + (" †" if method.extra.get("cached") else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    chance_cells = [_chance_cell(chance_values.get(metric, results.chance.cmap), percent)
+                    for _, metric, percent in columns]
     lines.append("| Chance | " + " | ".join(chance_cells) + " |")
     lines.append("")
     lines.append(
@@ -404,8 +474,73 @@ def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: s
         "Chance: the most frequent action class; a blind attacker "
         "(cMAP = mean attribute prevalence; F1 = always predicting present)."
     )
+    if any(method.has("worst_cmap") for method in results.methods):
+        lines.append("")
+        lines.append(
+            "Worst-case cMAP: per seed, the highest cMAP of the attackers run (the headline leakage of a row). "
+            "Frame attacker: a 2D CNN per frame, logits averaged over time; video attacker: a 2D CNN per frame "
+            "whose feature maps are joined over time by spatio-temporal convolutions (it sees motion); fine-tuned "
+            "attacker: trained on raw training video, then fine-tuned on the method's anonymized training video "
+            "(on Raw, the raw-trained attacker itself)."
+        )
+    if cached:
+        lines.append("")
+        lines.append(
+            "† reused from an earlier run with the same data and fresh-model settings (key "
+            + ", ".join(f"`{str(method.extra['cached'])[:12]}`" for method in cached)
+            + "), not retrained."
+        )
     lines.append("")
     lines.append(calibration(results, min_gap=min_gap, raw_name=raw_name).message)
+    per_attribute = per_attribute_table(results)
+    if per_attribute:
+        lines += ["", per_attribute.rstrip("\n")]
+    record = results.metadata.get("provenance")
+    if record:
+        from .provenance import provenance_line
+
+        lines += ["", provenance_line(record)]
+    return "\n".join(lines) + "\n"
+
+
+def per_attribute_table(results: BenchmarkResults) -> str:
+    """A Markdown table of the leakage of every attribute: for each method, the AP (%) of the attacker that
+    leaks the attribute most (mean over seeds; which attacker in brackets), and the chance AP of each attribute.
+
+    Returns:
+        `str`: the table with its caption, or `""` when no method has per-attribute results.
+    """
+    names: list[str] = []
+    for method in results.methods:
+        for kinds in method.per_attribute.values():
+            names += [name for name in kinds.get("ap", {}) if name not in names]
+    if not names:
+        return ""
+    caption = (
+        "Per-attribute leakage: AP (%) of the attacker that leaks each attribute most (mean over seeds; "
+        "f = frame, v = video, ft = fine-tuned attacker). Every attacker's AP and F1 per attribute and seed are in "
+        "the results JSON."
+    )
+    lines = [
+        caption,
+        "",
+        "| Method | " + " | ".join(f"{name} ↓" for name in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    short = {"frame": "f", "video": "v", "finetuned": "ft"}
+    for method in results.methods:
+        cells = []
+        for name in names:
+            scores = {attacker: method.attribute_mean(attacker, name) for attacker in method.per_attribute}
+            scores = {attacker: value for attacker, value in scores.items() if math.isfinite(value)}
+            if not scores:
+                cells.append("-")
+                continue
+            attacker = max(scores, key=scores.get)
+            cells.append(f"{100 * scores[attacker]:.1f} ({short.get(attacker, attacker)})")
+        lines.append(f"| {method.name} | " + " | ".join(cells) + " |")
+    chance = results.chance.per_attribute or {}
+    lines.append("| Chance | " + " | ".join(_chance_cell(chance.get(name), True) for name in names) + " |")
     return "\n".join(lines) + "\n"
 
 
