@@ -128,3 +128,42 @@ def test_trainer_predictions_hold_only_the_logits(tmp_path):
     assert np.isfinite(output.metrics["test_loss"])
     kept = trainer.predict(dataset, ignore_keys=[]).predictions  # asking for everything still works
     assert isinstance(kept, tuple) and len(kept) > 1
+
+
+def test_a_training_step_traces_as_one_graph():
+    """torch.compile sees the whole training step (forward, both losses, pruning) as one graph: no Python `if` on a
+    tensor and no boolean indexing on the way."""
+    import torch._dynamo as dynamo
+
+    torch.manual_seed(0)
+    model = VidAnonForPrivacyPreservingActionRecognition(tiny_config()).train()
+    privacy = torch.tensor([[1.0, 0.0, float("nan"), 1.0, 0.0], [0.0, 1.0, 1.0, float("nan"), 1.0]])
+
+    def step(x, labels, privacy_labels):
+        out = model(x, labels=labels, privacy_labels=privacy_labels, grl_coefficient=0.5)
+        return out.loss + out.anonymized_pixel_values.mean()
+
+    explanation = dynamo.explain(step)(pixels(), torch.tensor([0, -100]), privacy)
+    assert explanation.graph_break_count == 0, [reason.reason[:200] for reason in explanation.break_reasons]
+    assert explanation.graph_count == 1
+    model.eval()
+    with torch.no_grad():
+        assert dynamo.explain(lambda x: model(x).logits)(pixels()).graph_break_count == 0
+
+
+def test_masked_losses_average_the_known_entries_only():
+    from transformers_vidanon.modeling_vidanon import masked_binary_cross_entropy, masked_cross_entropy
+
+    logits = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    labels = torch.tensor([2, -100, 0, -1])
+    expected = torch.nn.functional.cross_entropy(logits[[0, 2]], labels[[0, 2]])
+    torch.testing.assert_close(masked_cross_entropy(logits, labels), expected)
+    unknown = masked_cross_entropy(logits, torch.full((4,), -100))
+    unknown.backward()
+    assert unknown.item() == 0.0 and logits.grad.abs().sum() == 0  # nothing known: 0, and no gradient
+
+    targets = torch.tensor([[1.0, float("nan"), 0.0], [float("nan"), 1.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    known = torch.isfinite(targets)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits.detach()[known], targets[known])
+    torch.testing.assert_close(masked_binary_cross_entropy(logits.detach(), targets), expected)
+    assert masked_binary_cross_entropy(logits.detach(), torch.full((4, 3), float("nan"))).item() == 0.0

@@ -663,18 +663,17 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Te
     """
     labels = labels.to(logits.device).long()
     known = labels >= 0
-    if not bool(known.any()):
-        return logits.float().sum() * 0.0
-    return F.cross_entropy(logits.float()[known], labels[known])
+    # masked sums rather than `if`/boolean indexing: the same value, and torch.compile traces one graph
+    losses = F.cross_entropy(logits.float(), labels.clamp_min(0), reduction="none")
+    return (losses * known).sum() / known.sum().clamp_min(1)
 
 
 def masked_binary_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """BCE-with-logits over the finite targets (NaN: unknown attribute); 0 when there is none."""
     targets = targets.to(logits.device).float()
     known = torch.isfinite(targets)
-    if not bool(known.any()):
-        return logits.float().sum() * 0.0
-    return F.binary_cross_entropy_with_logits(logits.float()[known], targets[known])
+    losses = F.binary_cross_entropy_with_logits(logits.float(), torch.where(known, targets, 0.0), reduction="none")
+    return (losses * known).sum() / known.sum().clamp_min(1)
 
 
 class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):

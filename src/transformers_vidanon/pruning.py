@@ -138,13 +138,14 @@ def soft_keep_probability(
         soft = soft_keep_probability(tube_scores, kept_spatial, temperature * num_time_slots)
         return soft.repeat(1, num_time_slots)
     kept = torch.zeros_like(scores, dtype=torch.bool).scatter_(1, keep_positions, True)
-    if bool(kept.all()):
-        return torch.sigmoid(torch.full_like(scores, 10.0)) + 0 * scores
     big = torch.finfo(scores.dtype).max
     lowest_kept = scores.masked_fill(~kept, big).amin(dim=-1, keepdim=True)
     highest_pruned = scores.masked_fill(kept, -big).amax(dim=-1, keepdim=True)
     threshold = ((lowest_kept + highest_pruned) / 2).detach()
-    return torch.sigmoid((scores - threshold) * num_current / temperature)
+    soft = torch.sigmoid((scores - threshold) * num_current / temperature)
+    # everything kept: a constant near 1 (no threshold exists); chosen by a tensor, not a Python `if`, so that
+    # torch.compile traces one graph
+    return torch.where(kept.all(), torch.sigmoid(torch.full_like(scores, 10.0)) + 0 * scores, soft)
 
 
 def fuse_pruned_tokens(
