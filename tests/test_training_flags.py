@@ -138,3 +138,18 @@ def test_push_to_hub_pushes_the_final_model_with_its_card(fake_hub, tmp_path):
     assert "| `learning_rate` | 0.001 |" in card and str(out) not in card  # the trainer's card, no local path
     assert json.loads(files["config.json"])["custom_pipelines"]
     assert len(fake_hub.repo("user/trained").commits) == 2 and fake_hub.unhandled == []
+
+
+def test_train_flags_have_help_defaults_and_both_spellings():
+    import argparse
+
+    from transformers import HfArgumentParser
+
+    from transformers_vidanon.training_args import ALL_ARGUMENT_CLASSES
+
+    parser = HfArgumentParser(ALL_ARGUMENT_CLASSES)
+    assert issubclass(parser.formatter_class, argparse.ArgumentDefaultsHelpFormatter)  # shows every default
+    assert [action.option_strings for action in parser._actions if not action.help] == []
+    dashed = parse_arguments(["--max-steps", "3", "--report-to", "jsonl", "--num-train-epochs", "2"])[2]
+    underscored = parse_arguments(["--max_steps", "3", "--report_to", "jsonl", "--num_train_epochs", "2"])[2]
+    assert dashed == underscored and dashed.max_steps == 3
