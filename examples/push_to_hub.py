@@ -1,4 +1,4 @@
-"""Push a saved VidAnon anonymizer (weights, config, image processor, model card) to the Hugging Face Hub.
+"""Push a saved VidAnon anonymizer (weights, code, video and image processors, model card) to the Hugging Face Hub.
 
     python examples/push_to_hub.py path/to/model your-name/vidanon-synth [--results results.json]
 
