@@ -24,7 +24,8 @@ from transformers_vidanon.evaluation.protocol import (
     vidanon_anonymizer,
 )
 
-FAST = FreshModelConfig(action_epochs=1, frame_epochs=1, video_epochs=1, video_hidden_size=32, progress=False)
+FAST = FreshModelConfig(action_epochs=1, frame_epochs=1, video_epochs=1, finetune_epochs=1, video_hidden_size=32,
+                        progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +104,96 @@ def test_protocol_end_to_end(data):
         run_protocol([("Blackening", baseline_anonymizer("blackening"), True)], data_without, config)
 
 
+def test_protocol_reports_every_attacker_per_attribute_and_the_worst_case(data):
+    methods = [("Raw", baseline_anonymizer("raw"), False), ("Down-4x", baseline_anonymizer("down4"), False)]
+    config = ProtocolConfig(seeds=(0,), fresh=FAST, progress=False, finetune_from="frame")
+    results = run_protocol(methods, data, config, dataset="tiny")
+    assert results.split == "test" and results.metadata["split"] == "test"
+    assert results.metadata["provenance"]["config"]["protocol"]["finetune_from"] == "frame"
+    raw, down = results.methods
+    # on Raw the fine-tuned attacker is the raw-trained attacker itself; elsewhere a fine-tuning of it
+    assert raw.finetuned_cmap == raw.frame_cmap and "itself" in raw.extra["finetuned"]
+    assert len(down.finetuned_cmap) == 1 and "finetuned" not in down.extra
+    for method in results.methods:
+        assert method.worst_cmap == [max(method.frame_cmap[0], method.video_cmap[0], method.finetuned_cmap[0])]
+        assert set(method.per_attribute) == {"frame", "video", "finetuned"}
+        for attacker, (cmap_field, _) in method.ATTACKER_FIELDS.items():
+            aps = method.per_attribute[attacker]["ap"]
+            assert set(aps) <= set(data.privacy_names) and set(method.per_attribute[attacker]["f1"]) == set(aps)
+            assert np.mean([values[0] for values in aps.values()]) == pytest.approx(getattr(method, cmap_field)[0])
+        kinds = sorted((model["kind"], model["seed"]) for model in method.extra["fresh_models"])
+        expected = [("action", 0), ("frame", 0), ("video", 0)] + ([] if method is raw else [("finetuned", 0)])
+        assert kinds == sorted(expected)
+        assert all(model["epochs"] >= 1 and model["cpu_seconds"] >= 0 for model in method.extra["fresh_models"])
+    assert set(results.chance.per_attribute) == set(raw.per_attribute["frame"]["ap"])
+
+
+def test_per_attribute_scores_agree_with_scikit_learn():
+    from sklearn.metrics import average_precision_score, f1_score
+
+    from transformers_vidanon.evaluation.parallel import SerialExecutor
+    from transformers_vidanon.evaluation.protocol import ProtocolData, _ProtocolRun
+    from transformers_vidanon.evaluation.report import MethodResult
+
+    labels = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 1]], dtype=np.float32)
+    logits = np.array([[2.0, -1.0, 0.5], [-0.3, 0.2, 1.5], [0.1, 3.0, -2.0], [-1.0, 0.4, 0.3], [0.7, -0.2, -0.1],
+                       [0.2, 1.1, 0.9]], dtype=np.float32)
+    clips = torch.zeros(6, 2, 3, 8, 8, dtype=torch.uint8)
+    data = ProtocolData(clips, torch.zeros(6, dtype=torch.long), torch.from_numpy(labels), clips[:, None],
+                        torch.zeros(6, dtype=torch.long), torch.from_numpy(labels), 2, ("a", "b", "c"))
+    run = _ProtocolRun(data, ProtocolConfig(seeds=(0,), progress=False), SerialExecutor())
+    result = MethodResult("hand-made")
+    run._record(result, "video", {"logits": torch.from_numpy(logits)}, labels)
+    for column, name in enumerate("abc"):
+        assert result.per_attribute["video"]["ap"][name] == [
+            pytest.approx(average_precision_score(labels[:, column], logits[:, column]))]
+        assert result.per_attribute["video"]["f1"][name] == [
+            pytest.approx(f1_score(labels[:, column], logits[:, column] > 0))]
+    assert result.video_cmap == [pytest.approx(average_precision_score(labels, logits, average="macro"))]
+
+
+def test_raw_row_is_reused_only_when_data_and_settings_match(data, tmp_path):
+    config = ProtocolConfig(seeds=(0,), attackers=("frame",), fresh=FAST, progress=False, cache_dir=str(tmp_path))
+    raw = [("Raw", baseline_anonymizer("raw"), False)]
+    first = run_protocol(raw, data, config).method("Raw")
+    assert "cached" not in first.extra and len(list(tmp_path.glob("raw-*.pt"))) == 1
+    again = run_protocol(raw, data, config).method("Raw")
+    assert again.extra["cached"] and again.frame_cmap == first.frame_cmap
+    assert again.action_top1 == first.action_top1
+    # other fresh-model settings, other seeds or other data: retrained, not reused
+    changed = ProtocolConfig(**{**config.__dict__, "fresh": FreshModelConfig(**{**FAST.__dict__, "frame_lr": 1e-3})})
+    assert "cached" not in run_protocol(raw, data, changed).method("Raw").extra
+    assert "cached" not in run_protocol(raw, data, ProtocolConfig(**{**config.__dict__, "seeds": (1,)})).method(
+        "Raw").extra
+    other = type(data)(**{**data.__dict__, "train_labels": data.train_labels.roll(1)})
+    assert "cached" not in run_protocol(raw, other, config).method("Raw").extra
+    # the progress setting is not part of the key
+    quiet = ProtocolConfig(**{**config.__dict__, "fresh": FreshModelConfig(**{**FAST.__dict__, "progress": True})})
+    assert run_protocol(raw, data, quiet).method("Raw").extra["cached"] == again.extra["cached"]
+
+
+def test_worker_processes_give_the_figures_of_one_process(data):
+    methods = [("Raw", baseline_anonymizer("raw"), False), ("Down-4x", baseline_anonymizer("down4"), False)]
+    fresh = FreshModelConfig(**{**FAST.__dict__, "num_threads": 1})
+    serial = run_protocol(methods, data, ProtocolConfig(seeds=(0, 1), attackers=("frame", "finetuned"), fresh=fresh,
+                                                        progress=False, finetune_from="frame"))
+    pooled = run_protocol(methods, data, ProtocolConfig(seeds=(0, 1), attackers=("frame", "finetuned"), fresh=fresh,
+                                                        progress=False, finetune_from="frame", num_workers=2,
+                                                        worker_threads=1))
+    for one, two in zip(serial.methods, pooled.methods):
+        for metric in ("action_top1", "frame_cmap", "finetuned_cmap", "worst_cmap", "best_single_frame_cmap"):
+            assert getattr(one, metric) == getattr(two, metric), (one.name, metric)
+    assert {model["threads"] for model in pooled.method("Down-4x").extra["fresh_models"]} == {1}
+
+
+def test_progress_false_silences_the_fresh_models(data, capsys):
+    config = ProtocolConfig(seeds=(0,), attackers=("frame",), progress=False,
+                            fresh=FreshModelConfig(**{**FAST.__dict__, "progress": True}))
+    run_protocol([("Raw", baseline_anonymizer("raw"), False)], data, config)
+    captured = capsys.readouterr()
+    assert "epoch" not in captured.err and "action model" not in captured.err
+
+
 def test_evaluate_command_writes_results(tiny_synth, tmp_path):
     model_dir = tmp_path / "model"
     tiny_model().save_pretrained(model_dir)
@@ -119,6 +210,34 @@ def test_evaluate_command_writes_results(tiny_synth, tmp_path):
     assert names == ["Raw", f"VidAnon ({model_dir})", "down4", "Random pruning"]
     table = (output / "results.md").read_text()
     assert "| Chance |" in table and "Random pruning" in table
+
+
+def test_evaluate_command_measures_a_manifest_on_its_test_split(tiny_synth, tmp_path):
+    """A manifest with train, val and test splits that differ: the figures are the test split's."""
+    rows = [json.loads(line) for line in (tiny_synth / "manifest.jsonl").read_text().splitlines()]
+    assert {row["split"] for row in rows} == {"train", "val", "test"}
+    first = next(row for row in rows if row["split"] == "test")
+    for row in rows:
+        row["path"] = str(tiny_synth / row["path"])
+        row.pop("regions")
+        if row["split"] == "test":  # every test video is relabelled with one action: its chance top-1 is 1
+            row["action"], row["label"] = first["action"], first["label"]
+    val_labels = [row["label"] for row in rows if row["split"] == "val"]
+    assert max(val_labels.count(label) for label in set(val_labels)) < len(val_labels)
+    manifest = tmp_path / "plain" / "manifest.jsonl"
+    manifest.parent.mkdir()
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    output = tmp_path / "eval"
+    command = [sys.executable, "-m", "transformers_vidanon.cli", "evaluate", "--method", "down4", "--data",
+               str(manifest), "--output", str(output), "--seeds", "0", "--num-frames", "8", "--image-size", "32",
+               "--attackers", "frame", "--epochs-scale", "0.05", "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = json.loads((output / "results.json").read_text())
+    assert saved["split"] == "test" and saved["metadata"]["split"] == "test"
+    assert saved["chance"]["action_top1"] == 1.0  # the test split's, not the val split's
+    assert ", test split" in (output / "results.md").read_text()
+    assert saved["metadata"]["provenance"]["config"]["arguments"]["data"] == str(manifest)
 
 
 def test_benchmark_writes_table_and_figures(tmp_path):

@@ -17,6 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a small smoke run (few videos, one seed, short training): NOT a result")
     parser.add_argument("--train", nargs=argparse.REMAINDER, default=[],
                         help="training overrides, e.g. --train --num_train_epochs 20 (must come last)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="fresh models trained at once in worker processes (default 2, 1 torch thread each on "
+                             "2 cores)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="retrain the Raw row even when OUTPUT/cache holds one of the same data and settings")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -37,6 +42,9 @@ def run(args) -> int:
         config.seeds = tuple(args.seeds)
     if args.objectives:
         config.objectives = tuple(args.objectives)
+    if args.workers:
+        config.workers = args.workers
+    config.cache = not args.no_cache
     outcome = run_benchmark(config)
     print(Path(outcome["files"]["results.md"]).read_text())
     for name, path in outcome["files"].items():

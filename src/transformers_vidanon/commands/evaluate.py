@@ -26,8 +26,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--boxes", default=None, help="person boxes JSON for the blackening baseline on real data")
     parser.add_argument("--output", default="outputs/evaluation", help="folder for results.json and results.md")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fresh-model seeds (at least 3)")
-    parser.add_argument("--attackers", nargs="+", default=["frame", "video"], choices=["frame", "video"],
-                        help="privacy attackers: per-frame and video-level, trained from scratch")
+    parser.add_argument("--attackers", nargs="+", default=["frame", "video", "finetuned"],
+                        choices=["frame", "video", "finetuned"],
+                        help="privacy attackers: per-frame and video-level trained from scratch, and 'finetuned' "
+                             "(trained on raw video, then fine-tuned on the anonymized video); default all three")
+    parser.add_argument("--finetune-from", default="video", choices=["frame", "video"],
+                        help="the raw-trained attacker the fine-tuned attacker starts from")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="fresh models trained at once in worker processes (e.g. 2 on 2 cores)")
+    parser.add_argument("--worker-threads", type=int, default=None,
+                        help="torch threads per worker (default: the CPU cores shared out)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="cache the Raw row here, keyed by the data and fresh-model settings, and reuse it")
     parser.add_argument("--num-frames", type=int, default=16, help="frames per clip the fresh models see")
     parser.add_argument("--frame-stride", type=int, default=2, help="distance between sampled frames")
     parser.add_argument("--image-size", type=int, default=None, help="clip size (default: the data's or 112)")
@@ -37,7 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="AutoModelForVideoClassification name/path for the fresh action model (default: small)")
     parser.add_argument("--frame-attacker", default=None, help="AutoModelForImageClassification name/path")
     parser.add_argument("--video-attacker", default=None, help="AutoModelForVideoClassification name/path")
-    parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply the fresh models' epochs")
+    parser.add_argument("--epochs-scale", type=float, default=1.0,
+                        help="multiply the fresh models' epoch caps (they stop earlier when their validation score "
+                             "stops improving)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="train the fresh models under bfloat16 autocast (faster on CPUs with AVX512-BF16 / AMX)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -48,24 +62,40 @@ def _load_data(args):
     manifest = data / "manifest.jsonl" if data.is_dir() else data
     if args.dataset is None and manifest.is_file() and (manifest.parent / "synth_config.json").is_file():
         return synth_protocol_data(manifest, args.num_frames, args.frame_stride, progress=not args.no_progress)
-    from transformers_vidanon.data.builders import raw_splits
-    from transformers_vidanon.training_args import DataArguments
-
+    test_split = "test"
     if args.dataset is None:
-        data_args = DataArguments(dataset="manifest", manifest=str(manifest))
+        # a manifest: measure on its test split; val only when there is no test split (the fresh models take
+        # their own validation part from the training videos)
+        from transformers_vidanon.data.loaders import load_manifest
+
+        splits = load_manifest(manifest)
+        if not isinstance(splits, dict) or "train" not in splits:
+            raise SystemExit(f"{args.data}: the manifest needs a train split and a test (or val) split.")
+        test_split = "test" if "test" in splits else "val" if "val" in splits else None
+        if test_split is None:
+            raise SystemExit(f"{args.data}: no test (or val) split found; the protocol needs one.")
+        if test_split == "val":
+            logging.getLogger("vidanon.evaluate").warning(
+                "%s has no test split: measuring on its val split, and the results say so", args.data)
+        train, test = splits["train"], splits[test_split]
     else:
+        from transformers_vidanon.data.builders import raw_splits
+        from transformers_vidanon.training_args import DataArguments
+
         data_args = DataArguments(dataset=args.dataset, data_dir=str(data), split_dir=args.split_dir,
                                   split=args.split, pa_annotations=args.pa_annotations)
-    train, test = raw_splits(data_args, args.image_size or 112, args.num_frames)
-    if test is None:
-        raise SystemExit(f"{args.data}: no test (or val) split found; the protocol needs one.")
+        train, test = raw_splits(data_args, args.image_size or 112, args.num_frames)
+        if test is None:
+            raise SystemExit(f"{args.data}: no test split found; the protocol needs one.")
     boxes = None
     if args.boxes:
         from transformers_vidanon.evaluation.baselines import load_boxes
 
         boxes = load_boxes(args.boxes)
-    return datasets_protocol_data(train, test, args.num_frames, args.frame_stride, args.image_size or 112,
-                                  boxes=boxes, progress=not args.no_progress)
+    protocol_data = datasets_protocol_data(train, test, args.num_frames, args.frame_stride, args.image_size or 112,
+                                           boxes=boxes, progress=not args.no_progress)
+    protocol_data.test_split = test_split
+    return protocol_data
 
 
 def _anonymizers(args):
@@ -103,13 +133,15 @@ def run(args) -> int:
     if len(args.seeds) < 3:
         logging.getLogger("vidanon.evaluate").warning(
             "fewer than 3 seeds: differences smaller than the spread over seeds are not results")
-    fresh = FreshModelConfig(progress=not args.no_progress).with_epochs_scaled(args.epochs_scale)
+    fresh = FreshModelConfig(progress=not args.no_progress, bf16=args.bf16).with_epochs_scaled(args.epochs_scale)
     config = ProtocolConfig(seeds=tuple(args.seeds), attackers=tuple(args.attackers), fresh=fresh,
                             action_model=args.action_model, frame_attacker_model=args.frame_attacker,
-                            video_attacker_model=args.video_attacker, progress=not args.no_progress)
+                            video_attacker_model=args.video_attacker, progress=not args.no_progress,
+                            finetune_from=args.finetune_from, num_workers=args.workers,
+                            worker_threads=args.worker_threads, cache_dir=args.cache_dir)
     data = _load_data(args)
     results = run_protocol(_anonymizers(args), data, config, dataset=str(args.data),
-                           metadata={"arguments": vars(args)})
+                           metadata={"arguments": vars(args)})  # with the provenance of the run
     output = Path(args.output)
     write_results_json(results, output / "results.json")
     table = markdown_table(results)

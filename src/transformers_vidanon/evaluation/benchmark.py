@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from .fresh_models import FreshModelConfig
+from .parallel import make_executor
 from .protocol import (
     ProtocolConfig,
     baseline_anonymizer,
@@ -56,6 +57,9 @@ class BenchmarkConfig:
         sweep_seeds: fresh-model seeds per sweep point (fewer: the sweep is for the curve, the table is the claim).
         fresh: fresh-model settings.
         threads: torch threads.
+        workers: fresh models trained at once in worker processes (2 on a 2-core machine, 1 torch thread each).
+        worker_threads: torch threads per worker (default: the CPU cores shared out).
+        cache: cache the Raw row in `output_dir/cache` (keyed by the data and fresh-model settings) and reuse it.
     """
 
     output_dir: str = "outputs/benchmark"
@@ -73,6 +77,9 @@ class BenchmarkConfig:
     fresh: FreshModelConfig = field(default_factory=FreshModelConfig)
     threads: int | None = None
     progress: bool = True
+    workers: int = 2
+    worker_threads: int | None = None
+    cache: bool = True
 
 
 def _train_vidanon(config: BenchmarkConfig, data_dir: Path, objective: str) -> Path:
@@ -121,14 +128,17 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     first = next(iter(models.values()))
     data = synth_protocol_data(data_dir / "manifest.jsonl", num_frames=first.config.num_frames, progress=config.progress)
     fresh = replace(config.fresh, progress=config.fresh.progress and config.progress)
-    protocol = ProtocolConfig(seeds=tuple(config.seeds), fresh=fresh, progress=config.progress)
+    protocol = ProtocolConfig(seeds=tuple(config.seeds), fresh=fresh, progress=config.progress,
+                              num_workers=config.workers, worker_threads=config.worker_threads,
+                              cache_dir=str(output / "cache") if config.cache else None)
+    executor = make_executor(config.workers, config.worker_threads)  # one pool for the table and the sweep
     methods = [("Raw", baseline_anonymizer("raw"), False)]
     methods += [(name, baseline_anonymizer(key), regions) for name, key, regions in BASELINE_ROWS]
     for objective, model in models.items():
         label = "VidAnon" if objective == "grl" else f"VidAnon ({objective})"
         methods.append((label, vidanon_anonymizer(model), False))
     methods.append(("Random pruning", random_pruning_anonymizer(first.config, seed=config.data_seed), False))
-    results = run_protocol(methods, data, protocol, dataset="SynthPrivacy",
+    results = run_protocol(methods, data, protocol, dataset="SynthPrivacy", executor=executor,
                            metadata={"benchmark": _jsonable(asdict(config)),
                                      "vidanon_config": {k: first.config.to_dict()[k] for k in (
                                          "pruning_layers", "keep_rate", "lambda_priv", "temporal_consistency",
@@ -136,8 +146,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     seconds["evaluate"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    sweep_protocol = ProtocolConfig(seeds=tuple(config.sweep_seeds), attackers=("frame",), fresh=fresh,
-                                    progress=config.progress)
+    sweep_protocol = replace(protocol, seeds=tuple(config.sweep_seeds), attackers=("frame",), cache_dir=None)
     sweep: list[MethodResult] = []
     for mode in config.sweep_modes:
         for keep in config.sweep_keep_rates:
@@ -145,16 +154,40 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                 settings = dict(keep_rate=keep, lambda_priv=lam, temporal_consistency=mode)
                 name = f"{mode} keep={keep:g} λ={lam:g}"
                 sweep.append(evaluate_method(name, vidanon_anonymizer(first, **settings), data, sweep_protocol,
-                                             extra=settings))
+                                             extra=settings, executor=executor))
     seconds["sweep"] = time.perf_counter() - tick
+    executor.shutdown(wait=True)
 
     files = write_outputs(output, results, sweep, data, first)
     for objective, model_dir in model_dirs.items():  # the cards now carry the measured leakage
         _write_card(model_dir, models[objective], results, "VidAnon" if objective == "grl" else f"VidAnon ({objective})")
     seconds["total"] = time.perf_counter() - start
-    (output / "timings.json").write_text(json.dumps(seconds, indent=2))
+    (output / "timings.json").write_text(json.dumps(timings_report(seconds, results, sweep), indent=2))
     logger.info("benchmark written to %s in %.0f s", output, seconds["total"])
     return {"results": results, "sweep": sweep, "files": files, "seconds": seconds}
+
+
+def timings_report(seconds: dict[str, float], results, sweep) -> dict:
+    """Where the time went: seconds per stage, per method (anonymization and fresh models, cached rows named) and
+    per fresh model (wall and CPU seconds, epochs run of the cap), with the provenance of the run."""
+    def method_times(method: MethodResult) -> dict:
+        return {"seconds": method.extra.get("seconds"), "anonymize_seconds": method.extra.get("anonymize_seconds"),
+                "cached": bool(method.extra.get("cached"))}
+
+    fresh = [{"method": method.name, **model} for method in [*results.methods, *sweep]
+             if not method.extra.get("cached") for model in method.extra.get("fresh_models", [])]
+    cpu = {}
+    for model in fresh:
+        cpu.setdefault(model["kind"], []).append(model.get("cpu_seconds") or 0.0)
+    return {
+        **seconds,
+        "methods": {method.name: method_times(method) for method in results.methods},
+        "sweep_points": {method.name: method_times(method) for method in sweep},
+        "fresh_model_cpu_seconds": {kind: {"count": len(values), "total": sum(values),
+                                           "mean": sum(values) / len(values)} for kind, values in cpu.items()},
+        "fresh_models": fresh,
+        "provenance": results.metadata.get("provenance"),
+    }
 
 
 def _write_card(model_dir: Path, model, results, method_name: str) -> None:

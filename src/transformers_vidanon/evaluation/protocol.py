@@ -4,9 +4,17 @@ For every method (a baseline, VidAnon at some setting, the random-pruning contro
 
 1. anonymize the training clips and the test clips (5 uniform clips per test video) once;
 2. for every seed, train from scratch on the anonymized training clips: a target action model, a per-frame privacy
-   attacker (logits averaged over time) and a video-level privacy attacker;
-3. report action top-1 (softmax averaged over the clips), privacy cMAP and F1 at 0.5 of each attacker, the best
-   single-frame cMAP, and for pruning methods the mask flicker rate; chance levels beside them.
+   attacker (logits averaged over time) and a video-level privacy attacker (per-frame features joined by
+   spatio-temporal convolutions); and fine-tune an attacker trained on the RAW training clips on the anonymized
+   ones (someone who has labelled raw footage of the same kind). Every fresh model trains until its score on a
+   held-out part of the training videos stops improving (early stopping, with a cap);
+3. report on the test split action top-1 (softmax averaged over the clips), privacy cMAP, per-attribute AP and F1
+   at 0.5 of each attacker, the worst case over the attackers (the headline leakage), the best single-frame cMAP,
+   and for pruning methods the mask flicker rate; chance levels beside them.
+
+The fresh models are independent, so they can run in worker processes (`ProtocolConfig.num_workers`); the Raw
+row, which does not depend on any anonymizer, can be cached (`ProtocolConfig.cache_dir`) under a key of the data and
+the fresh-model settings.
 
 Only this measures leakage: the anonymizer's own privacy head is trained against it and says nothing about an
 attacker who trains on its output.
@@ -15,8 +23,12 @@ attacker who trains on its output.
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +37,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..pruning import apply_keep_mask
-from . import fresh_models
+from . import fresh_models, parallel
 from .baselines import get_baseline, oracle_pruning, random_pruning
 from .metrics import (
     action_top1,
@@ -37,11 +49,13 @@ from .metrics import (
     privacy_cmap,
     privacy_f1,
 )
+from .provenance import collect_provenance, fingerprint, jsonable
 from .report import BenchmarkResults, ChanceLevels, MethodResult
 
 logger = logging.getLogger(__name__)
 
-ATTACKERS = ("frame", "video")
+ATTACKERS = ("frame", "video", "finetuned")
+CACHE_VERSION = 1  # raise when a change of the fresh models' code changes what a cached Raw row would hold
 
 
 class AnonymizedBatch(NamedTuple):
@@ -71,6 +85,7 @@ class ProtocolData:
             the channel axis (`(N, [k,] T, H, W)`), for the blackening baseline.
         train_privacy_regions / test_privacy_regions (`torch.Tensor` bool, *optional*): privacy regions (the union of
             the attribute regions), shaped likewise, for the oracle baselines.
+        test_split: the name of the split the test clips come from (reported with the results).
     """
 
     train_clips: torch.Tensor
@@ -85,6 +100,7 @@ class ProtocolData:
     test_regions: torch.Tensor | None = None
     train_privacy_regions: torch.Tensor | None = None
     test_privacy_regions: torch.Tensor | None = None
+    test_split: str = "test"
 
     def regions(self, kind: str) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """`(train, test)` regions of a kind: `"person"` (blackening) or `"privacy"` (the oracle)."""
@@ -101,12 +117,20 @@ class ProtocolConfig:
 
     Attributes:
         seeds: one fresh model of each kind per seed; every figure is a mean with its spread.
-        attackers: which privacy attackers to train (`"frame"`, `"video"`).
+        attackers: which privacy attackers to run: `"frame"`, `"video"` (trained from scratch on the anonymized
+            clips) and `"finetuned"` (the `finetune_from` attacker trained on raw clips, then fine-tuned on the
+            anonymized ones).
         fresh: sizes and training settings of the fresh models ([`fresh_models.FreshModelConfig`]).
         action_model / frame_attacker_model / video_attacker_model: any transformers model name, path or config
             for the fresh models instead of the small defaults.
         batch_size: clips per anonymization batch.
-        progress: tqdm bars.
+        progress: tqdm bars (also the fresh models' own, unless `fresh.progress` is False).
+        finetune_from: `"video"` or `"frame"`, the raw-trained attacker the fine-tuned attacker starts from.
+        num_workers: fresh models trained at once, in worker processes (1: one after the other, in this process).
+        worker_threads: torch threads of each worker (default: the CPU cores shared out).
+        cache_dir: where the Raw row (a method whose anonymizer is the identity) is cached, keyed by a hash of the
+            data and the fresh-model settings; None: no cache.
+        max_pending_methods: anonymized methods held in memory while their fresh models train.
     """
 
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -117,6 +141,11 @@ class ProtocolConfig:
     video_attacker_model: object = None
     batch_size: int = 32
     progress: bool = True
+    finetune_from: str = "video"
+    num_workers: int = 1
+    worker_threads: int | None = None
+    cache_dir: str | None = None
+    max_pending_methods: int = 3
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -124,6 +153,13 @@ class ProtocolConfig:
         unknown = set(self.attackers) - set(ATTACKERS)
         if unknown:
             raise ValueError(f"`attackers` must be among {ATTACKERS}, got {sorted(unknown)}.")
+        if self.finetune_from not in ("frame", "video"):
+            raise ValueError(f"`finetune_from` must be 'frame' or 'video', got {self.finetune_from!r}.")
+        if self.num_workers < 1 or self.max_pending_methods < 1:
+            raise ValueError(
+                f"`num_workers` and `max_pending_methods` must be >= 1, got {self.num_workers}, "
+                f"{self.max_pending_methods}."
+            )
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -136,6 +172,7 @@ def baseline_anonymizer(name: str, **options) -> Anonymizer:
     def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
         return AnonymizedBatch(baseline(video, regions=regions))
 
+    anonymize.identity = name == "raw"  # the raw-video row: cacheable, and the fine-tuned attacker's base
     return anonymize
 
 
@@ -233,11 +270,244 @@ def anonymize_clips(
 def chance_levels(data: ProtocolData) -> ChanceLevels:
     """What blind models score on the test set."""
     names = list(data.privacy_names)
+    cmap = chance_cmap(data.test_privacy.numpy(), names)
+    f1 = chance_f1(data.test_privacy.numpy(), names)
     return ChanceLevels(
         action_top1=chance_top1(data.test_labels.numpy()),
-        cmap=float(chance_cmap(data.test_privacy.numpy(), names).cmap),
-        f1=float(chance_f1(data.test_privacy.numpy(), names).f1),
+        cmap=float(cmap.cmap),
+        f1=float(f1.f1),
+        per_attribute={name: float(value) for name, value in cmap.per_attribute.items()},
+        per_attribute_f1={name: float(value) for name, value in f1.per_attribute.items()},
     )
+
+
+def _model_spec(config: ProtocolConfig, kind: str):
+    return {"action": config.action_model, "frame": config.frame_attacker_model,
+            "video": config.video_attacker_model}.get(kind)
+
+
+def _is_identity(anonymizer: Anonymizer) -> bool:
+    return bool(getattr(anonymizer, "identity", False))
+
+
+@dataclass
+class _PendingMethod:
+    """A method whose fresh models are training: its anonymized clips and the futures of its jobs."""
+
+    result: MethodResult
+    identity: bool
+    train: torch.Tensor | None = None
+    test: torch.Tensor | None = None
+    test_masks: torch.Tensor | None = None
+    futures: dict[tuple[str, int], Future] = field(default_factory=dict)
+    deferred: list[int] = field(default_factory=list)
+    cache_key: str | None = None
+    started: float = 0.0
+
+
+def _log_job(future: Future) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    done = future.result()
+    log = done["log"]
+    logger.info("fresh %s model (seed %d): %s of %s epochs (best %s), %.0f s, %.0f CPU s", done["kind"], done["seed"],
+                log.get("epochs"), log.get("max_epochs"), log.get("best_epoch"), log.get("total_seconds", 0.0),
+                log.get("total_cpu_seconds", 0.0))
+
+
+class _ProtocolRun:
+    """The fresh-model jobs of one evaluation on one executor, and the raw-trained attackers (per seed) that the
+    fine-tuned attacker starts from."""
+
+    def __init__(self, data: ProtocolData, config: ProtocolConfig, executor: Executor) -> None:
+        self.data, self.config, self.executor = data, config, executor
+        self.fresh = config.fresh if config.progress else replace(config.fresh, progress=False)
+        self.names = list(data.privacy_names)
+        self.bases: dict[int, Future] = {}
+        self._raw_key: str | None = None
+
+    @property
+    def needs_bases(self) -> bool:
+        return "finetuned" in self.config.attackers
+
+    def submit(self, kind: str, seed: int, train: torch.Tensor, test: torch.Tensor, keep_model: bool = False,
+               init_model=None) -> Future:
+        targets = self.data.train_labels if kind == "action" else self.data.train_privacy
+        job = parallel.FreshJob(
+            kind=kind, seed=seed, train_clips=train, test_clips=test, train_targets=targets,
+            num_labels=self.data.num_labels, fresh=self.fresh,
+            model_spec=_model_spec(self.config, self.config.finetune_from if kind == "finetuned" else kind),
+            init_model=init_model, finetune_from=self.config.finetune_from, keep_model=keep_model,
+        )
+        future = self.executor.submit(parallel.run_fresh_job, parallel.prepare_job(job, self.executor))
+        future.add_done_callback(_log_job)
+        return future
+
+    def submit_bases(self) -> None:
+        """Raw-trained attackers for the fine-tuned attacker, when no Raw row trains them."""
+        for seed in self.config.seeds:
+            if seed not in self.bases:
+                self.bases[seed] = self.submit(self.config.finetune_from, seed, self.data.train_clips,
+                                               self.data.test_clips[:1], keep_model=True)
+
+    # -- the Raw row's cache -------------------------------------------------------------------------------------
+    def raw_key(self) -> str:
+        """Hash of the data, the fresh-model settings and the protocol settings a Raw row depends on."""
+        if self._raw_key is None:
+            from .. import __version__
+
+            data, config = self.data, self.config
+            settings = {name: value for name, value in jsonable(config.fresh).items()
+                        if name not in ("progress", "num_threads", "device")}
+            self._raw_key = fingerprint(
+                CACHE_VERSION, __version__, data.train_clips, data.train_labels, data.train_privacy, data.test_clips,
+                data.test_labels, data.test_privacy, list(data.privacy_names), data.num_labels, settings,
+                list(config.seeds), list(config.attackers), config.finetune_from,
+                [str(_model_spec(config, kind)) for kind in ("action", "frame", "video")],
+            )
+        return self._raw_key
+
+    def _cache_path(self) -> Path | None:
+        return Path(self.config.cache_dir) / f"raw-{self.raw_key()[:24]}.pt" if self.config.cache_dir else None
+
+    def load_cached(self, name: str) -> MethodResult | None:
+        path = self._cache_path()
+        if path is None or not path.is_file():
+            return None
+        stored = torch.load(path, map_location="cpu", weights_only=False)  # written by this class, below
+        if stored.get("key") != self.raw_key():
+            return None
+        result = MethodResult.from_dict({**stored["result"], "name": name})
+        result.extra["cached"] = self.raw_key()
+        for seed, model in stored.get("bases", {}).items():
+            future: Future = Future()
+            future.set_result({"model": model})
+            self.bases.setdefault(int(seed), future)
+        if self.needs_bases and any(seed not in self.bases for seed in self.config.seeds):
+            return None
+        logger.info("%s: reusing the cached row %s (same data and fresh-model settings)", name, path)
+        return result
+
+    def save_cached(self, pending: _PendingMethod) -> None:
+        path = self._cache_path()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bases = {seed: self.bases[seed].result()["model"] for seed in self.config.seeds if seed in self.bases}
+        torch.save({"key": self.raw_key(), "result": pending.result.to_dict(), "bases": bases}, path)
+        logger.info("cached the %s row in %s", pending.result.name, path)
+
+    # -- one method ----------------------------------------------------------------------------------------------
+    def start(self, name: str, anonymizer: Anonymizer, needs_regions: bool | str = False,
+              extra: dict | None = None) -> _PendingMethod:
+        """Anonymize the clips and submit the method's fresh models."""
+        config, data = self.config, self.data
+        identity = _is_identity(anonymizer)
+        if identity and config.cache_dir:
+            cached = self.load_cached(name)
+            if cached is not None:
+                cached.extra.update(extra or {})
+                return _PendingMethod(result=cached, identity=True)
+        regions = (None, None)
+        if needs_regions:
+            kind = "person" if needs_regions is True else needs_regions
+            regions = data.regions(kind)
+            if regions[0] is None or regions[1] is None:
+                raise ValueError(f"method {name!r} needs {kind} regions (boxes or masks) and the data has none.")
+        pending = _PendingMethod(result=MethodResult(name=name, extra=dict(extra or {})), identity=identity,
+                                 started=time.perf_counter())
+        train, train_masks = anonymize_clips(data.train_clips, anonymizer, regions[0], config.batch_size,
+                                             f"{name}: anonymizing train", config.progress)
+        test, test_masks = anonymize_clips(data.test_clips, anonymizer, regions[1], config.batch_size,
+                                           f"{name}: anonymizing test", config.progress)
+        pending.result.extra["anonymize_seconds"] = time.perf_counter() - pending.started
+        if test_masks is not None:
+            pending.result.extra["keep_fraction"] = float(torch.cat([train_masks, test_masks]).float().mean())
+        pending.train, pending.test, pending.test_masks = train, test, test_masks
+        base_kind = config.finetune_from if identity and self.needs_bases else None
+        for seed in config.seeds:  # the longest first: the video attacker, the action model, the frame attacker
+            for kind in ("video", "action", "frame"):
+                if kind == "action" or kind in config.attackers or kind == base_kind:
+                    future = self.submit(kind, seed, train, test, keep_model=kind == base_kind)
+                    pending.futures[(kind, seed)] = future
+                    if kind == base_kind:
+                        self.bases.setdefault(seed, future)
+        if self.needs_bases and not identity:
+            pending.deferred = list(config.seeds)
+        if identity and config.cache_dir:
+            pending.cache_key = self.raw_key()
+        return pending
+
+    def submit_deferred(self, pending: _PendingMethod, block: bool) -> None:
+        """Submit the fine-tuned attackers whose raw-trained base is ready (all of them, waiting, with `block`)."""
+        for seed in list(pending.deferred):
+            base = self.bases.get(seed)
+            if base is None:
+                raise RuntimeError(f"no raw-trained attacker for seed {seed} to fine-tune")
+            if not (block or base.done()):
+                continue
+            pending.futures[("finetuned", seed)] = self.submit(
+                "finetuned", seed, pending.train, pending.test, init_model=base.result()["model"]
+            )
+            pending.deferred.remove(seed)
+
+    def finish(self, pending: _PendingMethod) -> MethodResult:
+        """Wait for the method's fresh models and measure them."""
+        result = pending.result
+        if not pending.futures:  # a cached row
+            return result
+        self.submit_deferred(pending, block=True)
+        labels, privacy = self.data.test_labels.numpy(), self.data.test_privacy.numpy()
+        chance = float(chance_cmap(privacy, self.names).cmap)
+        outputs = {key: future.result() for key, future in pending.futures.items()}
+        timings = result.extra.setdefault("fresh_models", [])
+        for seed in self.config.seeds:
+            result.chance_cmap.append(chance)
+            action = outputs[("action", seed)]["outputs"]["probs"].numpy()
+            result.action_top1.append(action_top1(action, labels))
+            for attacker in ("frame", "video", "finetuned"):
+                if attacker not in self.config.attackers:
+                    continue
+                source = attacker
+                if attacker == "finetuned" and pending.identity:
+                    source = self.config.finetune_from  # on Raw, the raw-trained attacker itself
+                self._record(result, attacker, outputs[(source, seed)]["outputs"], privacy)
+            if pending.test_masks is not None:
+                result.flicker_rate.append(mask_flicker_rate(pending.test_masks))
+            for (kind, job_seed), output in outputs.items():
+                if job_seed == seed:
+                    timings.append({"kind": kind, "seed": seed, **{
+                        key: output["log"].get(key) for key in (
+                            "seconds", "cpu_seconds", "total_seconds", "total_cpu_seconds", "epochs", "max_epochs",
+                            "best_epoch", "threads")
+                    }})
+        if pending.identity and "finetuned" in self.config.attackers:
+            result.extra["finetuned"] = f"the raw-trained {self.config.finetune_from} attacker itself"
+        result.set_worst_case()
+        result.extra["seconds"] = time.perf_counter() - pending.started
+        if pending.cache_key is not None:
+            self.save_cached(pending)
+        pending.train = pending.test = None
+        logger.info("%s: %s", result.name, {k: round(v["mean"], 4) for k, v in result.summary().items()})
+        return result
+
+    def _record(self, result: MethodResult, attacker: str, outputs: dict, privacy) -> None:
+        cmap_field, f1_field = MethodResult.ATTACKER_FIELDS[attacker]
+        logits = outputs["logits"].numpy()
+        cmap = privacy_cmap(logits, privacy, self.names)
+        f1 = privacy_f1(logits, privacy, attribute_names=self.names)
+        getattr(result, cmap_field).append(float(cmap.cmap))
+        getattr(result, f1_field).append(float(f1.f1))
+        scores = result.per_attribute.setdefault(attacker, {"ap": {}, "f1": {}})
+        for name, value in cmap.per_attribute.items():
+            scores["ap"].setdefault(name, []).append(float(value))
+        for name, value in f1.per_attribute.items():
+            scores["f1"].setdefault(name, []).append(float(value))
+        if attacker == "frame":
+            frame_logits = outputs["frame_logits"]
+            n, k, t, a = frame_logits.shape
+            single = best_single_frame_cmap(frame_logits.reshape(n, k * t, a).numpy(), privacy, self.names)
+            result.best_single_frame_cmap.append(float(single.cmap))
 
 
 def evaluate_method(
@@ -247,73 +517,88 @@ def evaluate_method(
     config: ProtocolConfig | None = None,
     needs_regions: bool | str = False,
     extra: dict | None = None,
+    executor: Executor | None = None,
 ) -> MethodResult:
     """Anonymize once, train fresh models with every seed, measure them.
 
     `needs_regions`: False, True or `"person"` (person regions: blackening), or `"privacy"` (privacy regions: the
-    oracle).
+    oracle). `executor` (see `parallel.make_executor`) runs the fresh models; by default one is made from
+    `config.num_workers` for this call. With the `"finetuned"` attacker, the raw-trained attackers it starts from
+    are trained first (or come from the Raw cache).
 
     Raises:
         ValueError: the method needs regions and the data has none.
     """
     config = config or ProtocolConfig()
-    regions = (None, None)
-    if needs_regions:
-        kind = "person" if needs_regions is True else needs_regions
-        regions = data.regions(kind)
-        if regions[0] is None or regions[1] is None:
-            raise ValueError(f"method {name!r} needs {kind} regions (boxes or masks) and the data has none.")
-    train, train_masks = anonymize_clips(data.train_clips, anonymizer, regions[0], config.batch_size,
-                                         f"{name}: anonymizing train", config.progress)
-    test, test_masks = anonymize_clips(data.test_clips, anonymizer, regions[1], config.batch_size,
-                                       f"{name}: anonymizing test", config.progress)
-    names = list(data.privacy_names)
-    result = MethodResult(name=name, extra=dict(extra or {}))
-    if test_masks is not None:
-        masks = torch.cat([train_masks, test_masks])
-        result.extra["keep_fraction"] = float(masks.float().mean())
-    fresh = config.fresh
-    chance = float(chance_cmap(data.test_privacy.numpy(), names).cmap)
-    for seed in tqdm(config.seeds, desc=f"{name}: fresh models", disable=not config.progress, leave=False):
-        action = fresh_models.train_action_model(train, data.train_labels, data.num_labels, seed=seed, config=fresh,
-                                                 model_name_or_config=config.action_model)
-        result.action_top1.append(action_top1(fresh_models.predict_action(action, test).numpy(), data.test_labels.numpy()))
-        result.chance_cmap.append(chance)
-        if "frame" in config.attackers:
-            attacker = fresh_models.train_frame_attacker(train, data.train_privacy, seed=seed, config=fresh,
-                                                         model_name_or_config=config.frame_attacker_model)
-            prediction = fresh_models.predict_frame_attacker(attacker, test)
-            logits = prediction.logits.numpy()
-            result.frame_cmap.append(float(privacy_cmap(logits, data.test_privacy.numpy(), names).cmap))
-            result.frame_f1.append(float(privacy_f1(logits, data.test_privacy.numpy(), attribute_names=names).f1))
-            single = best_single_frame_cmap(prediction.flat_frame_logits().numpy(), data.test_privacy.numpy(), names)
-            result.best_single_frame_cmap.append(float(single.cmap))
-        if "video" in config.attackers:
-            attacker = fresh_models.train_video_attacker(train, data.train_privacy, seed=seed, config=fresh,
-                                                         model_name_or_config=config.video_attacker_model)
-            logits = fresh_models.predict_video_attacker(attacker, test).numpy()
-            result.video_cmap.append(float(privacy_cmap(logits, data.test_privacy.numpy(), names).cmap))
-            result.video_f1.append(float(privacy_f1(logits, data.test_privacy.numpy(), attribute_names=names).f1))
-        if test_masks is not None:
-            result.flicker_rate.append(mask_flicker_rate(test_masks))
-    logger.info("%s: %s", name, {k: round(v["mean"], 4) for k, v in result.summary().items()})
-    return result
+    own = executor is None
+    executor = executor or parallel.make_executor(config.num_workers, config.worker_threads)
+    try:
+        run = _ProtocolRun(data, config, executor)
+        if run.needs_bases and not _is_identity(anonymizer):
+            if config.cache_dir:
+                run.load_cached("Raw")
+            run.submit_bases()
+        return run.finish(run.start(name, anonymizer, needs_regions, extra))
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def run_protocol(
-    methods: Sequence[tuple[str, Anonymizer, bool]],
+    methods: Sequence[tuple],
     data: ProtocolData,
     config: ProtocolConfig | None = None,
     dataset: str = "",
     metadata: dict | None = None,
+    executor: Executor | None = None,
 ) -> BenchmarkResults:
-    """Evaluate several methods `(name, anonymizer, needs_regions)` on the same data and seeds."""
+    """Evaluate several methods `(name, anonymizer, needs_regions[, extra])` on the same data and seeds.
+
+    The fresh models of up to `config.max_pending_methods` methods are in flight at once (on `executor`, or one made
+    from `config.num_workers`); the Raw row (an identity anonymizer) goes first, since the fine-tuned attackers of
+    the other rows start from its raw-trained attackers, and comes from `config.cache_dir` when it holds a row of
+    the same data and settings. The results keep the order of `methods`, name the test split, and carry the
+    provenance of the run in their metadata.
+    """
     config = config or ProtocolConfig()
-    results = [
-        evaluate_method(name, anonymizer, data, config, needs_regions)
-        for name, anonymizer, needs_regions in tqdm(methods, desc="methods", disable=not config.progress)
-    ]
-    return BenchmarkResults(methods=results, chance=chance_levels(data), dataset=dataset, metadata=dict(metadata or {}))
+    own = executor is None
+    executor = executor or parallel.make_executor(config.num_workers, config.worker_threads)
+    results: dict[int, MethodResult] = {}
+    try:
+        run = _ProtocolRun(data, config, executor)
+        order = sorted(range(len(methods)), key=lambda index: not _is_identity(methods[index][1]))
+        if run.needs_bases and not any(_is_identity(method[1]) for method in methods):
+            if config.cache_dir:
+                run.load_cached("Raw")
+            run.submit_bases()
+        pending: dict[int, _PendingMethod] = {}
+        window: deque[int] = deque()
+        bar = tqdm(total=len(methods), desc="methods", disable=not config.progress)
+        for index in order:
+            name, anonymizer, needs_regions, *rest = methods[index]
+            while len(window) >= config.max_pending_methods:
+                oldest = window.popleft()
+                results[oldest] = run.finish(pending.pop(oldest))
+                bar.update()
+            pending[index] = run.start(name, anonymizer, needs_regions, rest[0] if rest else None)
+            window.append(index)
+            for waiting in pending.values():
+                run.submit_deferred(waiting, block=False)
+        while window:
+            oldest = window.popleft()
+            results[oldest] = run.finish(pending.pop(oldest))
+            bar.update()
+        bar.close()
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    metadata = dict(metadata or {})
+    metadata.setdefault("protocol", jsonable(config))
+    metadata["split"] = data.test_split
+    metadata.setdefault("provenance", collect_provenance(config={key: value for key, value in metadata.items()
+                                                                 if key != "provenance"}))
+    return BenchmarkResults(methods=[results[index] for index in range(len(methods))], chance=chance_levels(data),
+                            dataset=dataset, metadata=metadata, split=data.test_split)
 
 
 def _clip_regions(manifest, clipset) -> tuple[torch.Tensor, torch.Tensor]:

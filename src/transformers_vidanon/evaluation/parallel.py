@@ -1,0 +1,146 @@
+"""Fresh-model jobs of the leakage protocol, run in this process or in a pool of worker processes.
+
+Every fresh model of an evaluation (one action model, frame, video or fine-tuned attacker, for one method and
+one seed) is independent of the others once the anonymized clips exist, so they can be trained in parallel. A
+[`FreshJob`] holds what one training needs; [`run_fresh_job`] trains the model and predicts the test clips, and
+returns the predictions (small arrays: the metrics are computed by the caller) with the training log.
+
+[`make_executor`] gives a `concurrent.futures` executor: in this process, one job after the other, for one worker;
+otherwise a pool of spawned processes with a fixed number of torch threads each (2 processes with 1 thread each
+use a 2-core machine better than one training on 2 threads). Clip tensors are moved to shared memory once
+(`share_memory_`), so a job sent to a worker carries a handle, not a copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from . import fresh_models
+
+logger = logging.getLogger(__name__)
+
+JOB_KINDS = ("action", "frame", "video", "finetuned")
+
+
+@dataclass
+class FreshJob:
+    """One fresh model to train and apply.
+
+    Attributes:
+        kind (`str`): `"action"`, `"frame"`, `"video"` or `"finetuned"`.
+        seed (`int`): its seed.
+        train_clips / test_clips (`torch.Tensor`): anonymized uint8 clips (`(N, [k,] T, C, H, W)`,
+            `(M, k, T, C, H, W)`).
+        train_targets (`torch.Tensor`): action labels `(N,)` or privacy labels `(N, A)`.
+        num_labels (`int`): action classes (action model only).
+        fresh (`FreshModelConfig`): sizes and training settings.
+        model_spec: a model name, path or config for this kind (None: the default).
+        init_model (`FreshModel`, *optional*): the raw-trained attacker a `"finetuned"` job starts from.
+        finetune_from (`str`): `"frame"` or `"video"`, the kind of attacker a `"finetuned"` job fine-tunes.
+        keep_model (`bool`): return the trained model too (a fine-tuning base).
+    """
+
+    kind: str
+    seed: int
+    train_clips: torch.Tensor
+    test_clips: torch.Tensor
+    train_targets: torch.Tensor
+    num_labels: int
+    fresh: fresh_models.FreshModelConfig
+    model_spec: Any = None
+    init_model: Any = None
+    finetune_from: str = "video"
+    keep_model: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in JOB_KINDS:
+            raise ValueError(f"a fresh job's kind must be one of {JOB_KINDS}, got {self.kind!r}.")
+        if self.kind == "finetuned" and self.init_model is None:
+            raise ValueError("a 'finetuned' job needs the raw-trained attacker (`init_model`) it starts from.")
+
+
+def run_fresh_job(job: FreshJob) -> dict[str, Any]:
+    """Train the job's model and predict its test clips.
+
+    Returns:
+        `dict`: `kind`, `seed`, `outputs` (`{"probs"}` for the action model, `{"logits", "frame_logits"}` for a
+        frame attacker, `{"logits"}` for a video attacker), `log` (the [`fresh_models.TrainingLog`] as a dict, with
+        `total_seconds` and `total_cpu_seconds` of training and prediction), and `model` when `keep_model`.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    attacker = job.finetune_from if job.kind == "finetuned" else job.kind
+    if job.kind == "action":
+        model = fresh_models.train_action_model(job.train_clips, job.train_targets, job.num_labels, seed=job.seed,
+                                                config=job.fresh, model_name_or_config=job.model_spec)
+        outputs = {"probs": fresh_models.predict_action(model, job.test_clips)}
+    elif attacker == "frame":
+        model = fresh_models.train_frame_attacker(job.train_clips, job.train_targets, seed=job.seed, config=job.fresh,
+                                                  model_name_or_config=job.model_spec, init_model=job.init_model)
+        prediction = fresh_models.predict_frame_attacker(model, job.test_clips)
+        outputs = {"logits": prediction.logits, "frame_logits": prediction.frame_logits}
+    elif attacker == "video":
+        model = fresh_models.train_video_attacker(job.train_clips, job.train_targets, seed=job.seed, config=job.fresh,
+                                                  model_name_or_config=job.model_spec, init_model=job.init_model)
+        outputs = {"logits": fresh_models.predict_video_attacker(model, job.test_clips)}
+    else:
+        raise ValueError(f"`finetune_from` must be 'frame' or 'video', got {job.finetune_from!r}.")
+    log = model.training_log.to_dict() if model.training_log is not None else {}
+    log.update(total_seconds=time.perf_counter() - wall, total_cpu_seconds=time.process_time() - cpu,
+               threads=torch.get_num_threads(), pid=os.getpid())
+    return {"kind": job.kind, "seed": job.seed, "outputs": outputs, "log": log,
+            "model": model if job.keep_model else None}
+
+
+class SerialExecutor(Executor):
+    """Runs every job at once, in this process (the one-worker executor)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(error)
+        return future
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(int(threads))
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+
+
+def make_executor(num_workers: int, worker_threads: int | None = None) -> Executor:
+    """One job at a time in this process (`num_workers=1`), or a pool of `num_workers` spawned processes with
+    `worker_threads` torch threads each (default: the CPU cores shared out, at least 1).
+
+    Raises:
+        ValueError: `num_workers` or `worker_threads` below 1.
+    """
+    if num_workers < 1:
+        raise ValueError(f"`num_workers` must be >= 1, got {num_workers}.")
+    if worker_threads is not None and worker_threads < 1:
+        raise ValueError(f"`worker_threads` must be >= 1 or None, got {worker_threads}.")
+    if num_workers == 1:
+        return SerialExecutor()
+    threads = worker_threads or max(1, (os.cpu_count() or 1) // num_workers)
+    context = torch.multiprocessing.get_context("spawn")
+    logger.info("fresh models: %d worker processes with %d torch thread(s) each", num_workers, threads)
+    return ProcessPoolExecutor(max_workers=num_workers, mp_context=context, initializer=_init_worker,
+                               initargs=(threads,))
+
+
+def prepare_job(job: FreshJob, executor: Executor) -> FreshJob:
+    """The job as it is sent: for a worker pool, clips in shared memory, no progress bars and the worker's own
+    thread count."""
+    if isinstance(executor, SerialExecutor):
+        return job
+    for tensor in (job.train_clips, job.test_clips, job.train_targets):
+        if not tensor.is_shared():
+            tensor.share_memory_()
+    return replace(job, fresh=replace(job.fresh, progress=False, num_threads=None))
