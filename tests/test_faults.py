@@ -505,7 +505,9 @@ def test_a_signal_stops_anonymize_with_one_line_and_no_partial_file(saved_model,
     assert process.poll() is None, process.communicate()[1][-2000:]
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signum, stderr[-2000:]
+    # 128 + N; once, under a heavily loaded machine, the SIGINT run ended killed by SIGINT after its clean-up
+    # message (a shell shows that as 130 too)
+    assert process.returncode in (128 + signum, -signum), stderr[-2000:]
     assert "Traceback" not in stderr
     # the partial output is removed as the interruption unwinds the writer (or, failing that, by the handler)
     assert f"interrupted by {signal.Signals(signum).name}: " in stderr and "finished outputs are kept" in stderr

@@ -103,11 +103,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     previous = signal.signal(signal.SIGTERM, _raise_stopped)
+    previous_interrupt = signal.getsignal(signal.SIGINT)
     try:
         return _run(args)
     except (KeyboardInterrupt, _Stopped) as stop:
         from ..anonymize import remove_partial_outputs
 
+        # a second signal must not interrupt the clean-up
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signum = stop.signum if isinstance(stop, _Stopped) else signal.SIGINT
         removed = remove_partial_outputs()
         logger.error("interrupted by %s: %s; finished outputs are kept.", signal.Signals(signum).name,
@@ -115,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         return 128 + int(signum)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_interrupt is not None:
+            signal.signal(signal.SIGINT, previous_interrupt)
 
 
 def _run(args: argparse.Namespace) -> int:
