@@ -2,7 +2,8 @@
 
 Every row is one variant: either an oracle (prunes every tubelet touching SynthPrivacy's ground-truth privacy
 regions, at a given grid: the ceiling of any tubelet pruner there) or a VidAnon model trained with
-`configs/synthetic.yaml` plus the row's overrides and evaluated at the row's inference settings. Each row goes
+`configs/synthetic_paper.yaml` (the paper's objective at synthetic scale) plus the row's overrides and evaluated
+at the row's inference settings. Each row goes
 through the package's leakage protocol (fresh action model, per-frame and video attackers trained from scratch on
 the anonymized training clips, measured on the test split) and is written to the results file as soon as it is
 done, so an interrupted sweep resumes where it stopped (rows already in the file are skipped unless `--redo`).
@@ -60,7 +61,10 @@ class Row:
 
 GRID_4 = ("--image_size", "32", "--patch_size", "8")  # the old recipe: a 4 x 4 grid of 16 x 16-pixel tubelets
 GRID_8 = ("--image_size", "32", "--patch_size", "4")  # 8 x 8 grid of 8 x 8-pixel tubelets
+GRID_8_64 = ("--image_size", "64", "--patch_size", "8")  # the same grid read from the full-size frames
 T4 = ("--tubelet_size", "4")
+STEM = ("--conv_stem_channels", "16", "32")
+SMALL = ("--hidden_size", "64", "--intermediate_size", "128", "--num_attention_heads", "4")
 
 ROWS: dict[str, Row] = {
     "oracle-4x4": Row("oracle, 4 x 4 grid, 2-frame tubelets", oracle=(2, 4, False)),
@@ -77,6 +81,37 @@ ROWS: dict[str, Row] = {
                          train=GRID_8 + T4 + ("--objective", "locate", "--budget_loss_weight", "0")),
     "locate-8x8-t4-budget": Row("locate + budget model through the mask, 8 x 8, 4-frame tubelets",
                                 train=GRID_8 + T4 + ("--objective", "locate")),
+    "locate-8x8-t4-small": Row("locate, no budget model, 8 x 8, 4-frame tubelets, hidden 64, 15 epochs",
+                               train=GRID_8 + T4 + SMALL + ("--objective", "locate", "--budget_loss_weight", "0",
+                                                            "--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
+                                                            "--num_train_epochs", "15")),
+    "loc1-8x8-t4-small": Row("locate + localization loss 1, no budget model, 8 x 8, 4-frame tubelets, hidden 64, 15 ep",
+                             train=GRID_8 + T4 + SMALL + ("--objective", "locate", "--budget_loss_weight", "0",
+                                                          "--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
+                                                          "--num_train_epochs", "15", "--localization_loss_weight", "1")),
+    "stem-loc1-8x8-t4-small": Row("conv stem 16, 32 + locate + localization loss 1, 8 x 8, 4-frame tubelets, 15 ep",
+                                  train=GRID_8 + T4 + SMALL + STEM + ("--objective", "locate", "--budget_loss_weight",
+                                                                      "0", "--keep_rate", "0.8", "0.8",
+                                                                      "--lambda_priv", "2", "--num_train_epochs", "15",
+                                                                      "--localization_loss_weight", "1")),
+    "loc1-budget-8x8-t4-small": Row("locate + localization loss 1 + budget model through the mask, 8 x 8, t4, 15 ep",
+                                    train=GRID_8 + T4 + SMALL + ("--objective", "locate", "--keep_rate", "0.8", "0.8",
+                                                                 "--lambda_priv", "2", "--num_train_epochs", "15",
+                                                                 "--localization_loss_weight", "1")),
+    "loc3-8x8-t4-small": Row("locate + localization loss 3, no budget model, 8 x 8, t4, 15 ep",
+                             train=GRID_8 + T4 + SMALL + ("--objective", "locate", "--budget_loss_weight", "0",
+                                                          "--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
+                                                          "--num_train_epochs", "15", "--localization_loss_weight", "3")),
+    "loc10-8x8-t4-small": Row("locate + localization loss 10, no budget model, 8 x 8, t4, 15 ep",
+                              train=GRID_8 + T4 + SMALL + ("--objective", "locate", "--budget_loss_weight", "0",
+                                                           "--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
+                                                           "--num_train_epochs", "15", "--localization_loss_weight",
+                                                           "10")),
+    "loc3-64px-8x8-t4-small": Row("locate + localization loss 3, 64 x 64 input with 8 x 8 patches, t4, 15 ep",
+                                  train=GRID_8_64 + T4 + SMALL + ("--objective", "locate", "--budget_loss_weight", "0",
+                                                                  "--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
+                                                                  "--num_train_epochs", "15",
+                                                                  "--localization_loss_weight", "3")),
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
 }
@@ -117,7 +152,7 @@ def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, fl
     output = work / name
     timing = output / "train_seconds.json"
     if not (output / "model" / "model.safetensors").is_file():
-        argv = ["--config", str(packaged_config("synthetic")), "--data_dir", str(data_dir), "--output_dir",
+        argv = ["--config", str(packaged_config("synthetic_paper")), "--data_dir", str(data_dir), "--output_dir",
                 str(output), "--resume_from_checkpoint", "latest", "--disable_tqdm", "true", *row.train]
         tick = time.perf_counter()
         result = train_from_arguments(*parse_arguments(argv))
@@ -134,7 +169,26 @@ def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, fl
     return output / "model", seconds, metrics
 
 
-def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: ProtocolConfig) -> dict:
+@torch.no_grad()
+def mask_diagnostics(anonymizer, data, max_videos: int = 90) -> dict:
+    """Where the mask falls, against the ground truth (no fresh model: seconds): the share of privacy pixels
+    removed, of other pixels kept, and of the kept pixels that are privacy pixels; on the first test clip of
+    `max_videos` videos."""
+    clips = data.test_clips[:max_videos, 0].float() / 255.0
+    privacy = data.test_privacy_regions[:max_videos, 0]
+    kept = anonymizer(clips, privacy).keep_mask
+    from transformers_vidanon.pruning import upsample_keep_mask
+
+    pixel_kept = upsample_keep_mask(kept, tuple(privacy.shape[1:]))[:, :, 0] > 0.5
+    return {
+        "privacy_pixels_removed": float((~pixel_kept & privacy).sum() / privacy.sum().clamp(min=1)),
+        "other_pixels_kept": float((pixel_kept & ~privacy).sum() / (~privacy).sum().clamp(min=1)),
+        "kept_pixels_private": float((pixel_kept & privacy).sum() / pixel_kept.sum().clamp(min=1)),
+        "keep_fraction": float(kept.float().mean()),
+    }
+
+
+def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: ProtocolConfig | None) -> dict:
     from transformers_vidanon.modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
 
     record: dict = {"description": row.description}
@@ -157,6 +211,10 @@ def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: Pro
         anonymizer = (random_pruning_anonymizer(config) if row.random_control
                       else vidanon_anonymizer(model, **row.inference))
         regions = False
+    record["diagnostics"] = mask_diagnostics(anonymizer, data)
+    logger.info("row %s mask: %s", name, {k: round(v, 3) for k, v in record["diagnostics"].items()})
+    if protocol is None:
+        return record
     tick = time.perf_counter()
     result = evaluate_method(name, anonymizer, data, protocol, needs_regions=regions)
     record["evaluate_seconds"] = time.perf_counter() - tick
@@ -203,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS / "synth_ablation.json")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--redo", action="store_true", help="rerun rows already in the results file")
+    parser.add_argument("--diagnose-only", action="store_true",
+                        help="train and measure where the mask falls (seconds), without fresh models")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--markdown-only", action="store_true")
     args = parser.parse_args(argv)
@@ -229,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     payload["chance"] = {"action_top1": chance.action_top1, "cmap": chance.cmap}
     protocol = ProtocolConfig(seeds=tuple(args.seeds), attackers=tuple(args.attackers), progress=False)
     for name in args.rows:
+        if args.diagnose_only:
+            record = run_row(name, ROWS[name], data, args.data, args.work, None)
+            payload.setdefault("diagnostics", {})[name] = record
+            _write_atomic(args.output, json.dumps(payload, indent=2))
+            continue
         if name in payload["rows"] and not args.redo:
             logger.info("row %s already measured: skipped", name)
             continue

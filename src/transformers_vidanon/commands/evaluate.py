@@ -8,13 +8,33 @@ import logging
 from pathlib import Path
 
 BASELINE_NAMES = ("raw", "down2", "down4", "blackening", "strongblur")
+ORACLE_NAMES = ("oracle", "oracle-tube")
+
+
+def parse_oracle(spec: str, model_grid: tuple[int, int] | None) -> tuple[str, int, int, bool]:
+    """`oracle[:GRID[:TUBELET]]` or `oracle-tube[...]` -> (row name, grid size, tubelet size, tube). Without a
+    grid, the grid of the VidAnon checkpoint being compared (`model_grid` = (grid size, tubelet size))."""
+    name, _, rest = spec.partition(":")
+    parts = rest.split(":") if rest else []
+    if name not in ORACLE_NAMES or len(parts) > 2 or not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise SystemExit(f"--method {spec!r}: write oracle[:GRID[:TUBELET]] or oracle-tube[:GRID[:TUBELET]], "
+                         "e.g. oracle:8 or oracle-tube:8:2")
+    if not parts and model_grid is None:
+        raise SystemExit(f"--method {spec!r}: give the grid (e.g. {name}:8) or a VidAnon checkpoint to take it from")
+    grid = int(parts[0]) if parts else model_grid[0]
+    tubelet = int(parts[1]) if len(parts) > 1 else (model_grid[1] if model_grid else 2)
+    tube = name == "oracle-tube"
+    return f"Oracle{' tube' if tube else ''} {grid}x{grid}, t{tubelet}", grid, tubelet, tube
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", action="append", required=True,
                         help="a VidAnon checkpoint (folder or Hub id), a baseline "
-                             f"({', '.join(BASELINE_NAMES)}), or 'random:<checkpoint>' for the random-pruning control "
-                             "at that checkpoint's keep schedule; repeat for several methods (Raw is always added)")
+                             f"({', '.join(BASELINE_NAMES)}), 'random:<checkpoint>' for the random-pruning control "
+                             "at that checkpoint's keep schedule, or on SynthPrivacy the oracle "
+                             "'oracle[:GRID[:TUBELET]]' / 'oracle-tube[...]' (prunes every tubelet touching a privacy "
+                             "region; default grid: the VidAnon checkpoint's); repeat for several methods (Raw is "
+                             "always added)")
     parser.add_argument("--data", required=True,
                         help="a SynthPrivacy folder (or its manifest.jsonl), any manifest (CSV/JSONL with a split "
                              "column), or a dataset root with --dataset")
@@ -102,16 +122,21 @@ def _anonymizers(args):
     from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
     from transformers_vidanon.evaluation.protocol import (
         baseline_anonymizer,
+        oracle_anonymizer,
         random_pruning_anonymizer,
         vidanon_anonymizer,
     )
 
     methods = [("Raw", baseline_anonymizer("raw"), False)]
     pruning = {k: v for k, v in (("keep_rate", args.keep_rate), ("lambda_priv", args.lambda_priv)) if v is not None}
+    model_grid = None
+    oracles = []
     for spec in args.method:
         if spec == "raw":
             continue
-        if spec in BASELINE_NAMES:
+        if spec.split(":")[0] in ORACLE_NAMES:
+            oracles.append(spec)
+        elif spec in BASELINE_NAMES:
             methods.append((spec, baseline_anonymizer(spec), spec == "blackening"))
         elif spec.startswith("random:"):
             model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(spec[len("random:"):])
@@ -121,6 +146,10 @@ def _anonymizers(args):
         else:
             model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(spec)
             methods.append((f"VidAnon ({spec})", vidanon_anonymizer(model, **pruning), False))
+            model_grid = model_grid or (model.config.image_size // model.config.patch_size, model.config.tubelet_size)
+    for spec in oracles:
+        name, grid, tubelet, tube = parse_oracle(spec, model_grid)
+        methods.append((name, oracle_anonymizer(tubelet, grid, tube), "privacy"))
     return methods
 
 
