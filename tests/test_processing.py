@@ -18,6 +18,7 @@ from transformers_vidanon.processing_vidanon import (
     frames_to_clip,
     resize_shorter_side,
 )
+from transformers_vidanon.video_processing_vidanon import VidAnonVideoProcessor
 
 torch.set_num_threads(1)
 
@@ -141,15 +142,18 @@ def test_video_classification_pipeline_matches_a_direct_forward(tmp_path):
 
     classifier = pipeline("video-classification", model=str(tmp_path / "model"))
     assert isinstance(classifier.image_processor, VidAnonImageProcessor)
+    assert isinstance(classifier.video_processor, VidAnonVideoProcessor)  # preferred: no deprecated path
     predictions = classifier(str(video), top_k=3)
     assert sorted(p["label"] for p in predictions) == sorted(labels)
 
-    # the pipeline reads frames 0..num_frames-1; the same frames through processor and model
+    # the pipeline samples num_frames frames uniformly over the video (0, 3, 6, 9 of 12); the same frames through
+    # the video processor and the model
     from transformers_vidanon.video_io import read_clip
 
-    frames = list(read_clip(video, np.arange(4), backend="pyav"))
+    frames = read_clip(video, np.array([0, 3, 6, 9]), backend="pyav")
+    video_processor = VidAnonVideoProcessor.from_pretrained(tmp_path / "model")
     with torch.no_grad():
-        probabilities = model(**processor(frames, return_tensors="pt")).logits.softmax(-1)[0]
+        probabilities = model(**video_processor(frames, return_tensors="pt")).logits.softmax(-1)[0]
     for prediction in predictions:
         assert prediction["score"] == pytest.approx(
             probabilities[labels.index(prediction["label"])].item(), abs=1e-5

@@ -348,7 +348,12 @@ class AdversarialTrainer:
             self.steps_per_epoch = math.ceil(len(self.train_loader) / args.gradient_accumulation_steps)
             # `max_steps` overrides the epochs, as in transformers' TrainingArguments
             self.total_steps = args.max_steps or self.steps_per_epoch * args.num_train_epochs
-        self.num_epochs = math.ceil(self.total_steps / self.steps_per_epoch) if args.max_steps else args.num_train_epochs
+        if self.streaming:  # a stream is read again and again until max_steps
+            self.num_epochs = math.inf
+        elif args.max_steps:
+            self.num_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+        else:
+            self.num_epochs = args.num_train_epochs
         warmup = int(round(args.warmup_epochs * self.steps_per_epoch))
         # stepped by hand once per optimiser step on every process (not prepared: no per-process multiplication)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -376,7 +381,8 @@ class AdversarialTrainer:
         if args.grl_schedule == "constant":
             return args.grl_max_coefficient
         if args.grl_schedule == "epoch":
-            epochs = self.num_epochs - math.floor(args.grl_warmup_epochs)
+            scheduled = args.num_train_epochs if self.streaming else self.num_epochs  # a stream has no epoch count
+            epochs = scheduled - math.floor(args.grl_warmup_epochs)
             epoch = self.state.epoch - math.floor(args.grl_warmup_epochs)
             return args.grl_max_coefficient * grl_coefficient_schedule(epoch / (epochs + 1))
         progress = (self.state.global_step - warmup_steps) / max(1.0, self.total_steps - warmup_steps)
