@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ class ShardedFolderReport(FolderReport):
     """A [`FolderReport`] for the whole folder (on the main process; on the others, their own shard), with who did
     what (`owners`: input path -> process index)."""
 
-    owners: dict[Path, int] | None = None
+    owners: dict[Path, int] = field(default_factory=dict)
 
 
 def _folder_targets(input_dir: Path, output_dir: Path, recursive: bool) -> dict[Path, Path]:
@@ -129,7 +129,9 @@ def anonymize_folder_sharded(
     """`anonymize.anonymize_folder` over this process's shard of the folder, the summary gathered on the main one.
 
     Arguments as in `anonymize.anonymize_folder`; `process_index` / `num_processes` default to Accelerate's (one
-    process: the whole folder). The main process writes `output_dir/anonymize_summary.json` (atomically).
+    process: the whole folder), and then the main process gathers every process's report and writes
+    `output_dir/anonymize_summary.json` (atomically). Given explicitly, they select a shard and nothing is gathered
+    (process 0 writes the summary of its own shard).
 
     Returns:
         [`ShardedFolderReport`]: the whole folder's on the main process, this shard's on the others.
@@ -147,7 +149,7 @@ def anonymize_folder_sharded(
     logger.info("Process %d of %d: %d of the %d videos.", process_index, num_processes, len(mine), len(targets))
     run_model = override_pruning(model, keep_rate, lambda_priv)
 
-    report = ShardedFolderReport(owners={})
+    report = ShardedFolderReport()
     for target, path in mine:
         report.owners[path] = process_index
         if target.exists() and not overwrite:
@@ -169,7 +171,7 @@ def anonymize_folder_sharded(
         everyone = gather_object([report])  # one report per process, in process order, on every process
         if not state.is_main_process:
             return report
-        report = ShardedFolderReport(owners={})
+        report = ShardedFolderReport()
         for part in everyone:
             report.reports += part.reports
             report.failures += part.failures
