@@ -211,7 +211,8 @@ class FreshFrameTemporalConfig(PretrainedConfig):
         depths (`list[int]`, *optional*, defaults to `[1, 1, 1]`): basic residual blocks per stage.
         temporal_layers (`int`, *optional*, defaults to 2): residual spatio-temporal blocks on the frame features.
         temporal_kernel_size (`int`, *optional*, defaults to 3): their extent in time (odd).
-        frame_stride (`int`, *optional*, defaults to 1): use every `frame_stride`-th frame of the clip.
+        frame_stride (`int`, *optional*, defaults to 1): use every `frame_stride`-th frame of the clip (in
+            training from a random first frame among the first `frame_stride`).
         dropout (`float`, *optional*, defaults to 0.1): dropout before the classifier.
 
     Example:
@@ -335,7 +336,10 @@ class FreshFrameTemporalModel(FreshFrameTemporalPreTrainedModel):
         self.post_init()
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        frames = pixel_values[:, :: self.config.frame_stride]
+        stride = self.config.frame_stride
+        # in training, a random first frame: every frame of the clip is seen (an augmentation in time)
+        offset = int(torch.randint(0, stride, ())) if self.training and stride > 1 else 0
+        frames = pixel_values[:, offset::stride]
         batch, time = frames.shape[:2]
         features = self.stages(self.stem(frames.flatten(0, 1)))  # (B * T, C, h, w)
         volume = features.view(batch, time, *features.shape[1:]).transpose(1, 2)  # (B, C, T, h, w)
@@ -411,8 +415,8 @@ class FreshModelConfig:
     Training (AdamW, linear warm-up then cosine decay per step over the epoch cap, weight decay off for norms
     and biases). With `early_stopping`, a seeded `validation_fraction` of the training videos is held out; after
     every epoch the model is scored on it (action: top-1; attackers: mean AP; ties broken by the validation loss)
-    and training stops once that score
-    has not improved for `patience` epochs; the weights of the best epoch are kept. The `*_epochs` are then caps.
+    and training stops once neither that score nor the validation loss has improved for `patience` epochs; the
+    weights of the best-scoring epoch are kept. The `*_epochs` are then caps.
 
     Args:
         action_epochs (`int`, *optional*, defaults to 16): epochs (cap) of the action model.
@@ -535,6 +539,17 @@ class FreshModelConfig:
         self.c3d_hidden_sizes = tuple(int(v) for v in self.c3d_hidden_sizes)
         self.c3d_stem_kernel_size = tuple(int(v) for v in self.c3d_stem_kernel_size)
         self.frame_depths = tuple(int(v) for v in self.frame_depths)
+
+
+def bf16_is_fast(device: str = "cpu") -> bool:
+    """Whether bfloat16 autocast is native here (a CUDA GPU with bf16, or a CPU with AVX512-BF16 / AMX), so that
+    `FreshModelConfig(bf16=True)` speeds training up instead of emulating bfloat16."""
+    if device.startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 class FreshModel(nn.Module):
@@ -895,8 +910,9 @@ def _fit(
     num_validation: int = 0,
 ) -> FreshModel:
     """The one training loop of the fresh models: AdamW, warm-up + cosine, shuffled mini-batches; with `validate`
-    (a score, higher is better, of the model in eval mode; a tuple is compared in order, its first item logged)
-    early stopping after `cfg.patience` epochs without improvement, keeping the best epoch's weights."""
+    (a score, higher is better, of the model in eval mode; a tuple is compared in order, its first item logged and
+    its last the negative validation loss) early stopping after `cfg.patience` epochs in which neither the score nor
+    the validation loss improved, keeping the weights of the best-scoring epoch."""
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError(f"epochs, batch_size and lr must be positive, got {epochs}, {batch_size}, {lr}.")
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -915,7 +931,7 @@ def _fit(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     log = TrainingLog(max_epochs=epochs, num_train=num_items, num_validation=num_validation)
-    best_score, best_state, stale = (-math.inf,), None, 0
+    best_score, best_state, stale, best_last = (-math.inf,), None, 0, -math.inf
     bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not cfg.progress, leave=False)
     for epoch in bar:
         model.train()
@@ -943,13 +959,16 @@ def _fit(
         score = tuple(float(v) for v in score) if isinstance(score, tuple) else (float(score),)
         log.validation.append(score[0])
         bar.set_postfix(loss=f"{running / seen:.3f}", val=f"{score[0]:.3f}")
-        if score > best_score or best_state is None:
-            best_score, stale, log.best_epoch = score, 0, epoch + 1
+        # still learning while the score or the validation loss (the last item) improves; the best score is kept
+        improved = score > best_score or best_state is None
+        learning = improved or score[-1] > best_last
+        best_last = max(best_last, score[-1])
+        if improved:
+            best_score, log.best_epoch = score, epoch + 1
             best_state = {key: value.detach().clone() for key, value in model.state_dict().items()}
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                break
+        stale = 0 if learning else stale + 1
+        if stale >= cfg.patience:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     else:
