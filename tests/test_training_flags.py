@@ -153,3 +153,16 @@ def test_train_flags_have_help_defaults_and_both_spellings():
     dashed = parse_arguments(["--max-steps", "3", "--report-to", "jsonl", "--num-train-epochs", "2"])[2]
     underscored = parse_arguments(["--max_steps", "3", "--report_to", "jsonl", "--num_train_epochs", "2"])[2]
     assert dashed == underscored and dashed.max_steps == 3
+
+
+def test_gradient_checkpointing_kwargs_reach_the_layers(tmp_path):
+    with pytest.raises(ValueError, match="must be a JSON object"):
+        parse_arguments(["--gradient_checkpointing", "true", "--gradient_checkpointing_kwargs", "use_reentrant"])
+    args = training_args(tmp_path / "run", max_steps=2, gradient_checkpointing=True,
+                         gradient_checkpointing_kwargs='{"use_reentrant": true}')
+    trainer = AdversarialTrainer(tiny_model(), args, ListDataset(examples()))
+    layers = trainer.accelerator.unwrap_model(trainer.model).vidanon.encoder.layer
+    assert all(layer.gradient_checkpointing for layer in layers)
+    assert all(layer._gradient_checkpointing_func.keywords == {"use_reentrant": True} for layer in layers)
+    result = trainer.train()
+    assert result.global_step == 2 and result.nonfinite_steps == 0

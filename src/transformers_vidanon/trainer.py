@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from .budget import anonymizer_budget_term, budget_attack_loss, build_budget_model, reset_parameters
 from .modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, grl_coefficient_schedule
-from .training_args import AdversarialTrainingArguments, trackers_for_accelerate
+from .training_args import AdversarialTrainingArguments, checkpoint_kwargs, trackers_for_accelerate
 
 logger = get_logger(__name__)
 
@@ -291,7 +291,7 @@ class AdversarialTrainer:
         accelerator = self.accelerator
         set_seed(args.seed)
         if args.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=checkpoint_kwargs(args))
         model.config.action_loss_weight = args.action_loss_weight
 
         self.streaming = isinstance(train_dataset, IterableDataset)

@@ -7,6 +7,7 @@ file onto these dataclasses, then applies the command-line overrides (command li
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -204,6 +205,11 @@ class AdversarialTrainingArguments:
         default=5, metadata={"help": "Stop after this many steps in a row with a non-finite loss (each is skipped)."}
     )
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Trade compute for memory."})
+    gradient_checkpointing_kwargs: str | None = field(
+        default=None,
+        metadata={"help": "JSON object of torch.utils.checkpoint arguments for --gradient_checkpointing, as in "
+                  "TrainingArguments, e.g. '{\"use_reentrant\": true}' (default: use_reentrant false)."},
+    )
     cpu: bool = field(default=False, metadata={"help": "Force the CPU (also for multi-process CPU runs)."})
     disable_tqdm: bool = field(default=False, metadata={"help": "No progress bar."})
     save_final_model: bool = field(default=True, metadata={"help": "save_pretrained the model, processor and card."})
@@ -225,6 +231,7 @@ ALL_ARGUMENT_CLASSES = (ModelArguments, DataArguments, AdversarialTrainingArgume
 RESUME_CHANGEABLE_ARGUMENTS: tuple[str, ...] = (
     "learning_rate", "budget_learning_rate", "weight_decay", "max_grad_norm", "warmup_epochs", "num_train_epochs",
     "max_steps", "checkpointing_steps", "eval_every_epochs", "max_consecutive_nonfinite", "gradient_checkpointing",
+    "gradient_checkpointing_kwargs",
     "per_device_eval_batch_size", "num_eval_clips", "max_eval_samples", "on_bad_video", "video_backend",
     "budget_restart_every",
 )
@@ -307,6 +314,21 @@ def trackers_for_accelerate(report_to: list[str]) -> list[str]:
     return [name for name in wanted if name in available]
 
 
+def checkpoint_kwargs(training: AdversarialTrainingArguments) -> dict[str, Any]:
+    """The arguments of activation checkpointing: `gradient_checkpointing_kwargs` read as JSON (default
+    `{"use_reentrant": False}`). Raises `ValueError` when it is not a JSON object."""
+    if training.gradient_checkpointing_kwargs in (None, ""):
+        return {"use_reentrant": False}
+    try:
+        value = json.loads(training.gradient_checkpointing_kwargs)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValueError(f"`gradient_checkpointing_kwargs` must be a JSON object such as '{{\"use_reentrant\": true}}', "
+                         f"got {training.gradient_checkpointing_kwargs!r}.")
+    return value
+
+
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
     if value not in choices:
         raise ValueError(f"`{name}` must be one of {choices}, got {value!r}.")
@@ -341,6 +363,7 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
     if data.num_workers < 0:
         raise ValueError(f"`num_workers` must be >= 0, got {data.num_workers}.")
     check_report_to(training.report_to)
+    checkpoint_kwargs(training)
     if training.push_to_hub and not training.save_final_model:
         raise ValueError("`push_to_hub` pushes the final model: it needs `save_final_model`.")
     if training.hub_model_id is not None and not training.push_to_hub:
