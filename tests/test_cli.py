@@ -40,6 +40,13 @@ def test_help_imports_neither_torch_nor_transformers(command):
         assert not modules & {"torch", "transformers", "numpy", "av", "decord"}, (launch, sorted(modules))
 
 
+def test_train_script_help_imports_no_torch():
+    result, modules = imported_modules([sys.executable, str(REPO / "training" / "train.py"), "--help"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--max_steps" in result.stdout and "--push_to_hub" in result.stdout
+    assert "transformers_vidanon" in modules and "torch" not in modules, sorted(modules)
+
+
 def test_a_command_run_registers_with_transformers(tmp_path):
     """Outside `--help` the command line registers VidAnon with transformers before the command runs: `anonymize`
     loads a checkpoint through `AutoConfig`, which knows `vidanon` only once registered."""

@@ -83,6 +83,10 @@ def test_grl_training_trains_and_saves_a_loadable_model(synth_dir, tmp_path):
     assert model.config.id2label[0] == "walk_left" and model.config.num_labels == 6
     processor = AutoImageProcessor.from_pretrained(model_dir)
     assert type(processor).__name__ == "VidAnonImageProcessor"
+    # self-contained: the code and its auto_map / custom_pipelines (train.py registers before it trains)
+    saved = json.loads((model_dir / "config.json").read_text())
+    assert saved["auto_map"]["AutoModelForVideoClassification"].startswith("modeling_vidanon.")
+    assert "video-anonymization" in saved["custom_pipelines"] and (model_dir / "pipelines.py").is_file()
 
 
 def test_alternating_training_updates_budget_models(synth_dir, tmp_path):

@@ -14,11 +14,17 @@ status 2.
 import logging
 import sys
 
-from transformers_vidanon.trainer import stop_when_launcher_stops, train_from_arguments
 from transformers_vidanon.training_args import parse_arguments
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv:  # answered before torch is imported (the package defers it here)
+        parse_arguments(argv)
+    import transformers_vidanon
+    from transformers_vidanon.trainer import stop_when_launcher_stops, train_from_arguments
+
+    transformers_vidanon.register()  # the Auto classes and auto_map of the saved model, as `import` does elsewhere
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     stop_when_launcher_stops()
     log = logging.getLogger("train")

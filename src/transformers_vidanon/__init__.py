@@ -4,9 +4,10 @@ Importing the package registers the ``vidanon`` model type with transformers' Au
 ``AutoConfig``, ``AutoModel``, ``AutoModelForVideoClassification``, ``AutoVideoProcessor`` and
 ``AutoImageProcessor`` load VidAnon checkpoints, and the ``video-anonymization`` pipeline task ([`register`]).
 
-The one exception is the command line (``vidanon ...`` or ``python -m transformers_vidanon.cli ...``): there the
-package imports nothing heavy until a command runs (``--help`` never imports torch), and the command line calls
-[`register`] before a command does its work. The public names below are loaded on first use either way.
+The one exception is the package's own programs, the command line (``vidanon ...`` or
+``python -m transformers_vidanon.cli ...``) and the checkout's ``training/train.py``: there the package imports
+nothing heavy until they have parsed their arguments (``--help`` never imports torch), and they call [`register`]
+before doing their work. The public names below are loaded on first use either way.
 """
 
 from __future__ import annotations
@@ -105,11 +106,18 @@ def register() -> None:
 
 
 def _running_the_command_line() -> bool:
-    """Whether this process is the `vidanon` command (console script, or `python -m transformers_vidanon.cli`)."""
+    """Whether this process is one of the package's programs: the `vidanon` command (console script, or
+    `python -m transformers_vidanon.cli`) or this checkout's `training/train.py` (which call [`register`])."""
     argv = getattr(sys, "orig_argv", None) or []
     if "-m" in argv[:-1] and argv[argv.index("-m") + 1] == f"{__name__}.cli":
         return True
-    return bool(sys.argv) and Path(sys.argv[0]).name in ("vidanon", "vidanon.exe")
+    if not sys.argv or not sys.argv[0]:
+        return False
+    program = Path(sys.argv[0])
+    if program.name in ("vidanon", "vidanon.exe"):
+        return True
+    training_script = Path(__file__).resolve().parents[2] / "training" / "train.py"
+    return program.name == "train.py" and program.resolve() == training_script
 
 
 if not _running_the_command_line():
