@@ -126,8 +126,10 @@ def test_no_hub_result_from_a_quick_or_uncalibrated_run():
 
 def test_one_seed_shows_no_spread():
     one = {**json.loads(json.dumps(RESULTS)), "seeds": 1}
-    results = section(render_model_card(tiny_config(), one), "Results")
+    card = render_model_card(tiny_config(), one)
+    results = section(card, "Results")
     assert "±" not in results and "one seed" in results
+    assert "model-index" not in front_matter(card) and "One seed: not reported" in results
     assert "| **This model** | 80.96 | 60.30 | 0.531 | 62.12 | 0.555 |" in results
 
 

@@ -30,8 +30,9 @@ model-index: no number is ever invented.
 
 What the card claims follows from what was measured:
 - a `model-index` (the Hub's results widget) only from a calibrated run: the Raw row must be clearly above chance
-  on action top-1 and on the attacker's cMAP (the rule of `evaluation.report.calibration`), and the run must not be
-  a smoke run (`quick`). Otherwise the table is still shown, under a warning, and the metadata has no results;
+  on action top-1 and on the attacker's cMAP (the rule of `evaluation.report.calibration`), and the run must be
+  neither a smoke run (`quick`) nor a single seed (a `--quick` benchmark has one). Otherwise the table is still
+  shown, under a warning, and the metadata has no results;
 - "±" only with two seeds or more;
 - `datasets` metadata only for Hub dataset ids (`owner/name`); the package's own data sets (SynthPrivacy, UCF101,
   ...) are named once in the text, under one name;
@@ -313,6 +314,11 @@ def _results_section(results: dict[str, Any] | None) -> str:
             "**Smoke run, not a result.** These numbers come from a shortened run (`--quick`: few videos, one seed, "
             "short training) that only checks the pipeline works; they are not reported as the model's results."
         )
+    if seeds == 1 and not results["quick"]:
+        warnings.append(
+            "**One seed: not reported as the model's results.** With a single fresh-model seed the spread is unknown, "
+            "so these numbers are shown here but not as Hub results."
+        )
     calibrated, reason = calibration_check(results)
     if not calibrated:
         warnings.append(
@@ -341,7 +347,7 @@ def _results_section(results: dict[str, Any] | None) -> str:
 
 def _model_index(model_name: str, results: dict[str, Any]) -> list[dict[str, Any]] | None:
     model_key = _find_method(results["methods"], MODEL_METHOD)
-    if model_key is None or results["quick"] or not calibration_check(results)[0]:
+    if model_key is None or results["quick"] or results["seeds"] == 1 or not calibration_check(results)[0]:
         return None
     row = results["methods"][model_key]
     metrics = [
@@ -549,8 +555,8 @@ def render_model_card(
         model_index = _model_index(model_name, normalized)
         if model_index is None:
             logger.warning(
-                "The card's model-index is left out: the results have no %r method, are a smoke run or are "
-                "uncalibrated.", MODEL_METHOD,
+                "The card's model-index is left out: the results have no %r method, are a smoke run, have one seed "
+                "or are uncalibrated.", MODEL_METHOD,
             )
         else:
             metadata["model-index"] = model_index
