@@ -103,14 +103,14 @@ def test_datasets_route_maps_a_video_column(archive, tmp_path):
     assert names == [f"{i:08d}-{Path(p).stem}.mp4" for i, p in enumerate(paths)]
     assert all(0.0 < fraction <= 1.0 for fraction in out["anonymized_video_kept_fraction"])
 
-    # the same frames as anonymizing the file directly
+    # the same anonymization as the file done directly (the same mask; x264 may round two encodes differently)
     from transformers_vidanon.anonymize import load_anonymizer
 
     model, processor = load_anonymizer(archive["model"])
     direct = anonymize_video(model, processor, paths[3], tmp_path / "direct.mp4")
-    assert direct.kept_fraction == pytest.approx(out["anonymized_video_kept_fraction"][3])
-    np.testing.assert_array_equal(read_clip(out["anonymized_video"][3], np.arange(6)),
-                                  read_clip(tmp_path / "direct.mp4", np.arange(6)))
+    assert direct.kept_fraction == out["anonymized_video_kept_fraction"][3]
+    mapped = read_clip(out["anonymized_video"][3], np.arange(6)).astype(int)
+    assert np.abs(mapped - read_clip(tmp_path / "direct.mp4", np.arange(6)).astype(int)).mean() < 2.0
 
     # a rerun skips the outputs that exist; Video(decode=False)-style dicts are read too
     rows = Dataset.from_dict({"video": [{"path": p, "bytes": None} for p in paths]})
