@@ -425,7 +425,7 @@ class FreshModelConfig:
         frame_lr (`float`, *optional*, defaults to 2e-3): peak learning rate of the frame attacker.
         frames_per_clip (`int`, *optional*, defaults to 4): random frames drawn from each training
             clip per frame-attacker epoch (an epoch sees `N * frames_per_clip` frames).
-        video_epochs (`int`, *optional*, defaults to 20): epochs (cap) of the video attacker.
+        video_epochs (`int`, *optional*, defaults to 24): epochs (cap) of the video attacker.
         video_lr (`float`, *optional*, defaults to 2e-3): peak learning rate of the video attacker.
         finetune_epochs (`int`, *optional*, defaults to 8): epochs (cap) of fine-tuning a raw-trained attacker on
             anonymized clips (the fine-tuned threat model).
@@ -473,7 +473,7 @@ class FreshModelConfig:
     frame_epochs: int = 20
     frame_lr: float = 2e-3
     frames_per_clip: int = 4
-    video_epochs: int = 20
+    video_epochs: int = 24
     video_lr: float = 2e-3
     finetune_epochs: int = 8
     finetune_lr: float = 1e-3
