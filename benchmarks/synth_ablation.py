@@ -112,6 +112,17 @@ ROWS: dict[str, Row] = {
                                                                   "--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
                                                                   "--num_train_epochs", "15",
                                                                   "--localization_loss_weight", "3")),
+    "loc3-budget-8x8-t4-small": Row("locate + localization loss 3 + budget model through the mask, 8 x 8, t4, 15 ep",
+                                    train=GRID_8 + T4 + SMALL + ("--objective", "locate", "--keep_rate", "0.8", "0.8",
+                                                                 "--lambda_priv", "2", "--num_train_epochs", "15",
+                                                                 "--localization_loss_weight", "3")),
+    "loc10-25ep-8x8-t4-small": Row("locate + localization loss 10, no budget model, 8 x 8, t4, 25 ep",
+                                   train=GRID_8 + T4 + SMALL + ("--objective", "locate", "--budget_loss_weight", "0",
+                                                                "--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
+                                                                "--num_train_epochs", "25",
+                                                                "--localization_loss_weight", "10")),
+    "loc10-8x8-t4-small-window": Row("loc10-8x8-t4-small evaluated in window mode (scores smoothed over time)",
+                                     model="loc10-8x8-t4-small", inference={"temporal_consistency": "window"}),
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
 }
@@ -245,6 +256,22 @@ def markdown(payload: dict) -> str:
         lines.append(f"| {name} | {row['description']} | {row['grid']}, t{row['tubelet_size']} | {kept} | "
                      f"{cell(s, 'action_top1')} | {cell(s, 'frame_cmap')} | {cell(s, 'video_cmap')} | "
                      f"{cell(s, 'flicker_rate')} | {train} | {len(row['seeds'])} |")
+    diagnosed = {**payload.get("diagnostics", {}), **payload["rows"]}
+    lines += ["", "## Where the mask falls (ground truth, no fresh model)", "",
+              "On the first test clip of 90 test videos: the share of privacy pixels (the union of the five attribute "
+              "regions) that the mask removes, of the other pixels that it keeps, and the anonymizer's own validation "
+              "action top-1 (its action head; not a leakage figure).", "",
+              "| row | variant | kept (%) | privacy pixels removed (%) | other pixels kept (%) | own val top-1 (%) | "
+              "train (s) |", "|---|---|---|---|---|---|---|"]
+    for name, row in diagnosed.items():
+        d = row.get("diagnostics")
+        if not d:
+            continue
+        own = row.get("anonymizer_eval", {}).get("eval_action_top1")
+        train = row.get("train_seconds")
+        lines.append(f"| {name} | {row['description']} | {100 * d['keep_fraction']:.0f} | "
+                     f"{100 * d['privacy_pixels_removed']:.1f} | {100 * d['other_pixels_kept']:.1f} | "
+                     f"{'-' if own is None else f'{100 * own:.0f}'} | {'-' if train is None else f'{train:.0f}'} |")
     chance = payload.get("chance")
     if chance:
         lines += ["", f"Chance: action top-1 {100 * chance['action_top1']:.1f}, cMAP {100 * chance['cmap']:.1f}."]
@@ -265,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="train and measure where the mask falls (seconds), without fresh models")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--markdown-only", action="store_true")
+    parser.add_argument("--merge", type=Path, nargs="+", default=[],
+                        help="results files of sweeps run apart (e.g. in parallel): their rows join the output")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     if args.list:
@@ -272,7 +301,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:28s} {row.description}")
         return 0
     payload = json.loads(args.output.read_text()) if args.output.is_file() else {"rows": {}}
-    if args.markdown_only:
+    for other in args.merge:
+        extra = json.loads(other.read_text())
+        payload["rows"].update(extra.get("rows", {}))
+        payload.setdefault("diagnostics", {}).update(extra.get("diagnostics", {}))
+        payload.setdefault("chance", extra.get("chance"))
+    if args.merge:
+        _write_atomic(args.output, json.dumps(payload, indent=2))
+    if args.markdown_only or args.merge:
         _write_atomic(args.output.with_suffix(".md"), markdown(payload))
         return 0
     unknown = [name for name in args.rows if name not in ROWS]

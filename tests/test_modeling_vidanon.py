@@ -548,3 +548,24 @@ def test_conv_stem_keeps_the_tubelet_grid_and_round_trips(tmp_path):
     torch.testing.assert_close(reloaded(pixel_values).logits, out.logits)
     with pytest.raises(ValueError, match="patch_size"):
         VidAnonConfig(image_size=15, patch_size=5, conv_stem_channels=[4])
+
+
+def test_window_mode_smooths_scores_over_neighbouring_time_slots():
+    from transformers_vidanon.pruning import smooth_scores_over_time
+
+    # grid: 3 time slots x 2 positions, original indices time-major (t * 2 + s)
+    scores = torch.tensor([[1.0, 10.0, 2.0, 20.0, 6.0, 60.0]])
+    indices = torch.arange(6)[None]
+    smoothed = smooth_scores_over_time(scores, indices, grid_size=6, num_time_slots=3)
+    torch.testing.assert_close(smoothed, torch.tensor([[1.5, 15.0, 3.0, 30.0, 4.0, 40.0]]))
+    # a tubelet already pruned (index 2: t=1, s=0) is left out of its neighbours' means
+    kept = torch.tensor([[0, 1, 3, 4, 5]])
+    smoothed = smooth_scores_over_time(scores[:, [0, 1, 3, 4, 5]], kept, grid_size=6, num_time_slots=3)
+    torch.testing.assert_close(smoothed, torch.tensor([[1.0, 15.0, 30.0, 6.0, 40.0]]))
+
+    tester = VidAnonModelTester(pruning_layers=[0, 1], temporal_consistency="window")
+    model = tester.model()
+    pixel_values = tester.prepare_inputs(model.config)
+    mask = model(pixel_values).keep_mask
+    model.set_pruning(temporal_consistency="tubelet")
+    assert mask.sum() == model(pixel_values).keep_mask.sum()  # the same budget, chosen on smoothed scores

@@ -254,9 +254,15 @@ def test_benchmark_writes_table_and_figures(tmp_path):
     files = outcome["files"]
     saved = json.loads(open(files["results.json"]).read())
     assert [m["name"] for m in saved["methods"]] == ["Raw", "Down-2x", "Down-4x", "Blackening", "StrongBlur",
-                                                     "VidAnon", "Random pruning"]
-    assert len(saved["sweep"]) == 1 and saved["sweep"][0]["extra"]["temporal_consistency"] == "tube"
+                                                     "VidAnon", "Random pruning", "Oracle 8x8", "Oracle tube 8x8",
+                                                     "Oracle 16x16"]
+    oracle = {m["name"]: m for m in saved["methods"]}["Oracle tube 8x8"]
+    assert oracle["flicker_rate"] == [0.0] and 0.0 < oracle["extra"]["keep_fraction"] < 1.0
+    # the sweep point, then the random-pruning control at the same keep rate
+    assert [m["name"] for m in saved["sweep"]] == ["tube keep=0.5 λ=1", "random keep=0.5"]
+    assert saved["sweep"][0]["extra"]["temporal_consistency"] == "tube"
     assert saved["sweep"][0]["flicker_rate"] == [0.0]  # one spatial mask for all time
+    assert saved["sweep"][1]["extra"]["random_control"] is True
     for name in ("tradeoff_frame.png", "tradeoff_video.png", "figure2.png"):
         image = imread(files[name])
         assert image.shape[0] > 100 and image.shape[1] > 100 and float(image.std()) > 0.01

@@ -13,7 +13,7 @@ DEFAULT_PRIVACY_LABEL_NAMES: tuple[str, ...] = ("skin_color", "face", "gender", 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
-TEMPORAL_CONSISTENCY_MODES = ("tubelet", "tube")
+TEMPORAL_CONSISTENCY_MODES = ("tubelet", "tube", "window")
 POSITION_EMBEDDING_TYPES = ("sinusoidal", "learnable")
 ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
 
@@ -99,7 +99,8 @@ class VidAnonConfig(PretrainedConfig):
         temporal_consistency (`str`, *optional*, defaults to `"tubelet"`):
             `"tubelet"` scores and selects every tubelet on its own (the paper); `"tube"` sums the scores over time
             and keeps the same spatial positions in every time slot, so a region hidden in one frame is hidden in
-            all.
+            all; `"window"` (beyond the paper) selects every tubelet on its own, on its score averaged with the same
+            position's scores in the neighbouring time slots, so the mask follows a moving region without flickering.
         position_embedding_type (`str`, *optional*, defaults to `"sinusoidal"`):
             `"sinusoidal"`: VideoMAE's fixed table for the tubelets plus a learned position for each CLS token;
             `"learnable"`: one learned table for all tokens (the paper's reference implementation).

@@ -165,6 +165,35 @@ def fuse_pruned_tokens(
     return torch.einsum("bn,bnd->bd", (weights * pruned).to(tubelets.dtype), tubelets)[:, None]
 
 
+def smooth_scores_over_time(scores: torch.Tensor, tubelet_indices: torch.Tensor, grid_size: int,
+                            num_time_slots: int) -> torch.Tensor:
+    """Each current tubelet's score averaged with the scores at the same spatial position in the neighbouring time
+    slots (t - 1, t, t + 1) that are still present: the `"window"` mode's score.
+
+    Args:
+        scores (`torch.Tensor` of shape `(B, N)`): scores of the current tubelets.
+        tubelet_indices (`torch.LongTensor` of shape `(B, N)`): their original (time-major) indices.
+        grid_size: number of original tubelets, `T' * S`.
+        num_time_slots: T'.
+
+    Returns:
+        `torch.Tensor` of shape `(B, N)`, differentiable in `scores`.
+    """
+    batch = scores.shape[0]
+    spatial = grid_size // num_time_slots
+    full = scores.new_zeros(batch, grid_size).scatter(1, tubelet_indices, scores)
+    present = scores.new_zeros(batch, grid_size).scatter(1, tubelet_indices, torch.ones_like(scores))
+    kernel = scores.new_ones(1, 1, 3)
+
+    def over_time(values: torch.Tensor) -> torch.Tensor:  # (B, T' * S) -> sums over t-1..t+1, same shape
+        series = values.view(batch, num_time_slots, spatial).transpose(1, 2).reshape(batch * spatial, 1, num_time_slots)
+        summed = F.conv1d(series, kernel, padding=1)
+        return summed.view(batch, spatial, num_time_slots).transpose(1, 2).reshape(batch, grid_size)
+
+    smoothed = over_time(full) / over_time(present).clamp(min=1.0)
+    return smoothed.gather(1, tubelet_indices)
+
+
 def prune_tokens(
     hidden_states: torch.Tensor,
     cls_attn: torch.Tensor,
@@ -204,8 +233,12 @@ def prune_tokens(
     tubelets = hidden_states[:, num_prefix_tokens : num_prefix_tokens + num_current]
     action_attn, privacy_attn = cls_attn[:, 0], cls_attn[:, 1]
     scores = utility_privacy_score(action_attn, privacy_attn, lambda_priv)
+    mode = temporal_consistency
+    if temporal_consistency == "window":  # select per tubelet on scores smoothed over neighbouring time slots
+        scores = smooth_scores_over_time(scores, tubelet_indices, soft_keep.shape[1], num_time_slots)
+        mode = "tubelet"
     keep_positions = select_tubelets(
-        scores, keep_rate, temporal_consistency, num_time_slots, num_extra_tokens=int(has_fused_token)
+        scores, keep_rate, mode, num_time_slots, num_extra_tokens=int(has_fused_token)
     )
 
     dim = tubelets.shape[-1]
@@ -220,7 +253,7 @@ def prune_tokens(
     if compute_soft_keep is None:
         compute_soft_keep = torch.is_grad_enabled()
     if compute_soft_keep:  # the soft keep only carries gradients; inference skips it
-        soft = soft_keep_probability(scores, keep_positions, temperature, num_time_slots, temporal_consistency)
+        soft = soft_keep_probability(scores, keep_positions, temperature, num_time_slots, mode)
         kept_soft = soft_keep.gather(1, tubelet_indices) * soft.to(soft_keep.dtype)
         soft_keep = soft_keep.scatter(1, tubelet_indices, kept_soft)
     return PruningResult(

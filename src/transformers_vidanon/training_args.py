@@ -52,7 +52,9 @@ class ModelArguments:
         default_factory=lambda: [0.9], metadata={"help": "Keep rate: one value, or one per pruning layer."}
     )
     lambda_priv: float = field(default=0.5, metadata={"help": "Privacy weight in s = a_act - lambda_priv * a_priv."})
-    temporal_consistency: str = field(default="tubelet", metadata={"help": "'tubelet' (the paper) or 'tube'."})
+    temporal_consistency: str = field(
+        default="tubelet", metadata={"help": "'tubelet' (the paper), 'tube' or 'window' (scores smoothed over time)."}
+    )
     fuse_pruned_tokens: bool = field(default=True, metadata={"help": "Fuse pruned tubelets into one token."})
     conv_stem_channels: list[int] = field(
         default_factory=list,

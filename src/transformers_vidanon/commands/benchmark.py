@@ -11,8 +11,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="outputs/benchmark", help="where data, models, tables and figures go")
     parser.add_argument("--num-videos", type=int, default=None, help="SynthPrivacy size (default 900)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="fresh-model seeds (default 0 1 2)")
-    parser.add_argument("--objectives", nargs="+", default=None, choices=["grl", "alternating"],
-                        help="VidAnon training objectives to run (default: grl)")
+    parser.add_argument("--recipes", nargs="+", default=None,
+                        help="packaged training configs to train and evaluate: synthetic (the default recipe) and/or "
+                             "synthetic_paper (the paper's objective at this scale) (default: synthetic)")
     parser.add_argument("--quick", action="store_true",
                         help="a small smoke run (few videos, one seed, short training): NOT a result")
     parser.add_argument("--train", nargs=argparse.REMAINDER, default=[],
@@ -40,8 +41,8 @@ def run(args) -> int:
         config.num_videos = args.num_videos
     if args.seeds:
         config.seeds = tuple(args.seeds)
-    if args.objectives:
-        config.objectives = tuple(args.objectives)
+    if args.recipes:
+        config.recipes = tuple(args.recipes)
     if args.workers:
         config.workers = args.workers
     config.cache = not args.no_cache

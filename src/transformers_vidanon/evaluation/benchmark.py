@@ -7,6 +7,7 @@ and write the results JSON, a Table-1-style Markdown table, the trade-off plot a
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -22,6 +23,7 @@ from .protocol import (
     ProtocolConfig,
     baseline_anonymizer,
     evaluate_method,
+    oracle_anonymizer,
     random_pruning_anonymizer,
     run_protocol,
     synth_protocol_data,
@@ -50,11 +52,16 @@ class BenchmarkConfig:
     Attributes:
         output_dir: everything is written here (data/, vidanon-*/, results.json, results.md, PNGs).
         num_videos / data_seed / image_size / video_frames: the generated SynthPrivacy set.
-        objectives: which VidAnon training objectives to run (`grl`, `alternating`).
-        training_overrides: `--key value` pairs applied over `configs/synthetic.yaml`.
+        recipes: which packaged training configs to train and evaluate: `synthetic` (the default recipe, chosen by
+            `benchmarks/results/synth_ablation.md`) and/or `synthetic_paper` (the paper's objective at this scale);
+            the first one is the model of the sweep, the random control, the oracle rows and the figure.
+        training_overrides: `--key value` pairs applied over every recipe.
         seeds: fresh-model seeds of the main table.
-        sweep_keep_rates / sweep_lambdas / sweep_modes: VidAnon inference settings of the trade-off curve.
+        sweep_keep_rates / sweep_lambdas / sweep_modes: VidAnon inference settings of the trade-off curve (a keep
+            rate applies at every pruning layer); the random-pruning control is run at every sweep keep rate too.
         sweep_seeds: fresh-model seeds per sweep point (fewer: the sweep is for the curve, the table is the claim).
+        oracle_grids: finer grids (tubelets per side) at which the oracle is reported too, beside the oracle and the
+            tube oracle at the trained model's own grid.
         fresh: fresh-model settings (bfloat16 autocast where it is native: about 1.5 times faster on this 2-core CPU).
         threads: torch threads.
         workers: fresh models trained at once in worker processes (2 on a 2-core machine, 1 torch thread each).
@@ -67,13 +74,14 @@ class BenchmarkConfig:
     data_seed: int = 0
     image_size: int = 64
     video_frames: int = 32
-    objectives: tuple[str, ...] = ("grl",)
+    recipes: tuple[str, ...] = ("synthetic",)
     training_overrides: tuple[str, ...] = ()
     seeds: tuple[int, ...] = (0, 1, 2)
-    sweep_keep_rates: tuple[float, ...] = (0.5, 0.85)
-    sweep_lambdas: tuple[float, ...] = (0.0, 3.0)
-    sweep_modes: tuple[str, ...] = ("tubelet", "tube")
+    sweep_keep_rates: tuple[float, ...] = (0.75, 0.85)
+    sweep_lambdas: tuple[float, ...] = (0.0, 2.0)
+    sweep_modes: tuple[str, ...] = ("tubelet",)
     sweep_seeds: tuple[int, ...] = (0,)
+    oracle_grids: tuple[int, ...] = (16,)
     fresh: FreshModelConfig = field(default_factory=lambda: FreshModelConfig(bf16=bf16_is_fast()))
     threads: int | None = None
     progress: bool = True
@@ -82,20 +90,28 @@ class BenchmarkConfig:
     cache: bool = True
 
 
-def _train_vidanon(config: BenchmarkConfig, data_dir: Path, objective: str) -> Path:
+RECIPE_LABELS = {"synthetic": "VidAnon", "synthetic_paper": "VidAnon (paper recipe)"}
+
+
+def recipe_label(recipe: str) -> str:
+    """The results-table name of the model trained with a packaged recipe."""
+    return RECIPE_LABELS.get(recipe, f"VidAnon ({recipe})")
+
+
+def _train_vidanon(config: BenchmarkConfig, data_dir: Path, recipe: str) -> Path:
     from ..trainer import train_from_arguments
     from ..training_args import parse_arguments
 
-    output = Path(config.output_dir) / f"vidanon-{objective}"
+    output = Path(config.output_dir) / f"vidanon-{recipe}"
     if (output / "model" / "model.safetensors").is_file():
         logger.info("reusing the trained model in %s", output / "model")
         return output / "model"
-    argv = ["--config", str(packaged_config("synthetic")), "--data_dir", str(data_dir), "--output_dir", str(output),
-            "--objective", objective, "--resume_from_checkpoint", "latest",
-            "--disable_tqdm", str(not config.progress), *config.training_overrides]
+    argv = ["--config", str(packaged_config(recipe)), "--data_dir", str(data_dir), "--output_dir", str(output),
+            "--resume_from_checkpoint", "latest", "--disable_tqdm", str(not config.progress),
+            *config.training_overrides]
     result = train_from_arguments(*parse_arguments(argv))
     if result.model_dir is None:
-        raise RuntimeError(f"training of the {objective} model stopped early; rerun to resume from its checkpoint")
+        raise RuntimeError(f"training with the {recipe} recipe stopped early; rerun to resume from its checkpoint")
     return Path(result.model_dir)
 
 
@@ -118,11 +134,11 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     seconds["data"] = time.perf_counter() - start
 
     models, model_dirs = {}, {}
-    for objective in config.objectives:
+    for recipe in config.recipes:
         tick = time.perf_counter()
-        model_dirs[objective] = _train_vidanon(config, data_dir, objective)
-        models[objective] = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(model_dirs[objective]).eval()
-        seconds[f"train_{objective}"] = time.perf_counter() - tick
+        model_dirs[recipe] = _train_vidanon(config, data_dir, recipe)
+        models[recipe] = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(model_dirs[recipe]).eval()
+        seconds[f"train_{recipe}"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     first = next(iter(models.values()))
@@ -134,10 +150,10 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     executor = make_executor(config.workers, config.worker_threads)  # one pool for the table and the sweep
     methods = [("Raw", baseline_anonymizer("raw"), False)]
     methods += [(name, baseline_anonymizer(key), regions) for name, key, regions in BASELINE_ROWS]
-    for objective, model in models.items():
-        label = "VidAnon" if objective == "grl" else f"VidAnon ({objective})"
-        methods.append((label, vidanon_anonymizer(model), False))
+    for recipe, model in models.items():
+        methods.append((recipe_label(recipe), vidanon_anonymizer(model), False))
     methods.append(("Random pruning", random_pruning_anonymizer(first.config, seed=config.data_seed), False))
+    methods += oracle_rows(first.config, config.oracle_grids)
     results = run_protocol(methods, data, protocol, dataset="SynthPrivacy", executor=executor,
                            metadata={"benchmark": _jsonable(asdict(config)),
                                      "vidanon_config": {k: first.config.to_dict()[k] for k in (
@@ -155,12 +171,18 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                 name = f"{mode} keep={keep:g} λ={lam:g}"
                 sweep.append(evaluate_method(name, vidanon_anonymizer(first, **settings), data, sweep_protocol,
                                              extra=settings, executor=executor))
+    for keep in config.sweep_keep_rates:  # the control at every keep rate of the sweep: is the learned score worth it?
+        control = copy.deepcopy(first.config)
+        control.keep_rate = float(keep)
+        sweep.append(evaluate_method(f"random keep={keep:g}", random_pruning_anonymizer(control, seed=config.data_seed),
+                                     data, sweep_protocol, extra={"keep_rate": keep, "random_control": True},
+                                     executor=executor))
     seconds["sweep"] = time.perf_counter() - tick
     executor.shutdown(wait=True)
 
     files = write_outputs(output, results, sweep, data, first)
-    for objective, model_dir in model_dirs.items():  # the cards now carry the measured leakage
-        _write_card(model_dir, models[objective], results, "VidAnon" if objective == "grl" else f"VidAnon ({objective})")
+    for recipe, model_dir in model_dirs.items():  # the cards now carry the measured leakage
+        _write_card(model_dir, models[recipe], results, recipe_label(recipe))
     seconds["total"] = time.perf_counter() - start
     (output / "timings.json").write_text(json.dumps(timings_report(seconds, results, sweep), indent=2))
     logger.info("benchmark written to %s in %.0f s", output, seconds["total"])
@@ -188,6 +210,15 @@ def timings_report(seconds: dict[str, float], results, sweep) -> dict:
         "fresh_models": fresh,
         "provenance": results.metadata.get("provenance"),
     }
+
+
+def oracle_rows(model_config, finer_grids: tuple[int, ...] = ()) -> list[tuple[str, object, str]]:
+    """The frontier: the oracle and the tube oracle at the model's tubelet grid, and the oracle at finer grids."""
+    grid, tubelet = model_config.image_size // model_config.patch_size, model_config.tubelet_size
+    rows = [(f"Oracle {grid}x{grid}", oracle_anonymizer(tubelet, grid), "privacy"),
+            (f"Oracle tube {grid}x{grid}", oracle_anonymizer(tubelet, grid, tube=True), "privacy")]
+    rows += [(f"Oracle {g}x{g}", oracle_anonymizer(tubelet, g), "privacy") for g in finer_grids if g > grid]
+    return rows
 
 
 def _write_card(model_dir: Path, model, results, method_name: str) -> None:
