@@ -254,7 +254,8 @@ def test_benchmark_writes_table_and_figures(tmp_path):
     files = outcome["files"]
     saved = json.loads(open(files["results.json"]).read())
     assert [m["name"] for m in saved["methods"]] == ["Raw", "Down-2x", "Down-4x", "Blackening", "StrongBlur",
-                                                     "VidAnon", "Random pruning", "Oracle 8x8", "Oracle tube 8x8",
+                                                     "VidAnon", "VidAnon λ=0", "Random pruning", "Oracle 8x8",
+                                                     "Oracle tube 8x8",
                                                      "Oracle 16x16"]
     oracle = {m["name"]: m for m in saved["methods"]}["Oracle tube 8x8"]
     assert oracle["flicker_rate"] == [0.0] and 0.0 < oracle["extra"]["keep_fraction"] < 1.0

@@ -60,6 +60,8 @@ class BenchmarkConfig:
         sweep_keep_rates / sweep_lambdas / sweep_modes: VidAnon inference settings of the trade-off curve (a keep
             rate applies at every pruning layer); the random-pruning control is run at every sweep keep rate too.
         sweep_seeds: fresh-model seeds per sweep point (fewer: the sweep is for the curve, the table is the claim).
+        privacy_cls_row: also evaluate the first recipe's model with `lambda_priv = 0` (the score without its privacy
+            term) with every seed, so that what the privacy CLS adds is measured against the seed spread.
         oracle_grids: finer grids (tubelets per side) at which the oracle is reported too, beside the oracle and the
             tube oracle at the trained model's own grid.
         fresh: fresh-model settings (bfloat16 autocast where it is native: about 1.5 times faster on this 2-core CPU).
@@ -79,7 +81,8 @@ class BenchmarkConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     sweep_keep_rates: tuple[float, ...] = (0.75, 0.85)
     sweep_lambdas: tuple[float, ...] = (0.0, 2.0)
-    sweep_modes: tuple[str, ...] = ("tubelet",)
+    sweep_modes: tuple[str, ...] = ("window",)
+    privacy_cls_row: bool = True
     sweep_seeds: tuple[int, ...] = (0,)
     oracle_grids: tuple[int, ...] = (16,)
     fresh: FreshModelConfig = field(default_factory=lambda: FreshModelConfig(bf16=bf16_is_fast()))
@@ -152,6 +155,8 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     methods += [(name, baseline_anonymizer(key), regions) for name, key, regions in BASELINE_ROWS]
     for recipe, model in models.items():
         methods.append((recipe_label(recipe), vidanon_anonymizer(model), False))
+    if config.privacy_cls_row:
+        methods.append((f"{recipe_label(config.recipes[0])} λ=0", vidanon_anonymizer(first, lambda_priv=0.0), False))
     methods.append(("Random pruning", random_pruning_anonymizer(first.config, seed=config.data_seed), False))
     methods += oracle_rows(first.config, config.oracle_grids)
     results = run_protocol(methods, data, protocol, dataset="SynthPrivacy", executor=executor,
