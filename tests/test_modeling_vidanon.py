@@ -569,3 +569,14 @@ def test_window_mode_smooths_scores_over_neighbouring_time_slots():
     mask = model(pixel_values).keep_mask
     model.set_pruning(temporal_consistency="tubelet")
     assert mask.sum() == model(pixel_values).keep_mask.sum()  # the same budget, chosen on smoothed scores
+
+
+def test_empty_batches_and_out_of_range_labels_are_clear_errors():
+    tester = VidAnonModelTester()
+    model = tester.model()
+    with pytest.raises(ValueError, match="batch size 0"):
+        model(torch.rand(0, 4, 3, 16, 16))
+    with pytest.raises(ValueError, match=r"`labels` must be class indices below num_labels = 3.*\[7\]"):
+        model(tester.prepare_inputs(model.config), labels=torch.tensor([0, 7]))
+    # unknown labels (-100) stay allowed
+    assert model(tester.prepare_inputs(model.config), labels=torch.tensor([-100, 2])).loss is not None

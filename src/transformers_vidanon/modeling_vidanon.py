@@ -176,6 +176,8 @@ class VidAnonPatchEmbeddings(nn.Module):
                 f"`pixel_values` must have shape (batch_size, {', '.join(map(str, expected))}) = (batch, frames, "
                 f"channels, height, width) for this model, got {tuple(pixel_values.shape)}."
             )
+        if pixel_values.shape[0] == 0:
+            raise ValueError("`pixel_values` holds no video (batch size 0): pass at least one clip.")
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         self.check_input(pixel_values)
@@ -663,6 +665,11 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Te
     """
     labels = labels.to(logits.device).long()
     known = labels >= 0
+    if not torch.compiler.is_compiling() and bool((labels >= logits.shape[-1]).any()):
+        raise ValueError(
+            f"`labels` must be class indices below num_labels = {logits.shape[-1]} (or negative for unknown), got "
+            f"{sorted(set(labels[labels >= logits.shape[-1]].tolist()))}."
+        )
     # masked sums rather than `if`/boolean indexing: the same value, and torch.compile traces one graph
     losses = F.cross_entropy(logits.float(), labels.clamp_min(0), reduction="none")
     return (losses * known).sum() / known.sum().clamp_min(1)
