@@ -159,6 +159,7 @@ def test_raw_row_is_reused_only_when_data_and_settings_match(data, tmp_path):
     assert "cached" not in first.extra and len(list(tmp_path.glob("raw-*.pt"))) == 1
     again = run_protocol(raw, data, config).method("Raw")
     assert again.extra["cached"] and again.frame_cmap == first.frame_cmap
+    assert again.extra["seconds"] == 0.0 and again.extra["trained_seconds"] == first.extra["seconds"] > 0
     assert again.action_top1 == first.action_top1
     # other fresh-model settings, other seeds or other data: retrained, not reused
     changed = ProtocolConfig(**{**config.__dict__, "fresh": FreshModelConfig(**{**FAST.__dict__, "frame_lr": 1e-3})})

@@ -379,6 +379,9 @@ class _ProtocolRun:
             return None
         result = MethodResult.from_dict({**stored["result"], "name": name})
         result.extra["cached"] = self.raw_key()
+        # the time of the run that trained it; this run spent none on it
+        result.extra["trained_seconds"] = result.extra.pop("seconds", None)
+        result.extra["seconds"] = 0.0
         for seed, model in stored.get("bases", {}).items():
             future: Future = Future()
             future.set_result({"model": model})
