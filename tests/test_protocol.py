@@ -254,11 +254,14 @@ def test_benchmark_writes_table_and_figures(tmp_path):
     outcome = run_benchmark(config)
     files = outcome["files"]
     saved = json.loads(open(files["results.json"]).read())
-    assert [m["name"] for m in saved["methods"]] == ["Raw", "Down-2x", "Down-4x", "Blackening", "StrongBlur",
-                                                     "VidAnon", "VidAnon λ=0", "Random pruning", "Oracle 8x8",
-                                                     "Oracle tube 8x8",
-                                                     "Oracle 16x16"]
-    oracle = {m["name"]: m for m in saved["methods"]}["Oracle tube 8x8"]
+    # the rows no target turns on carry their seed count in the name and have no fine-tuned attacker
+    assert [m["name"] for m in saved["methods"]] == ["Raw", "Down-2x (1 seed)", "Down-4x (1 seed)", "Blackening",
+                                                     "StrongBlur (1 seed)", "VidAnon", "VidAnon λ=0", "Random pruning",
+                                                     "Oracle 8x8", "Oracle tube 8x8 (1 seed)", "Oracle 16x16 (1 seed)"]
+    rows = {m["name"]: m for m in saved["methods"]}
+    assert rows["Down-4x (1 seed)"]["finetuned_cmap"] == [] and rows["Blackening"]["finetuned_cmap"]
+    assert saved["metadata"]["secondary_rows"]["seeds"] == [0]
+    oracle = rows["Oracle tube 8x8 (1 seed)"]
     assert oracle["flicker_rate"] == [0.0] and 0.0 < oracle["extra"]["keep_fraction"] < 1.0
     # the sweep point, then the random-pruning control at the same keep rate
     assert [m["name"] for m in saved["sweep"]] == ["tube keep=0.5 λ=1", "random keep=0.5"]

@@ -62,6 +62,11 @@ class BenchmarkConfig:
         sweep_seeds: fresh-model seeds per sweep point (fewer: the sweep is for the curve, the table is the claim).
         privacy_cls_row: also evaluate the first recipe's model with `lambda_priv = 0` (the score without its privacy
             term) with every seed, so that what the privacy CLS adds is measured against the seed spread.
+        secondary_rows / secondary_seeds: rows that no target of the benchmark turns on (`"Oracle tube"` and
+            `"Oracle finer"` stand for the tube oracle and the finer-grid oracles), measured with these seeds and the
+            per-frame and video attackers only, and marked in the table; the seeds of `seeds` and every attacker go
+            to the rows that decide (Raw, Blackening, VidAnon and its lambda_priv = 0 row, the random control and the
+            oracle at the model's grid). Empty: every row with every seed.
         oracle_grids: finer grids (tubelets per side) at which the oracle is reported too, beside the oracle and the
             tube oracle at the trained model's own grid.
         fresh: fresh-model settings (bfloat16 autocast where it is native: about 1.5 times faster on this 2-core CPU).
@@ -83,6 +88,8 @@ class BenchmarkConfig:
     sweep_lambdas: tuple[float, ...] = (0.0, 2.0)
     sweep_modes: tuple[str, ...] = ("window",)
     privacy_cls_row: bool = True
+    secondary_rows: tuple[str, ...] = ("Down-2x", "Down-4x", "StrongBlur", "Oracle tube", "Oracle finer")
+    secondary_seeds: tuple[int, ...] = (0,)
     sweep_seeds: tuple[int, ...] = (0,)
     oracle_grids: tuple[int, ...] = (16,)
     fresh: FreshModelConfig = field(default_factory=lambda: FreshModelConfig(bf16=bf16_is_fast()))
@@ -159,11 +166,23 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         methods.append((f"{recipe_label(config.recipes[0])} λ=0", vidanon_anonymizer(first, lambda_priv=0.0), False))
     methods.append(("Random pruning", random_pruning_anonymizer(first.config, seed=config.data_seed), False))
     methods += oracle_rows(first.config, config.oracle_grids)
+    position = {name: index for index, (name, *_rest) in enumerate(methods)}  # the table keeps this order
+    secondary = [m for m in methods if _is_secondary(m[0], config.secondary_rows, first.config)]
+    methods = [m for m in methods if m not in secondary]
     results = run_protocol(methods, data, protocol, dataset="SynthPrivacy", executor=executor,
                            metadata={"benchmark": _jsonable(asdict(config)),
                                      "vidanon_config": {k: first.config.to_dict()[k] for k in (
                                          "pruning_layers", "keep_rate", "lambda_priv", "temporal_consistency",
                                          "hidden_size", "num_hidden_layers", "image_size", "num_frames")}})
+    if secondary:
+        light = replace(protocol, seeds=tuple(config.secondary_seeds),
+                        attackers=tuple(a for a in protocol.attackers if a != "finetuned"), cache_dir=None)
+        marked = [(f"{name} ({len(light.seeds)} seed{'s' if len(light.seeds) > 1 else ''})", *rest)
+                  for name, *rest in secondary]
+        extra_rows = run_protocol(marked, data, light, dataset="SynthPrivacy", executor=executor).methods
+        results.methods = sorted(results.methods + extra_rows, key=lambda m: position[_unmarked(m.name)])
+        results.metadata["secondary_rows"] = {"rows": [m[0] for m in secondary], "seeds": list(light.seeds),
+                                              "attackers": list(light.attackers)}
     seconds["evaluate"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -215,6 +234,20 @@ def timings_report(seconds: dict[str, float], results, sweep) -> dict:
         "fresh_models": fresh,
         "provenance": results.metadata.get("provenance"),
     }
+
+
+def _unmarked(name: str) -> str:
+    return name.rsplit(" (", 1)[0] if name.endswith(" seed)") or name.endswith(" seeds)") else name
+
+
+def _is_secondary(name: str, secondary_rows: tuple[str, ...], model_config) -> bool:
+    """Whether a row is one of `BenchmarkConfig.secondary_rows` ("Oracle tube" / "Oracle finer" by kind)."""
+    grid = model_config.image_size // model_config.patch_size
+    if name.startswith("Oracle tube"):
+        return "Oracle tube" in secondary_rows
+    if name.startswith("Oracle "):
+        return "Oracle finer" in secondary_rows and name != f"Oracle {grid}x{grid}"
+    return name in secondary_rows
 
 
 def oracle_rows(model_config, finer_grids: tuple[int, ...] = ()) -> list[tuple[str, object, str]]:
