@@ -123,6 +123,9 @@ ROWS: dict[str, Row] = {
                                                                 "--localization_loss_weight", "10")),
     "loc10-8x8-t4-small-window": Row("loc10-8x8-t4-small evaluated in window mode (scores smoothed over time)",
                                      model="loc10-8x8-t4-small", inference={"temporal_consistency": "window"}),
+    "grl-8x8-t4-small": Row("grl (paper objective), 8 x 8, t4, hidden 64, 15 ep (5 without reversal)",
+                            train=GRID_8 + T4 + SMALL + ("--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
+                                                         "--num_train_epochs", "15", "--grl_warmup_epochs", "5")),
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
 }
@@ -238,10 +241,13 @@ def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: Pro
 def markdown(payload: dict) -> str:
     lines = ["# SynthPrivacy ablations", "",
              "One row per variant, through the leakage protocol (fresh models trained from scratch on the anonymized "
-             "training clips, measured on the test split). `seeds`: fresh-model seeds of the row (1 = exploratory).",
-             "", f"Provenance: `{json.dumps(payload.get('provenance', {}))}`", "",
+             "training clips, measured on the test split). `seeds`: fresh-model seeds of the row (1 = exploratory; "
+             "the rows that decide the default are the 3-seed rows of `synth_benchmark.md`). `code`: the commit the "
+             "row ran on (each row's full provenance, machine and configuration are in `synth_ablation.json`). "
+             "`train (s)`: wall time on a shared 2-core machine running up to eight jobs at once, so several times "
+             "what the same training takes alone.", "",
              "| row | variant | grid | kept (%) | action top-1 (%) | frame cMAP (%) | video cMAP (%) | flicker (%) | "
-             "train (s) | seeds |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "train (s) | seeds | code |", "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def cell(summary: dict, key: str) -> str:
         if key not in summary:
@@ -255,7 +261,8 @@ def markdown(payload: dict) -> str:
         train = f"{row['train_seconds']:.0f}" if row.get("train_seconds") is not None else "-"
         lines.append(f"| {name} | {row['description']} | {row['grid']}, t{row['tubelet_size']} | {kept} | "
                      f"{cell(s, 'action_top1')} | {cell(s, 'frame_cmap')} | {cell(s, 'video_cmap')} | "
-                     f"{cell(s, 'flicker_rate')} | {train} | {len(row['seeds'])} |")
+                     f"{cell(s, 'flicker_rate')} | {train} | {len(row['seeds'])} | "
+                     f"{row.get('code', row.get('provenance', {}).get('git_commit', '-'))} |")
     diagnosed = {**payload.get("diagnostics", {}), **payload["rows"]}
     lines += ["", "## Where the mask falls (ground truth, no fresh model)", "",
               "On the first test clip of 90 test videos: the share of privacy pixels (the union of the five attribute "
@@ -272,6 +279,8 @@ def markdown(payload: dict) -> str:
         lines.append(f"| {name} | {row['description']} | {100 * d['keep_fraction']:.0f} | "
                      f"{100 * d['privacy_pixels_removed']:.1f} | {100 * d['other_pixels_kept']:.1f} | "
                      f"{'-' if own is None else f'{100 * own:.0f}'} | {'-' if train is None else f'{train:.0f}'} |")
+    if payload.get("conclusions"):
+        lines += ["", "## What the rows decide", ""] + [f"- {text}" for text in payload["conclusions"]]
     chance = payload.get("chance")
     if chance:
         lines += ["", f"Chance: action top-1 {100 * chance['action_top1']:.1f}, cMAP {100 * chance['cmap']:.1f}."]
