@@ -23,8 +23,6 @@ import argparse
 import json
 import logging
 import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,7 +30,6 @@ from pathlib import Path
 
 import torch
 
-from transformers_vidanon import __version__
 from transformers_vidanon.evaluation.benchmark import packaged_config
 from transformers_vidanon.evaluation.protocol import (
     ProtocolConfig,
@@ -42,6 +39,7 @@ from transformers_vidanon.evaluation.protocol import (
     synth_protocol_data,
     vidanon_anonymizer,
 )
+from transformers_vidanon.evaluation.provenance import collect_provenance
 
 logger = logging.getLogger("synth_ablation")
 RESULTS = Path(__file__).parent / "results"
@@ -129,27 +127,6 @@ ROWS: dict[str, Row] = {
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
 }
-
-
-def _git(*args: str) -> str | None:
-    try:
-        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def provenance() -> dict:
-    commit = _git("rev-parse", "HEAD")
-    import transformers
-
-    return {
-        "git_commit": commit or "not a git checkout",
-        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else None,
-        "package_version": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-        "python": platform.python_version(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -240,14 +217,14 @@ def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: Pro
 
 def markdown(payload: dict) -> str:
     lines = ["# SynthPrivacy ablations", "",
-             "One row per variant, through the leakage protocol (fresh models trained from scratch on the anonymized "
+             ("One row per variant, through the leakage protocol (fresh models trained from scratch on the anonymized "
              "training clips, measured on the test split). `seeds`: fresh-model seeds of the row (1 = exploratory; "
              "the rows that decide the default are the 3-seed rows of `synth_benchmark.md`). `code`: the commit the "
              "row ran on (each row's full provenance, machine and configuration are in `synth_ablation.json`). "
              "`train (s)`: wall time on a shared 2-core machine running up to eight jobs at once, so several times "
-             "what the same training takes alone.", "",
-             "| row | variant | grid | kept (%) | action top-1 (%) | frame cMAP (%) | video cMAP (%) | flicker (%) | "
-             "train (s) | seeds | code |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "what the same training takes alone."), "",
+             ("| row | variant | grid | kept (%) | action top-1 (%) | frame cMAP (%) | video cMAP (%) | flicker (%) | "
+              "train (s) | seeds | code |"), "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def cell(summary: dict, key: str) -> str:
         if key not in summary:
@@ -265,11 +242,11 @@ def markdown(payload: dict) -> str:
                      f"{row.get('code', row.get('provenance', {}).get('git_commit', '-'))} |")
     diagnosed = {**payload.get("diagnostics", {}), **payload["rows"]}
     lines += ["", "## Where the mask falls (ground truth, no fresh model)", "",
-              "On the first test clip of 90 test videos: the share of privacy pixels (the union of the five attribute "
+              ("On the first test clip of 90 test videos: the share of privacy pixels (the union of the five attribute "
               "regions) that the mask removes, of the other pixels that it keeps, and the anonymizer's own validation "
-              "action top-1 (its action head; not a leakage figure).", "",
-              "| row | variant | kept (%) | privacy pixels removed (%) | other pixels kept (%) | own val top-1 (%) | "
-              "train (s) |", "|---|---|---|---|---|---|---|"]
+              "action top-1 (its action head; not a leakage figure)."), "",
+              ("| row | variant | kept (%) | privacy pixels removed (%) | other pixels kept (%) | own val top-1 (%) | "
+               "train (s) |"), "|---|---|---|---|---|---|---|"]
     for name, row in diagnosed.items():
         d = row.get("diagnostics")
         if not d:
@@ -343,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("row %s already measured: skipped", name)
             continue
         record = run_row(name, ROWS[name], data, args.data, args.work, protocol)
-        record["provenance"] = provenance()
+        record["provenance"] = collect_provenance({"row": name, "train_overrides": list(ROWS[name].train or ()),
+                                                   "inference": ROWS[name].inference, "seeds": args.seeds,
+                                                   "attackers": args.attackers})
         payload["rows"][name] = record
         payload["provenance"] = record["provenance"]
         _write_atomic(args.output, json.dumps(payload, indent=2))
