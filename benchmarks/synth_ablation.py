@@ -124,6 +124,12 @@ ROWS: dict[str, Row] = {
     "grl-8x8-t4-small": Row("grl (paper objective), 8 x 8, t4, hidden 64, 15 ep (5 without reversal)",
                             train=GRID_8 + T4 + SMALL + ("--keep_rate", "0.8", "0.8", "--lambda_priv", "2",
                                                          "--num_train_epochs", "15", "--grl_warmup_epochs", "5")),
+    "mae-loc10-8x8-t4-small": Row("MAE-pretrained (1,200 steps, 90 % tube masking) + locate + localization loss 10, "
+                                  "8 x 8, t4, 15 ep",
+                                  train=("--init", "videomae", "--model_name_or_path", "outputs/ablation/mae",
+                                         "--objective", "locate", "--budget_loss_weight", "0", "--keep_rate", "0.8",
+                                         "0.8", "--lambda_priv", "2", "--num_train_epochs", "15",
+                                         "--localization_loss_weight", "10")),
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
 }
