@@ -166,7 +166,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         methods.append((f"{recipe_label(config.recipes[0])} λ=0", vidanon_anonymizer(first, lambda_priv=0.0), False))
     methods.append(("Random pruning", random_pruning_anonymizer(first.config, seed=config.data_seed), False))
     methods += oracle_rows(first.config, config.oracle_grids)
-    position = {name: index for index, (name, *_rest) in enumerate(methods)}  # the table keeps this order
+    order = [name for name, *_rest in methods]  # the table keeps this order
     secondary = [m for m in methods if _is_secondary(m[0], config.secondary_rows, first.config)]
     methods = [m for m in methods if m not in secondary]
     results = run_protocol(methods, data, protocol, dataset="SynthPrivacy", executor=executor,
@@ -180,7 +180,9 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         marked = [(f"{name} ({len(light.seeds)} seed{'s' if len(light.seeds) > 1 else ''})", *rest)
                   for name, *rest in secondary]
         extra_rows = run_protocol(marked, data, light, dataset="SynthPrivacy", executor=executor).methods
-        results.methods = sorted(results.methods + extra_rows, key=lambda m: position[_unmarked(m.name)])
+        position = {name: order.index(original) for (name, *_r), (original, *_o) in zip(marked, secondary)}
+        position.update({name: order.index(name) for name, *_rest in methods})
+        results.methods = sorted(results.methods + extra_rows, key=lambda m: position[m.name])
         results.metadata["secondary_rows"] = {"rows": [m[0] for m in secondary], "seeds": list(light.seeds),
                                               "attackers": list(light.attackers)}
     seconds["evaluate"] = time.perf_counter() - tick
@@ -234,10 +236,6 @@ def timings_report(seconds: dict[str, float], results, sweep) -> dict:
         "fresh_models": fresh,
         "provenance": results.metadata.get("provenance"),
     }
-
-
-def _unmarked(name: str) -> str:
-    return name.rsplit(" (", 1)[0] if name.endswith(" seed)") or name.endswith(" seeds)") else name
 
 
 def _is_secondary(name: str, secondary_rows: tuple[str, ...], model_config) -> bool:
