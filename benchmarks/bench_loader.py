@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from transformers_vidanon.data.loaders import collate_clips, load_videofolder, make_clip_transform
 from transformers_vidanon.processing_vidanon import ClipAugmentation, frames_to_clip
-from transformers_vidanon.video_io import VideoFile, decord_available, training_indices, write_video
+from transformers_vidanon.video import VideoFile, decord_available, training_indices, write_video
 
 logger = logging.getLogger("bench_loader")
 

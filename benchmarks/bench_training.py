@@ -64,8 +64,8 @@ def loader_rate(synth_dir: Path, clips: int = 400) -> float:
 
     from transformers_vidanon.data.builders import build_training_data
     from transformers_vidanon.data.loaders import collate_clips
-    from transformers_vidanon.evaluation.benchmark import packaged_config
-    from transformers_vidanon.training_args import parse_arguments
+    from transformers_vidanon.training.arguments import parse_arguments
+    from transformers_vidanon.workflows.benchmark import packaged_config
 
     model_args, data_args, _ = parse_arguments(["--config", str(packaged_config("synthetic")), "--data_dir", str(synth_dir)])
     data = build_training_data(data_args, model_args.image_size, model_args.num_frames)

@@ -13,7 +13,7 @@ generator's default settings and `FreshModelConfig()` defaults, this script
    VideoMAE action model for comparison;
 4. measures action top-1 (softmax averaged over clips), privacy cMAP and F1 at 0.5 (frame logits
    averaged over time and clips), the best single-frame cMAP, and the chance levels of the test set
-   (`transformers_vidanon.evaluation.metrics`);
+   (`transformers_vidanon.metrics`);
 5. checks the requirements: action top-1 >= 0.95, and the cMAP of every attacker (per-frame and video-level)
    >= chance cMAP + 0.25; and writes `synth_calibration.json` (every figure, setting, epoch count and time, with
    the provenance of the run) and `synth_calibration.md`.
@@ -54,7 +54,7 @@ from transformers_vidanon.evaluation.fresh_models import (
     train_frame_attacker,
     train_video_attacker,
 )
-from transformers_vidanon.evaluation.metrics import (
+from transformers_vidanon.metrics import (
     action_top1,
     best_single_frame_cmap,
     chance_cmap,
@@ -63,7 +63,7 @@ from transformers_vidanon.evaluation.metrics import (
     privacy_cmap,
     privacy_f1,
 )
-from transformers_vidanon.evaluation.provenance import collect_provenance, provenance_line
+from transformers_vidanon.reporting.provenance import collect_provenance, provenance_line
 
 logger = logging.getLogger("calibrate_synth")
 

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import torch
 
-from transformers_vidanon.evaluation.benchmark import packaged_config
 from transformers_vidanon.evaluation.protocol import (
     ProtocolConfig,
     evaluate_method,
@@ -39,7 +38,8 @@ from transformers_vidanon.evaluation.protocol import (
     synth_protocol_data,
     vidanon_anonymizer,
 )
-from transformers_vidanon.evaluation.provenance import collect_provenance
+from transformers_vidanon.reporting.provenance import collect_provenance
+from transformers_vidanon.workflows.benchmark import packaged_config
 
 logger = logging.getLogger("synth_ablation")
 RESULTS = Path(__file__).parent / "results"
@@ -143,8 +143,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, float, dict]:
     """Train (or reuse) the row's model; returns its folder, the training seconds and its last eval metrics."""
-    from transformers_vidanon.trainer import train_from_arguments
-    from transformers_vidanon.training_args import parse_arguments
+    from transformers_vidanon.training.arguments import parse_arguments
+    from transformers_vidanon.training.trainer import train_from_arguments
 
     output = work / name
     timing = output / "train_seconds.json"

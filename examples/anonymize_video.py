@@ -18,12 +18,12 @@ import numpy as np
 import torch
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.anonymize import anonymize_video, load_anonymizer
 from transformers_vidanon.data.synth import SYNTH_ACTIONS, render_synth_video
+from transformers_vidanon.inference.anonymize import anonymize_video, load_anonymizer
 from transformers_vidanon.processing_vidanon import VidAnonImageProcessor, frames_to_clip
-from transformers_vidanon.trainer import AdversarialTrainer
-from transformers_vidanon.training_args import AdversarialTrainingArguments
-from transformers_vidanon.video_io import write_video
+from transformers_vidanon.training.arguments import AdversarialTrainingArguments
+from transformers_vidanon.training.trainer import AdversarialTrainer
+from transformers_vidanon.video import write_video
 
 logger = logging.getLogger("anonymize_video")
 

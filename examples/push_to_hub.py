@@ -16,8 +16,8 @@ import logging
 import sys
 from pathlib import Path
 
-from transformers_vidanon.anonymize import load_anonymizer
-from transformers_vidanon.modelcard import push_to_hub_with_card
+from transformers_vidanon.inference.anonymize import load_anonymizer
+from transformers_vidanon.reporting.modelcard import push_to_hub_with_card
 
 logger = logging.getLogger("push_to_hub")
 
@@ -26,7 +26,7 @@ def read_results(path: Path):
     """A results JSON: either the model card's plain layout or what `evaluation.report.write_results_json` writes."""
     data = json.loads(path.read_text())
     if isinstance(data.get("chance"), dict):  # a BenchmarkResults file
-        from transformers_vidanon.evaluation.report import BenchmarkResults
+        from transformers_vidanon.reporting.report import BenchmarkResults
 
         return BenchmarkResults.from_dict(data)
     return data

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from transformers_vidanon.evaluation.benchmark import packaged_config
-from transformers_vidanon.trainer import train_from_arguments
-from transformers_vidanon.training_args import parse_arguments
+from transformers_vidanon.training.arguments import parse_arguments
+from transformers_vidanon.training.trainer import train_from_arguments
+from transformers_vidanon.workflows.benchmark import packaged_config
 
 
 def main() -> None:

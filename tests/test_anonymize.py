@@ -16,15 +16,20 @@ import torch
 import torch.nn.functional as F
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.anonymize import (
+from transformers_vidanon.cli import main as cli_main
+from transformers_vidanon.inference.anonymize import (
     anonymize_folder,
     anonymize_frames,
     anonymize_video,
     override_pruning,
-    split_into_clips,
 )
-from transformers_vidanon.cli import main as cli_main
-from transformers_vidanon.video_io import VideoNotFoundError, read_clip, video_info, write_video
+from transformers_vidanon.video import (
+    VideoNotFoundError,
+    read_clip,
+    split_into_clips,
+    video_info,
+    write_video,
+)
 
 torch.set_num_threads(1)
 

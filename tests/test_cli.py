@@ -53,7 +53,7 @@ def test_a_command_run_registers_with_transformers(tmp_path):
     import torch
 
     from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-    from transformers_vidanon.video_io import read_clip, write_video
+    from transformers_vidanon.video import read_clip, write_video
 
     torch.manual_seed(0)
     VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(
@@ -110,9 +110,9 @@ def test_synth_help_defaults_are_the_generators():
 
 def test_output_files_keep_the_umask(tmp_path):
     from transformers_vidanon import VidAnonConfig
-    from transformers_vidanon.anonymize import save_preview
-    from transformers_vidanon.modelcard import save_model_card
-    from transformers_vidanon.video_io import write_video
+    from transformers_vidanon.inference.anonymize import save_preview
+    from transformers_vidanon.reporting.modelcard import save_model_card
+    from transformers_vidanon.video import write_video
 
     frames = np.random.default_rng(0).integers(0, 256, size=(4, 16, 16, 3), dtype=np.uint8)
     previous = os.umask(0o027)

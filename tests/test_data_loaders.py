@@ -55,7 +55,7 @@ from transformers_vidanon.data.loaders import (
     privacy_attribute_names,
 )
 from transformers_vidanon.processing_vidanon import ClipAugmentation
-from transformers_vidanon.video_io import VideoDecodeError, uniform_clip_indices
+from transformers_vidanon.video import VideoDecodeError, uniform_clip_indices
 
 torch.set_num_threads(1)
 

@@ -18,19 +18,18 @@ from pathlib import Path
 import pytest
 import torch
 from _video_fixtures import level_video
-from datasets import Dataset
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
 from transformers_vidanon.data.builders import build_training_data
 from transformers_vidanon.data.labels import PRIVACY_ATTRIBUTES, LabelFileError
 from transformers_vidanon.data.loaders import SplitOverlapError, load_manifest, load_videofolder
-from transformers_vidanon.trainer import AdversarialTrainer, checkpoint_problem, list_checkpoints
-from transformers_vidanon.training_args import (
+from transformers_vidanon.training.arguments import (
     AdversarialTrainingArguments,
     DataArguments,
     load_yaml_config,
     parse_arguments,
 )
+from transformers_vidanon.training.trainer import AdversarialTrainer, checkpoint_problem, list_checkpoints
 
 torch.set_num_threads(1)
 
@@ -370,7 +369,7 @@ def test_sigterm_to_accelerate_launch_reaches_training_which_saves_and_exits_non
     assert not list((out / "checkpoints").glob(".*.tmp"))
     # the run resumes (one more step, allowed explicitly; in this process: what train.py calls) and saves its model,
     # recording the change
-    from transformers_vidanon.trainer import train_from_arguments
+    from transformers_vidanon.training.trainer import train_from_arguments
 
     resumed = train_from_arguments(*parse_arguments([*args, "--resume_from_checkpoint", "latest", "--max_steps",
                                                      str(steps + 1), "--allow_changed_arguments", "max_steps"]))
@@ -517,7 +516,7 @@ def test_a_signal_stops_anonymize_with_one_line_and_no_partial_file(saved_model,
 
 
 def test_a_batch_of_no_clips_is_a_clear_error():
-    from transformers_vidanon.anonymize import predict_keep_mask
+    from transformers_vidanon.inference.anonymize import predict_keep_mask
 
     with pytest.raises(ValueError, match=r"`pixel_values` must hold at least one clip.*\(0, 4, 3, 16, 16\)"):
         predict_keep_mask(_tiny_model(), torch.rand(0, 4, 3, 16, 16))

@@ -21,7 +21,7 @@ from transformers import pipeline
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
 from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
-from transformers_vidanon.video_io import write_video
+from transformers_vidanon.video import write_video
 
 torch.set_num_threads(1)
 
@@ -141,7 +141,7 @@ def test_from_pretrained_with_the_package(hub, saved):
         assert type(model).__module__ == "transformers_vidanon.modeling_vidanon", type(model).__module__
         assert type(base).__name__ == "VidAnonModel", type(base)
         assert type(AutoImageProcessor.from_pretrained("{REPO_ID}")).__name__ == "VidAnonImageProcessor"
-        from transformers_vidanon.anonymize import load_anonymizer
+        from transformers_vidanon.inference.anonymize import load_anonymizer
         anonymizer, processor = load_anonymizer("{REPO_ID}")
         assert type(processor).__name__ == "VidAnonImageProcessor" and not anonymizer.training
         x = torch.from_numpy(np.load("{saved['pixels']}"))

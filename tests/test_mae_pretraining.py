@@ -9,7 +9,7 @@ import torch
 from transformers import VideoMAEConfig
 
 from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.mae_pretraining import pretrain_videomae, tube_mask
+from transformers_vidanon.training.mae_pretraining import pretrain_videomae, tube_mask
 
 
 def test_tube_mask_hides_the_same_positions_in_every_time_slot():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, average_precision_score, f1_score
 
-from transformers_vidanon.evaluation.metrics import (
+from transformers_vidanon.metrics import (
     CMapResult,
     action_top1,
     average_precision,

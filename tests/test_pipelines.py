@@ -13,14 +13,14 @@ from transformers import AutoConfig, AutoImageProcessor, pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.anonymize import anonymize_frames
+from transformers_vidanon.inference.anonymize import anonymize_frames
 from transformers_vidanon.pipelines import (
     VIDEO_ANONYMIZATION_TASK,
     VideoAnonymizationPipeline,
     register_pipelines,
 )
 from transformers_vidanon.processing_vidanon import VidAnonImageProcessor, clip_eval_transform, frames_to_clip
-from transformers_vidanon.video_io import read_clip, write_video
+from transformers_vidanon.video import read_clip, write_video
 from transformers_vidanon.video_processing_vidanon import VidAnonVideoProcessor, uniform_frame_indices
 
 torch.set_num_threads(1)

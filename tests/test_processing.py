@@ -148,7 +148,7 @@ def test_video_classification_pipeline_matches_a_direct_forward(tmp_path):
 
     # the pipeline samples num_frames frames uniformly over the video (0, 3, 6, 9 of 12); the same frames through
     # the video processor and the model
-    from transformers_vidanon.video_io import read_clip
+    from transformers_vidanon.video import read_clip
 
     frames = read_clip(video, np.array([0, 3, 6, 9]), backend="pyav")
     video_processor = VidAnonVideoProcessor.from_pretrained(tmp_path / "model")

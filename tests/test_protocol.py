@@ -133,7 +133,7 @@ def test_per_attribute_scores_agree_with_scikit_learn():
 
     from transformers_vidanon.evaluation.parallel import SerialExecutor
     from transformers_vidanon.evaluation.protocol import ProtocolData, _ProtocolRun
-    from transformers_vidanon.evaluation.report import MethodResult
+    from transformers_vidanon.reporting.report import MethodResult
 
     labels = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 1]], dtype=np.float32)
     logits = np.array([[2.0, -1.0, 0.5], [-0.3, 0.2, 1.5], [0.1, 3.0, -2.0], [-1.0, 0.4, 0.3], [0.7, -0.2, -0.1],
@@ -242,7 +242,7 @@ def test_evaluate_command_measures_a_manifest_on_its_test_split(tiny_synth, tmp_
 
 
 def test_benchmark_writes_table_and_figures(tmp_path):
-    from transformers_vidanon.evaluation.benchmark import BenchmarkConfig, run_benchmark
+    from transformers_vidanon.workflows.benchmark import BenchmarkConfig, run_benchmark
 
     config = BenchmarkConfig(
         output_dir=str(tmp_path / "bench"), num_videos=18, image_size=32, video_frames=16, seeds=(0,),
@@ -275,8 +275,8 @@ def test_benchmark_writes_table_and_figures(tmp_path):
 
 
 def test_benchmark_model_card_carries_the_measured_rows(tmp_path):
-    from transformers_vidanon.evaluation.benchmark import _write_card
-    from transformers_vidanon.evaluation.report import BenchmarkResults, ChanceLevels, MethodResult
+    from transformers_vidanon.reporting.report import BenchmarkResults, ChanceLevels, MethodResult
+    from transformers_vidanon.workflows.benchmark import _write_card
 
     model = tiny_model()
     model.save_pretrained(tmp_path)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from transformers_vidanon.evaluation.report import (
+from transformers_vidanon.reporting.report import (
     BenchmarkResults,
     ChanceLevels,
     MethodResult,
@@ -234,7 +234,7 @@ def test_per_attribute_table_names_the_strongest_attacker_and_chance():
 
 
 def test_results_file_carries_its_provenance(tmp_path):
-    from transformers_vidanon.evaluation.provenance import (
+    from transformers_vidanon.reporting.provenance import (
         NOT_A_GIT_CHECKOUT,
         PROVENANCE_KEYS,
         collect_provenance,

@@ -17,9 +17,14 @@ import pytest
 import torch
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.anonymize import anonymize_video
-from transformers_vidanon.sharding import SUMMARY_NAME, anonymize_dataset, anonymize_folder_sharded, shard
-from transformers_vidanon.video_io import read_clip, write_video
+from transformers_vidanon.inference.anonymize import anonymize_video
+from transformers_vidanon.inference.sharding import (
+    SUMMARY_NAME,
+    anonymize_dataset,
+    anonymize_folder_sharded,
+    shard,
+)
+from transformers_vidanon.video import read_clip, write_video
 
 torch.set_num_threads(1)
 NUM_VIDEOS = 5
@@ -81,7 +86,7 @@ def test_two_process_launch_writes_every_file_once(archive):
             Path(row["input"]).relative_to(archive["input"]).with_suffix("")
 
     # a rerun of one process's shard skips its finished files; with overwrite it writes them again
-    from transformers_vidanon.anonymize import load_anonymizer
+    from transformers_vidanon.inference.anonymize import load_anonymizer
 
     model, processor = load_anonymizer(archive["model"])
     again = anonymize_folder_sharded(model, processor, archive["input"], output, process_index=1, num_processes=2)
@@ -104,7 +109,7 @@ def test_datasets_route_maps_a_video_column(archive, tmp_path):
     assert all(0.0 < fraction <= 1.0 for fraction in out["anonymized_video_kept_fraction"])
 
     # the same anonymization as the file done directly (the same mask; x264 may round two encodes differently)
-    from transformers_vidanon.anonymize import load_anonymizer
+    from transformers_vidanon.inference.anonymize import load_anonymizer
 
     model, processor = load_anonymizer(archive["model"])
     direct = anonymize_video(model, processor, paths[3], tmp_path / "direct.mp4")

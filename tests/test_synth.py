@@ -21,7 +21,7 @@ from transformers_vidanon.data.synth import (
     render_synth_video,
     sample_synth_labels,
 )
-from transformers_vidanon.video_io import read_clip
+from transformers_vidanon.video import read_clip
 
 NUM_FRAMES = 12
 SIZE = 48

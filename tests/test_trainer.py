@@ -17,15 +17,15 @@ from safetensors.torch import load_file
 from transformers import AutoImageProcessor, AutoModelForVideoClassification
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.budget import anonymizer_budget_term, negative_entropy
-from transformers_vidanon.trainer import (
+from transformers_vidanon.training.arguments import AdversarialTrainingArguments, parse_arguments
+from transformers_vidanon.training.budget import anonymizer_budget_term, negative_entropy
+from transformers_vidanon.training.trainer import (
     AdversarialTrainer,
     NonFiniteLossError,
     list_checkpoints,
     parameter_groups,
     warmup_cosine,
 )
-from transformers_vidanon.training_args import AdversarialTrainingArguments, parse_arguments
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_SCRIPT = REPO / "training" / "train.py"
@@ -346,7 +346,7 @@ def test_locate_objective_trains_the_privacy_cls_unreversed_and_reaches_the_mask
 
 
 def test_privacy_gradient_is_unreversed_at_minus_one_and_the_budget_term_reaches_the_scores():
-    from transformers_vidanon.budget import build_budget_model
+    from transformers_vidanon.training.budget import build_budget_model
 
     torch.manual_seed(0)
     config = VidAnonConfig(image_size=16, patch_size=4, num_frames=4, tubelet_size=2, hidden_size=32,

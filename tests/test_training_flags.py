@@ -15,13 +15,13 @@ import torch
 import yaml
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.trainer import AdversarialTrainer
-from transformers_vidanon.training_args import (
+from transformers_vidanon.training.arguments import (
     AdversarialTrainingArguments,
     parse_arguments,
     supported_trackers,
     trackers_for_accelerate,
 )
+from transformers_vidanon.training.trainer import AdversarialTrainer
 
 torch.set_num_threads(1)
 
@@ -118,7 +118,7 @@ def test_push_to_hub_pushes_the_final_model_with_its_card(fake_hub, tmp_path):
         sys.path.insert(0, {str(REPO / "tests")!r})
         import torch
         from test_training_flags import ListDataset, examples, tiny_model, training_args
-        from transformers_vidanon.trainer import AdversarialTrainer
+        from transformers_vidanon.training.trainer import AdversarialTrainer
         from pathlib import Path
         args = training_args(Path({str(out)!r}), max_steps=2, save_final_model=True, push_to_hub=True,
                              hub_model_id="user/trained", hub_private_repo=True)
@@ -145,7 +145,7 @@ def test_train_flags_have_help_defaults_and_both_spellings():
 
     from transformers import HfArgumentParser
 
-    from transformers_vidanon.training_args import ALL_ARGUMENT_CLASSES
+    from transformers_vidanon.training.arguments import ALL_ARGUMENT_CLASSES
 
     parser = HfArgumentParser(ALL_ARGUMENT_CLASSES)
     assert issubclass(parser.formatter_class, argparse.ArgumentDefaultsHelpFormatter)  # shows every default

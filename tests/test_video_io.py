@@ -1,4 +1,4 @@
-"""Tests of transformers_vidanon.video_io on real files written with PyAV."""
+"""Tests of transformers_vidanon.video on real files written with PyAV."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from _video_fixtures import encode_frames, frame_indices_of, level_video, noise_video
 
-from transformers_vidanon.video_io import (
+from transformers_vidanon.video import (
     VideoDecodeError,
     VideoFile,
     VideoNotFoundError,

@@ -13,7 +13,7 @@ from transformers.models.auto.video_processing_auto import AutoVideoProcessor
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
 from transformers_vidanon.processing_vidanon import VidAnonImageProcessor, clip_eval_transform, frames_to_clip
-from transformers_vidanon.video_io import write_video
+from transformers_vidanon.video import write_video
 from transformers_vidanon.video_processing_vidanon import VidAnonVideoProcessor, uniform_frame_indices
 
 torch.set_num_threads(1)

@@ -3,7 +3,7 @@
     accelerate launch training/train.py --config training/configs/synthetic.yaml [--key value ...]
 
 Every argument (see `--help`) can sit in the YAML file or on the command line; the command line wins. The
-training logic lives in `transformers_vidanon.trainer`; this script only parses arguments and reports.
+training logic lives in `transformers_vidanon.training.trainer`; this script only parses arguments and reports.
 
 SIGTERM / SIGINT (to this process, or to the `accelerate launch` process in front of it) stop training with a
 resumable checkpoint; the exit status is then 128 + the signal number (143 / 130), so that a scheduler sees that the
@@ -14,7 +14,7 @@ status 2.
 import logging
 import sys
 
-from transformers_vidanon.training_args import parse_arguments
+from transformers_vidanon.training.arguments import parse_arguments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     if "-h" in argv or "--help" in argv:  # answered before torch is imported (the package defers it here)
         parse_arguments(argv)
     import transformers_vidanon
-    from transformers_vidanon.trainer import stop_when_launcher_stops, train_from_arguments
+    from transformers_vidanon.training.trainer import stop_when_launcher_stops, train_from_arguments
 
     transformers_vidanon.register()  # the Auto classes and auto_map of the saved model, as `import` does elsewhere
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)

@@ -864,7 +864,7 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
 
     def _save_model_card(self, save_directory: str | os.PathLike) -> None:
         try:  # the card needs the package (its template); remote-code copies save without one
-            from transformers_vidanon.modelcard import save_model_card
+            from transformers_vidanon.reporting.modelcard import save_model_card
         except ImportError:
             logger.info("transformers_vidanon is not installed: no model card written.")
             return
@@ -908,7 +908,7 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
     ):
         """Push what [`~VidAnonForPrivacyPreservingActionRecognition.save_pretrained`] writes (weights, code,
         processors, card) in one commit. A model card already on the Hub is kept; use
-        `transformers_vidanon.modelcard.push_to_hub_with_card` to replace it with one carrying results.
+        `transformers_vidanon.reporting.modelcard.push_to_hub_with_card` to replace it with one carrying results.
 
         Returns:
             `huggingface_hub.CommitInfo` of the commit.

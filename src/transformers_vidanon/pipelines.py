@@ -20,7 +20,7 @@
 
 This module is saved beside every checkpoint, so it imports nothing from the package but its flat sibling
 `pruning.py` (the package's own video reader is used when the package is installed, PyAV otherwise). Its
-in-memory steps are those of `transformers_vidanon.anonymize` (`split_into_clips`, `prepare_pixel_values`,
+in-memory steps are those of `transformers_vidanon.inference.anonymize` (`video.split_into_clips`, `prepare_pixel_values`,
 `apply_mask_to_frames`), and the tests check that both give the same frames.
 """
 
@@ -59,7 +59,7 @@ def read_video_frames(path: str | os.PathLike) -> np.ndarray:
     With the package installed its reader is used (decord or PyAV, with its checks and errors); otherwise PyAV.
     """
     try:
-        from transformers_vidanon.video_io import VideoFile
+        from transformers_vidanon.video import VideoFile
     except ImportError:
         VideoFile = None
     if VideoFile is not None:
@@ -128,8 +128,8 @@ class VideoAnonymizationPipeline(Pipeline):
 
     The video is cut into consecutive clips of the model's `num_frames` frames (the last one padded with its last
     frame), every clip is resized to the model's size to score the tubelets, and the keep mask is applied at the
-    input's own size (see `transformers_vidanon.anonymize`). The whole video is decoded into memory: for long
-    files use `transformers_vidanon.anonymize.anonymize_video`, which streams.
+    input's own size (see `transformers_vidanon.inference.anonymize`). The whole video is decoded into memory: for long
+    files use `transformers_vidanon.inference.anonymize.anonymize_video`, which streams.
 
     Call arguments:
         inputs (`str`, `os.PathLike`, `np.ndarray` or `torch.Tensor`): a video file, or frames `(T, H, W, 3)` as
@@ -137,7 +137,7 @@ class VideoAnonymizationPipeline(Pipeline):
         clip_batch_size (`int`, *optional*, defaults to 4): clips per forward pass.
         keep_rate (`float`, *optional*), lambda_priv (`float`, *optional*): pruning overrides for this call (a
             copy of the model is built each call; for many videos apply
-            `transformers_vidanon.anonymize.override_pruning` once and build the pipeline from its result).
+            `transformers_vidanon.inference.anonymize.override_pruning` once and build the pipeline from its result).
 
     Returns:
         `dict` with

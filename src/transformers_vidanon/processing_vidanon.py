@@ -10,7 +10,7 @@
 
 Clips are float tensors of shape `(T, C, H, W)` with values in [0, 1] (frames first, as VideoMAE's
 `pixel_values` per video); [`frames_to_clip`] and [`clip_to_frames`] convert from and to the `(T, H, W, 3)` uint8
-arrays of [`transformers_vidanon.video_io`].
+arrays of [`transformers_vidanon.video`].
 
 This module imports nothing from the rest of the package (only transformers, torch and numpy), so that it can be
 saved beside a checkpoint and loaded with `trust_remote_code=True` where the package is not installed.

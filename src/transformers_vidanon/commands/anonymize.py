@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except (KeyboardInterrupt, _Stopped) as stop:
-        from ..anonymize import remove_partial_outputs
+        from ..video import remove_partial_outputs
 
         # a second signal must not interrupt the clean-up
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -124,9 +124,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..anonymize import anonymize_folder, anonymize_video, check_device, load_anonymizer
-    from ..sharding import anonymize_folder_sharded, default_device, launched_processes
-    from ..video_io import DEFAULT_MAX_PIXELS, VideoDecodeError
+    from ..inference.anonymize import anonymize_folder, anonymize_video, check_device, load_anonymizer
+    from ..inference.sharding import anonymize_folder_sharded, default_device, launched_processes
+    from ..video import DEFAULT_MAX_PIXELS, VideoDecodeError
 
     source, output = Path(args.input), Path(args.output)
     if not source.exists():

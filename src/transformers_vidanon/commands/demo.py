@@ -49,9 +49,9 @@ def build_demo_model(seed: int = 0, keep_rate: float = 0.7):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..anonymize import anonymize_video
     from ..data.synth import render_synth_video
-    from ..video_io import write_video
+    from ..inference.anonymize import anonymize_video
+    from ..video import write_video
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.num_frames < 1:

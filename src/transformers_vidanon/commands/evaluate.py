@@ -100,7 +100,7 @@ def _load_data(args):
         train, test = splits["train"], splits[test_split]
     else:
         from transformers_vidanon.data.builders import raw_splits
-        from transformers_vidanon.training_args import DataArguments
+        from transformers_vidanon.training.arguments import DataArguments
 
         data_args = DataArguments(dataset=args.dataset, data_dir=str(data), split_dir=args.split_dir,
                                   split=args.split, pa_annotations=args.pa_annotations)
@@ -156,7 +156,7 @@ def _anonymizers(args):
 def run(args) -> int:
     from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
     from transformers_vidanon.evaluation.protocol import ProtocolConfig, run_protocol
-    from transformers_vidanon.evaluation.report import markdown_table, write_results_json
+    from transformers_vidanon.reporting.report import markdown_table, write_results_json
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if len(args.seeds) < 3:

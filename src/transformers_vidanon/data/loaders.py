@@ -45,7 +45,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, DatasetInfo, Features, It
 from datasets import Sequence as SequenceFeature
 
 from ..processing_vidanon import ClipAugmentation, clip_eval_transform, frames_to_clip
-from ..video_io import (
+from ..video import (
     DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     SHORT_VIDEO_POLICIES,
@@ -1134,8 +1134,8 @@ def make_clip_transform(
 ) -> ClipTransform:
     """The transform to set on a loader's dataset: `dataset.with_transform(make_clip_transform(...))`.
 
-    Train mode: one random window (`video_io.training_indices`) and `augmentation`; eval mode: `num_clips`
-    evenly spread windows (`video_io.uniform_clip_indices`), shorter-side resize and centre crop. Images (VISPR)
+    Train mode: one random window (`video.training_indices`) and `augmentation`; eval mode: `num_clips`
+    evenly spread windows (`video.uniform_clip_indices`), shorter-side resize and centre crop. Images (VISPR)
     become static clips. Training randomness is drawn from torch's global generator, which DataLoader seeds
     differently in every worker and epoch: `torch.manual_seed` makes a run reproducible.
 
@@ -1152,7 +1152,7 @@ def make_clip_transform(
         on_bad_video (`str`, *optional*, defaults to `"raise"`): `"raise"` or `"skip"` (see the module docstring).
         short_video_policy (`str`, *optional*, defaults to `"loop"`): `"loop"` or `"pad"`, see `video_io`.
         resize_to (`int`, *optional*): shorter side before the centre crop (default: the crop's shorter side).
-        max_pixels (`int`, *optional*, defaults to `video_io.DEFAULT_MAX_PIXELS`): refuse larger frames.
+        max_pixels (`int`, *optional*, defaults to `video.DEFAULT_MAX_PIXELS`): refuse larger frames.
 
     Returns:
         [`ClipTransform`]: a picklable callable from a batch of rows to

@@ -646,7 +646,7 @@ def _check_size(num_frames: int, image_size: int) -> None:
 
 def _write_mp4(path: Path, frames: np.ndarray, fps: int, crf: int) -> None:
     """Write uint8 RGB frames `(T, H, W, 3)` to an H.264 mp4, byte-reproducibly (one encoder thread)."""
-    from ..video_io import write_video
+    from ..video import write_video
 
     write_video(path, frames, fps, crf=crf, threads=1)
 
@@ -953,8 +953,8 @@ def load_synth_clips(
 ) -> ClipSet:
     """Decode every video of a split once into uint8 clip tensors.
 
-    Clips are placed by `video_io.uniform_clip_indices` (one clip: centred; several: spread evenly
-    from the first to the last frame), and decoded with `video_io.read_clip` (decord when installed).
+    Clips are placed by `video.uniform_clip_indices` (one clip: centred; several: spread evenly
+    from the first to the last frame), and decoded with `video.read_clip` (decord when installed).
 
     Args:
         manifest (`str` or `os.PathLike`): `manifest.jsonl`, or the folder holding it.
@@ -971,7 +971,7 @@ def load_synth_clips(
         FileNotFoundError: no manifest, or a missing video (named).
         ValueError: an unknown split, a split with no video, or bad sampling arguments.
     """
-    from ..video_io import read_clip, uniform_clip_indices
+    from ..video import read_clip, uniform_clip_indices
 
     path = _manifest_path(manifest)
     rows = read_synth_manifest(path, split)

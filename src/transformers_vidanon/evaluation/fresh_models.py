@@ -61,7 +61,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import ImageClassifierOutput
 
 from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
-from .metrics import average_precision
+from ..metrics import average_precision
 
 logger = logging.getLogger(__name__)
 

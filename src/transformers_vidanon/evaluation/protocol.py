@@ -36,10 +36,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..pruning import apply_keep_mask
-from . import fresh_models, parallel
-from .baselines import get_baseline, oracle_pruning, random_pruning
-from .metrics import (
+from ..metrics import (
     action_top1,
     best_single_frame_cmap,
     chance_cmap,
@@ -49,8 +46,11 @@ from .metrics import (
     privacy_cmap,
     privacy_f1,
 )
-from .provenance import collect_provenance, fingerprint, jsonable
-from .report import BenchmarkResults, ChanceLevels, MethodResult
+from ..pruning import apply_keep_mask
+from ..reporting.provenance import collect_provenance, fingerprint, jsonable
+from ..reporting.report import BenchmarkResults, ChanceLevels, MethodResult
+from . import fresh_models, parallel
+from .baselines import get_baseline, oracle_pruning, random_pruning
 
 logger = logging.getLogger(__name__)
 
@@ -666,7 +666,7 @@ def datasets_protocol_data(
     """
     from ..data.labels import PRIVACY_ATTRIBUTES
     from ..data.loaders import make_clip_transform
-    from ..video_io import uniform_clip_indices, video_info
+    from ..video import uniform_clip_indices, video_info
     from .baselines import boxes_to_masks
 
     def decode(dataset, clips: int, what: str):

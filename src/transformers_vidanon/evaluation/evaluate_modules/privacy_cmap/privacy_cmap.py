@@ -3,7 +3,7 @@
 import datasets
 import evaluate
 
-from transformers_vidanon.evaluation.metrics import privacy_cmap
+from transformers_vidanon.metrics import privacy_cmap
 
 _DESCRIPTION = """
 Class-mean average precision of a multi-label privacy attacker: the average precision of each privacy
@@ -22,7 +22,7 @@ Returns:
     per_attribute_ap (`dict[str, float]`): average precision of each scored attribute.
     left_out (`list[str]`): attributes without a positive label, not part of the mean.
 Examples:
-    >>> from transformers_vidanon.evaluation.metrics import load_metric
+    >>> from transformers_vidanon.metrics import load_metric
     >>> metric = load_metric("privacy_cmap")
     >>> metric.compute(predictions=[[0.9, 0.2], [0.1, 0.3]], references=[[1, 0], [0, 0]])["cmap"]
     1.0

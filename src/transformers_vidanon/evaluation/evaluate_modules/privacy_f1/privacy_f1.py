@@ -3,7 +3,7 @@
 import datasets
 import evaluate
 
-from transformers_vidanon.evaluation.metrics import privacy_f1
+from transformers_vidanon.metrics import privacy_f1
 
 _DESCRIPTION = """
 Mean per-attribute F1 of a multi-label privacy attacker at a probability threshold (0.5 by default):
@@ -25,7 +25,7 @@ Returns:
     per_attribute_f1 (`dict[str, float]`): F1 of each scored attribute.
     left_out (`list[str]`): attributes without a positive label, not part of the mean.
 Examples:
-    >>> from transformers_vidanon.evaluation.metrics import load_metric
+    >>> from transformers_vidanon.metrics import load_metric
     >>> metric = load_metric("privacy_f1")
     >>> metric.compute(predictions=[[2.0, -1.0], [-3.0, 1.0]], references=[[1, 0], [0, 1]])["f1"]
     1.0

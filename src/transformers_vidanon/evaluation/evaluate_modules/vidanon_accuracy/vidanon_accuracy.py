@@ -3,7 +3,7 @@
 import datasets
 import evaluate
 
-from transformers_vidanon.evaluation.metrics import action_top1
+from transformers_vidanon.metrics import action_top1
 
 _DESCRIPTION = """
 Top-1 accuracy of an action classifier: the share of videos whose highest-scoring class is the true
@@ -18,7 +18,7 @@ Args:
 Returns:
     accuracy (`float`): top-1 accuracy in [0, 1].
 Examples:
-    >>> from transformers_vidanon.evaluation.metrics import load_metric
+    >>> from transformers_vidanon.metrics import load_metric
     >>> metric = load_metric("vidanon_accuracy")
     >>> metric.compute(predictions=[[0.1, 0.9], [0.8, 0.2]], references=[1, 1])
     {'accuracy': 0.5}

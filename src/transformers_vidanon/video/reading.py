@@ -1,25 +1,12 @@
-"""Reading and writing video files, and choosing which frames to read.
+"""Reading video (and image) files.
 
 Decoding goes through [decord](https://github.com/dmlc/decord) where it is installed (fast random access) and
 through PyAV otherwise; both return the same frames (checked by the tests) as `(T, H, W, 3)` uint8 RGB arrays,
 whatever the pixel format of the file (grayscale and odd-sized videos come back as 3-channel frames).
-Writing goes through PyAV (H.264 in an mp4 container), atomically.
 
 Every failure to read a file raises [`VideoDecodeError`] (a `ValueError`) carrying the offending `path`;
 a missing file raises [`VideoNotFoundError`], which is both a `VideoDecodeError` and a `FileNotFoundError`.
-
-Frame sampling:
-
-- [`training_indices`]: one random segment of `num_frames` frames, `frame_stride` apart.
-- [`uniform_clip_indices`]: `num_clips` segments spread evenly over the video (multi-clip evaluation).
-
-A video shorter than one segment (`(num_frames - 1) * frame_stride + 1` frames) follows `short_video_policy`:
-
-- `"loop"` (default): the indices wrap around the end of the video (`index % num_video_frames`), so the clip
-  replays the video from its start;
-- `"pad"`: indices past the end are replaced by the last frame (the clip freezes on its last frame).
-
-Either way the clip has exactly `num_frames` frames: a short video never raises and is never silently truncated.
+Which frames to read is [`sampling`]'s business; writing is [`writing`]'s.
 """
 
 from __future__ import annotations
@@ -28,22 +15,17 @@ import errno
 import logging
 import os
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
 import numpy as np
 
-from .fileutils import mkstemp_with_umask
-
 logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "decord", "pyav"]
-ShortVideoPolicy = Literal["loop", "pad"]
 
 BACKENDS: tuple[str, ...] = ("auto", "decord", "pyav")
-SHORT_VIDEO_POLICIES: tuple[str, ...] = ("loop", "pad")
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -424,244 +406,3 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
 def is_image_path(path: str | os.PathLike) -> bool:
     """Whether `path` has an image extension (`IMAGE_EXTENSIONS`); such files are served as static clips."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Sampling
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _check_sampling_arguments(num_video_frames: int, num_frames: int, frame_stride: int, policy: str) -> None:
-    if int(num_video_frames) < 1:
-        raise ValueError(f"`num_video_frames` must be >= 1, got {num_video_frames}.")
-    if int(num_frames) < 1:
-        raise ValueError(f"`num_frames` must be >= 1, got {num_frames}.")
-    if int(frame_stride) < 1:
-        raise ValueError(f"`frame_stride` must be >= 1, got {frame_stride}.")
-    if policy not in SHORT_VIDEO_POLICIES:
-        raise ValueError(f"`short_video_policy` must be one of {SHORT_VIDEO_POLICIES}, got {policy!r}.")
-
-
-def clip_span(num_frames: int, frame_stride: int) -> int:
-    """Number of video frames one clip covers: `(num_frames - 1) * frame_stride + 1`."""
-    return (num_frames - 1) * frame_stride + 1
-
-
-def _fit_short_video(offsets: np.ndarray, num_video_frames: int, policy: str) -> np.ndarray:
-    if policy == "loop":
-        return offsets % num_video_frames
-    return np.minimum(offsets, num_video_frames - 1)
-
-
-def training_indices(
-    num_video_frames: int,
-    num_frames: int = 16,
-    frame_stride: int = 2,
-    rng: np.random.Generator | int | None = None,
-    short_video_policy: str = "loop",
-) -> np.ndarray:
-    """Indices of one random training clip: `num_frames` frames `frame_stride` apart from a random start.
-
-    Args:
-        num_video_frames (`int`): frames in the video.
-        num_frames (`int`, *optional*, defaults to 16): frames in the clip.
-        frame_stride (`int`, *optional*, defaults to 2): distance between consecutive sampled frames.
-        rng (`np.random.Generator` or `int`, *optional*): random generator or seed (`None`: fresh entropy).
-        short_video_policy (`str`, *optional*, defaults to `"loop"`):
-            For a video shorter than one clip (the clip then starts at frame 0): `"loop"` wraps the indices,
-            `"pad"` repeats the last frame. See the module docstring.
-
-    Returns:
-        `np.ndarray` of shape `(num_frames,)`, dtype int64, every value in `[0, num_video_frames)`.
-
-    Example:
-
-    ```python
-    >>> training_indices(100, num_frames=4, frame_stride=2, rng=0).tolist()
-    [79, 81, 83, 85]
-    >>> training_indices(5, num_frames=4, frame_stride=2, short_video_policy="loop").tolist()
-    [0, 2, 4, 1]
-    >>> training_indices(5, num_frames=4, frame_stride=2, short_video_policy="pad").tolist()
-    [0, 2, 4, 4]
-
-    ```
-    """
-    _check_sampling_arguments(num_video_frames, num_frames, frame_stride, short_video_policy)
-    offsets = np.arange(num_frames, dtype=np.int64) * frame_stride
-    span = clip_span(num_frames, frame_stride)
-    if num_video_frames < span:
-        return _fit_short_video(offsets, num_video_frames, short_video_policy)
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    start = int(generator.integers(0, num_video_frames - span + 1))
-    return offsets + start
-
-
-def uniform_clip_indices(
-    num_video_frames: int,
-    num_frames: int = 16,
-    frame_stride: int = 2,
-    num_clips: int = 5,
-    short_video_policy: str = "loop",
-) -> np.ndarray:
-    """Indices of `num_clips` evaluation clips whose starts are spread evenly over the video.
-
-    The first clip starts at frame 0 and the last one ends on the last frame (starts
-    `round(i * (num_video_frames - span) / (num_clips - 1))`); a single clip is centred.
-
-    Args:
-        num_video_frames (`int`): frames in the video.
-        num_frames (`int`, *optional*, defaults to 16): frames per clip.
-        frame_stride (`int`, *optional*, defaults to 2): distance between consecutive sampled frames.
-        num_clips (`int`, *optional*, defaults to 5): number of clips.
-        short_video_policy (`str`, *optional*, defaults to `"loop"`):
-            For a video shorter than one clip, every clip is the same clip from frame 0, wrapped (`"loop"`) or
-            padded with the last frame (`"pad"`).
-
-    Returns:
-        `np.ndarray` of shape `(num_clips, num_frames)`, dtype int64.
-
-    Example:
-
-    ```python
-    >>> uniform_clip_indices(20, num_frames=3, frame_stride=2, num_clips=3).tolist()
-    [[0, 2, 4], [8, 10, 12], [15, 17, 19]]
-
-    ```
-    """
-    _check_sampling_arguments(num_video_frames, num_frames, frame_stride, short_video_policy)
-    if int(num_clips) < 1:
-        raise ValueError(f"`num_clips` must be >= 1, got {num_clips}.")
-    offsets = np.arange(num_frames, dtype=np.int64) * frame_stride
-    span = clip_span(num_frames, frame_stride)
-    if num_video_frames < span:
-        clip = _fit_short_video(offsets, num_video_frames, short_video_policy)
-        return np.tile(clip, (num_clips, 1))
-    room = num_video_frames - span
-    if num_clips == 1:
-        starts = np.array([room // 2], dtype=np.int64)
-    else:
-        starts = np.rint(np.arange(num_clips) * room / (num_clips - 1)).astype(np.int64)
-    return starts[:, None] + offsets[None, :]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Writing
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _to_even(frames: np.ndarray, even_size: str) -> np.ndarray:
-    height, width = frames.shape[1:3]
-    pad_h, pad_w = height % 2, width % 2
-    if not (pad_h or pad_w):
-        return frames
-    if even_size == "crop":
-        return frames[:, : height - pad_h, : width - pad_w]
-    return np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-
-
-def write_video(
-    path: str | os.PathLike,
-    frames: np.ndarray,
-    fps: float,
-    crf: int = 18,
-    even_size: Literal["pad", "crop"] = "pad",
-    threads: int = 1,
-) -> Path:
-    """Write RGB frames to an H.264 mp4 file (yuv420p), atomically.
-
-    The frames are encoded into a temporary file in the destination folder which then replaces `path` in one
-    `os.replace`: a reader never sees a half-written file, and an interrupted write leaves no file behind.
-
-    yuv420p (the pixel format every player reads) needs even frame sizes: an odd height or width is padded
-    by one row/column repeating the edge (`even_size="pad"`, the default; the file is then one pixel larger)
-    or cropped by one (`even_size="crop"`).
-
-    Args:
-        path (`str` or `os.PathLike`): destination (its folder is created if missing).
-        frames (`np.ndarray` of shape `(T, H, W, 3)` or `(T, H, W)`, uint8): RGB (or grayscale) frames, `T >= 1`.
-        fps (`float`): frame rate (> 0).
-        crf (`int`, *optional*, defaults to 18): x264 constant rate factor (0 = lossless luma, 51 = worst).
-        even_size (`str`, *optional*, defaults to `"pad"`): `"pad"` or `"crop"`, for odd frame sizes.
-        threads (`int`, *optional*, defaults to 1):
-            Encoder threads. 1 (with macroblock-tree rate control off) makes the bytes identical from run to run
-            and machine to machine; 0 lets x264 choose (faster on long videos).
-
-    Returns:
-        `Path`: the written file.
-
-    Raises:
-        ValueError: frames of the wrong shape or dtype, or a non-positive `fps`.
-    """
-    import av
-
-    path = Path(path)
-    frames = np.asarray(frames)
-    if frames.ndim == 3:
-        frames = np.repeat(frames[..., None], 3, axis=-1)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
-        raise ValueError(
-            f"`frames` for {str(path)!r} must have shape (T, H, W, 3) or (T, H, W) with T >= 1, got {frames.shape}."
-        )
-    if frames.dtype != np.uint8:
-        raise ValueError(
-            f"`frames` for {str(path)!r} must be uint8 in [0, 255], got dtype {frames.dtype} "
-            "(convert [0, 1] floats with `(frames * 255).round().astype(np.uint8)`)."
-        )
-    if min(frames.shape[1:3]) < 2:
-        raise ValueError(
-            f"frames for {str(path)!r} must be at least 2x2 pixels, got {frames.shape[2]}x{frames.shape[1]}."
-        )
-    if not np.isfinite(fps) or fps <= 0:
-        raise ValueError(f"`fps` for {str(path)!r} must be > 0, got {fps}.")
-    if even_size not in ("pad", "crop"):
-        raise ValueError(f"`even_size` must be 'pad' or 'crop', got {even_size!r}.")
-    frames = _to_even(frames, even_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = mkstemp_with_umask(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
-    os.close(descriptor)
-    try:
-        with av.open(temporary, mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-            stream.height, stream.width = frames.shape[1], frames.shape[2]
-            stream.pix_fmt = "yuv420p"
-            options = {"crf": str(int(crf)), "threads": str(int(threads))}
-            if int(threads) == 1:
-                # x264's macroblock-tree rate control was seen to make the bytes differ between runs
-                options["x264-params"] = "mbtree=0"
-            stream.options = options
-            for frame in frames:
-                for packet in stream.encode(
-                    av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-                ):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
-
-
-__all__ = [
-    "BACKENDS",
-    "DEFAULT_MAX_PIXELS",
-    "IMAGE_EXTENSIONS",
-    "SHORT_VIDEO_POLICIES",
-    "VIDEO_EXTENSIONS",
-    "VideoDecodeError",
-    "VideoFile",
-    "VideoInfo",
-    "VideoNotFoundError",
-    "clip_span",
-    "decord_available",
-    "is_image_path",
-    "read_clip",
-    "read_image",
-    "resolve_backend",
-    "training_indices",
-    "uniform_clip_indices",
-    "video_info",
-    "write_video",
-]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from .fresh_models import FreshModelConfig, bf16_is_fast
-from .parallel import make_executor
-from .protocol import (
+from ..evaluation.fresh_models import FreshModelConfig, bf16_is_fast
+from ..evaluation.parallel import make_executor
+from ..evaluation.protocol import (
     ProtocolConfig,
     baseline_anonymizer,
     evaluate_method,
@@ -29,7 +29,7 @@ from .protocol import (
     synth_protocol_data,
     vidanon_anonymizer,
 )
-from .report import MethodResult, markdown_table, plot_figure2, plot_tradeoff, write_results_json
+from ..reporting.report import MethodResult, markdown_table, plot_figure2, plot_tradeoff, write_results_json
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +109,8 @@ def recipe_label(recipe: str) -> str:
 
 
 def _train_vidanon(config: BenchmarkConfig, data_dir: Path, recipe: str) -> Path:
-    from ..trainer import train_from_arguments
-    from ..training_args import parse_arguments
+    from ..training.arguments import parse_arguments
+    from ..training.trainer import train_from_arguments
 
     output = Path(config.output_dir) / f"vidanon-{recipe}"
     if (output / "model" / "model.safetensors").is_file():
@@ -259,7 +259,7 @@ def oracle_rows(model_config, finer_grids: tuple[int, ...] = ()) -> list[tuple[s
 
 def _write_card(model_dir: Path, model, results, method_name: str) -> None:
     """Refresh the model card of a trained model with the protocol's results (its own row, Raw and chance)."""
-    from ..modelcard import results_from_benchmark, save_model_card
+    from ..reporting.modelcard import results_from_benchmark, save_model_card
 
     card_results = results_from_benchmark(results)
     methods = card_results["methods"]

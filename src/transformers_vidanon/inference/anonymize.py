@@ -27,7 +27,6 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -36,28 +35,23 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .fileutils import mkstemp_with_umask
-from .pruning import upsample_keep_mask
-from .video_io import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError, VideoFile
+from ..fileutils import mkstemp_with_umask
+from ..pruning import upsample_keep_mask
+from ..video import (
+    DEFAULT_CRF,
+    DEFAULT_MAX_PIXELS,
+    VIDEO_EXTENSIONS,
+    Mp4Writer,
+    VideoDecodeError,
+    VideoFile,
+    split_into_clips,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 4
-DEFAULT_CRF = 18
 DEFAULT_FALLBACK_FPS = 25.0
 """Frame rate written when the input's header gives none."""
-PARTIAL_OUTPUTS: set[Path] = set()
-"""Temporary files being written now (removed on success or failure; a signal handler can remove the rest)."""
-
-
-def remove_partial_outputs() -> list[Path]:
-    """Delete the temporary outputs still being written (for a signal handler); returns the ones removed."""
-    removed = []
-    for path in list(PARTIAL_OUTPUTS):
-        path.unlink(missing_ok=True)
-        PARTIAL_OUTPUTS.discard(path)
-        removed.append(path)
-    return removed
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -195,7 +189,7 @@ def load_anonymizer(
     from safetensors import SafetensorError
     from transformers import AutoConfig, AutoModelForVideoClassification
 
-    from .modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
+    from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
 
     source = str(name_or_path)
     local = Path(source).expanduser()
@@ -272,7 +266,7 @@ def _load_processor(source: str, kwargs: dict[str, Any]) -> Any | None:
     """The checkpoint's image processor, or None when it has no `preprocessor_config.json`."""
     from transformers.utils import cached_file
 
-    from .processing_vidanon import VidAnonImageProcessor
+    from ..processing_vidanon import VidAnonImageProcessor
 
     try:
         found = cached_file(source, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False, **kwargs)
@@ -287,33 +281,6 @@ def _load_processor(source: str, kwargs: dict[str, Any]) -> Any | None:
 # ----------------------------------------------------------------------------------------------------------------------
 # Building blocks (shared by the file, folder and pipeline paths)
 # ----------------------------------------------------------------------------------------------------------------------
-def split_into_clips(num_video_frames: int, clip_length: int) -> np.ndarray:
-    """Frame indices of the consecutive clips covering a video, every frame exactly once.
-
-    Args:
-        num_video_frames (`int`): frames in the video (>= 1).
-        clip_length (`int`): frames per clip (the model's `num_frames`).
-
-    Returns:
-        `np.ndarray` of shape `(ceil(num_video_frames / clip_length), clip_length)`, int64: clip `k` holds
-        frames `k * clip_length ...`; the last clip repeats the last frame where the video ends early.
-
-    Example:
-
-    ```python
-    >>> split_into_clips(5, 2).tolist()
-    [[0, 1], [2, 3], [4, 4]]
-    ```
-    """
-    if int(num_video_frames) < 1:
-        raise ValueError(f"`num_video_frames` must be >= 1, got {num_video_frames}.")
-    if int(clip_length) < 1:
-        raise ValueError(f"`clip_length` must be >= 1, got {clip_length}.")
-    num_clips = math.ceil(num_video_frames / clip_length)
-    indices = np.arange(num_clips * clip_length, dtype=np.int64).reshape(num_clips, clip_length)
-    return np.minimum(indices, num_video_frames - 1)
-
-
 def _image_size(config: Any) -> tuple[int, int]:
     size = config.image_size
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
@@ -476,71 +443,6 @@ def as_uint8_frames(frames: Any) -> np.ndarray:
     raise ValueError(f"`frames` must be uint8 or float in [0, 1], got dtype {array.dtype}.")
 
 
-# ----------------------------------------------------------------------------------------------------------------------
-# Writing
-# ----------------------------------------------------------------------------------------------------------------------
-class _AtomicMp4Writer:
-    """H.264/yuv420p mp4 encoded frame batch by frame batch into a hidden temporary file next to `path`, renamed to
-    `path` on success and deleted on failure (video_io.write_video needs every frame in memory at once)."""
-
-    def __init__(self, path: Path, fps: float, height: int, width: int, crf: int = DEFAULT_CRF) -> None:
-        import av
-
-        self.path = path
-        self.height, self.width = height + height % 2, width + width % 2
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = mkstemp_with_umask(prefix=f".{path.stem}.", suffix=".tmp.mp4", dir=path.parent)
-        os.close(descriptor)
-        self.temporary = Path(temporary)
-        PARTIAL_OUTPUTS.add(self.temporary)
-        try:
-            self._container = av.open(temporary, mode="w", format="mp4")
-            self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-            self._stream.height, self._stream.width = self.height, self.width
-            self._stream.pix_fmt = "yuv420p"
-            self._stream.options = {"crf": str(int(crf)), "threads": "1"}
-        except BaseException:
-            self.temporary.unlink(missing_ok=True)
-            PARTIAL_OUTPUTS.discard(self.temporary)
-            raise
-        self.frames_written = 0
-
-    def write(self, frames: np.ndarray) -> None:
-        import av
-
-        pad_h, pad_w = self.height - frames.shape[1], self.width - frames.shape[2]
-        if pad_h or pad_w:
-            frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
-        for frame in frames:
-            for packet in self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
-                self._container.mux(packet)
-            self.frames_written += 1
-
-    def commit(self) -> None:
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
-        os.replace(self.temporary, self.path)
-        PARTIAL_OUTPUTS.discard(self.temporary)
-
-    def abort(self) -> None:
-        try:
-            self._container.close()
-        except Exception:  # the container may be in any state here; the file is deleted anyway
-            logger.debug("closing the aborted output %s failed", self.temporary, exc_info=True)
-        self.temporary.unlink(missing_ok=True)
-        PARTIAL_OUTPUTS.discard(self.temporary)
-
-    def __enter__(self) -> _AtomicMp4Writer:
-        return self
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-
 def _has_audio(path: Path) -> bool:
     import av
 
@@ -555,7 +457,7 @@ def save_preview(raw_clip: np.ndarray, anonymized_clip: np.ndarray, path: str | 
                  max_frames: int = 8) -> Path:
     """Write a Figure-2-style PNG (raw frames above the same frames anonymized), atomically.
 
-    The drawing is `transformers_vidanon.evaluation.report.plot_figure2` (matplotlib, Agg); this function picks
+    The drawing is `transformers_vidanon.reporting.report.plot_figure2` (matplotlib, Agg); this function picks
     the frames, converts them, and renames the finished PNG into place.
 
     Args:
@@ -568,7 +470,7 @@ def save_preview(raw_clip: np.ndarray, anonymized_clip: np.ndarray, path: str | 
     Returns:
         `Path`: the written PNG.
     """
-    from .evaluation.report import plot_figure2  # draws on a bare matplotlib Figure (Agg), no pyplot state
+    from ..reporting.report import plot_figure2  # draws on a bare matplotlib Figure (Agg), no pyplot state
 
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -631,7 +533,7 @@ def anonymize_video(
             `FileExistsError`.
         crf (`int`, *optional*, defaults to 18): x264 quality (0 lossless luma ... 51 worst).
         progress (`bool`, *optional*, defaults to `True`): show a tqdm bar over the clips.
-        max_pixels (`int`, *optional*, defaults to `video_io.DEFAULT_MAX_PIXELS`): refuse inputs with larger frames
+        max_pixels (`int`, *optional*, defaults to `video.DEFAULT_MAX_PIXELS`): refuse inputs with larger frames
             (`None`: no limit).
 
     Returns:
@@ -673,7 +575,7 @@ def anonymize_video(
         kept_pixels = 0
         num_written = 0
         bar = tqdm(total=len(clip_indices), desc=input_path.name, unit="clip", disable=not progress, leave=False)
-        with _AtomicMp4Writer(output_path, fps, info.height, info.width, crf=crf) as writer:
+        with Mp4Writer(output_path, fps, crf=crf) as writer:
             for batch in _batches(len(clip_indices), batch_size):
                 indices = clip_indices[batch.start : batch.stop]
                 clips = video.get_frames(indices.reshape(-1)).reshape(len(batch), clip_length, *_frame_shape(info))
@@ -702,8 +604,8 @@ def anonymize_video(
         fps=fps,
         height=info.height,
         width=info.width,
-        output_height=writer.height,
-        output_width=writer.width,
+        output_height=writer.coded_size[0],
+        output_width=writer.coded_size[1],
         num_clips=len(clip_indices),
         kept_fraction=kept_pixels / float(info.num_frames * info.height * info.width),
         keep_rate=run_model.config.keep_rate,
@@ -715,9 +617,9 @@ def anonymize_video(
         "Anonymized %s -> %s: %d frames at %.3g fps, %dx%d, %.1f%% of pixels kept.",
         input_path, output_path, report.num_frames, fps, info.width, info.height, 100 * report.kept_fraction,
     )
-    if (writer.width, writer.height) != (info.width, info.height):
+    if writer.coded_size != (info.height, info.width):
         logger.info("%s is %dx%d: H.264 needs even sizes, so it was written as %dx%d (edge pixels repeated).",
-                    output_path, info.width, info.height, writer.width, writer.height)
+                    output_path, info.width, info.height, writer.coded_size[1], writer.coded_size[0])
     return report
 
 
@@ -726,7 +628,7 @@ def _frame_shape(info: Any) -> tuple[int, int, int]:
 
 
 def find_videos(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
-    """The video files (extensions in `video_io.VIDEO_EXTENSIONS`) under `folder`, sorted; hidden files skipped.
+    """The video files (extensions in `video.VIDEO_EXTENSIONS`) under `folder`, sorted; hidden files skipped.
 
     Raises:
         FileNotFoundError: `folder` does not exist or is not a folder.
@@ -839,7 +741,5 @@ __all__ = [
     "override_pruning",
     "predict_keep_mask",
     "prepare_pixel_values",
-    "remove_partial_outputs",
     "save_preview",
-    "split_into_clips",
 ]

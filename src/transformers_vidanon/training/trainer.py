@@ -41,9 +41,9 @@ from torch.func import functional_call
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
+from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, grl_coefficient_schedule
+from .arguments import AdversarialTrainingArguments, checkpoint_kwargs, trackers_for_accelerate
 from .budget import anonymizer_budget_term, budget_attack_loss, build_budget_model, reset_parameters
-from .modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, grl_coefficient_schedule
-from .training_args import AdversarialTrainingArguments, checkpoint_kwargs, trackers_for_accelerate
 
 logger = get_logger(__name__)
 
@@ -264,7 +264,7 @@ class AdversarialTrainer:
         num_workers: int = 0,
     ):
         if collate_fn is None:
-            from .data.loaders import collate_clips
+            from ..data.loaders import collate_clips
 
             collate_fn = collate_clips
         self.args = args
@@ -465,7 +465,7 @@ class AdversarialTrainer:
         """
         if self.eval_loader is None:
             return {}
-        from .evaluation.metrics import privacy_cmap
+        from ..metrics import privacy_cmap
 
         model = self.model
         was_training = model.training
@@ -577,7 +577,7 @@ class AdversarialTrainer:
         Raises:
             ValueError: listing every difference that `--allow_changed_arguments` does not allow.
         """
-        from .training_args import compare_resumed_arguments
+        from .arguments import compare_resumed_arguments
 
         saved_file = path / "run_config.json"
         try:
@@ -837,7 +837,7 @@ class AdversarialTrainer:
             unwrapped.save_pretrained(model_dir, safe_serialization=True, processor=self.processor, model_card=False)
             (model_dir / "training_args.json").write_text(json.dumps(self.run_config, indent=2, default=str))
             try:
-                from .modelcard import save_model_card
+                from ..reporting.modelcard import save_model_card
 
                 save_model_card(model_dir, config=unwrapped.config, results=None, training_args=self.run_config,
                                 training_metrics=metrics)
@@ -867,7 +867,7 @@ def _push_folder_to_hub(folder: str | os.PathLike, repo_id: str, private: bool |
 
 def build_model(model_args, num_labels: int, class_names: list[str]) -> VidAnonForPrivacyPreservingActionRecognition:
     """The model for a run, by `model_args.init` (scratch / vidanon / videomae / vit)."""
-    from .configuration_vidanon import VidAnonConfig
+    from ..configuration_vidanon import VidAnonConfig
 
     labels = dict(num_labels=num_labels, id2label=dict(enumerate(class_names)),
                   label2id={name: i for i, name in enumerate(class_names)})
@@ -888,9 +888,9 @@ def build_model(model_args, num_labels: int, class_names: list[str]) -> VidAnonF
 
 def train_from_arguments(model_args, data_args, training_args) -> TrainResult:
     """Everything `training/train.py` does: data, model, processor, trainer, training, saving."""
-    from .data.builders import build_training_data
-    from .processing_vidanon import VidAnonImageProcessor
-    from .training_args import arguments_to_dict
+    from ..data.builders import build_training_data
+    from ..processing_vidanon import VidAnonImageProcessor
+    from .arguments import arguments_to_dict
 
     set_seed(training_args.seed)
     # every objective trains the privacy branch: data without any privacy label would switch it off silently

@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import VideoMAEConfig, VideoMAEForPreTraining
 
-from .configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
+from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ loading the model once:
 
 ```python
 from datasets import load_dataset
-from transformers_vidanon.sharding import anonymize_dataset
+from transformers_vidanon.inference.sharding import anonymize_dataset
 
 dataset = load_dataset("org/videos", split="train").cast_column("video", Video(decode=False))
 dataset = anonymize_dataset(dataset, "org/vidanon", "anonymized/", video_column="video", num_proc=4)
@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..fileutils import mkstemp_with_umask
+from ..video import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError
 from .anonymize import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CRF,
@@ -45,8 +47,6 @@ from .anonymize import (
     load_anonymizer,
     override_pruning,
 )
-from .fileutils import mkstemp_with_umask
-from .video_io import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError
 
 logger = logging.getLogger(__name__)
 

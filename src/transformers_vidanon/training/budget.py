@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import VideoMAEConfig, VideoMAEForVideoClassification
 
-from .configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
-from .evaluation.fresh_models import FreshModel
-from .modeling_vidanon import masked_binary_cross_entropy
+from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
+from ..evaluation.fresh_models import FreshModel
+from ..modeling_vidanon import masked_binary_cross_entropy
 
 
 def build_budget_model(

@@ -24,13 +24,13 @@ The results dict (what the evaluation produces, as plain data):
 ```
 
 Every metric is a fraction in [0, 1], given as `{"mean": m, "std": s}` (std optional) or a plain number; a
-metric that was not measured is left out (or `None`). `evaluation.report.BenchmarkResults` objects are accepted
+metric that was not measured is left out (or `None`). `reporting.report.BenchmarkResults` objects are accepted
 too ([`results_from_benchmark`] converts them). Without results the card says "not evaluated" and carries no
 model-index: no number is ever invented.
 
 What the card claims follows from what was measured:
 - a `model-index` (the Hub's results widget) only from a calibrated run: the Raw row must be clearly above chance
-  on action top-1 and on the attacker's cMAP (the rule of `evaluation.report.calibration`), and the run must be
+  on action top-1 and on the attacker's cMAP (the rule of `reporting.report.calibration`), and the run must be
   neither a smoke run (`quick`) nor a single seed (a `--quick` benchmark has one). Otherwise the table is still
   shown, under a warning, and the metadata has no results;
 - "±" only with two seeds or more;
@@ -55,7 +55,7 @@ from typing import Any
 
 import yaml
 
-from .fileutils import mkstemp_with_umask
+from ..fileutils import mkstemp_with_umask
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ METRICS: tuple[tuple[str, str, str, str, bool], ...] = (
 METRIC_KEYS: tuple[str, ...] = tuple(metric[0] for metric in METRICS)
 MODEL_METHOD = "vidanon"
 RAW_METHOD = "raw"
-CALIBRATION_MIN_GAP = 0.05  # as `evaluation.report.calibration`
+CALIBRATION_MIN_GAP = 0.05  # as `reporting.report.calibration`
 
 # the package's data set names (training arguments, results) -> the one name a card uses
 DATASET_NAMES: dict[str, str] = {
@@ -108,7 +108,7 @@ def load_template() -> str:
 # Results
 # ----------------------------------------------------------------------------------------------------------------------
 def results_from_benchmark(benchmark: Any) -> dict[str, Any]:
-    """Convert an `evaluation.report.BenchmarkResults` into the plain results dict (see the module docstring)."""
+    """Convert an `reporting.report.BenchmarkResults` into the plain results dict (see the module docstring)."""
     methods: dict[str, dict[str, dict[str, float]]] = {}
     seeds = 0
     for method in benchmark.methods:
@@ -176,10 +176,10 @@ def normalize_results(results: Mapping[str, Any] | Any) -> dict[str, Any]:
         if hasattr(results, "methods") and hasattr(results, "chance"):
             results = results_from_benchmark(results)
         else:
-            raise ValueError(f"`results` must be a dict (see transformers_vidanon.modelcard), got {type(results).__name__}.")
+            raise ValueError(f"`results` must be a dict (see transformers_vidanon.reporting.modelcard), got {type(results).__name__}.")
     for key in ("dataset", "chance_cmap", "methods"):
         if key not in results:
-            raise ValueError(f"`results` has no {key!r} entry (see transformers_vidanon.modelcard for the layout).")
+            raise ValueError(f"`results` has no {key!r} entry (see transformers_vidanon.reporting.modelcard for the layout).")
     if not isinstance(results["methods"], Mapping) or not results["methods"]:
         raise ValueError("results['methods'] must be a non-empty dict of method name -> metrics.")
     methods: dict[str, dict[str, tuple[float, float | None]]] = {}
@@ -235,7 +235,7 @@ def _is_local_path(key: str, value: Any) -> bool:
 
 
 def calibration_check(results: dict[str, Any]) -> tuple[bool, str]:
-    """Whether normalised results can tell anonymizers apart, and why (the rule of `evaluation.report.calibration`).
+    """Whether normalised results can tell anonymizers apart, and why (the rule of `reporting.report.calibration`).
 
     The Raw row must beat chance by more than 5 points and twice its std: on action top-1 (against
     `chance_top1`) and on the frame- or video-level attacker's cMAP (against `chance_cmap`).
@@ -377,7 +377,7 @@ def _model_index(model_name: str, results: dict[str, Any]) -> list[dict[str, Any
 # ----------------------------------------------------------------------------------------------------------------------
 def _surviving_tubelets(config: Any) -> int:
     """Tubelets left after every pruning layer (the model's selection rule)."""
-    from .pruning import surviving_tubelets
+    from ..pruning import surviving_tubelets
 
     return surviving_tubelets(config.tubelet_grid, config.keep_rates(), config.fuse_pruned_tokens,
                               config.temporal_consistency)
@@ -482,7 +482,7 @@ def _usage(repo_id: str) -> str:
     return "\n".join(
         [
             "from transformers import pipeline",
-            "from transformers_vidanon.anonymize import anonymize_video, load_anonymizer",
+            "from transformers_vidanon.inference.anonymize import anonymize_video, load_anonymizer",
             "",
             "# anonymize a video file (same frame count, frame rate and size; audio dropped)",
             f'model, processor = load_anonymizer("{repo_id}")',
@@ -596,7 +596,7 @@ def save_model_card(
     """
     save_dir = Path(save_dir)
     if config is None:
-        from .configuration_vidanon import VidAnonConfig
+        from ..configuration_vidanon import VidAnonConfig
 
         if not (save_dir / "config.json").is_file():
             raise FileNotFoundError(f"{str(save_dir)!r} has no config.json; pass `config`.")
