@@ -1,6 +1,6 @@
 """Throughput of the video loader: training clips per second through `DataLoader`, decord vs PyAV.
 
-The loader measured is the package's own path: `load_videofolder` rows, `make_clip_transform("train", ...)`
+The loader measured is the package's own path: `load_videofolder` rows, `ClipTransform("train", ...)`
 (random 16-frame window with stride 2, decode, `ClipAugmentation` to the output size), `collate_clips`, batches
 of 4. Test videos are generated first: 300 frames of 320 x 240 H.264 each (moving noise texture, so the decoder
 does real work), written with `video_io.write_video` into a temporary folder.
@@ -37,7 +37,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 from tqdm.auto import tqdm
 
-from transformers_vidanon.data.loaders import collate_clips, load_videofolder, make_clip_transform
+from transformers_vidanon.data import ClipTransform, collate_clips, load_videofolder
 from transformers_vidanon.processing_vidanon import ClipAugmentation, frames_to_clip
 from transformers_vidanon.video import VideoFile, decord_available, training_indices, write_video
 
@@ -72,7 +72,7 @@ def measure(
     frame_stride: int,
 ) -> float:
     """Clips per second of one loader configuration (after one warm-up batch)."""
-    transform = make_clip_transform(
+    transform = ClipTransform(
         "train", num_frames=num_frames, frame_stride=frame_stride, image_size=image_size, backend=backend
     )
     needed = num_clips + batch_size  # the first batch is the warm-up

@@ -62,8 +62,8 @@ def loader_rate(synth_dir: Path, clips: int = 400) -> float:
     """Clips/s the synthetic config's training loader supplies alone (decode, sample, resize; one process)."""
     from torch.utils.data import DataLoader
 
+    from transformers_vidanon.data import collate_clips
     from transformers_vidanon.data.builders import build_training_data
-    from transformers_vidanon.data.loaders import collate_clips
     from transformers_vidanon.training.arguments import parse_arguments
     from transformers_vidanon.workflows.benchmark import packaged_config
 

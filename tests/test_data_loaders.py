@@ -25,18 +25,9 @@ from _video_fixtures import (
 from datasets import Dataset, DatasetDict, IterableDataset
 from torch.utils.data import DataLoader
 
-from transformers_vidanon.data.labels import (
-    PRIVACY_ATTRIBUTES,
-    LabelFileError,
-    UnsafePickleError,
-    load_privacy_labels,
-    load_shipped_privacy_labels,
-    read_hmdb51_split,
-    read_pa_hmdb51_annotations,
-)
-from transformers_vidanon.data.loaders import (
+from transformers_vidanon.data import (
     BadVideoLog,
-    CrossDatasetPairs,
+    ClipTransform,
     SplitOverlapError,
     apply_clip_transform,
     check_disjoint_splits,
@@ -51,8 +42,16 @@ from transformers_vidanon.data.loaders import (
     load_vispr,
     load_vp_hmdb51,
     load_vp_ucf101,
-    make_clip_transform,
     privacy_attribute_names,
+)
+from transformers_vidanon.data.labels import (
+    PRIVACY_ATTRIBUTES,
+    LabelFileError,
+    UnsafePickleError,
+    load_privacy_labels,
+    load_shipped_privacy_labels,
+    read_hmdb51_split,
+    read_pa_hmdb51_annotations,
 )
 from transformers_vidanon.processing_vidanon import ClipAugmentation
 from transformers_vidanon.video import VideoDecodeError, uniform_clip_indices
@@ -268,11 +267,11 @@ def test_vispr_maps_attributes_and_serves_static_clips(trees):
     assert vispr["video_id"][:] == [image_id for image_id, _ in VISPR_IMAGES]
     assert vispr["privacy_labels"][:] == [[1, 1, 1, 0, 0], [0, 1, 0, 1, 1], [0, 0, 0, 0, 0]]
     assert vispr["label"][:] == [-1, -1, -1]
-    example = vispr.with_transform(make_clip_transform("train", num_frames=4, image_size=16))[1]
+    example = vispr.with_transform(ClipTransform("train", num_frames=4, image_size=16))[1]
     assert example["pixel_values"].shape == (4, 3, 16, 16)
     for t in range(1, 4):
         torch.testing.assert_close(example["pixel_values"][t], example["pixel_values"][0], atol=0, rtol=0)
-    example = vispr.with_transform(make_clip_transform("eval", num_frames=3, image_size=16, num_clips=2))[0]
+    example = vispr.with_transform(ClipTransform("eval", num_frames=3, image_size=16, num_clips=2))[0]
     assert example["pixel_values"].shape == (2, 3, 3, 16, 16)
     assert example["pixel_values"].sub(40 / 255).abs().max() < 1e-6  # flat image of level 40
 
@@ -449,7 +448,7 @@ def _level_manifest(tmp_path, lengths, bad=()):
 
 def test_eval_transform_returns_uniform_clips_of_the_right_frames(tmp_path):
     dataset = _level_manifest(tmp_path, [30, 6])
-    transform = make_clip_transform("eval", num_frames=4, frame_stride=2, image_size=(32, 40), num_clips=3)
+    transform = ClipTransform("eval", num_frames=4, frame_stride=2, image_size=(32, 40), num_clips=3)
     decoded = dataset.with_transform(transform)
     example = decoded[0]
     assert example["pixel_values"].shape == (3, 4, 3, 32, 40)
@@ -464,7 +463,7 @@ def test_eval_transform_returns_uniform_clips_of_the_right_frames(tmp_path):
 def test_train_transform_is_reproducible_under_torch_manual_seed(tmp_path):
     dataset = _level_manifest(tmp_path, [30])
     decoded = dataset.with_transform(
-        make_clip_transform("train", num_frames=4, frame_stride=3, image_size=16)
+        ClipTransform("train", num_frames=4, frame_stride=3, image_size=16)
     )
     torch.manual_seed(7)
     first = decoded[0]["pixel_values"]
@@ -473,7 +472,7 @@ def test_train_transform_is_reproducible_under_torch_manual_seed(tmp_path):
     assert first.shape == (4, 3, 16, 16)
     torch.testing.assert_close(first, again, atol=0, rtol=0)
     plain = dataset.with_transform(
-        make_clip_transform("train", num_frames=4, frame_stride=3, image_size=(32, 40), augmentation=None)
+        ClipTransform("train", num_frames=4, frame_stride=3, image_size=(32, 40), augmentation=None)
     )
     starts = set()
     for seed in range(12):
@@ -486,19 +485,19 @@ def test_train_transform_is_reproducible_under_torch_manual_seed(tmp_path):
 
 def test_transform_arguments_are_validated():
     with pytest.raises(ValueError, match="mode"):
-        make_clip_transform("validate")
+        ClipTransform("validate")
     with pytest.raises(ValueError, match="on_bad_video"):
-        make_clip_transform(on_bad_video="ignore")
+        ClipTransform(on_bad_video="ignore")
     with pytest.raises(ValueError, match="eval"):
-        make_clip_transform("eval", augmentation=ClipAugmentation(16))
+        ClipTransform("eval", augmentation=ClipAugmentation(16))
     with pytest.raises(ValueError, match="backend"):
-        make_clip_transform(backend="cv2")
+        ClipTransform(backend="cv2")
 
 
 def test_bad_video_raises_by_default_naming_the_file(tmp_path):
     (tmp_path / "broken.mp4").write_text("not a video")
     dataset = _level_manifest(tmp_path, [10], bad=["broken.mp4"])
-    decoded = dataset.with_transform(make_clip_transform("train", num_frames=4, image_size=16))
+    decoded = dataset.with_transform(ClipTransform("train", num_frames=4, image_size=16))
     with pytest.raises(VideoDecodeError, match="broken.mp4"):
         decoded[1]
 
@@ -509,7 +508,7 @@ def test_skipped_videos_are_dropped_counted_and_workers_survive(tmp_path):
     (tmp_path / "text.mp4").write_text("not a video")
     dataset = _level_manifest(tmp_path, [10, 12, 14], bad=["truncated.mp4", "text.mp4", "missing.mp4"])
     decoded = dataset.with_transform(
-        make_clip_transform("train", num_frames=4, image_size=16, on_bad_video="skip")
+        ClipTransform("train", num_frames=4, image_size=16, on_bad_video="skip")
     )
     assert decoded[3]["pixel_values"] is None and decoded[3]["bad_video"].endswith("truncated.mp4")
     loader = DataLoader(decoded, batch_size=3, num_workers=1, collate_fn=collate_clips)
@@ -533,29 +532,8 @@ def test_streaming_dataset_decodes_lazily(tmp_path):
     assert privacy_attribute_names(streamed) == PRIVACY_ATTRIBUTES
     assert dataset_metadata(streamed)["dataset"] == "manifest"  # the metadata survives streaming
     decoded = apply_clip_transform(
-        streamed, make_clip_transform("eval", num_frames=2, image_size=16, num_clips=1)
+        streamed, ClipTransform("eval", num_frames=2, image_size=16, num_clips=1)
     )
     batches = list(DataLoader(decoded, batch_size=2, collate_fn=collate_clips))
     assert [b["pixel_values"].shape for b in batches] == [(2, 1, 2, 3, 16, 16)] * 2
     assert sorted(v for b in batches for v in b["video_id"]) == ["s0", "s1", "s2", "s3"]
-
-
-def test_cross_dataset_pairs_restart_the_privacy_loader(trees):
-    ucf_root, ucf_splits = trees["ucf"]
-    action = load_ucf101(ucf_root, ucf_splits).with_transform(
-        make_clip_transform("train", num_frames=2, image_size=16)
-    )
-    root, annos = trees["vispr"]
-    privacy = load_vispr(root, annos).with_transform(
-        make_clip_transform("train", num_frames=2, image_size=16)
-    )
-    pairs = CrossDatasetPairs(action, privacy, batch_size=2, privacy_batch_size=2, seed=0)
-    steps = list(pairs)
-    assert len(pairs) == len(steps) == 2  # 4 action videos, 2 per batch
-    for step in steps:
-        assert step["action"]["pixel_values"].shape == (2, 2, 3, 16, 16)
-        assert step["privacy"]["pixel_values"].shape == (2, 2, 3, 16, 16)
-        assert step["privacy"]["labels"].tolist() == [-1, -1]
-        assert not torch.isnan(step["privacy"]["privacy_labels"]).any()
-    # 3 privacy images with drop_last give one batch per pass: the second step came from a restarted pass
-    assert set(steps[1]["privacy"]["video_id"]) <= {image_id for image_id, _ in VISPR_IMAGES}

@@ -20,9 +20,9 @@ import torch
 from _video_fixtures import level_video
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.data import SplitOverlapError, load_manifest, load_videofolder
 from transformers_vidanon.data.builders import build_training_data
 from transformers_vidanon.data.labels import PRIVACY_ATTRIBUTES, LabelFileError
-from transformers_vidanon.data.loaders import SplitOverlapError, load_manifest, load_videofolder
 from transformers_vidanon.training.arguments import (
     AdversarialTrainingArguments,
     DataArguments,

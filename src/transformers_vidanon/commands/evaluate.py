@@ -86,7 +86,7 @@ def _load_data(args):
     if args.dataset is None:
         # a manifest: measure on its test split; val only when there is no test split (the fresh models take
         # their own validation part from the training videos)
-        from transformers_vidanon.data.loaders import load_manifest
+        from transformers_vidanon.data import load_manifest
 
         splits = load_manifest(manifest)
         if not isinstance(splits, dict) or "train" not in splits:

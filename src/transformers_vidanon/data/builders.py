@@ -1,7 +1,7 @@
 """Train/validation datasets for a training run, from `DataArguments`.
 
 One function per question a training script asks: which videos, which labels, decoded how. The loaders in
-`loaders.py` do the reading; this module picks the right ones for a dataset name and sets the clip transform.
+`collections.py` and `manifests.py` do the reading; this module picks the right ones for a dataset name and sets the clip transform.
 """
 
 from __future__ import annotations
@@ -14,8 +14,21 @@ import numpy as np
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
 from ..processing_vidanon import ClipAugmentation
-from . import loaders
+from .collections import (
+    hmdb51_minus_pa_hmdb51,
+    load_hmdb51,
+    load_pa_hmdb51,
+    load_ucf101,
+    load_videofolder,
+    load_vispr,
+    load_vp_hmdb51,
+    load_vp_ucf101,
+)
 from .labels import PRIVACY_ATTRIBUTES
+from .manifests import load_manifest
+from .schema import dataset_metadata
+from .splits import SPLIT_ALIASES, check_disjoint_splits
+from .transforms import ClipTransform, apply_clip_transform
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +73,7 @@ def _train_and_eval(splits: Dataset | DatasetDict, what: str) -> tuple[Dataset, 
     is refused, naming the splits found, rather than dropped.
     """
     if isinstance(splits, Dataset):
-        subset = loaders.dataset_metadata(splits).get("subset", "train")
+        subset = dataset_metadata(splits).get("subset", "train")
         if subset != "train":
             raise ValueError(f"{what} has only the split {subset!r}: training needs a 'train' split.")
         return splits, None
@@ -69,7 +82,7 @@ def _train_and_eval(splits: Dataset | DatasetDict, what: str) -> tuple[Dataset, 
     if unknown or "train" not in splits:
         raise ValueError(
             f"{what} has the splits {found}: training reads 'train' and evaluates on 'val' (else 'test'); "
-            f"{sorted(loaders.SPLIT_ALIASES)} are read as 'val'. Rename "
+            f"{sorted(SPLIT_ALIASES)} are read as 'val'. Rename "
             f"{unknown if unknown else 'one split to train'}."
         )
     eval_split = "val" if "val" in splits else "test" if "test" in splits else None
@@ -94,32 +107,32 @@ def raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, Da
             if name == "synth"
             else Path(data_args.manifest)
         )
-        return _train_and_eval(loaders.load_manifest(manifest), f"manifest {str(manifest)!r}")
+        return _train_and_eval(load_manifest(manifest), f"manifest {str(manifest)!r}")
     if name == "videofolder":
-        return _train_and_eval(loaders.load_videofolder(data_args.data_dir), f"video folder {data_args.data_dir!r}")
+        return _train_and_eval(load_videofolder(data_args.data_dir), f"video folder {data_args.data_dir!r}")
     common = dict(root=data_args.data_dir, split_dir=data_args.split_dir, split=data_args.split)
     if name == "ucf101":
-        return loaders.load_ucf101(subset="train", **common), loaders.load_ucf101(subset="test", **common)
+        return load_ucf101(subset="train", **common), load_ucf101(subset="test", **common)
     if name == "hmdb51":
-        return loaders.load_hmdb51(subset="train", **common), loaders.load_hmdb51(subset="test", **common)
+        return load_hmdb51(subset="train", **common), load_hmdb51(subset="test", **common)
     if name == "vp_ucf101":
-        return (loaders.load_vp_ucf101(subset="train", labels_path=data_args.privacy_labels, **common),
-                loaders.load_vp_ucf101(subset="test", labels_path=data_args.privacy_labels, **common))
+        return (load_vp_ucf101(subset="train", labels_path=data_args.privacy_labels, **common),
+                load_vp_ucf101(subset="test", labels_path=data_args.privacy_labels, **common))
     if name == "vp_hmdb51":
-        return (loaders.load_vp_hmdb51(subset="train", labels_path=data_args.privacy_labels, **common),
-                loaders.load_vp_hmdb51(subset="test", labels_path=data_args.privacy_labels, **common))
+        return (load_vp_hmdb51(subset="train", labels_path=data_args.privacy_labels, **common),
+                load_vp_hmdb51(subset="test", labels_path=data_args.privacy_labels, **common))
     if name == "pa_hmdb51":
-        train = loaders.hmdb51_minus_pa_hmdb51(annotation_path=data_args.pa_annotations,
+        train = hmdb51_minus_pa_hmdb51(annotation_path=data_args.pa_annotations,
                                                labels_path=data_args.privacy_labels, subset="all", **common)
-        test = loaders.load_pa_hmdb51(data_args.data_dir, data_args.pa_annotations)
+        test = load_pa_hmdb51(data_args.data_dir, data_args.pa_annotations)
         return train, test
     if name == "ucf101_vispr":
         # one stream of rows: UCF101 videos carry actions (privacy unknown), VISPR images carry privacy (action
         # unknown); the model's losses leave unknown labels out
-        actions = loaders.load_ucf101(subset="train", **common)
-        privacy = loaders.load_vispr(data_args.vispr_dir, data_args.vispr_annotation_dir, split="train")
+        actions = load_ucf101(subset="train", **common)
+        privacy = load_vispr(data_args.vispr_dir, data_args.vispr_annotation_dir, split="train")
         privacy = privacy.cast(actions.features)
-        test = loaders.load_vp_ucf101(subset="test", labels_path=data_args.privacy_labels, **common)
+        test = load_vp_ucf101(subset="test", labels_path=data_args.privacy_labels, **common)
         return concatenate_datasets([actions, privacy]), test
     raise ValueError(f"unknown dataset {name!r}")
 
@@ -148,7 +161,7 @@ def build_training_data(
             "ucf101_vispr, synth)."
         )
     if evaluation is not None:
-        loaders.check_disjoint_splits({"train": train, "eval": evaluation})
+        check_disjoint_splits({"train": train, "eval": evaluation})
     if data_args.max_train_samples:
         train = train.select(range(min(len(train), data_args.max_train_samples)))
     if evaluation is not None and data_args.max_eval_samples:
@@ -163,9 +176,9 @@ def build_training_data(
     augmentation = None
     if data_args.augment:
         augmentation = ClipAugmentation(image_size, flip_prob=0.5 if data_args.horizontal_flip else 0.0)
-    train = loaders.apply_clip_transform(train, loaders.make_clip_transform("train", augmentation=augmentation, **common))
+    train = apply_clip_transform(train, ClipTransform("train", augmentation=augmentation, **common))
     if evaluation is not None:
-        evaluation = loaders.apply_clip_transform(
-            evaluation, loaders.make_clip_transform("eval", num_clips=data_args.num_eval_clips, **common)
+        evaluation = apply_clip_transform(
+            evaluation, ClipTransform("eval", num_clips=data_args.num_eval_clips, **common)
         )
     return TrainingData(train, evaluation, class_names, list(PRIVACY_ATTRIBUTES))

@@ -664,13 +664,13 @@ def datasets_protocol_data(
     training video, `test_clips_per_video` per test video. With `boxes` (`{video_id: {frame: [[x0, y0, x1, y1]]}}`,
     in source-frame pixels) person regions are rasterised at the decoded frames for the blackening baseline.
     """
+    from ..data import ClipTransform
     from ..data.labels import PRIVACY_ATTRIBUTES
-    from ..data.loaders import make_clip_transform
     from ..video import uniform_clip_indices, video_info
     from .baselines import boxes_to_masks
 
     def decode(dataset, clips: int, what: str):
-        transform = make_clip_transform("eval", num_frames=num_frames, frame_stride=frame_stride,
+        transform = ClipTransform("eval", num_frames=num_frames, frame_stride=frame_stride,
                                         image_size=image_size, num_clips=clips, backend=backend)
         pixels, labels, privacy, regions = [], [], [], []
         for row in tqdm(dataset, desc=f"decoding {what}", disable=not progress):

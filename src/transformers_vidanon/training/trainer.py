@@ -246,7 +246,7 @@ class AdversarialTrainer:
         train_dataset: map-style dataset of examples `{"pixel_values" (T, C, H, W) in [0, 1], "labels",
             "privacy_labels", "video_id"}`, collated by `collate_fn`.
         eval_dataset: optional validation set of the same form (`pixel_values` may hold several clips).
-        collate_fn: batch builder (default: `transformers_vidanon.data.loaders.collate_clips`).
+        collate_fn: batch builder (default: `transformers_vidanon.data.collate_clips`).
         processor: saved beside the final model when given.
         run_config: a flat dict of every argument, written into checkpoints, logs and the model card.
         num_workers: DataLoader workers.
@@ -264,7 +264,7 @@ class AdversarialTrainer:
         num_workers: int = 0,
     ):
         if collate_fn is None:
-            from ..data.loaders import collate_clips
+            from ..data import collate_clips
 
             collate_fn = collate_clips
         self.args = args
