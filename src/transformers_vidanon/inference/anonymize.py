@@ -21,10 +21,13 @@ Main entry points: [`anonymize_video`], [`anonymize_folder`], [`anonymize_frames
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
 import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -494,9 +497,117 @@ def save_preview(raw_clip: np.ndarray, anonymized_clip: np.ndarray, path: str | 
 # ----------------------------------------------------------------------------------------------------------------------
 # Files and folders
 # ----------------------------------------------------------------------------------------------------------------------
+STAGES: tuple[str, ...] = ("decode", "resize", "model", "mask", "encode")
+"""The stages of [`anonymize_video`], in the order a batch of clips goes through them (see [`StageTimer`])."""
+
+
+class StageTimer:
+    """Seconds spent in each stage of [`anonymize_video`] (wall clock, `time.perf_counter`), summed over batches.
+
+    `with timer("model"): ...` adds the time of the block to `timer.seconds["model"]`; stages that run in another
+    thread add their own time, so with overlapping stages the sum of the stages exceeds the run's wall time.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
+
+
+@dataclass
+class _Tally:
+    """What the encode stage has written so far, and the preview frames it kept."""
+
+    num_written: int = 0
+    kept_pixels: int = 0
+    preview: tuple[np.ndarray, np.ndarray] | None = None
+
+
 def _batches(num_clips: int, batch_size: int) -> Iterator[range]:
     for start in range(0, num_clips, batch_size):
         yield range(start, min(start + batch_size, num_clips))
+
+
+def _check_video_arguments(model: Any, input_path: Path, output_path: Path, overwrite: bool, batch_size: int,
+                           preview_path: str | os.PathLike | None) -> None:
+    """The argument checks of [`anonymize_video`], all before anything is read or written."""
+    _check_model(model)
+    if output_path.suffix.lower() != ".mp4":
+        raise ValueError(f"the output {str(output_path)!r} must be an .mp4 file (the anonymized video is H.264/mp4).")
+    if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
+        raise ValueError(f"the output {str(output_path)!r} is the input file; choose another output path.")
+    if output_path.exists() and not overwrite:
+        raise FileExistsError(f"the output {str(output_path)!r} exists (pass overwrite=True to replace it).")
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
+    if preview_path is not None and Path(preview_path).suffix.lower() != ".png":
+        raise ValueError(f"the preview {str(preview_path)!r} must be a .png file.")  # before any video is written
+
+
+def _output_fps(fps: float, input_path: Path) -> float:
+    """The input's frame rate, or `DEFAULT_FALLBACK_FPS` (with a warning) when its header gives none."""
+    if not fps or not math.isfinite(fps) or fps <= 0:
+        logger.warning("%s gives no frame rate; writing %s fps.", input_path, DEFAULT_FALLBACK_FPS)
+        return DEFAULT_FALLBACK_FPS
+    return fps
+
+
+def _decode_clips(video: VideoFile, clip_indices: np.ndarray) -> np.ndarray:
+    """Decode stage: the frames of clips `(B, T)` of indices as `(B, T, H, W, 3)` uint8 at the input's size."""
+    info = video.info
+    frames = video.get_frames(clip_indices.reshape(-1))
+    return frames.reshape(*clip_indices.shape, info.height, info.width, 3)
+
+
+def _encode_clips(writer: Mp4Writer, frames: np.ndarray, pixel_mask: np.ndarray, batch: range, num_frames: int,
+                  clip_length: int, tally: _Tally, preview: tuple[int, np.ndarray] | None = None) -> None:
+    """Encode stage: write the anonymized clips of `batch`, without the last clip's padding frames.
+
+    `preview`, when given, is `(clip number, its raw frames)`: that clip's raw and anonymized frames are kept in
+    `tally.preview`.
+    """
+    for offset, clip_number in enumerate(batch):
+        real = min(clip_length, num_frames - clip_number * clip_length)  # drop the padding
+        writer.write(frames[offset, :real])
+        tally.kept_pixels += int(np.count_nonzero(pixel_mask[offset, :real]))
+        tally.num_written += real
+        if preview is not None and clip_number == preview[0]:
+            tally.preview = (preview[1][offset, :real].copy(), frames[offset, :real].copy())
+
+
+def _stream_clips(model: Any, processor: Any | None, video: VideoFile, writer: Mp4Writer, clip_indices: np.ndarray,
+                  batch_size: int, timer: StageTimer, preview_clip: int | None, progress: bool) -> _Tally:
+    """Run every batch of clips through decode, resize, model, mask and encode, in turn."""
+    num_frames, clip_length = video.info.num_frames, clip_indices.shape[1]
+    fill = model.config.anonymization_fill_value
+    tally = _Tally()
+    bar = tqdm(total=len(clip_indices), desc=video.path.name, unit="clip", disable=not progress, leave=False)
+    try:
+        for batch in _batches(len(clip_indices), batch_size):
+            with timer("decode"):
+                clips = _decode_clips(video, clip_indices[batch.start : batch.stop])
+            with timer("resize"):
+                pixel_values = prepare_pixel_values(clips, model.config, processor)
+            with timer("model"):
+                keep_mask = predict_keep_mask(model, pixel_values, batch_size)
+            with timer("mask"):
+                frames, pixel_mask = apply_mask_to_frames(clips, keep_mask, fill)
+            with timer("encode"):
+                wanted = (preview_clip, clips) if preview_clip is not None and preview_clip in batch else None
+                _encode_clips(writer, frames, pixel_mask, batch, num_frames, clip_length, tally, wanted)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return tally
 
 
 def anonymize_video(
@@ -512,6 +623,8 @@ def anonymize_video(
     crf: int = DEFAULT_CRF,
     progress: bool = True,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    *,
+    timings: dict[str, float] | None = None,
 ) -> AnonymizeReport:
     """Anonymize one video file into an mp4 with the same frame count, frame rate and frame size.
 
@@ -535,6 +648,8 @@ def anonymize_video(
         progress (`bool`, *optional*, defaults to `True`): show a tqdm bar over the clips.
         max_pixels (`int`, *optional*, defaults to `video.DEFAULT_MAX_PIXELS`): refuse inputs with larger frames
             (`None`: no limit).
+        timings (`dict`, *optional*): filled with the seconds spent in each of [`STAGES`] (see [`StageTimer`])
+            and `"total"`, the wall time of the whole call.
 
     Returns:
         [`AnonymizeReport`].
@@ -545,58 +660,34 @@ def anonymize_video(
         ValueError: bad arguments (output not `.mp4`, output equal to the input, keep rate out of range, ...).
         FileExistsError: the output exists and `overwrite` is `False`.
     """
-    _check_model(model)
+    start = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
-    if output_path.suffix.lower() != ".mp4":
-        raise ValueError(f"the output {str(output_path)!r} must be an .mp4 file (the anonymized video is H.264/mp4).")
-    if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
-        raise ValueError(f"the output {str(output_path)!r} is the input file; choose another output path.")
-    if output_path.exists() and not overwrite:
-        raise FileExistsError(f"the output {str(output_path)!r} exists (pass overwrite=True to replace it).")
-    if batch_size < 1:
-        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
-    if preview_path is not None and Path(preview_path).suffix.lower() != ".png":
-        raise ValueError(f"the preview {str(preview_path)!r} must be a .png file.")  # before any video is written
+    _check_video_arguments(model, input_path, output_path, overwrite, batch_size, preview_path)
     run_model = override_pruning(model, keep_rate, lambda_priv)
+    timer = StageTimer()
 
     with VideoFile(input_path, max_pixels=max_pixels) as video:
         info = video.info
-        fps = info.fps
-        if not fps or not math.isfinite(fps) or fps <= 0:
-            logger.warning("%s gives no frame rate; writing %s fps.", input_path, DEFAULT_FALLBACK_FPS)
-            fps = DEFAULT_FALLBACK_FPS
+        fps = _output_fps(info.fps, input_path)
         audio = _has_audio(input_path)
         if audio:
             logger.warning("%s has an audio track: it is dropped (a voice identifies a person too).", input_path)
         clip_length = run_model.config.num_frames
         clip_indices = split_into_clips(info.num_frames, clip_length)
-        preview_clip = len(clip_indices) // 2
-        preview: tuple[np.ndarray, np.ndarray] | None = None
-        kept_pixels = 0
-        num_written = 0
-        bar = tqdm(total=len(clip_indices), desc=input_path.name, unit="clip", disable=not progress, leave=False)
+        preview_clip = len(clip_indices) // 2 if preview_path is not None else None
         with Mp4Writer(output_path, fps, crf=crf) as writer:
-            for batch in _batches(len(clip_indices), batch_size):
-                indices = clip_indices[batch.start : batch.stop]
-                clips = video.get_frames(indices.reshape(-1)).reshape(len(batch), clip_length, *_frame_shape(info))
-                frames, pixel_mask, _ = _anonymize_batch(run_model, clips, processor, batch_size)
-                for offset, clip_number in enumerate(batch):
-                    real = min(clip_length, info.num_frames - clip_number * clip_length)  # drop the padding
-                    writer.write(frames[offset, :real])
-                    kept_pixels += int(pixel_mask[offset, :real].sum())
-                    num_written += real
-                    if preview_path is not None and clip_number == preview_clip:
-                        preview = (clips[offset, :real].copy(), frames[offset, :real].copy())
-                bar.update(len(batch))
-        bar.close()
+            tally = _stream_clips(run_model, processor, video, writer, clip_indices, batch_size, timer,
+                                  preview_clip, progress)
+            flush_start = time.perf_counter()
+        timer.seconds["encode"] += time.perf_counter() - flush_start  # the encoder's last frames, the rename
 
-    if num_written != info.num_frames:  # cannot happen unless the clip layout above is broken
-        raise RuntimeError(f"wrote {num_written} frames for {info.num_frames} input frames of {input_path}.")
+    if tally.num_written != info.num_frames:  # cannot happen unless the clip layout above is broken
+        raise RuntimeError(f"wrote {tally.num_written} frames for {info.num_frames} input frames of {input_path}.")
     written_preview = None
-    if preview_path is not None and preview is not None:
-        start = preview_clip * clip_length
-        title = f"{input_path.name}\nframes {start}-{start + len(preview[0]) - 1}"
-        written_preview = save_preview(preview[0], preview[1], preview_path, title)
+    if preview_clip is not None and tally.preview is not None:
+        first = preview_clip * clip_length
+        title = f"{input_path.name}\nframes {first}-{first + len(tally.preview[0]) - 1}"
+        written_preview = save_preview(tally.preview[0], tally.preview[1], preview_path, title)
     report = AnonymizeReport(
         input_path=input_path,
         output_path=output_path,
@@ -607,24 +698,26 @@ def anonymize_video(
         output_height=writer.coded_size[0],
         output_width=writer.coded_size[1],
         num_clips=len(clip_indices),
-        kept_fraction=kept_pixels / float(info.num_frames * info.height * info.width),
+        kept_fraction=tally.kept_pixels / float(info.num_frames * info.height * info.width),
         keep_rate=run_model.config.keep_rate,
         lambda_priv=run_model.config.lambda_priv,
         audio_dropped=audio,
         preview_path=written_preview,
     )
-    logger.info(
-        "Anonymized %s -> %s: %d frames at %.3g fps, %dx%d, %.1f%% of pixels kept.",
-        input_path, output_path, report.num_frames, fps, info.width, info.height, 100 * report.kept_fraction,
-    )
-    if writer.coded_size != (info.height, info.width):
-        logger.info("%s is %dx%d: H.264 needs even sizes, so it was written as %dx%d (edge pixels repeated).",
-                    output_path, info.width, info.height, writer.coded_size[1], writer.coded_size[0])
+    _log_report(report)
+    if timings is not None:
+        timings.update(timer.seconds, total=time.perf_counter() - start)
     return report
 
 
-def _frame_shape(info: Any) -> tuple[int, int, int]:
-    return info.height, info.width, 3
+def _log_report(report: AnonymizeReport) -> None:
+    logger.info(
+        "Anonymized %s -> %s: %d frames at %.3g fps, %dx%d, %.1f%% of pixels kept.", report.input_path,
+        report.output_path, report.num_frames, report.fps, report.width, report.height, 100 * report.kept_fraction,
+    )
+    if (report.output_height, report.output_width) != (report.height, report.width):
+        logger.info("%s is %dx%d: H.264 needs even sizes, so it was written as %dx%d (edge pixels repeated).",
+                    report.output_path, report.width, report.height, report.output_width, report.output_height)
 
 
 def find_videos(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
@@ -726,6 +819,7 @@ def anonymize_folder(
 
 
 __all__ = [
+    "STAGES",
     "AnonymizeReport",
     "FolderReport",
     "FramesAnonymization",
@@ -742,4 +836,5 @@ __all__ = [
     "predict_keep_mask",
     "prepare_pixel_values",
     "save_preview",
+    "StageTimer",
 ]

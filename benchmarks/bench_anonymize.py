@@ -1,0 +1,341 @@
+"""End-to-end speed of `vidanon anonymize` (`anonymize_video`): frames per second and where the time goes.
+
+A real-size input is generated first: 640 x 360, 10 s at 25 fps (250 frames), H.264 written with
+`transformers_vidanon.video.write_video`, with moving content (drifting colour waves, moving discs and a little
+noise, so that neither the decoder nor the encoder has an easy job). It is then anonymized with `anonymize_video`,
+exactly as `vidanon anonymize` calls it, by VidAnon models with random weights (speed does not depend on
+training) at image size 224: a ViT-S (hidden 384, 12 layers, 6 heads) and a ViT-B (hidden 768, 12 layers,
+12 heads), patch 16, tubelet 2, 16 frames, pruning at layers 2, 5, 8 with keep rate 0.9 (the config's defaults).
+CPU, float32.
+
+The split by stage is `anonymize_video`'s own (`timings=`): wall-clock seconds inside each of its stage
+functions, summed over the batches of clips: decode (frames of the input), resize (to the model's size),
+model (tubelet keep mask), mask (upsampling to the input's size and applying it) and encode (H.264, including
+the encoder's final flush). When stages overlap in threads, their sum exceeds the wall time of the run; the
+frames per second are always the input's frame count over the wall time of the whole call.
+
+Each configuration is run once as a warm-up on a one-clip video, then `--repeats` times on the full input; the
+run with the median wall time is reported, every run's numbers are kept in the JSON. Results accumulate in
+`anonymize.json` as rows keyed by (`--label`, configuration): running it again with another label (e.g. after a
+change of the code) adds rows beside the old ones, with the same label replaces them.
+
+Usage:
+
+    python benchmarks/bench_anonymize.py --label after                     # ViT-S and ViT-B
+    python benchmarks/bench_anonymize.py --configs vit_s --label after     # ViT-S only
+    python benchmarks/bench_anonymize.py --quick --output /tmp/bench       # tiny model and video, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.inference.anonymize import STAGES, anonymize_video
+from transformers_vidanon.video import video_info, write_video
+
+logger = logging.getLogger("bench_anonymize")
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    "vit_s": {"hidden_size": 384, "num_hidden_layers": 12, "num_attention_heads": 6, "intermediate_size": 1536,
+              "image_size": 224, "patch_size": 16, "tubelet_size": 2, "num_frames": 16,
+              "pruning_layers": [2, 5, 8], "keep_rate": 0.9},
+    "vit_b": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
+              "image_size": 224, "patch_size": 16, "tubelet_size": 2, "num_frames": 16,
+              "pruning_layers": [2, 5, 8], "keep_rate": 0.9},
+    # smoke runs only
+    "tiny": {"hidden_size": 32, "num_hidden_layers": 12, "num_attention_heads": 2, "intermediate_size": 64,
+             "image_size": 32, "patch_size": 8, "tubelet_size": 2, "num_frames": 4,
+             "pruning_layers": [2, 5, 8], "keep_rate": 0.9},
+}
+
+VIDEO = {"width": 640, "height": 360, "fps": 25.0, "seconds": 10.0}
+QUICK_VIDEO = {"width": 64, "height": 48, "fps": 25.0, "seconds": 0.8}
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Input
+# ----------------------------------------------------------------------------------------------------------------------
+def moving_frames(num_frames: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """`(T, H, W, 3)` uint8 frames: drifting colour waves, five moving discs, light noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    centres = rng.uniform([0, 0], [height, width], size=(5, 2))
+    velocities = rng.uniform(-4, 4, size=(5, 2))
+    colours = rng.integers(0, 256, size=(5, 3))
+    radius = max(4.0, min(height, width) / 8)
+    frames = np.empty((num_frames, height, width, 3), np.uint8)
+    for t in range(num_frames):
+        frame = np.stack([
+            128 + 80 * np.sin(xx / 23 + t / 7),
+            128 + 80 * np.cos(yy / 17 - t / 11),
+            128 + 60 * np.sin((xx + yy) / 31 + t / 13),
+        ], axis=-1)
+        for centre, velocity, colour in zip(centres, velocities, colours):
+            cy, cx = (centre + t * velocity) % (height, width)
+            frame[(yy - cy) ** 2 + (xx - cx) ** 2 < radius**2] = colour
+        frame += rng.normal(0, 4, size=frame.shape).astype(np.float32)
+        frames[t] = np.clip(frame, 0, 255).astype(np.uint8)
+    return frames
+
+
+def make_input(path: Path, video: dict[str, float], num_frames: int | None = None) -> Path:
+    frames = num_frames if num_frames is not None else round(video["seconds"] * video["fps"])
+    return write_video(path, moving_frames(frames, int(video["height"]), int(video["width"])), fps=video["fps"])
+
+
+def build_model(name: str, seed: int = 0) -> VidAnonForPrivacyPreservingActionRecognition:
+    torch.manual_seed(seed)
+    config = VidAnonConfig(num_labels=10, **CONFIGS[name])
+    return VidAnonForPrivacyPreservingActionRecognition(config).eval()
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Measuring
+# ----------------------------------------------------------------------------------------------------------------------
+def measure_once(model: Any, source: Path, output: Path, batch_size: int) -> dict[str, Any]:
+    """One `anonymize_video` call: wall and CPU seconds, the stage split, and the output checked against the input."""
+    timings: dict[str, float] = {}
+    cpu_start = time.process_time()
+    report = anonymize_video(model, None, source, output, batch_size=batch_size, progress=False, timings=timings)
+    cpu = time.process_time() - cpu_start
+    written, read = video_info(output), video_info(source)
+    if (written.num_frames, written.height, written.width) != (read.num_frames, read.height, read.width):
+        raise RuntimeError(f"{output} is {written} for an input of {read}.")
+    if abs(written.fps - read.fps) > 1e-6:
+        raise RuntimeError(f"{output} has {written.fps} fps for an input of {read.fps} fps.")
+    total = timings["total"]
+    return {
+        "wall_s": total,
+        "cpu_s": cpu,
+        "fps": report.num_frames / total,
+        "stages_s": {stage: timings[stage] for stage in STAGES},
+        "stages_sum_s": sum(timings[stage] for stage in STAGES),
+        "kept_fraction": report.kept_fraction,
+    }
+
+
+def benchmark_config(name: str, source: Path, warmup_source: Path, workdir: Path, repeats: int,
+                     batch_size: int) -> dict[str, Any]:
+    model = build_model(name)
+    info = video_info(source)
+    logger.info("%s: warm-up", name)
+    measure_once(model, warmup_source, workdir / f"{name}_warmup.mp4", batch_size)
+    runs = []
+    for repeat in range(repeats):
+        runs.append(measure_once(model, source, workdir / f"{name}_{repeat}.mp4", batch_size))
+        logger.info("%s run %d: %.2f fps, %s", name, repeat, runs[-1]["fps"],
+                    {k: round(v, 2) for k, v in runs[-1]["stages_s"].items()})
+    median = sorted(runs, key=lambda run: run["wall_s"])[(len(runs) - 1) // 2]
+    return {
+        "config": name,
+        "model": {key: value for key, value in CONFIGS[name].items()},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "batch_size": batch_size,
+        "input": {"num_frames": info.num_frames, "height": info.height, "width": info.width, "fps": info.fps},
+        "repeats": repeats,
+        "median_run": median,
+        "runs": runs,
+        "fps_samples": [run["fps"] for run in runs],
+        "fps_median": statistics.median(run["fps"] for run in runs),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Machine and report
+# ----------------------------------------------------------------------------------------------------------------------
+def cpu_model_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    import av
+
+    try:
+        import decord
+        decord_version = decord.__version__
+    except ImportError:
+        decord_version = None
+    return {
+        "cpu_model": cpu_model_name(),
+        "logical_cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "pyav": av.__version__,
+        "decord": decord_version,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+    }
+
+
+def code_version() -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=30, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "src/transformers_vidanon/inference",
+                                  "src/transformers_vidanon/video"], cwd=root, capture_output=True, text=True,
+                                 timeout=30, check=True).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "uncommitted_files": None}
+    return {"git_commit": commit, "uncommitted_files": [line[3:] for line in changed if line.strip()]}
+
+
+def _load_average() -> list[float]:
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# `vidanon anonymize` end to end: frames per second and time per stage (CPU)",
+        "",
+        "Written by `benchmarks/bench_anonymize.py`. Raw numbers, every run: `anonymize.json`.",
+        "",
+        "## Method",
+        "",
+        report["method"],
+        "",
+        "## Results",
+        "",
+        "Seconds per stage are those of the median run (by wall time); `fps` is input frames over the wall time "
+        "of the whole `anonymize_video` call. `stages sum` above `wall` means stages overlapped (threads).",
+        "",
+        "| label | config | frames | torch threads | fps | wall s | decode s | resize s | model s | mask s "
+        "| encode s | stages sum s | CPU s | commit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        run = row["median_run"]
+        stages = " | ".join(f"{run['stages_s'][stage]:.2f}" for stage in STAGES)
+        lines.append(
+            f"| {row['label']} | {row['config']} | {row['input']['num_frames']} | {row['machine']['torch_threads']} "
+            f"| {run['fps']:.2f} | {run['wall_s']:.2f} | {stages} | {run['stages_sum_s']:.2f} | {run['cpu_s']:.2f} "
+            f"| `{(row['code']['git_commit'] or '?')[:10]}` |"
+        )
+    lines += ["", "## Runs", ""]
+    for row in report["rows"]:
+        machine = row["machine"]
+        lines.append(
+            f"- **{row['label']} / {row['config']}** ({row['date']}): {row['input']['num_frames']} frames of "
+            f"{row['input']['width']}x{row['input']['height']} at {row['input']['fps']:g} fps; model "
+            f"{_describe(row['model'])}, {row['parameters'] / 1e6:.1f} M parameters, batch {row['batch_size']} clips; "
+            f"{row['repeats']} run(s), fps {', '.join(f'{f:.2f}' for f in row['fps_samples'])}; "
+            f"torch {machine['torch']} ({machine['torch_threads']} intra-op threads), PyAV {machine['pyav']}, "
+            f"decord {machine['decord']}; {machine['cpu_model']}, {machine['logical_cpus']} logical CPUs; "
+            f"load average {row['load_average_start']} at start, {row['load_average_end']} at end; "
+            f"commit {row['code']['git_commit']}"
+            + (f" with uncommitted {row['code']['uncommitted_files']}" if row["code"]["uncommitted_files"] else "")
+            + (f". {row['note']}" if row.get("note") else ".")
+        )
+    if report.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def _describe(model: dict[str, Any]) -> str:
+    return (f"hidden {model['hidden_size']}, {model['num_hidden_layers']} layers, {model['num_attention_heads']} heads, "
+            f"{model['num_frames']} x {model['image_size']} x {model['image_size']}, patch {model['patch_size']}, "
+            f"tubelet {model['tubelet_size']}, pruning at {model['pruning_layers']} keep {model['keep_rate']}")
+
+
+METHOD = (
+    "`anonymize_video(model, None, input, output, batch_size=B, progress=False, timings=...)` on a generated "
+    "H.264 input (moving colour waves, moving discs, light noise; 640 x 360, 25 fps, 10 s unless the row says "
+    "fewer frames), VidAnon models with random weights, float32, CPU, torch threads as listed. Stage seconds are "
+    "`time.perf_counter` around `anonymize_video`'s own stage functions (decode, resize, model, mask = mask "
+    "upsampling and application, encode = H.264 encoding with the final flush), summed over batches; stages "
+    "running in another thread are timed in that thread. One warm-up call on a one-clip video, then the "
+    "repeats; the output's frame count, size and frame rate are checked against the input after every run."
+)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Entry point
+# ----------------------------------------------------------------------------------------------------------------------
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configs", nargs="+", choices=("vit_s", "vit_b"), default=["vit_s", "vit_b"])
+    parser.add_argument("--label", default="current", help="row label, e.g. 'before' or 'after' (default: current)")
+    parser.add_argument("--note", default="", help="free text stored with the rows")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--frames-vit-b", type=int, default=None,
+                        help="measure ViT-B on the first N frames only (default: the whole 10 s)")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--quick", action="store_true", help="tiny model and video (a smoke run of a few seconds)")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.threads < 1 or args.batch_size < 1:
+        parser.error("--repeats, --threads and --batch-size must be >= 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    torch.set_num_threads(args.threads)
+    args.output.mkdir(parents=True, exist_ok=True)
+    results_path = args.output / "anonymize.json"
+    report = json.loads(results_path.read_text()) if results_path.exists() and not args.quick else {}
+    report.update(method=METHOD, quick=args.quick)
+    rows = report.setdefault("rows", [])
+    video = QUICK_VIDEO if args.quick else VIDEO
+    configs = ["tiny"] if args.quick else args.configs
+    with tempfile.TemporaryDirectory(prefix="bench_anonymize_") as tmp:
+        workdir = Path(tmp)
+        full = make_input(workdir / "input.mp4", video)
+        clip = max(CONFIGS[name]["num_frames"] for name in configs)
+        warmup = make_input(workdir / "warmup.mp4", video, num_frames=clip)
+        for name in configs:
+            source, note = full, args.note
+            if name == "vit_b" and args.frames_vit_b:
+                source = make_input(workdir / "input_vit_b.mp4", video, num_frames=args.frames_vit_b)
+                note = (note + " " if note else "") + (
+                    f"ViT-B measured on the first {args.frames_vit_b} frames of the input (the whole 10 s takes "
+                    "too long on this machine)."
+                )
+            load_start, date = _load_average(), datetime.datetime.now(datetime.timezone.utc)
+            row = benchmark_config(name, source, warmup, workdir, args.repeats, args.batch_size)
+            row.update(label=args.label, note=note, date=date.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                       machine=machine_info(), code=code_version(), load_average_start=load_start,
+                       load_average_end=_load_average())
+            rows[:] = [r for r in rows if (r["label"], r["config"]) != (args.label, name)] + [row]
+    results_path.write_text(json.dumps(report, indent=2) + "\n")
+    (args.output / "anonymize.md").write_text(render_markdown(report))
+    for row in rows:
+        print(f"{row['label']:>10} {row['config']:>6}: {row['median_run']['fps']:.2f} fps "
+              f"{ {k: round(v, 2) for k, v in row['median_run']['stages_s'].items()} }")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
