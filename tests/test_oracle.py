@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from transformers_vidanon.commands.evaluate import parse_oracle
-from transformers_vidanon.data.synth import PRIVACY_ATTRIBUTES, load_synth_clips, synth_region_files
+from transformers_vidanon.data.labels import PRIVACY_ATTRIBUTES
+from transformers_vidanon.data.synth import load_synth_clips, synth_region_files
 from transformers_vidanon.evaluation.protocol import anonymize_clips, oracle_anonymizer, synth_protocol_data
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from transformers_vidanon.data.labels import PRIVACY_ATTRIBUTES
 from transformers_vidanon.data.synth import (
-    PRIVACY_ATTRIBUTES,
     REGION_NAMES,
     SYNTH_ACTIONS,
     VP_UCF101_PREVALENCE,
@@ -21,7 +21,7 @@ from transformers_vidanon.data.synth import (
     render_synth_video,
     sample_synth_labels,
 )
-from transformers_vidanon.video import read_clip
+from transformers_vidanon.video import read_clip, write_video
 
 NUM_FRAMES = 12
 SIZE = 48
@@ -159,13 +159,11 @@ def test_regions_cover_the_drawn_cue(attribute):
 
 def test_region_of_the_face_in_decoded_video(tmp_path):
     """After H.264 coding, the face region still tells a face from a plain head."""
-    from transformers_vidanon.data.synth import _write_mp4
-
     means = []
     for face in (0, 1):
         video = render_synth_video("squat", {**dict.fromkeys(PRIVACY_ATTRIBUTES, 0), "face": face}, 5, num_frames=8)
         path = tmp_path / f"face{face}.mp4"
-        _write_mp4(path, video.frames, fps=16, crf=18)
+        write_video(path, video.frames, fps=16, crf=18)
         decoded = read_clip(path, np.arange(8)).astype(float)
         means.append(decoded[video.regions["face"]].std(axis=0).mean())
     # eyes and mouth make the face area far less uniform than plain skin

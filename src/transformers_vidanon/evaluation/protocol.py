@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -607,15 +606,14 @@ def run_protocol(
 def _clip_regions(manifest, clipset) -> tuple[torch.Tensor, torch.Tensor]:
     """Person and privacy region masks `(N, k, T, H, W)` of a SynthPrivacy `ClipSet`, aligned with its decoded
     frames; the privacy region is the union of the five attribute regions. Each region file is read once."""
-    from ..data.synth import PRIVACY_ATTRIBUTES, synth_region_files
+    from ..data.synth import privacy_region, read_region_file, synth_region_files
 
     files = synth_region_files(manifest)
     person, privacy = [], []
     for video_id, frame_indices in zip(clipset.video_ids, clipset.frame_indices):
-        with np.load(files[video_id]) as archive:
-            person.append(torch.from_numpy(archive["actor"].astype(bool))[frame_indices])  # (k, T, H, W)
-            union = np.logical_or.reduce([archive[name].astype(bool) for name in PRIVACY_ATTRIBUTES])
-            privacy.append(torch.from_numpy(union)[frame_indices])
+        regions = read_region_file(files[video_id])
+        person.append(torch.from_numpy(regions["actor"])[frame_indices])  # (k, T, H, W)
+        privacy.append(torch.from_numpy(privacy_region(regions))[frame_indices])
     return torch.stack(person), torch.stack(privacy)
 
 
