@@ -580,3 +580,86 @@ def test_empty_batches_and_out_of_range_labels_are_clear_errors():
         model(tester.prepare_inputs(model.config), labels=torch.tensor([0, 7]))
     # unknown labels (-100) stay allowed
     assert model(tester.prepare_inputs(model.config), labels=torch.tensor([-100, 2])).loss is not None
+
+
+def test_keep_everything_pruning_layer_leaves_the_token_sequence_untouched():
+    # keep rate 1 at layers 0 and 1: scores are computed, but no tubelet is gathered and no fused token appears
+    tester = VidAnonModelTester(keep_rate=1.0)
+    pixel_values = tester.prepare_inputs(tester.get_config())
+    scoring = VidAnonModel(tester.get_config()).eval()
+    plain = VidAnonModel(tester.get_config(pruning_layers=[])).eval()
+    plain.load_state_dict(scoring.state_dict())
+    with torch.no_grad():
+        out = scoring(pixel_values, output_hidden_states=True)
+        reference = plain(pixel_values, output_hidden_states=True)
+    assert [h.shape[1] for h in out.hidden_states] == [2 + 32] * 4
+    assert [s.shape for s in out.pruning_scores] == [(2, 32), (2, 32)]
+    assert out.kept_tubelet_indices.tolist() == [list(range(32))] * 2
+    for got, expected in zip(out.hidden_states, reference.hidden_states):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    torch.testing.assert_close(out.last_hidden_state, reference.last_hidden_state, rtol=0, atol=0)
+
+
+def test_keep_everything_step_gives_what_the_general_path_builds():
+    from transformers_vidanon.pruning import fuse_pruned_tokens, prune_tokens, soft_keep_probability
+
+    generator = torch.Generator().manual_seed(0)
+    batch, num_tubelets, dim = 2, 12, 8
+    cls_attn = torch.rand(batch, 2, num_tubelets, generator=generator).softmax(-1)
+    tubelet_indices = torch.tensor([[0, 2, 3, 5, 6, 8, 9, 11, 13, 14, 15, 17], [1, 2, 4, 5, 7, 8, 9, 10, 12, 14, 16, 17]])
+    soft_keep = torch.rand(batch, 18, generator=generator)
+    everything = torch.arange(num_tubelets).expand(batch, -1)
+    for has_fused, fuse in ((False, True), (True, True), (False, False)):
+        length = 2 + num_tubelets + int(has_fused)
+        hidden = torch.randn(batch, length, dim, generator=generator)
+        # keep rate 1; and 0.95, which keeps ceil(0.95 * 12) = 12 (or ceil(0.95 * 13) = 13 -> 12 with a fused token)
+        for keep_rate in (1.0, 0.95):
+            result = prune_tokens(
+                hidden, cls_attn, tubelet_indices, soft_keep, num_prefix_tokens=2, has_fused_token=has_fused,
+                keep_rate=keep_rate, lambda_priv=0.5, fuse=fuse, compute_soft_keep=True,
+            )
+            assert result.hidden_states is hidden and result.tubelet_indices is tubelet_indices
+            assert result.has_fused_token is has_fused  # no fused token made of nothing
+            # the general path: prefix, every tubelet gathered, and (when one exists) old fused + an exact 0
+            general = [hidden[:, :2], hidden[:, 2 : 2 + num_tubelets].gather(1, everything[..., None].expand(-1, -1, dim))]
+            if has_fused:
+                general.append(hidden[:, -1:] + fuse_pruned_tokens(hidden[:, 2:-1], cls_attn[:, 0], everything))
+            torch.testing.assert_close(result.hidden_states, torch.cat(general, 1), rtol=0, atol=0)
+            torch.testing.assert_close(result.scores, cls_attn[:, 0] - 0.5 * cls_attn[:, 1])
+            soft = soft_keep_probability(result.scores, everything)
+            expected_soft = soft_keep.scatter(1, tubelet_indices, soft_keep.gather(1, tubelet_indices) * soft)
+            torch.testing.assert_close(result.soft_keep, expected_soft)
+    # one tubelet fewer: the general path, with a fused token
+    result = prune_tokens(
+        hidden, cls_attn, tubelet_indices, soft_keep, num_prefix_tokens=2, has_fused_token=False, keep_rate=0.9,
+        lambda_priv=0.5, fuse=True,
+    )
+    assert result.hidden_states.shape[1] == 2 + 11 + 1 and result.has_fused_token
+
+
+def test_fused_token_budget_starts_at_the_first_step_that_prunes():
+    from transformers_vidanon.pruning import surviving_tubelets
+
+    # 32 tubelets; keep 1 adds no fused token, so the 0.5 step keeps ceil(0.5 * 32) = 16, then ceil(0.5 * 17) = 9
+    tester = VidAnonModelTester(pruning_layers=[0, 1, 2], keep_rate=[1.0, 0.5, 0.5])
+    model = tester.model()
+    with torch.no_grad():
+        out = model.vidanon(tester.prepare_inputs(model.config), output_hidden_states=True)
+    assert [h.shape[1] for h in out.hidden_states] == [34, 34, 2 + 16 + 1, 2 + 9 + 1]
+    assert out.kept_tubelet_indices.shape == (2, 9)
+    assert surviving_tubelets((2, 4, 4), [1.0, 0.5, 0.5]) == 9
+    assert surviving_tubelets((8, 14, 14), [1.0, 0.9, 0.9]) == 1272  # 1568 -> 1568 -> 1412 -> ceil(0.9 * 1413)
+
+
+def test_input_normalisation_is_the_same_with_and_without_pixel_gradients():
+    tester = VidAnonModelTester()
+    model = tester.model()
+    pixel_values = tester.prepare_inputs(model.config)
+    embeddings = model.vidanon.embeddings
+    with torch.no_grad():
+        fast = embeddings(pixel_values)
+    general = embeddings(pixel_values.clone().requires_grad_())
+    torch.testing.assert_close(fast, general, rtol=0, atol=0)
+    mean, std = embeddings.image_mean, embeddings.image_std
+    expected = embeddings.patch_embeddings((pixel_values - mean) / std)
+    torch.testing.assert_close(fast[:, 2:] - embeddings.position_embeddings, expected, rtol=1e-6, atol=1e-6)

@@ -181,8 +181,12 @@ class VidAnonPatchEmbeddings(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         self.check_input(pixel_values)
-        # (B, T, C, H, W) -> (B, C, T, H, W) [-> stem (B, C', T, H/2, W/2)] -> (B, D, T', H', W') -> (B, N, D)
-        embeddings = pixel_values.permute(0, 2, 1, 3, 4)
+        # (B, T, C, H, W) -> (B, C, T, H, W)
+        return self.embed_channels_first(pixel_values.permute(0, 2, 1, 3, 4))
+
+    def embed_channels_first(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """`(B, C, T, H, W)` [-> stem `(B, C', T, H/2, W/2)`] -> `(B, D, T', H', W')` -> `(B, N, D)` (not checked)."""
+        embeddings = pixel_values
         if self.stem is not None:
             embeddings = self.stem(embeddings)
         embeddings = self.projection(embeddings)
@@ -211,13 +215,28 @@ class VidAnonEmbeddings(nn.Module):
         else:
             self.image_mean = self.image_std = None
 
+    def normalize_channels_first(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """`(B, T, C, H, W)` pixels -> `(B, C, T, H, W)`, `(x - image_mean) / image_std` in the weights' dtype.
+
+        Without gradients to the pixels the normalised values are written once, straight into the contiguous
+        channels-first layout the convolution reads (the same arithmetic as the general expression, one pass less).
+        """
+        dtype = self.patch_embeddings.projection.weight.dtype
+        channels_first = pixel_values.permute(0, 2, 1, 3, 4)
+        if self.image_mean is None:
+            return channels_first.to(dtype)
+        mean = self.image_mean.to(pixel_values.dtype).permute(0, 2, 1, 3, 4)
+        std = self.image_std.to(pixel_values.dtype).permute(0, 2, 1, 3, 4)
+        if pixel_values.dtype == dtype and not (torch.is_grad_enabled() and pixel_values.requires_grad):
+            normalized = torch.empty(channels_first.shape, dtype=dtype, device=pixel_values.device)
+            torch.sub(channels_first, mean, out=normalized)
+            return normalized.div_(std)
+        return ((channels_first - mean) / std).to(dtype)
+
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """`(B, T, C, H, W)` pixels in [0, 1] -> `(B, 2 + N, D)` tokens."""
         self.patch_embeddings.check_input(pixel_values)
-        if self.image_mean is not None:
-            pixel_values = (pixel_values - self.image_mean.to(pixel_values.dtype)) / self.image_std.to(pixel_values.dtype)
-        pixel_values = pixel_values.to(self.patch_embeddings.projection.weight.dtype)
-        tubelets = self.patch_embeddings(pixel_values)
+        tubelets = self.patch_embeddings.embed_channels_first(self.normalize_channels_first(pixel_values))
         cls_tokens = self.cls_tokens.expand(tubelets.shape[0], -1, -1)
         if self.cls_position_embeddings is not None:
             tubelets = tubelets + self.position_embeddings.to(tubelets.dtype)
@@ -438,7 +457,7 @@ class VidAnonLayer(GradientCheckpointingLayer):
                 compute_soft_keep=self.training or torch.is_grad_enabled(),
             )
             hidden_states, tubelet_indices, soft_keep = result.hidden_states, result.tubelet_indices, result.soft_keep
-            has_fused_token = has_fused_token or self.config.fuse_pruned_tokens
+            has_fused_token = result.has_fused_token
             scores = result.scores
 
         mlp = self.output(self.intermediate(self.layernorm_after(hidden_states)))

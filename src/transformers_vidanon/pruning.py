@@ -4,6 +4,9 @@ Token layout everywhere in this module and in the model:
 
     [prefix tokens (action CLS, privacy CLS)] [current tubelet tokens] [fused token, once one exists]
 
+The fused token exists from the first pruning step that removes at least one tubelet (with fusion on). A step
+that keeps every tubelet leaves the sequence as it is: no gather, no concatenation and no empty fused token.
+
 Shapes use B (batch), H (heads), L (sequence length), N (current tubelets), K (kept tubelets), D (width).
 Nothing here holds state: every step takes what it needs and returns what the next step needs.
 """
@@ -23,7 +26,9 @@ class PruningResult:
 
     Attributes:
         hidden_states (`torch.Tensor` of shape `(B, num_prefix + K + 1 or 0, D)`):
-            Prefix tokens, kept tubelets (ascending original index), then the fused token when fusion is on.
+            Prefix tokens, kept tubelets (ascending original index), then the fused token when fusion is on and
+            one exists (some tubelet was pruned, now or at an earlier step). When every tubelet is kept, the input
+            sequence itself.
         tubelet_indices (`torch.LongTensor` of shape `(B, K)`):
             Original (input-grid) index of every kept tubelet.
         scores (`torch.Tensor` of shape `(B, N)`):
@@ -31,12 +36,14 @@ class PruningResult:
         soft_keep (`torch.Tensor` of shape `(B, N_input)`):
             Running product of soft keep probabilities per original tubelet (gradient carrier for the
             straight-through keep mask).
+        has_fused_token (`bool`): whether the last token of `hidden_states` is the fused token.
     """
 
     hidden_states: torch.Tensor
     tubelet_indices: torch.Tensor
     scores: torch.Tensor
     soft_keep: torch.Tensor
+    has_fused_token: bool = False
 
 
 def num_tubelets_to_keep(num_tokens: int, keep_rate: float) -> int:
@@ -45,6 +52,24 @@ def num_tubelets_to_keep(num_tokens: int, keep_rate: float) -> int:
     A tiny tolerance absorbs float error, so that e.g. `0.5 * 10` keeps 5 and not 6.
     """
     return max(1, min(num_tokens, math.ceil(keep_rate * num_tokens - 1e-6)))
+
+
+def num_tubelets_selected(
+    num_current: int,
+    keep_rate: float,
+    temporal_consistency: str = "tubelet",
+    num_time_slots: int = 1,
+    num_extra_tokens: int = 0,
+) -> int:
+    """How many of `num_current` tubelets [`select_tubelets`] keeps: a plain number, known before any score.
+
+    `"tube"`: `ceil(keep_rate * S)` spatial positions in each of the `num_time_slots` slots; otherwise
+    `ceil(keep_rate * (num_current + num_extra_tokens))`, at most `num_current`.
+    """
+    if temporal_consistency == "tube":
+        num_spatial = num_current // num_time_slots
+        return num_time_slots * num_tubelets_to_keep(num_spatial, keep_rate)
+    return min(num_current, num_tubelets_to_keep(num_current + num_extra_tokens, keep_rate))
 
 
 def cls_attention(
@@ -70,7 +95,12 @@ def cls_attention(
     """
     if scaling is None:
         scaling = query.shape[-1] ** -0.5
-    cls_query = query[:, :, list(cls_positions)]  # (B, H, C, d)
+    first = cls_positions[0]
+    if tuple(cls_positions) == tuple(range(first, first + len(cls_positions))):
+        cls_query = query[:, :, first : first + len(cls_positions)]  # (B, H, C, d), a view
+    else:
+        cls_query = query[:, :, list(cls_positions)]
+    # in float32 (a no-op for float32 models): half-precision logits would round the small attention fractions
     logits = torch.matmul(cls_query.float(), key.float().transpose(-1, -2)) * scaling  # (B, H, C, L)
     probs = logits.softmax(dim=-1)[..., tubelet_slice].mean(dim=1)  # (B, C, N)
     return probs / probs.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(probs.dtype).tiny)
@@ -113,7 +143,7 @@ def select_tubelets(
         offsets = torch.arange(num_time_slots, device=scores.device) * num_spatial  # (T',)
         positions = (offsets[None, :, None] + keep_spatial[:, None, :]).flatten(1)  # (B, T' * k)
     elif temporal_consistency == "tubelet":
-        num_keep = min(num_current, num_tubelets_to_keep(num_current + num_extra_tokens, keep_rate))
+        num_keep = num_tubelets_selected(num_current, keep_rate, num_extra_tokens=num_extra_tokens)
         positions = scores.topk(num_keep, dim=-1).indices
     else:
         raise ValueError(f"`temporal_consistency` must be 'tubelet' or 'tube', got {temporal_consistency!r}.")
@@ -226,41 +256,57 @@ def prune_tokens(
 
     Returns:
         [`PruningResult`]. The new fused token is the old one (if any) plus the weighted sum of the tubelets
-        pruned now: there is never more than one fused token.
+        pruned now: there is never more than one fused token. A step that keeps every tubelet (known from the
+        shapes and the keep rate alone) returns `hidden_states` and `tubelet_indices` themselves: no tubelet is
+        gathered, and no fused token is created for an empty set of pruned tubelets (one from an earlier step
+        stays as it is, since it would gain exactly 0). Scores, and in training the soft keep, are computed as
+        on every step.
     """
     num_current = tubelet_indices.shape[1]
-    prefix = hidden_states[:, :num_prefix_tokens]
-    tubelets = hidden_states[:, num_prefix_tokens : num_prefix_tokens + num_current]
     action_attn, privacy_attn = cls_attn[:, 0], cls_attn[:, 1]
     scores = utility_privacy_score(action_attn, privacy_attn, lambda_priv)
     mode = temporal_consistency
     if temporal_consistency == "window":  # select per tubelet on scores smoothed over neighbouring time slots
         scores = smooth_scores_over_time(scores, tubelet_indices, soft_keep.shape[1], num_time_slots)
         mode = "tubelet"
-    keep_positions = select_tubelets(
-        scores, keep_rate, mode, num_time_slots, num_extra_tokens=int(has_fused_token)
-    )
+    if compute_soft_keep is None:
+        compute_soft_keep = torch.is_grad_enabled()
+    num_extra = int(has_fused_token)
 
-    dim = tubelets.shape[-1]
-    kept = tubelets.gather(1, keep_positions[..., None].expand(-1, -1, dim))  # (B, K, D)
-    pieces = [prefix, kept]
+    if num_tubelets_selected(num_current, keep_rate, mode, num_time_slots, num_extra) == num_current:
+        if compute_soft_keep:  # the soft keep of "everything kept", as below
+            everything = torch.arange(num_current, device=scores.device).expand(scores.shape[0], -1)
+            soft = soft_keep_probability(scores, everything, temperature, num_time_slots, mode)
+            kept_soft = soft_keep.gather(1, tubelet_indices) * soft.to(soft_keep.dtype)
+            soft_keep = soft_keep.scatter(1, tubelet_indices, kept_soft)
+        return PruningResult(hidden_states=hidden_states, tubelet_indices=tubelet_indices, scores=scores,
+                             soft_keep=soft_keep, has_fused_token=has_fused_token)
+
+    keep_positions = select_tubelets(scores, keep_rate, mode, num_time_slots, num_extra_tokens=num_extra)
+    batch, length, dim = hidden_states.shape
+    # the prefix and the kept tubelets in one row copy: rows of the (B * L, D) sequence
+    rows = torch.cat([
+        torch.arange(num_prefix_tokens, device=keep_positions.device).expand(batch, -1),
+        keep_positions + num_prefix_tokens,
+    ], dim=1) + torch.arange(batch, device=keep_positions.device)[:, None] * length  # (B, P + K)
+    kept = hidden_states.reshape(batch * length, dim).index_select(0, rows.flatten()).view(batch, -1, dim)
     if fuse:
+        tubelets = hidden_states[:, num_prefix_tokens : num_prefix_tokens + num_current]
         fused = fuse_pruned_tokens(tubelets, action_attn, keep_positions)
         if has_fused_token:
             fused = fused + hidden_states[:, -1:]
-        pieces.append(fused)
+        kept = torch.cat([kept, fused], dim=1)
 
-    if compute_soft_keep is None:
-        compute_soft_keep = torch.is_grad_enabled()
     if compute_soft_keep:  # the soft keep only carries gradients; inference skips it
         soft = soft_keep_probability(scores, keep_positions, temperature, num_time_slots, mode)
         kept_soft = soft_keep.gather(1, tubelet_indices) * soft.to(soft_keep.dtype)
         soft_keep = soft_keep.scatter(1, tubelet_indices, kept_soft)
     return PruningResult(
-        hidden_states=torch.cat(pieces, dim=1),
+        hidden_states=kept,
         tubelet_indices=tubelet_indices.gather(1, keep_positions),
         scores=scores,
         soft_keep=soft_keep,
+        has_fused_token=has_fused_token or fuse,
     )
 
 
@@ -324,9 +370,9 @@ def surviving_tubelets(
 ) -> int:
     """How many tubelets survive a pruning schedule, by the model's own counting rule.
 
-    `"tubelet"`: each step keeps `ceil(rate * (N + fused))`, the fused token (present after the first step when
-    fusion is on) counted in the budget (1568 -> 1412 -> 1272 -> 1146 at 0.9, 0.9, 0.9). `"tube"`: each step keeps
-    `ceil(rate * S)` of the S spatial positions, in every one of the T' time slots.
+    `"tubelet"`: each step keeps `ceil(rate * (N + fused))`, the fused token (present, when fusion is on, after
+    the first step that prunes a tubelet) counted in the budget (1568 -> 1412 -> 1272 -> 1146 at 0.9, 0.9, 0.9).
+    `"tube"`: each step keeps `ceil(rate * S)` of the S spatial positions, in every one of the T' time slots.
     """
     time_slots, height, width = grid
     if any(not 0.0 < float(rate) <= 1.0 for rate in keep_rates):
@@ -338,6 +384,7 @@ def surviving_tubelets(
         return time_slots * spatial
     count, has_fused = time_slots * height * width, False
     for rate in keep_rates:
-        count = min(count, num_tubelets_to_keep(count + int(has_fused), float(rate)))
-        has_fused = has_fused or fuse_pruned_tokens
+        kept = num_tubelets_selected(count, float(rate), num_extra_tokens=int(has_fused))
+        has_fused = has_fused or (fuse_pruned_tokens and kept < count)
+        count = kept
     return count
