@@ -45,7 +45,7 @@ from typing import Any
 import torch
 
 from transformers_vidanon.data.synth import CONFIG_NAME, generate_synth_privacy, load_synth_clips
-from transformers_vidanon.evaluation.fresh_models import (
+from transformers_vidanon.evaluation.fresh_training import (
     FreshModelConfig,
     predict_action,
     predict_frame_attacker,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+from transformers_vidanon.evaluation.fresh_training import FreshModelConfig
 from transformers_vidanon.evaluation.protocol import (
     ProtocolConfig,
     baseline_anonymizer,

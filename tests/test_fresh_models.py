@@ -6,10 +6,8 @@ import pytest
 import torch
 from transformers import AutoModelForVideoClassification, VideoMAEConfig
 
-from transformers_vidanon.evaluation.fresh_models import (
-    FreshC3DConfig,
-    FreshC3DForVideoClassification,
-    FreshModel,
+from transformers_vidanon.classifiers import FreshC3DConfig, FreshC3DForVideoClassification, FreshModel
+from transformers_vidanon.evaluation.fresh_training import (
     FreshModelConfig,
     predict_action,
     predict_frame_attacker,
@@ -226,7 +224,7 @@ def test_multi_clip_training_input():
 
 
 def test_epochs_scaled_copy():
-    from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+    from transformers_vidanon.evaluation.fresh_training import FreshModelConfig
 
     base = FreshModelConfig(action_epochs=12, frame_epochs=12, video_epochs=15)
     short = base.with_epochs_scaled(0.05)
@@ -269,7 +267,7 @@ def test_frame_temporal_video_attacker_sees_motion():
 
 
 def test_early_stopping_keeps_the_best_epoch_and_stops_on_a_plateau():
-    from transformers_vidanon.evaluation.fresh_models import _validation_split
+    from transformers_vidanon.evaluation.fresh_training import _validation_split
 
     clips, _ = _bright_dark(40, seed=0)
     labels = torch.randperm(40, generator=torch.Generator().manual_seed(0)) % 2  # nothing to learn: a plateau
@@ -314,7 +312,7 @@ def test_finetuned_attacker_starts_from_the_raw_trained_weights():
 
 
 def test_bf16_autocast_training_learns_and_keeps_float32_weights():
-    from transformers_vidanon.evaluation.fresh_models import bf16_is_fast
+    from transformers_vidanon.evaluation.fresh_training import bf16_is_fast
 
     assert isinstance(bf16_is_fast(), bool)
     clips, labels = _bright_dark(16, seed=0)

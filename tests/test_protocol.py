@@ -12,7 +12,7 @@ import torch
 from matplotlib.image import imread
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+from transformers_vidanon.evaluation.fresh_training import FreshModelConfig
 from transformers_vidanon.evaluation.protocol import (
     ProtocolConfig,
     anonymize_clips,

@@ -17,14 +17,14 @@ from safetensors.torch import load_file
 from transformers import AutoImageProcessor, AutoModelForVideoClassification
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon.optimization import parameter_groups, warmup_cosine
 from transformers_vidanon.training.arguments import AdversarialTrainingArguments, parse_arguments
 from transformers_vidanon.training.budget import anonymizer_budget_term, negative_entropy
 from transformers_vidanon.training.trainer import (
+    NO_DECAY_NAMES,
     AdversarialTrainer,
     NonFiniteLossError,
     list_checkpoints,
-    parameter_groups,
-    warmup_cosine,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -252,7 +252,7 @@ def test_schedule_and_parameter_groups():
     assert warmup_cosine(55, 10, 100) == pytest.approx(0.5)
     assert warmup_cosine(100, 10, 100) == pytest.approx(0.0)
     model = _tiny_model()
-    decay, no_decay = parameter_groups(model, 0.05)
+    decay, no_decay = parameter_groups(model, 0.05, NO_DECAY_NAMES)
     names = {id(p): n for n, p in model.named_parameters()}
     no_decay_names = {names[id(p)] for p in no_decay["params"]}
     assert "vidanon.embeddings.cls_tokens" in no_decay_names

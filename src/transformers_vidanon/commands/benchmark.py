@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+    from transformers_vidanon.evaluation.fresh_training import FreshModelConfig
     from transformers_vidanon.workflows.benchmark import BenchmarkConfig, run_benchmark
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -154,7 +154,7 @@ def _anonymizers(args):
 
 
 def run(args) -> int:
-    from transformers_vidanon.evaluation.fresh_models import FreshModelConfig
+    from transformers_vidanon.evaluation.fresh_training import FreshModelConfig
     from transformers_vidanon.evaluation.protocol import ProtocolConfig, run_protocol
     from transformers_vidanon.reporting.report import markdown_table, write_results_json
 

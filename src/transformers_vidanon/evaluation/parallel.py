@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from . import fresh_models
+from . import fresh_training
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class FreshJob:
     test_clips: torch.Tensor
     train_targets: torch.Tensor
     num_labels: int
-    fresh: fresh_models.FreshModelConfig
+    fresh: fresh_training.FreshModelConfig
     model_spec: Any = None
     init_model: Any = None
     finetune_from: str = "video"
@@ -71,24 +71,24 @@ def run_fresh_job(job: FreshJob) -> dict[str, Any]:
 
     Returns:
         `dict`: `kind`, `seed`, `outputs` (`{"probs"}` for the action model, `{"logits", "frame_logits"}` for a
-        frame attacker, `{"logits"}` for a video attacker), `log` (the [`fresh_models.TrainingLog`] as a dict, with
+        frame attacker, `{"logits"}` for a video attacker), `log` (the [`fresh_training.TrainingLog`] as a dict, with
         `total_seconds` and `total_cpu_seconds` of training and prediction), and `model` when `keep_model`.
     """
     wall, cpu = time.perf_counter(), time.process_time()
     attacker = job.finetune_from if job.kind == "finetuned" else job.kind
     if job.kind == "action":
-        model = fresh_models.train_action_model(job.train_clips, job.train_targets, job.num_labels, seed=job.seed,
+        model = fresh_training.train_action_model(job.train_clips, job.train_targets, job.num_labels, seed=job.seed,
                                                 config=job.fresh, model_name_or_config=job.model_spec)
-        outputs = {"probs": fresh_models.predict_action(model, job.test_clips)}
+        outputs = {"probs": fresh_training.predict_action(model, job.test_clips)}
     elif attacker == "frame":
-        model = fresh_models.train_frame_attacker(job.train_clips, job.train_targets, seed=job.seed, config=job.fresh,
+        model = fresh_training.train_frame_attacker(job.train_clips, job.train_targets, seed=job.seed, config=job.fresh,
                                                   model_name_or_config=job.model_spec, init_model=job.init_model)
-        prediction = fresh_models.predict_frame_attacker(model, job.test_clips)
+        prediction = fresh_training.predict_frame_attacker(model, job.test_clips)
         outputs = {"logits": prediction.logits, "frame_logits": prediction.frame_logits}
     elif attacker == "video":
-        model = fresh_models.train_video_attacker(job.train_clips, job.train_targets, seed=job.seed, config=job.fresh,
+        model = fresh_training.train_video_attacker(job.train_clips, job.train_targets, seed=job.seed, config=job.fresh,
                                                   model_name_or_config=job.model_spec, init_model=job.init_model)
-        outputs = {"logits": fresh_models.predict_video_attacker(model, job.test_clips)}
+        outputs = {"logits": fresh_training.predict_video_attacker(model, job.test_clips)}
     else:
         raise ValueError(f"`finetune_from` must be 'frame' or 'video', got {job.finetune_from!r}.")
     log = model.training_log.to_dict() if model.training_log is not None else {}

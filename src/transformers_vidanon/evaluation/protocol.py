@@ -48,7 +48,7 @@ from ..metrics import (
 from ..pruning import apply_keep_mask
 from ..reporting.provenance import collect_provenance, fingerprint, jsonable
 from ..reporting.report import BenchmarkResults, ChanceLevels, MethodResult
-from . import fresh_models, parallel
+from . import fresh_training, parallel
 from .baselines import get_baseline, oracle_pruning, random_pruning
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class ProtocolConfig:
         attackers: which privacy attackers to run: `"frame"`, `"video"` (trained from scratch on the anonymized
             clips) and `"finetuned"` (the `finetune_from` attacker trained on raw clips, then fine-tuned on the
             anonymized ones).
-        fresh: sizes and training settings of the fresh models ([`fresh_models.FreshModelConfig`]).
+        fresh: sizes and training settings of the fresh models ([`fresh_training.FreshModelConfig`]).
         action_model / frame_attacker_model / video_attacker_model: any transformers model name, path or config
             for the fresh models instead of the small defaults.
         batch_size: clips per anonymization batch.
@@ -134,7 +134,7 @@ class ProtocolConfig:
 
     seeds: tuple[int, ...] = (0, 1, 2)
     attackers: tuple[str, ...] = ATTACKERS
-    fresh: fresh_models.FreshModelConfig = field(default_factory=fresh_models.FreshModelConfig)
+    fresh: fresh_training.FreshModelConfig = field(default_factory=fresh_training.FreshModelConfig)
     action_model: object = None
     frame_attacker_model: object = None
     video_attacker_model: object = None

@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import VideoMAEConfig, VideoMAEForVideoClassification
+from transformers import VideoMAEForVideoClassification
 
+from ..classifiers import FreshModel, small_videomae_config
 from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
-from ..evaluation.fresh_models import FreshModel
 from ..modeling_vidanon import masked_binary_cross_entropy
 
 
@@ -22,11 +22,9 @@ def build_budget_model(
 ) -> FreshModel:
     """A small multi-label VideoMAE video classifier (mean pooling) behind its own ImageNet normalisation; it takes
     pixels in [0, 1] `(B, T, C, H, W)` and returns logits `(B, num_labels)`."""
-    config = VideoMAEConfig(
-        image_size=image_size, patch_size=patch_size, num_frames=num_frames, tubelet_size=tubelet_size,
-        hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=num_heads,
-        intermediate_size=2 * hidden_size, num_labels=num_labels, problem_type="multi_label_classification",
-        use_mean_pooling=True,
+    config = small_videomae_config(
+        image_size, num_frames, patch_size, tubelet_size, hidden_size, num_layers, num_heads,
+        num_labels=num_labels, problem_type="multi_label_classification",
     )
     return FreshModel(VideoMAEForVideoClassification(config), IMAGENET_MEAN, IMAGENET_STD, input_kind="video")
 

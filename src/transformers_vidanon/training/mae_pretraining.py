@@ -10,7 +10,6 @@ from an ImageNet ViT.
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import torch
@@ -18,6 +17,7 @@ from tqdm.auto import tqdm
 from transformers import VideoMAEConfig, VideoMAEForPreTraining
 
 from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
+from ..optimization import warmup_cosine_scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def pretrain_videomae(
     torch.manual_seed(seed)
     model = VideoMAEForPreTraining(config).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    scheduler = warmup_cosine_scheduler(optimizer, 0, steps)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 1, -1, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 1, -1, 1, 1)
     slots = config.num_frames // config.tubelet_size

@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
 from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, grl_coefficient_schedule
+from ..optimization import parameter_groups, warmup_cosine_scheduler
 from .arguments import AdversarialTrainingArguments, checkpoint_kwargs, trackers_for_accelerate
 from .budget import anonymizer_budget_term, budget_attack_loss, build_budget_model, reset_parameters
 
@@ -118,27 +119,6 @@ class TrainResult:
     output_dir: str
     model_dir: str | None
     stop_signal: int | None = None
-
-
-def _is_no_decay(name: str, parameter: torch.nn.Parameter) -> bool:
-    return parameter.ndim <= 1 or any(key in name for key in NO_DECAY_NAMES)
-
-
-def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """AdamW groups: weight decay everywhere but on norms, biases, CLS tokens and position embeddings."""
-    decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
-        if parameter.requires_grad:
-            (no_decay if _is_no_decay(name, parameter) else decay).append(parameter)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
-    """Learning-rate factor: linear warm-up, then cosine decay to 0 at `total_steps`."""
-    if step < warmup_steps:
-        return (step + 1) / max(1, warmup_steps)
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
 def checkpoint_problem(path: str | os.PathLike) -> str | None:
@@ -318,7 +298,7 @@ class AdversarialTrainer:
             eval_loader = DataLoader(eval_dataset, batch_size=args.per_device_eval_batch_size, shuffle=False,
                                      collate_fn=collate_fn, num_workers=num_workers)
 
-        optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
+        optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay, NO_DECAY_NAMES), lr=args.learning_rate)
         self.budget_models: list[torch.nn.Module] = []
         self.budget_optimizers: list[torch.optim.Optimizer] = []
         if args.objective == "alternating" or (args.objective == "locate" and args.budget_loss_weight > 0):
@@ -356,9 +336,7 @@ class AdversarialTrainer:
             self.num_epochs = args.num_train_epochs
         warmup = int(round(args.warmup_epochs * self.steps_per_epoch))
         # stepped by hand once per optimiser step on every process (not prepared: no per-process multiplication)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer.optimizer, lambda step: warmup_cosine(step, warmup, self.total_steps)
-        )
+        self.scheduler = warmup_cosine_scheduler(self.optimizer.optimizer, warmup, self.total_steps)
         accelerator.register_for_checkpointing(self.scheduler)
         accelerator.register_for_checkpointing(self.state)
         self.tracker = JsonlTracker(self.output_dir / "metrics.jsonl", accelerator.is_main_process)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..evaluation.fresh_models import FreshModelConfig, bf16_is_fast
+from ..evaluation.fresh_training import FreshModelConfig, bf16_is_fast
 from ..evaluation.parallel import make_executor
 from ..evaluation.protocol import (
     ProtocolConfig,

@@ -1,4 +1,5 @@
-"""Fresh models for the leakage protocol: action recognisers and privacy attackers trained from scratch.
+"""Training the fresh models of the leakage protocol: action recognisers and privacy attackers trained from
+scratch (their architectures are in `transformers_vidanon.classifiers`).
 
 An anonymizer is judged by NEW models trained on its output, never by its own heads. This module
 trains three kinds on in-memory clip tensors (see `transformers_vidanon.data.synth.ClipSet`):
@@ -38,7 +39,6 @@ import contextlib
 import copy
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -46,335 +46,31 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm.auto import tqdm
 from transformers import (
-    AutoConfig,
     AutoModelForImageClassification,
     AutoModelForVideoClassification,
     PretrainedConfig,
-    PreTrainedModel,
     ResNetConfig,
-    VideoMAEConfig,
 )
-from transformers import initialization as init
-from transformers.modeling_outputs import ImageClassifierOutput
 
+from ..classifiers import (
+    FreshC3DConfig,
+    FreshFrameTemporalConfig,
+    FreshModel,
+    ModelSpec,
+    build_classifier,
+    frame_input_size,
+    small_videomae_config,
+    video_input_size,
+)
 from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
 from ..metrics import average_precision
+from ..optimization import parameter_groups, warmup_cosine_scheduler
 
 logger = logging.getLogger(__name__)
 
 
-# ----------------------------------------------------------------------------------------------
-# A small 3D CNN video classifier (the default fresh action model).
-# ----------------------------------------------------------------------------------------------
-
-
-class FreshC3DConfig(PretrainedConfig):
-    r"""Configuration of `FreshC3DForVideoClassification`, a small 3D CNN video classifier.
-
-    A 3D convolutional network is what the leakage protocol trains as its target action model (the
-    field uses I3D); this one is sized to be trained from scratch on a CPU in a minute or two.
-
-    Args:
-        num_channels (`int`, *optional*, defaults to 3): input channels.
-        hidden_sizes (`list[int]`, *optional*, defaults to `[16, 32, 64, 128]`): output channels of the
-            stem and of each following stage (each stage: a 3x3x3 convolution of stride 2, batch norm, ReLU).
-        stem_kernel_size (`list[int]`, *optional*, defaults to `[3, 5, 5]`): time, height and width
-            of the stem kernel (stride 1 in time, 2 in space).
-        dropout (`float`, *optional*, defaults to 0.1): dropout before the classifier.
-
-    Example:
-
-    ```python
-    >>> from transformers_vidanon.evaluation.fresh_models import FreshC3DConfig, FreshC3DForVideoClassification
-    >>> model = FreshC3DForVideoClassification(FreshC3DConfig(num_labels=6))
-    >>> model(torch.rand(2, 16, 3, 64, 64)).logits.shape
-    torch.Size([2, 6])
-    ```
-    """
-
-    model_type = "vidanon_fresh_c3d"
-
-    def __init__(
-        self,
-        num_channels: int = 3,
-        hidden_sizes: Sequence[int] = (16, 32, 64, 128),
-        stem_kernel_size: Sequence[int] = (3, 5, 5),
-        dropout: float = 0.1,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.num_channels = int(num_channels)
-        self.hidden_sizes = [int(v) for v in hidden_sizes]
-        self.stem_kernel_size = [int(v) for v in stem_kernel_size]
-        self.dropout = float(dropout)
-        if self.num_channels < 1 or not self.hidden_sizes or min(self.hidden_sizes) < 1:
-            raise ValueError(f"`num_channels` and `hidden_sizes` must be positive, got {num_channels}, {hidden_sizes}.")
-        if len(self.stem_kernel_size) != 3 or any(k < 1 or k % 2 == 0 for k in self.stem_kernel_size):
-            raise ValueError(f"`stem_kernel_size` must be 3 odd positive sizes, got {stem_kernel_size}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), got {dropout}.")
-
-
-class FreshC3DPreTrainedModel(PreTrainedModel):
-    config_class = FreshC3DConfig
-    base_model_prefix = "c3d"
-    main_input_name = "pixel_values"
-
-    def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, nn.Conv3d):
-            init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm3d):
-            init.ones_(module.weight)
-            init.zeros_(module.bias)
-            init.zeros_(module.running_mean)
-            init.ones_(module.running_var)
-        elif isinstance(module, nn.Linear):  # PyTorch's own Linear initialisation
-            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            init.uniform_(module.bias, -1.0 / math.sqrt(module.in_features), 1.0 / math.sqrt(module.in_features))
-
-
-def _conv_block(in_channels: int, out_channels: int, kernel: Sequence[int], stride: Sequence[int]) -> nn.Sequential:
-    padding = tuple(k // 2 for k in kernel)
-    return nn.Sequential(
-        nn.Conv3d(in_channels, out_channels, tuple(kernel), tuple(stride), padding, bias=False),
-        nn.BatchNorm3d(out_channels),
-        nn.ReLU(inplace=True),
-    )
-
-
-class FreshC3DModel(FreshC3DPreTrainedModel):
-    """The 3D CNN trunk: `(B, T, C, H, W)` clips to pooled features `(B, hidden_sizes[-1])`."""
-
-    def __init__(self, config: FreshC3DConfig) -> None:
-        super().__init__(config)
-        sizes = config.hidden_sizes
-        blocks = [_conv_block(config.num_channels, sizes[0], config.stem_kernel_size, (1, 2, 2))]
-        blocks += [_conv_block(sizes[i], sizes[i + 1], (3, 3, 3), (2, 2, 2)) for i in range(len(sizes) - 1)]
-        self.blocks = nn.Sequential(*blocks)
-        self.post_init()
-
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(pixel_values.transpose(1, 2))  # (B, T, C, H, W) -> (B, C, T, H, W)
-        return x.mean(dim=(2, 3, 4))
-
-
-class FreshC3DForVideoClassification(FreshC3DPreTrainedModel):
-    """`FreshC3DModel` with a linear head; loss by `config.problem_type` (cross-entropy or BCE)."""
-
-    def __init__(self, config: FreshC3DConfig) -> None:
-        super().__init__(config)
-        self.c3d = FreshC3DModel(config)
-        self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.hidden_sizes[-1], config.num_labels)
-        self.post_init()
-
-    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs: Any) -> ImageClassifierOutput:
-        """Logits `(B, num_labels)` of clips `pixel_values` `(B, T, C, H, W)`."""
-        logits = self.classifier(self.dropout(self.c3d(pixel_values)))
-        loss = None
-        if labels is not None:
-            if self.config.problem_type == "multi_label_classification":
-                loss = F.binary_cross_entropy_with_logits(logits, labels.float())
-            else:
-                loss = F.cross_entropy(logits, labels.long())
-        return ImageClassifierOutput(loss=loss, logits=logits)
-
-
-AutoConfig.register(FreshC3DConfig.model_type, FreshC3DConfig, exist_ok=True)
-AutoModelForVideoClassification.register(FreshC3DConfig, FreshC3DForVideoClassification, exist_ok=True)
-
-
-# ----------------------------------------------------------------------------------------------
-# Per-frame 2D features joined by temporal convolutions (the default video attacker).
-# ----------------------------------------------------------------------------------------------
-
-
-class FreshFrameTemporalConfig(PretrainedConfig):
-    r"""Configuration of `FreshFrameTemporalForVideoClassification`: a per-frame 2D CNN whose feature maps are
-    joined over time by 3D convolutions.
-
-    A video attacker should be at least as strong as a per-frame one (it sees every frame) and also see
-    motion. This model runs the per-frame attacker's kind of 2D residual network on every frame, stacks the
-    frames' feature maps into a `(C, T, h, w)` volume and applies residual spatio-temporal convolutions on it
-    (kernel `temporal_kernel_size x 3 x 3`, so a feature moving from one position to the next between frames
-    is seen), then averages over time and space.
-
-    Args:
-        num_channels (`int`, *optional*, defaults to 3): input channels.
-        embedding_size (`int`, *optional*, defaults to 16): stem width (5x5 convolution of stride 2, then a
-            3x3 max-pool of stride 2).
-        hidden_sizes (`list[int]`, *optional*, defaults to `[16, 32, 64]`): widths of the residual stages (the
-            first of stride 1, the others of stride 2).
-        depths (`list[int]`, *optional*, defaults to `[1, 1, 1]`): basic residual blocks per stage.
-        temporal_layers (`int`, *optional*, defaults to 2): residual spatio-temporal blocks on the frame features.
-        temporal_kernel_size (`int`, *optional*, defaults to 3): their extent in time (odd).
-        frame_stride (`int`, *optional*, defaults to 1): use every `frame_stride`-th frame of the clip (in
-            training from a random first frame among the first `frame_stride`).
-        dropout (`float`, *optional*, defaults to 0.1): dropout before the classifier.
-
-    Example:
-
-    ```python
-    >>> from transformers_vidanon.evaluation.fresh_models import (
-    ...     FreshFrameTemporalConfig, FreshFrameTemporalForVideoClassification)
-    >>> model = FreshFrameTemporalForVideoClassification(FreshFrameTemporalConfig(num_labels=5))
-    >>> model(torch.rand(2, 16, 3, 64, 64)).logits.shape
-    torch.Size([2, 5])
-    ```
-    """
-
-    model_type = "vidanon_fresh_frame_temporal"
-
-    def __init__(
-        self,
-        num_channels: int = 3,
-        embedding_size: int = 16,
-        hidden_sizes: Sequence[int] = (16, 32, 64),
-        depths: Sequence[int] = (1, 1, 1),
-        temporal_layers: int = 2,
-        temporal_kernel_size: int = 3,
-        frame_stride: int = 1,
-        dropout: float = 0.1,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.num_channels = int(num_channels)
-        self.embedding_size = int(embedding_size)
-        self.hidden_sizes = [int(v) for v in hidden_sizes]
-        self.depths = [int(v) for v in depths]
-        self.temporal_layers = int(temporal_layers)
-        self.temporal_kernel_size = int(temporal_kernel_size)
-        self.frame_stride = int(frame_stride)
-        self.dropout = float(dropout)
-        if min(self.num_channels, self.embedding_size) < 1 or not self.hidden_sizes or min(self.hidden_sizes) < 1:
-            raise ValueError(f"channel counts must be positive, got {num_channels}, {embedding_size}, {hidden_sizes}.")
-        if len(self.depths) != len(self.hidden_sizes) or min(self.depths) < 1:
-            raise ValueError(f"`depths` must give a positive depth per stage, got {depths} for {hidden_sizes}.")
-        if self.temporal_layers < 0 or self.temporal_kernel_size < 1 or self.temporal_kernel_size % 2 == 0:
-            raise ValueError(
-                f"`temporal_layers` must be >= 0 and `temporal_kernel_size` odd and positive, got "
-                f"{temporal_layers} and {temporal_kernel_size}."
-            )
-        if self.frame_stride < 1:
-            raise ValueError(f"`frame_stride` must be >= 1, got {frame_stride}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), got {dropout}.")
-
-
-class _BasicBlock2d(nn.Module):
-    """Two 3x3 convolutions with batch norm and a (projected) shortcut."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
-        self.norm1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
-        self.norm2 = nn.BatchNorm2d(out_channels)
-        self.shortcut = nn.Identity()
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                          nn.BatchNorm2d(out_channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.norm1(self.conv1(x)), inplace=True)
-        return F.relu(self.norm2(self.conv2(out)) + self.shortcut(x), inplace=True)
-
-
-class _TemporalBlock(nn.Module):
-    """A residual `k x 3 x 3` convolution over stacked frame features `(B, C, T, h, w)`."""
-
-    def __init__(self, channels: int, kernel_size: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv3d(channels, channels, (kernel_size, 3, 3), 1, (kernel_size // 2, 1, 1), bias=False)
-        self.norm = nn.BatchNorm3d(channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(x + self.norm(self.conv(x)), inplace=True)
-
-
-class FreshFrameTemporalPreTrainedModel(PreTrainedModel):
-    config_class = FreshFrameTemporalConfig
-    base_model_prefix = "frame_temporal"
-    main_input_name = "pixel_values"
-
-    def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Conv2d, nn.Conv3d)):
-            init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm3d)):
-            init.ones_(module.weight)
-            init.zeros_(module.bias)
-            init.zeros_(module.running_mean)
-            init.ones_(module.running_var)
-        elif isinstance(module, nn.Linear):
-            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            init.uniform_(module.bias, -1.0 / math.sqrt(module.in_features), 1.0 / math.sqrt(module.in_features))
-
-
-class FreshFrameTemporalModel(FreshFrameTemporalPreTrainedModel):
-    """The trunk: `(B, T, C, H, W)` clips to pooled features `(B, hidden_sizes[-1])`."""
-
-    def __init__(self, config: FreshFrameTemporalConfig) -> None:
-        super().__init__(config)
-        self.stem = nn.Sequential(
-            nn.Conv2d(config.num_channels, config.embedding_size, 5, 2, 2, bias=False),
-            nn.BatchNorm2d(config.embedding_size),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(3, 2, 1),
-        )
-        blocks, width = [], config.embedding_size
-        for stage, (size, depth) in enumerate(zip(config.hidden_sizes, config.depths)):
-            for index in range(depth):
-                blocks.append(_BasicBlock2d(width, size, 2 if stage > 0 and index == 0 else 1))
-                width = size
-        self.stages = nn.Sequential(*blocks)
-        self.temporal = nn.Sequential(
-            *[_TemporalBlock(width, config.temporal_kernel_size) for _ in range(config.temporal_layers)]
-        )
-        self.post_init()
-
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        stride = self.config.frame_stride
-        # in training, a random first frame: every frame of the clip is seen (an augmentation in time)
-        offset = int(torch.randint(0, stride, ())) if self.training and stride > 1 else 0
-        frames = pixel_values[:, offset::stride]
-        batch, time = frames.shape[:2]
-        features = self.stages(self.stem(frames.flatten(0, 1)))  # (B * T, C, h, w)
-        volume = features.view(batch, time, *features.shape[1:]).transpose(1, 2)  # (B, C, T, h, w)
-        return self.temporal(volume).mean(dim=(2, 3, 4))
-
-
-class FreshFrameTemporalForVideoClassification(FreshFrameTemporalPreTrainedModel):
-    """`FreshFrameTemporalModel` with a linear head; loss by `config.problem_type` (cross-entropy or BCE)."""
-
-    def __init__(self, config: FreshFrameTemporalConfig) -> None:
-        super().__init__(config)
-        self.frame_temporal = FreshFrameTemporalModel(config)
-        self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.hidden_sizes[-1], config.num_labels)
-        self.post_init()
-
-    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs: Any) -> ImageClassifierOutput:
-        """Logits `(B, num_labels)` of clips `pixel_values` `(B, T, C, H, W)`."""
-        logits = self.classifier(self.dropout(self.frame_temporal(pixel_values)))
-        loss = None
-        if labels is not None:
-            if self.config.problem_type == "multi_label_classification":
-                loss = F.binary_cross_entropy_with_logits(logits, labels.float())
-            else:
-                loss = F.cross_entropy(logits, labels.long())
-        return ImageClassifierOutput(loss=loss, logits=logits)
-
-
-AutoConfig.register(FreshFrameTemporalConfig.model_type, FreshFrameTemporalConfig, exist_ok=True)
-AutoModelForVideoClassification.register(
-    FreshFrameTemporalConfig, FreshFrameTemporalForVideoClassification, exist_ok=True
-)
-
-ModelSpec = str | os.PathLike | PretrainedConfig | None
-"""A model name or path (`AutoConfig.from_pretrained`), a config object, or None for the default."""
 
 
 @dataclass
@@ -552,74 +248,6 @@ def bf16_is_fast(device: str = "cpu") -> bool:
         return False
 
 
-class FreshModel(nn.Module):
-    """A Transformers classifier behind its own input normalisation.
-
-    Args:
-        model (`PreTrainedModel`): a video (`pixel_values` `(B, T, C, H, W)`) or image
-            (`pixel_values` `(B, C, H, W)`) classification model.
-        mean (`Sequence[float]`): per-channel mean of the [0, 1] input.
-        std (`Sequence[float]`): per-channel standard deviation of the [0, 1] input.
-        input_kind (`str`): `"video"` or `"frame"`.
-        input_size (`tuple[int, ...]`, *optional*): the `(T, H, W)` (video) or `(H, W)` (frame) size
-            the model was built for; other inputs are resized to it (trilinear / bilinear).
-    """
-
-    def __init__(
-        self,
-        model: PreTrainedModel,
-        mean: Sequence[float],
-        std: Sequence[float],
-        input_kind: Literal["video", "frame"],
-        input_size: tuple[int, ...] | None = None,
-    ) -> None:
-        super().__init__()
-        if input_kind not in ("video", "frame"):
-            raise ValueError(f"`input_kind` must be 'video' or 'frame', got {input_kind!r}.")
-        self.model = model
-        self.input_kind = input_kind
-        self.input_size = None if input_size is None else tuple(int(v) for v in input_size)
-        self.register_buffer("pixel_mean", torch.tensor([float(v) for v in mean]).view(-1, 1, 1))
-        self.register_buffer("pixel_std", torch.tensor([max(float(v), 1e-6) for v in std]).view(-1, 1, 1))
-        self.training_log: TrainingLog | None = None
-
-    @property
-    def num_labels(self) -> int:
-        return int(self.model.config.num_labels)
-
-    def normalize(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """uint8 [0, 255] or float [0, 1] pixels `(..., C, H, W)` -> normalised float32."""
-        device = self.pixel_mean.device
-        if pixel_values.dtype == torch.uint8:
-            pixel_values = pixel_values.to(device=device, dtype=torch.float32) / 255.0
-        else:
-            pixel_values = pixel_values.to(device=device, dtype=torch.float32)
-        return (pixel_values - self.pixel_mean) / self.pixel_std
-
-    def _resize(self, x: torch.Tensor) -> torch.Tensor:
-        if self.input_size is None:
-            return x
-        if self.input_kind == "frame":
-            if tuple(x.shape[-2:]) == self.input_size:
-                return x
-            return F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
-        if tuple(x.shape[1:2]) + tuple(x.shape[-2:]) == self.input_size:
-            return x
-        # (B, T, C, H, W) -> (B, C, T, H, W) for trilinear resizing, and back
-        resized = F.interpolate(x.transpose(1, 2), size=self.input_size, mode="trilinear", align_corners=False)
-        return resized.transpose(1, 2)
-
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """Logits `(B, num_labels)` of clips `(B, T, C, H, W)` or frames `(B, C, H, W)`."""
-        expected = 5 if self.input_kind == "video" else 4
-        if pixel_values.dim() != expected:
-            raise ValueError(
-                f"This {self.input_kind} model takes {expected}-d `pixel_values`, got shape {tuple(pixel_values.shape)}."
-            )
-        x = self._resize(self.normalize(pixel_values))
-        return self.model(pixel_values=x).logits
-
-
 @dataclass
 class FrameAttackerPrediction:
     """Output of `predict_frame_attacker`.
@@ -733,53 +361,6 @@ def _augment(x: torch.Tensor, generator: torch.Generator, max_shift: int, flip: 
     return x
 
 
-def _build_model(
-    model_name_or_config: ModelSpec,
-    default_config: Callable[[], PretrainedConfig],
-    auto_class: type,
-    num_labels: int,
-    problem_type: str,
-    pretrained: bool,
-) -> PreTrainedModel:
-    """A classification model with `num_labels` outputs (random weights unless `pretrained`)."""
-    if model_name_or_config is None:
-        config = default_config()
-    elif isinstance(model_name_or_config, PretrainedConfig):
-        config = model_name_or_config.__class__.from_dict(model_name_or_config.to_dict())
-    elif isinstance(model_name_or_config, (str, os.PathLike)):
-        model_name_or_config = str(model_name_or_config)
-        if pretrained:
-            return auto_class.from_pretrained(
-                model_name_or_config, num_labels=num_labels, problem_type=problem_type,
-                ignore_mismatched_sizes=True,
-            )
-        config = AutoConfig.from_pretrained(model_name_or_config)
-    else:
-        raise TypeError(
-            "`model_name_or_config` must be a model name or path, a PretrainedConfig, or None; "
-            f"got {type(model_name_or_config).__name__}."
-        )
-    config.num_labels = num_labels
-    config.problem_type = problem_type
-    return auto_class.from_config(config)
-
-
-def _video_input_size(config: PretrainedConfig) -> tuple[int, int, int] | None:
-    frames = getattr(config, "num_frames", None)
-    size = getattr(config, "image_size", None)
-    if frames is None or size is None:
-        return None
-    height, width = (size, size) if isinstance(size, int) else tuple(size)
-    return int(frames), int(height), int(width)
-
-
-def _frame_input_size(config: PretrainedConfig) -> tuple[int, int] | None:
-    size = getattr(config, "image_size", None)
-    if size is None or getattr(config, "model_type", "") == "resnet":
-        return None
-    return (size, size) if isinstance(size, int) else tuple(size)
-
-
 def _default_video_config(
     cfg: FreshModelConfig, clips: torch.Tensor, architecture: str
 ) -> Callable[[], PretrainedConfig]:
@@ -808,17 +389,9 @@ def _default_video_config(
             f"Clips of {num_frames} frames of {height}x{width} do not tile into tubelets of "
             f"{cfg.video_tubelet_size}x{cfg.video_patch_size}x{cfg.video_patch_size} (FreshModelConfig)."
         )
-    return lambda: VideoMAEConfig(
-        image_size=int(height),
-        patch_size=cfg.video_patch_size,
-        num_channels=int(num_channels),
-        num_frames=int(num_frames),
-        tubelet_size=cfg.video_tubelet_size,
-        hidden_size=cfg.video_hidden_size,
-        num_hidden_layers=cfg.video_num_layers,
-        num_attention_heads=cfg.video_num_heads,
-        intermediate_size=cfg.video_intermediate_size,
-        use_mean_pooling=True,
+    return lambda: small_videomae_config(
+        int(height), int(num_frames), cfg.video_patch_size, cfg.video_tubelet_size, cfg.video_hidden_size,
+        cfg.video_num_layers, cfg.video_num_heads, cfg.video_intermediate_size, num_channels=int(num_channels),
     )
 
 
@@ -830,15 +403,6 @@ def _default_resnet_config(cfg: FreshModelConfig, num_channels: int) -> Callable
         depths=list(cfg.frame_depths),
         layer_type="basic",
     )
-
-
-def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.dim() <= 1 or "norm" in name.lower() else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 @dataclass
@@ -918,18 +482,12 @@ def _fit(
     started, started_cpu = time.perf_counter(), time.process_time()
     device = torch.device(cfg.device)
     model.to(device)
-    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=lr)
+    optimizer = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=lr)
     steps_per_epoch = math.ceil(num_items / batch_size)
     total = epochs * steps_per_epoch
     warmup = int(cfg.warmup_fraction * total)
 
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = warmup_cosine_scheduler(optimizer, warmup, total)
     log = TrainingLog(max_epochs=epochs, num_train=num_items, num_validation=num_validation)
     best_score, best_state, stale, best_last = (-math.inf,), None, 0, -math.inf
     bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not cfg.progress, leave=False)
@@ -1051,12 +609,12 @@ def train_action_model(
         raise ValueError(f"`train_labels` must lie in [0, {num_labels}), got [{int(labels.min())}, {int(labels.max())}].")
     train_index, val_index = _validation_split(clips.shape[0], cfg, seed)
     with _threads(cfg.num_threads), _seeded(seed):
-        net = _build_model(
+        net = build_classifier(
             model_name_or_config, _default_video_config(cfg, clips, cfg.action_architecture),
             AutoModelForVideoClassification, int(num_labels), "single_label_classification", pretrained,
         )
         mean, std = _channel_stats(clips, cfg.normalization)
-        model = FreshModel(net, mean, std, "video", _video_input_size(net.config))
+        model = FreshModel(net, mean, std, "video", video_input_size(net.config))
         generator = torch.Generator().manual_seed(seed)
 
         def make_batch(index: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -1175,12 +733,12 @@ def train_frame_attacker(
         if init_model is not None:
             model = _start_from(init_model, "frame", targets.shape[1])
         else:
-            net = _build_model(
+            net = build_classifier(
                 model_name_or_config, _default_resnet_config(cfg, clips.shape[-3]), AutoModelForImageClassification,
                 targets.shape[1], "multi_label_classification", pretrained,
             )
             mean, std = _channel_stats(clips, cfg.normalization)
-            model = FreshModel(net, mean, std, "frame", _frame_input_size(net.config))
+            model = FreshModel(net, mean, std, "frame", frame_input_size(net.config))
         generator = torch.Generator().manual_seed(seed)
         # validation frames: 4 evenly spaced frames of each held-out clip, logits averaged
         val_times = torch.linspace(0, num_frames - 1, min(4, num_frames)).round().long()
@@ -1282,12 +840,12 @@ def train_video_attacker(
         if init_model is not None:
             model = _start_from(init_model, "video", targets.shape[1])
         else:
-            net = _build_model(
+            net = build_classifier(
                 model_name_or_config, _default_video_config(cfg, clips, cfg.video_attacker_architecture),
                 AutoModelForVideoClassification, targets.shape[1], "multi_label_classification", pretrained,
             )
             mean, std = _channel_stats(clips, cfg.normalization)
-            model = FreshModel(net, mean, std, "video", _video_input_size(net.config))
+            model = FreshModel(net, mean, std, "video", video_input_size(net.config))
         generator = torch.Generator().manual_seed(seed)
 
         def make_batch(index: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
