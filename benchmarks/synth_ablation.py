@@ -191,7 +191,7 @@ def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: Pro
     record: dict = {"description": row.description}
     if row.oracle is not None:
         tubelet, grid, tube = row.oracle
-        anonymizer, regions = oracle_anonymizer(tubelet, grid, tube), "privacy"
+        anonymizer = oracle_anonymizer(tubelet, grid, tube)
         record.update(kind="oracle", grid=f"{grid}x{grid}", tubelet_size=tubelet, mode="tube" if tube else "tubelet")
     else:
         source = row.model or name
@@ -207,13 +207,12 @@ def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: Pro
         record.update({k: v for k, v in row.inference.items()})
         anonymizer = (random_pruning_anonymizer(config) if row.random_control
                       else vidanon_anonymizer(model, **row.inference))
-        regions = False
     record["diagnostics"] = mask_diagnostics(anonymizer, data)
     logger.info("row %s mask: %s", name, {k: round(v, 3) for k, v in record["diagnostics"].items()})
     if protocol is None:
         return record
     tick = time.perf_counter()
-    result = evaluate_method(name, anonymizer, data, protocol, needs_regions=regions)
+    result = evaluate_method(name, anonymizer, data, protocol)
     record["evaluate_seconds"] = time.perf_counter() - tick
     record["seeds"] = list(protocol.seeds)
     record["summary"] = result.summary()

@@ -35,10 +35,10 @@ def main() -> None:
     data = synth_protocol_data(f"{args.data_dir}/manifest.jsonl", num_frames=model.config.num_frames)
     fresh = FreshModelConfig().with_epochs_scaled(args.epochs_scale)
     methods = [
-        ("Raw", baseline_anonymizer("raw"), False),
-        ("Down-4x", baseline_anonymizer("down4"), False),
-        ("VidAnon", vidanon_anonymizer(model), False),
-        ("Random pruning", random_pruning_anonymizer(model.config), False),
+        ("Raw", baseline_anonymizer("raw")),
+        ("Down-4x", baseline_anonymizer("down4")),
+        ("VidAnon", vidanon_anonymizer(model)),
+        ("Random pruning", random_pruning_anonymizer(model.config)),
     ]
     results = run_protocol(methods, data, ProtocolConfig(seeds=tuple(args.seeds), fresh=fresh), dataset="SynthPrivacy")
     print(markdown_table(results))

@@ -18,6 +18,7 @@ from transformers_vidanon.evaluation.protocol import (
     anonymize_clips,
     baseline_anonymizer,
     chance_levels,
+    oracle_anonymizer,
     random_pruning_anonymizer,
     run_protocol,
     synth_protocol_data,
@@ -84,8 +85,8 @@ def test_vidanon_and_random_control_prune_the_same_amount(data):
 
 def test_protocol_end_to_end(data):
     model = tiny_model()
-    methods = [("Raw", baseline_anonymizer("raw"), False), ("Blackening", baseline_anonymizer("blackening"), True),
-               ("VidAnon", vidanon_anonymizer(model), False)]
+    methods = [("Raw", baseline_anonymizer("raw")), ("Blackening", baseline_anonymizer("blackening")),
+               ("VidAnon", vidanon_anonymizer(model))]
     config = ProtocolConfig(seeds=(0, 1), fresh=FAST, progress=False)
     results = run_protocol(methods, data, config, dataset="tiny")
     assert [m.name for m in results.methods] == ["Raw", "Blackening", "VidAnon"]
@@ -101,11 +102,11 @@ def test_protocol_end_to_end(data):
     # the best single frame is at least as telling as... a number in range, measured on the same attacker
     with pytest.raises(ValueError, match="needs person regions"):
         data_without = type(data)(**{**data.__dict__, "test_regions": None})
-        run_protocol([("Blackening", baseline_anonymizer("blackening"), True)], data_without, config)
+        run_protocol([("Blackening", baseline_anonymizer("blackening"))], data_without, config)
 
 
 def test_protocol_reports_every_attacker_per_attribute_and_the_worst_case(data):
-    methods = [("Raw", baseline_anonymizer("raw"), False), ("Down-4x", baseline_anonymizer("down4"), False)]
+    methods = [("Raw", baseline_anonymizer("raw")), ("Down-4x", baseline_anonymizer("down4"))]
     config = ProtocolConfig(seeds=(0,), fresh=FAST, progress=False, finetune_from="frame")
     results = run_protocol(methods, data, config, dataset="tiny")
     assert results.split == "test" and results.metadata["split"] == "test"
@@ -154,7 +155,7 @@ def test_per_attribute_scores_agree_with_scikit_learn():
 
 def test_raw_row_is_reused_only_when_data_and_settings_match(data, tmp_path):
     config = ProtocolConfig(seeds=(0,), attackers=("frame",), fresh=FAST, progress=False, cache_dir=str(tmp_path))
-    raw = [("Raw", baseline_anonymizer("raw"), False)]
+    raw = [("Raw", baseline_anonymizer("raw"))]
     first = run_protocol(raw, data, config).method("Raw")
     assert "cached" not in first.extra and len(list(tmp_path.glob("raw-*.pt"))) == 1
     again = run_protocol(raw, data, config).method("Raw")
@@ -174,7 +175,7 @@ def test_raw_row_is_reused_only_when_data_and_settings_match(data, tmp_path):
 
 
 def test_worker_processes_give_the_figures_of_one_process(data):
-    methods = [("Raw", baseline_anonymizer("raw"), False), ("Down-4x", baseline_anonymizer("down4"), False)]
+    methods = [("Raw", baseline_anonymizer("raw")), ("Down-4x", baseline_anonymizer("down4"))]
     fresh = FreshModelConfig(**{**FAST.__dict__, "num_threads": 1})
     serial = run_protocol(methods, data, ProtocolConfig(seeds=(0, 1), attackers=("frame", "finetuned"), fresh=fresh,
                                                         progress=False, finetune_from="frame"))
@@ -190,7 +191,7 @@ def test_worker_processes_give_the_figures_of_one_process(data):
 def test_progress_false_silences_the_fresh_models(data, capsys):
     config = ProtocolConfig(seeds=(0,), attackers=("frame",), progress=False,
                             fresh=FreshModelConfig(**{**FAST.__dict__, "progress": True}))
-    run_protocol([("Raw", baseline_anonymizer("raw"), False)], data, config)
+    run_protocol([("Raw", baseline_anonymizer("raw"))], data, config)
     captured = capsys.readouterr()
     assert "epoch" not in captured.err and "action model" not in captured.err
 
@@ -288,3 +289,14 @@ def test_benchmark_model_card_carries_the_measured_rows(tmp_path):
     card = (tmp_path / "README.md").read_text()
     assert "86.00" in card and "91.00" in card  # VidAnon and Raw mean top-1, in percent
     assert "no guarantee" in card.lower()
+
+
+def test_anonymizers_say_which_regions_they_need(data):
+    assert baseline_anonymizer("blackening").needs_regions == "person"
+    assert baseline_anonymizer("down4").needs_regions is None
+    assert oracle_anonymizer(2, 4).needs_regions == "privacy"
+    assert getattr(vidanon_anonymizer(tiny_model()), "needs_regions", None) is None
+    # the old (name, anonymizer, needs_regions) form is refused rather than read as `extra`
+    with pytest.raises(TypeError, match="third item"):
+        run_protocol([("Blackening", baseline_anonymizer("blackening"), True)], data,
+                     ProtocolConfig(seeds=(0,), fresh=FAST, progress=False))

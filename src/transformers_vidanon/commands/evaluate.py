@@ -7,7 +7,6 @@ import json
 import logging
 from pathlib import Path
 
-BASELINE_NAMES = ("raw", "down2", "down4", "blackening", "strongblur")
 ORACLE_NAMES = ("oracle", "oracle-tube")
 
 
@@ -29,8 +28,8 @@ def parse_oracle(spec: str, model_grid: tuple[int, int] | None) -> tuple[str, in
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", action="append", required=True,
-                        help="a VidAnon checkpoint (folder or Hub id), a baseline "
-                             f"({', '.join(BASELINE_NAMES)}), 'random:<checkpoint>' for the random-pruning control "
+                        help="a VidAnon checkpoint (folder or Hub id), a baseline by name (the names of "
+                             "transformers_vidanon.evaluation.baselines.BASELINES, e.g. blackening), 'random:<checkpoint>' for the random-pruning control "
                              "at that checkpoint's keep schedule, or on SynthPrivacy the oracle "
                              "'oracle[:GRID[:TUBELET]]' / 'oracle-tube[...]' (prunes every tubelet touching a privacy "
                              "region; default grid: the VidAnon checkpoint's); repeat for several methods (Raw is "
@@ -120,6 +119,7 @@ def _load_data(args):
 
 def _anonymizers(args):
     from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
+    from transformers_vidanon.evaluation.baselines import BASELINES
     from transformers_vidanon.evaluation.protocol import (
         baseline_anonymizer,
         oracle_anonymizer,
@@ -127,7 +127,7 @@ def _anonymizers(args):
         vidanon_anonymizer,
     )
 
-    methods = [("Raw", baseline_anonymizer("raw"), False)]
+    methods = [("Raw", baseline_anonymizer("raw"))]
     pruning = {k: v for k, v in (("keep_rate", args.keep_rate), ("lambda_priv", args.lambda_priv)) if v is not None}
     model_grid = None
     oracles = []
@@ -136,20 +136,23 @@ def _anonymizers(args):
             continue
         if spec.split(":")[0] in ORACLE_NAMES:
             oracles.append(spec)
-        elif spec in BASELINE_NAMES:
-            methods.append((spec, baseline_anonymizer(spec), spec == "blackening"))
+        elif spec in BASELINES:
+            methods.append((spec, baseline_anonymizer(spec)))
         elif spec.startswith("random:"):
             model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(spec[len("random:"):])
             if pruning:
                 model.set_pruning(**pruning)
-            methods.append(("Random pruning", random_pruning_anonymizer(model.config), False))
+            methods.append(("Random pruning", random_pruning_anonymizer(model.config)))
         else:
+            if "/" not in spec and not Path(spec).exists():
+                raise SystemExit(f"--method {spec!r}: not a baseline ({', '.join(BASELINES)}), an oracle, "
+                                 "'random:<checkpoint>', a checkpoint folder or a Hub id")
             model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(spec)
-            methods.append((f"VidAnon ({spec})", vidanon_anonymizer(model, **pruning), False))
+            methods.append((f"VidAnon ({spec})", vidanon_anonymizer(model, **pruning)))
             model_grid = model_grid or (model.config.image_size // model.config.patch_size, model.config.tubelet_size)
     for spec in oracles:
         name, grid, tubelet, tube = parse_oracle(spec, model_grid)
-        methods.append((name, oracle_anonymizer(tubelet, grid, tube), "privacy"))
+        methods.append((name, oracle_anonymizer(tubelet, grid, tube)))
     return methods
 
 

@@ -30,6 +30,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -377,26 +378,38 @@ def _down(factor: int) -> Callable[..., torch.Tensor]:
     return down
 
 
-#: name -> baseline function ``(video, regions=None, **options) -> video``.
-BASELINES: dict[str, Callable[..., torch.Tensor]] = {
-    "raw": raw,
-    "down2": _down(2),
-    "down4": _down(4),
-    "blackening": blacken,
-    "strongblur": strong_blur,
+@dataclass(frozen=True)
+class BaselineSpec:
+    """A registered baseline: its function, the name of its results row, the options it accepts, and the regions it
+    needs (`"person"` for blackening, `None` for the rest)."""
+
+    function: Callable[..., torch.Tensor]
+    label: str
+    options: frozenset[str] = frozenset()
+    needs_regions: str | None = None
+
+
+BASELINES: dict[str, BaselineSpec] = {
+    "raw": BaselineSpec(raw, "Raw"),
+    "down2": BaselineSpec(_down(2), "Down-2x", frozenset({"upsample_mode"})),
+    "down4": BaselineSpec(_down(4), "Down-4x", frozenset({"upsample_mode"})),
+    "blackening": BaselineSpec(blacken, "Blackening", needs_regions="person"),
+    "strongblur": BaselineSpec(strong_blur, "StrongBlur", frozenset({"sigma", "kernel_size", "sigma_fraction"})),
 }
+"""Every baseline by name; the benchmark table and `vidanon evaluate --method` take their names from here."""
 
 
 def get_baseline(name: str, **kwargs: Any) -> Baseline:
     """A baseline anonymizer by name, with its options bound.
 
     Args:
-        name (`str`): one of ``raw``, ``down2``, ``down4``, ``blackening``, ``strongblur``.
+        name (`str`): one of ``raw``, ``down2``, ``down4``, ``blackening``, ``strongblur`` (`BASELINES`).
         **kwargs: options of that baseline (``upsample_mode`` for ``down2``/``down4``; ``sigma``,
             ``kernel_size``, ``sigma_fraction`` for ``strongblur``).
 
     Returns:
-        A callable ``(video (B, T, C, H, W), regions (B, T, H, W) or None) -> video``.
+        A callable ``(video (B, T, C, H, W), regions (B, T, H, W) or None) -> video``, with the spec's
+        ``needs_regions`` as an attribute.
 
     Example:
 
@@ -409,22 +422,20 @@ def get_baseline(name: str, **kwargs: Any) -> Baseline:
     """
     if name not in BASELINES:
         raise ValueError(f"Unknown baseline {name!r}; available: {', '.join(BASELINES)}.")
-    function = BASELINES[name]
-    allowed = {"raw": set(), "blackening": set(), "down2": {"upsample_mode"}, "down4": {"upsample_mode"}}.get(
-        name, {"sigma", "kernel_size", "sigma_fraction"}
-    )
-    unknown = set(kwargs) - allowed
+    spec = BASELINES[name]
+    unknown = set(kwargs) - spec.options
     if unknown:
         raise ValueError(
             f"Baseline {name!r} got unknown option(s) {sorted(unknown)}; "
-            f"it accepts {sorted(allowed) or 'none'}."
+            f"it accepts {sorted(spec.options) or 'none'}."
         )
 
     def baseline(video: torch.Tensor, regions: torch.Tensor | None = None) -> torch.Tensor:
-        return function(video, regions=regions, **kwargs)
+        return spec.function(video, regions=regions, **kwargs)
 
     baseline.__name__ = name
-    baseline.__doc__ = function.__doc__
+    baseline.__doc__ = spec.function.__doc__
+    baseline.needs_regions = spec.needs_regions
     return baseline
 
 

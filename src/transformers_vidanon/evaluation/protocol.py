@@ -65,7 +65,10 @@ class AnonymizedBatch(NamedTuple):
 
 
 Anonymizer = Callable[[torch.Tensor, "torch.Tensor | None"], AnonymizedBatch]
-"""`(video (B, T, C, H, W) float in [0, 1], regions (B, T, H, W) bool or None) -> AnonymizedBatch`."""
+"""`(video (B, T, C, H, W) float in [0, 1], regions (B, T, H, W) bool or None) -> AnonymizedBatch`.
+
+An anonymizer may carry two attributes the protocol reads: `needs_regions` (`"person"` or `"privacy"`: the regions
+of that kind are passed as `regions`; default `None`) and `identity` (`True` for the raw-video row)."""
 
 
 @dataclass
@@ -172,6 +175,7 @@ def baseline_anonymizer(name: str, **options) -> Anonymizer:
         return AnonymizedBatch(baseline(video, regions=regions))
 
     anonymize.identity = name == "raw"  # the raw-video row: cacheable, and the fine-tuned attacker's base
+    anonymize.needs_regions = baseline.needs_regions
     return anonymize
 
 
@@ -205,13 +209,14 @@ def vidanon_anonymizer(model, **pruning) -> Anonymizer:
 
 def oracle_anonymizer(tubelet_size: int, grid_size: int, tube: bool = False, fill_value: float = 0.0) -> Anonymizer:
     """The oracle: prune every tubelet touching a privacy region, on a `grid_size x grid_size` grid of
-    `tubelet_size`-frame tubelets (`tube`: one spatial mask per clip). Evaluate it with `needs_regions="privacy"`."""
+    `tubelet_size`-frame tubelets (`tube`: one spatial mask per clip); it is given the privacy regions."""
 
     def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
         out = oracle_pruning(video, regions, tubelet_size=tubelet_size, grid_size=grid_size, tube=tube,
                              fill_value=fill_value)
         return AnonymizedBatch(out.anonymized_pixel_values, out.keep_mask)
 
+    anonymize.needs_regions = "privacy"
     return anonymize
 
 
@@ -400,8 +405,7 @@ class _ProtocolRun:
         logger.info("cached the %s row in %s", pending.result.name, path)
 
     # -- one method ----------------------------------------------------------------------------------------------
-    def start(self, name: str, anonymizer: Anonymizer, needs_regions: bool | str = False,
-              extra: dict | None = None) -> _PendingMethod:
+    def start(self, name: str, anonymizer: Anonymizer, extra: dict | None = None) -> _PendingMethod:
         """Anonymize the clips and submit the method's fresh models."""
         config, data = self.config, self.data
         identity = _is_identity(anonymizer)
@@ -411,8 +415,8 @@ class _ProtocolRun:
                 cached.extra.update(extra or {})
                 return _PendingMethod(result=cached, identity=True)
         regions = (None, None)
-        if needs_regions:
-            kind = "person" if needs_regions is True else needs_regions
+        kind = getattr(anonymizer, "needs_regions", None)
+        if kind:
             regions = data.regions(kind)
             if regions[0] is None or regions[1] is None:
                 raise ValueError(f"method {name!r} needs {kind} regions (boxes or masks) and the data has none.")
@@ -517,14 +521,13 @@ def evaluate_method(
     anonymizer: Anonymizer,
     data: ProtocolData,
     config: ProtocolConfig | None = None,
-    needs_regions: bool | str = False,
     extra: dict | None = None,
     executor: Executor | None = None,
 ) -> MethodResult:
     """Anonymize once, train fresh models with every seed, measure them.
 
-    `needs_regions`: False, True or `"person"` (person regions: blackening), or `"privacy"` (privacy regions: the
-    oracle). `executor` (see `parallel.make_executor`) runs the fresh models; by default one is made from
+    The regions the anonymizer's `needs_regions` names (person regions for blackening, privacy regions for the
+    oracle) are passed to it. `executor` (see `parallel.make_executor`) runs the fresh models; by default one is made from
     `config.num_workers` for this call. With the `"finetuned"` attacker, the raw-trained attackers it starts from
     are trained first (or come from the Raw cache).
 
@@ -540,7 +543,7 @@ def evaluate_method(
             if config.cache_dir:
                 run.load_cached("Raw")
             run.submit_bases()
-        return run.finish(run.start(name, anonymizer, needs_regions, extra))
+        return run.finish(run.start(name, anonymizer, extra))
     finally:
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -554,7 +557,7 @@ def run_protocol(
     metadata: dict | None = None,
     executor: Executor | None = None,
 ) -> BenchmarkResults:
-    """Evaluate several methods `(name, anonymizer, needs_regions[, extra])` on the same data and seeds.
+    """Evaluate several methods `(name, anonymizer[, extra])` on the same data and seeds.
 
     The fresh models of up to `config.max_pending_methods` methods are in flight at once (on `executor`, or one made
     from `config.num_workers`); the Raw row (an identity anonymizer) goes first, since the fine-tuned attackers of
@@ -577,12 +580,15 @@ def run_protocol(
         window: deque[int] = deque()
         bar = tqdm(total=len(methods), desc="methods", disable=not config.progress)
         for index in order:
-            name, anonymizer, needs_regions, *rest = methods[index]
+            name, anonymizer, *rest = methods[index]
+            if rest and not isinstance(rest[0], dict):
+                raise TypeError(f"method {name!r}: write (name, anonymizer[, extra dict]); an anonymizer says itself "
+                                f"which regions it needs, got {rest[0]!r} as the third item.")
             while len(window) >= config.max_pending_methods:
                 oldest = window.popleft()
                 results[oldest] = run.finish(pending.pop(oldest))
                 bar.update()
-            pending[index] = run.start(name, anonymizer, needs_regions, rest[0] if rest else None)
+            pending[index] = run.start(name, anonymizer, rest[0] if rest else None)
             window.append(index)
             for waiting in pending.values():
                 run.submit_deferred(waiting, block=False)

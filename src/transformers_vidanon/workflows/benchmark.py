@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..evaluation.baselines import BASELINES
 from ..evaluation.fresh_training import FreshModelConfig, bf16_is_fast
 from ..evaluation.parallel import make_executor
 from ..evaluation.protocol import (
@@ -33,8 +34,8 @@ from ..reporting.report import MethodResult, markdown_table, plot_figure2, plot_
 
 logger = logging.getLogger(__name__)
 
-BASELINE_ROWS = (("Down-2x", "down2", False), ("Down-4x", "down4", False), ("Blackening", "blackening", True),
-                 ("StrongBlur", "strongblur", False))
+BENCHMARK_BASELINES = ("down2", "down4", "blackening", "strongblur")
+"""The baselines of the table (besides Raw), by their `evaluation.baselines.BASELINES` names."""
 
 
 def packaged_config(name: str) -> Path:
@@ -158,13 +159,13 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                               num_workers=config.workers, worker_threads=config.worker_threads,
                               cache_dir=str(output / "cache") if config.cache else None)
     executor = make_executor(config.workers, config.worker_threads)  # one pool for the table and the sweep
-    methods = [("Raw", baseline_anonymizer("raw"), False)]
-    methods += [(name, baseline_anonymizer(key), regions) for name, key, regions in BASELINE_ROWS]
+    methods = [(BASELINES["raw"].label, baseline_anonymizer("raw"))]
+    methods += [(BASELINES[key].label, baseline_anonymizer(key)) for key in BENCHMARK_BASELINES]
     for recipe, model in models.items():
-        methods.append((recipe_label(recipe), vidanon_anonymizer(model), False))
+        methods.append((recipe_label(recipe), vidanon_anonymizer(model)))
     if config.privacy_cls_row:
-        methods.append((f"{recipe_label(config.recipes[0])} λ=0", vidanon_anonymizer(first, lambda_priv=0.0), False))
-    methods.append(("Random pruning", random_pruning_anonymizer(first.config, seed=config.data_seed), False))
+        methods.append((f"{recipe_label(config.recipes[0])} λ=0", vidanon_anonymizer(first, lambda_priv=0.0)))
+    methods.append(("Random pruning", random_pruning_anonymizer(first.config, seed=config.data_seed)))
     methods += oracle_rows(first.config, config.oracle_grids)
     order = [name for name, *_rest in methods]  # the table keeps this order
     secondary = [m for m in methods if _is_secondary(m[0], config.secondary_rows, first.config)]
@@ -248,12 +249,12 @@ def _is_secondary(name: str, secondary_rows: tuple[str, ...], model_config) -> b
     return name in secondary_rows
 
 
-def oracle_rows(model_config, finer_grids: tuple[int, ...] = ()) -> list[tuple[str, object, str]]:
+def oracle_rows(model_config, finer_grids: tuple[int, ...] = ()) -> list[tuple[str, object]]:
     """The frontier: the oracle and the tube oracle at the model's tubelet grid, and the oracle at finer grids."""
     grid, tubelet = model_config.image_size // model_config.patch_size, model_config.tubelet_size
-    rows = [(f"Oracle {grid}x{grid}", oracle_anonymizer(tubelet, grid), "privacy"),
-            (f"Oracle tube {grid}x{grid}", oracle_anonymizer(tubelet, grid, tube=True), "privacy")]
-    rows += [(f"Oracle {g}x{g}", oracle_anonymizer(tubelet, g), "privacy") for g in finer_grids if g > grid]
+    rows = [(f"Oracle {grid}x{grid}", oracle_anonymizer(tubelet, grid)),
+            (f"Oracle tube {grid}x{grid}", oracle_anonymizer(tubelet, grid, tube=True))]
+    rows += [(f"Oracle {g}x{g}", oracle_anonymizer(tubelet, g)) for g in finer_grids if g > grid]
     return rows
 
 
