@@ -248,9 +248,9 @@ def test_benchmark_writes_table_and_figures(tmp_path):
     config = BenchmarkConfig(
         output_dir=str(tmp_path / "bench"), num_videos=18, image_size=32, video_frames=16, seeds=(0,),
         sweep_keep_rates=(0.5,), sweep_lambdas=(1.0,), sweep_modes=("tube",), fresh=FAST, progress=False,
-        training_overrides=("--num_train_epochs", "1", "--num_frames", "8", "--hidden_size", "32",
-                            "--num_hidden_layers", "2", "--intermediate_size", "64", "--pruning_layers", "0",
-                            "--keep_rate", "0.5", "--per_device_train_batch_size", "4"),
+        training_overrides={"num_train_epochs": 1, "num_frames": 8, "hidden_size": 32, "num_hidden_layers": 2,
+                            "intermediate_size": 64, "pruning_layers": [0], "keep_rate": 0.5,
+                            "per_device_train_batch_size": 4},
     )
     outcome = run_benchmark(config)
     files = outcome["files"]

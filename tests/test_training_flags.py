@@ -17,6 +17,7 @@ import yaml
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
 from transformers_vidanon.training.arguments import (
     AdversarialTrainingArguments,
+    build_arguments,
     parse_arguments,
     supported_trackers,
     trackers_for_accelerate,
@@ -102,6 +103,19 @@ def test_a_lone_yaml_path_is_the_config(tmp_path):
         parse_arguments([str(CONFIG), "--config", str(CONFIG)])
 
 
+def test_a_program_builds_the_same_arguments_as_the_command_line(tmp_path):
+    from transformers_vidanon.commands.benchmark import overrides_from_tokens
+
+    tokens = ["--learning_rate", "3e-4", "--pruning_layers", "0", "1", "--output_dir", str(tmp_path), "--cpu"]
+    assert build_arguments(CONFIG, overrides_from_tokens(tokens)) == parse_arguments(["--config", str(CONFIG), *tokens])
+    built = build_arguments(CONFIG, {"keep_rate": 0.5, "output_dir": str(tmp_path)})
+    assert built[0].keep_rate == [0.5]  # one value where a list is taken, as in the YAML files
+    with pytest.raises(ValueError, match=r"unknown argument\(s\) \['learning_rat'\] in 'overrides'"):
+        build_arguments(CONFIG, {"learning_rat": 1e-3})
+    with pytest.raises(ValueError, match="`num_train_epochs` must be a number"):
+        build_arguments(CONFIG, {"num_train_epochs": "many"})
+
+
 def test_hub_arguments_are_checked():
     with pytest.raises(ValueError, match="`hub_model_id` is given but `push_to_hub` is not set"):
         parse_arguments(["--hub_model_id", "user/x"])
@@ -166,3 +180,15 @@ def test_gradient_checkpointing_kwargs_reach_the_layers(tmp_path):
     assert all(layer._gradient_checkpointing_func.keywords == {"use_reentrant": True} for layer in layers)
     result = trainer.train()
     assert result.global_step == 2 and result.nonfinite_steps == 0
+
+
+def test_every_dataset_name_has_one_builder_and_the_run_and_evaluate_share_the_source():
+    from transformers_vidanon.data import DATASETS, DataSource
+    from transformers_vidanon.data.builders import DATASET_BUILDERS
+    from transformers_vidanon.training.arguments import DataArguments
+
+    assert tuple(DATASET_BUILDERS) == DATASETS
+    source = DataSource.from_arguments(DataArguments(dataset="vp_ucf101", data_dir="/videos", split=2))
+    assert (source.dataset, source.data_dir, source.split) == ("vp_ucf101", "/videos", 2)
+    with pytest.raises(ValueError, match="unknown dataset 'ucf102'"):
+        DataSource(dataset="ucf102")

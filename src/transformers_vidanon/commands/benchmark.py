@@ -26,17 +26,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def overrides_from_tokens(tokens: list[str]) -> dict[str, object]:
+    """`--key value [value ...]` tokens (a flag alone is `true`) as a mapping of training argument names to values;
+    the values are checked against the arguments' types when the training run is built."""
+    overrides: dict[str, object] = {}
+    key = None
+    for token in tokens:
+        if token.startswith("--"):
+            key = token[2:].replace("-", "_")
+            overrides[key] = "true"
+        elif key is None:
+            raise SystemExit(f"--train: {token!r} does not follow an argument name (write --train --name value ...)")
+        else:
+            previous = overrides[key]
+            overrides[key] = token if previous == "true" else [*previous, token] if isinstance(previous, list) \
+                else [previous, token]
+    return overrides
+
+
 def run(args) -> int:
     from transformers_vidanon.evaluation.fresh_training import FreshModelConfig
     from transformers_vidanon.workflows.benchmark import BenchmarkConfig, run_benchmark
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = BenchmarkConfig(output_dir=args.output, progress=not args.no_progress,
-                             training_overrides=tuple(args.train))
+                             training_overrides=overrides_from_tokens(args.train))
     if args.quick:
         config.num_videos, config.seeds, config.sweep_keep_rates, config.sweep_lambdas = 48, (0,), (0.5,), (1.0,)
         config.fresh = FreshModelConfig(action_epochs=2, frame_epochs=2, video_epochs=2, progress=config.progress)
-        config.training_overrides = ("--num_train_epochs", "1", *config.training_overrides)
+        config.training_overrides = {"num_train_epochs": 1, **config.training_overrides}
     if args.num_videos:
         config.num_videos = args.num_videos
     if args.seeds:

@@ -98,12 +98,12 @@ def _load_data(args):
                 "%s has no test split: measuring on its val split, and the results say so", args.data)
         train, test = splits["train"], splits[test_split]
     else:
+        from transformers_vidanon.data import DataSource
         from transformers_vidanon.data.builders import raw_splits
-        from transformers_vidanon.training.arguments import DataArguments
 
-        data_args = DataArguments(dataset=args.dataset, data_dir=str(data), split_dir=args.split_dir,
-                                  split=args.split, pa_annotations=args.pa_annotations)
-        train, test = raw_splits(data_args, args.image_size or 112, args.num_frames)
+        source = DataSource(dataset=args.dataset, data_dir=str(data), split_dir=args.split_dir, split=args.split,
+                            pa_annotations=args.pa_annotations)
+        train, test = raw_splits(source, args.image_size or 112, args.num_frames)
         if test is None:
             raise SystemExit(f"{args.data}: no test split found; the protocol needs one.")
     boxes = None

@@ -7,34 +7,87 @@
 - [`manifests`]: datasets described by a CSV / JSON-lines manifest;
 - [`transforms`]: lazy decoding of rows into clips ([`ClipTransform`]);
 - [`collate`]: batches, and the bad videos left out of them;
+- [`sources`]: the dataset names and where a dataset's files are ([`DataSource`]);
 - [`builders`]: the registry of named datasets the training and evaluation commands load;
 - [`synth`]: the SynthPrivacy generator.
 
-The names below are the loaders' public API.
+The names below are the loaders' public API; they load on first use, so that importing a light module of
+this package ([`sources`], [`labels`]) does not import `datasets` and torch.
 """
 
-from .collate import BadVideoLog, collate_clips
-from .collections import (
-    hmdb51_minus_pa_hmdb51,
-    load_hmdb51,
-    load_pa_hmdb51,
-    load_ucf101,
-    load_videofolder,
-    load_vispr,
-    load_vp_hmdb51,
-    load_vp_ucf101,
-)
-from .manifests import MANIFEST_COLUMNS, load_manifest
-from .schema import dataset_metadata, privacy_attribute_names, video_features
-from .splits import SPLIT_ALIASES, SPLITS, SplitOverlapError, canonical_split_name, check_disjoint_splits
-from .transforms import ClipTransform, apply_clip_transform
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> the module of this package that defines it
+_LAZY_NAMES: dict[str, str] = {
+    "BadVideoLog": "collate",
+    "collate_clips": "collate",
+    "hmdb51_minus_pa_hmdb51": "collections",
+    "load_hmdb51": "collections",
+    "load_pa_hmdb51": "collections",
+    "load_ucf101": "collections",
+    "load_videofolder": "collections",
+    "load_vispr": "collections",
+    "load_vp_hmdb51": "collections",
+    "load_vp_ucf101": "collections",
+    "MANIFEST_COLUMNS": "manifests",
+    "load_manifest": "manifests",
+    "dataset_metadata": "schema",
+    "privacy_attribute_names": "schema",
+    "video_features": "schema",
+    "DATASETS": "sources",
+    "DataSource": "sources",
+    "SPLITS": "splits",
+    "SPLIT_ALIASES": "splits",
+    "SplitOverlapError": "splits",
+    "canonical_split_name": "splits",
+    "check_disjoint_splits": "splits",
+    "ClipTransform": "transforms",
+    "apply_clip_transform": "transforms",
+}
+
+if TYPE_CHECKING:
+    from .collate import BadVideoLog, collate_clips
+    from .collections import (
+        hmdb51_minus_pa_hmdb51,
+        load_hmdb51,
+        load_pa_hmdb51,
+        load_ucf101,
+        load_videofolder,
+        load_vispr,
+        load_vp_hmdb51,
+        load_vp_ucf101,
+    )
+    from .manifests import MANIFEST_COLUMNS, load_manifest
+    from .schema import dataset_metadata, privacy_attribute_names, video_features
+    from .sources import DATASETS, DataSource
+    from .splits import SPLIT_ALIASES, SPLITS, SplitOverlapError, canonical_split_name, check_disjoint_splits
+    from .transforms import ClipTransform, apply_clip_transform
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY_NAMES])
+
 
 __all__ = [
+    "DATASETS",
     "MANIFEST_COLUMNS",
     "SPLITS",
     "SPLIT_ALIASES",
     "BadVideoLog",
     "ClipTransform",
+    "DataSource",
     "SplitOverlapError",
     "apply_clip_transform",
     "canonical_split_name",

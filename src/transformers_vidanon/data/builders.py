@@ -7,6 +7,7 @@ One function per question a training script asks: which videos, which labels, de
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .collections import (
 from .labels import PRIVACY_ATTRIBUTES
 from .manifests import load_manifest
 from .schema import dataset_metadata
+from .sources import DataSource
 from .splits import SPLIT_ALIASES, check_disjoint_splits
 from .transforms import ClipTransform, apply_clip_transform
 
@@ -98,43 +100,65 @@ def _has_privacy_labels(dataset: Dataset) -> bool:
     return bool(values.size) and bool(np.isfinite(values).all(axis=-1).any())
 
 
-def raw_splits(data_args, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
-    """The untransformed (train, eval) datasets for `data_args.dataset`."""
-    name = data_args.dataset
-    if name in ("synth", "manifest"):
-        manifest = (
-            ensure_synth(data_args.data_dir, data_args.synth_num_videos, data_args.synth_seed, image_size, num_frames)
-            if name == "synth"
-            else Path(data_args.manifest)
-        )
-        return _train_and_eval(load_manifest(manifest), f"manifest {str(manifest)!r}")
-    if name == "videofolder":
-        return _train_and_eval(load_videofolder(data_args.data_dir), f"video folder {data_args.data_dir!r}")
-    common = dict(root=data_args.data_dir, split_dir=data_args.split_dir, split=data_args.split)
-    if name == "ucf101":
-        return load_ucf101(subset="train", **common), load_ucf101(subset="test", **common)
-    if name == "hmdb51":
-        return load_hmdb51(subset="train", **common), load_hmdb51(subset="test", **common)
-    if name == "vp_ucf101":
-        return (load_vp_ucf101(subset="train", labels_path=data_args.privacy_labels, **common),
-                load_vp_ucf101(subset="test", labels_path=data_args.privacy_labels, **common))
-    if name == "vp_hmdb51":
-        return (load_vp_hmdb51(subset="train", labels_path=data_args.privacy_labels, **common),
-                load_vp_hmdb51(subset="test", labels_path=data_args.privacy_labels, **common))
-    if name == "pa_hmdb51":
-        train = hmdb51_minus_pa_hmdb51(annotation_path=data_args.pa_annotations,
-                                               labels_path=data_args.privacy_labels, subset="all", **common)
-        test = load_pa_hmdb51(data_args.data_dir, data_args.pa_annotations)
-        return train, test
-    if name == "ucf101_vispr":
-        # one stream of rows: UCF101 videos carry actions (privacy unknown), VISPR images carry privacy (action
-        # unknown); the model's losses leave unknown labels out
-        actions = load_ucf101(subset="train", **common)
-        privacy = load_vispr(data_args.vispr_dir, data_args.vispr_annotation_dir, split="train")
-        privacy = privacy.cast(actions.features)
-        test = load_vp_ucf101(subset="test", labels_path=data_args.privacy_labels, **common)
-        return concatenate_datasets([actions, privacy]), test
-    raise ValueError(f"unknown dataset {name!r}")
+def _manifest_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+    if source.dataset == "synth":
+        manifest = ensure_synth(source.data_dir, source.synth_num_videos, source.synth_seed, image_size, num_frames)
+    else:
+        manifest = Path(source.manifest)
+    return _train_and_eval(load_manifest(manifest), f"manifest {str(manifest)!r}")
+
+
+def _videofolder_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+    return _train_and_eval(load_videofolder(source.data_dir), f"video folder {source.data_dir!r}")
+
+
+def _official(source: DataSource) -> dict:
+    return {"root": source.data_dir, "split_dir": source.split_dir, "split": source.split}
+
+
+def _train_test(loader, **options):
+    """A builder from a collection loader taking `subset="train"/"test"` (and the official split files)."""
+
+    def build(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+        extra = {key: getattr(source, value) for key, value in options.items()}
+        return (loader(subset="train", **_official(source), **extra),
+                loader(subset="test", **_official(source), **extra))
+
+    return build
+
+
+def _pa_hmdb51_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+    train = hmdb51_minus_pa_hmdb51(annotation_path=source.pa_annotations, labels_path=source.privacy_labels,
+                                   subset="all", **_official(source))
+    return train, load_pa_hmdb51(source.data_dir, source.pa_annotations)
+
+
+def _ucf101_vispr_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+    # one stream of rows: UCF101 videos carry actions (privacy unknown), VISPR images carry privacy (action
+    # unknown); the model's losses leave unknown labels out
+    actions = load_ucf101(subset="train", **_official(source))
+    privacy = load_vispr(source.vispr_dir, source.vispr_annotation_dir, split="train").cast(actions.features)
+    test = load_vp_ucf101(subset="test", labels_path=source.privacy_labels, **_official(source))
+    return concatenate_datasets([actions, privacy]), test
+
+
+DATASET_BUILDERS: dict[str, Callable[[DataSource, int, int], tuple[Dataset, Dataset | None]]] = {
+    "synth": _manifest_splits,
+    "manifest": _manifest_splits,
+    "videofolder": _videofolder_splits,
+    "ucf101": _train_test(load_ucf101),
+    "hmdb51": _train_test(load_hmdb51),
+    "vp_ucf101": _train_test(load_vp_ucf101, labels_path="privacy_labels"),
+    "vp_hmdb51": _train_test(load_vp_hmdb51, labels_path="privacy_labels"),
+    "pa_hmdb51": _pa_hmdb51_splits,
+    "ucf101_vispr": _ucf101_vispr_splits,
+}
+"""The registry: dataset name (`sources.DATASETS`) -> `(source, image_size, num_frames) -> (train, eval)`."""
+
+
+def raw_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+    """The untransformed (train, eval) datasets of `source` (`eval` is `None` where there is none)."""
+    return DATASET_BUILDERS[source.dataset](source, image_size, num_frames)
 
 
 def build_training_data(
@@ -152,7 +176,7 @@ def build_training_data(
     Raises:
         ValueError: unusable split names, no privacy labels where they are required, or splits sharing videos.
     """
-    train, evaluation = raw_splits(data_args, image_size, num_frames)
+    train, evaluation = raw_splits(DataSource.from_arguments(data_args), image_size, num_frames)
     if require_privacy_labels and not _has_privacy_labels(train):
         raise ValueError(
             f"the training set of dataset={data_args.dataset!r} has no privacy labels (every `privacy_labels` is "

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import sys
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser
 
+from ..data.sources import DATASETS
+
 MODEL_INITS = ("scratch", "vidanon", "videomae", "vit")
-DATASETS = ("synth", "manifest", "videofolder", "ucf101", "hmdb51", "vp_ucf101", "vp_hmdb51", "pa_hmdb51", "ucf101_vispr")
 OBJECTIVES = ("grl", "alternating", "locate")
 BUDGET_LOSSES = ("bce", "entropy")
 GRL_SCHEDULES = ("epoch", "step", "constant")
@@ -430,12 +432,30 @@ def load_yaml_config(path: str | Path) -> dict[str, Any]:
             flat.update(value)
         else:
             flat[key] = value
+    return typed_argument_values(flat, str(path))
+
+
+def typed_argument_values(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """`values` (argument name -> value) checked against the arguments' names and types, as `load_yaml_config`
+    does for a file; errors name the key and `source`."""
     known = {f.name for cls in ALL_ARGUMENT_CLASSES for f in dataclasses.fields(cls)}
-    unknown = sorted(set(flat) - known)
+    unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"unknown argument(s) {unknown} in {str(path)!r}.")
+        raise ValueError(f"unknown argument(s) {unknown} in {source!r}.")
     types = {name: hint for cls in ALL_ARGUMENT_CLASSES for name, hint in typing.get_type_hints(cls).items()}
-    return {key: _yaml_value(value, types[key], key, path) for key, value in flat.items()}
+    return {key: _yaml_value(value, types[key], key, Path(source)) for key, value in values.items()}
+
+
+def build_arguments(
+    config: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> tuple[ModelArguments, DataArguments, AdversarialTrainingArguments]:
+    """The three argument dataclasses from a YAML config and a mapping of overrides (the way a program sets up a
+    training run; `parse_arguments` is the command line's way), checked as the command line checks them."""
+    values = load_yaml_config(config) if config is not None else {}
+    values.update(typed_argument_values(dict(overrides or {}), "overrides"))
+    model_args, data_args, training_args = HfArgumentParser(ALL_ARGUMENT_CLASSES).parse_dict(values)[:3]
+    validate_arguments(model_args, data_args, training_args)
+    return model_args, data_args, training_args
 
 
 def _yaml_value(value: Any, hint: Any, key: str, path: Path) -> Any:

@@ -14,9 +14,11 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from ..data.synth import generate_synth_privacy
 from ..evaluation.baselines import BASELINES
 from ..evaluation.fresh_training import FreshModelConfig, bf16_is_fast
 from ..evaluation.parallel import make_executor
@@ -30,7 +32,11 @@ from ..evaluation.protocol import (
     synth_protocol_data,
     vidanon_anonymizer,
 )
+from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
+from ..reporting.modelcard import results_from_benchmark, save_model_card
 from ..reporting.report import MethodResult, markdown_table, plot_figure2, plot_tradeoff, write_results_json
+from ..training.arguments import build_arguments
+from ..training.trainer import train_from_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +62,7 @@ class BenchmarkConfig:
         recipes: which packaged training configs to train and evaluate: `synthetic` (the default recipe, chosen by
             `benchmarks/results/synth_ablation.md`) and/or `synthetic_paper` (the paper's objective at this scale);
             the first one is the model of the sweep, the random control, the oracle rows and the figure.
-        training_overrides: `--key value` pairs applied over every recipe.
+        training_overrides: training arguments (name -> value, as in the YAML configs) applied over every recipe.
         seeds: fresh-model seeds of the main table.
         sweep_keep_rates / sweep_lambdas / sweep_modes: VidAnon inference settings of the trade-off curve (a keep
             rate applies at every pruning layer); the random-pruning control is run at every sweep keep rate too.
@@ -83,7 +89,7 @@ class BenchmarkConfig:
     image_size: int = 64
     video_frames: int = 32
     recipes: tuple[str, ...] = ("synthetic",)
-    training_overrides: tuple[str, ...] = ()
+    training_overrides: dict[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] = (0, 1, 2)
     sweep_keep_rates: tuple[float, ...] = (0.75, 0.85)
     sweep_lambdas: tuple[float, ...] = (0.0, 2.0)
@@ -110,17 +116,13 @@ def recipe_label(recipe: str) -> str:
 
 
 def _train_vidanon(config: BenchmarkConfig, data_dir: Path, recipe: str) -> Path:
-    from ..training.arguments import parse_arguments
-    from ..training.trainer import train_from_arguments
-
     output = Path(config.output_dir) / f"vidanon-{recipe}"
     if (output / "model" / "model.safetensors").is_file():
         logger.info("reusing the trained model in %s", output / "model")
         return output / "model"
-    argv = ["--config", str(packaged_config(recipe)), "--data_dir", str(data_dir), "--output_dir", str(output),
-            "--resume_from_checkpoint", "latest", "--disable_tqdm", str(not config.progress),
-            *config.training_overrides]
-    result = train_from_arguments(*parse_arguments(argv))
+    overrides = {"data_dir": str(data_dir), "output_dir": str(output), "resume_from_checkpoint": "latest",
+                 "disable_tqdm": not config.progress, **config.training_overrides}
+    result = train_from_arguments(*build_arguments(packaged_config(recipe), overrides))
     if result.model_dir is None:
         raise RuntimeError(f"training with the {recipe} recipe stopped early; rerun to resume from its checkpoint")
     return Path(result.model_dir)
@@ -128,9 +130,6 @@ def _train_vidanon(config: BenchmarkConfig, data_dir: Path, recipe: str) -> Path
 
 def run_benchmark(config: BenchmarkConfig) -> dict:
     """Run everything; returns `{"results": BenchmarkResults, "sweep": [...], "files": {...}, "seconds": {...}}`."""
-    from ..data.synth import generate_synth_privacy
-    from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
-
     if config.threads:
         torch.set_num_threads(config.threads)
     output = Path(config.output_dir)
@@ -260,7 +259,6 @@ def oracle_rows(model_config, finer_grids: tuple[int, ...] = ()) -> list[tuple[s
 
 def _write_card(model_dir: Path, model, results, method_name: str) -> None:
     """Refresh the model card of a trained model with the protocol's results (its own row, Raw and chance)."""
-    from ..reporting.modelcard import results_from_benchmark, save_model_card
 
     card_results = results_from_benchmark(results)
     methods = card_results["methods"]
