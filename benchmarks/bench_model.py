@@ -1,8 +1,10 @@
 """Forward time and peak memory of VidAnon against transformers' `VideoMAEModel` of the same size.
 
-Both backbones run in the same process on the CPU, batch 1, float32, eval mode, under `torch.no_grad()`. Every
-timing round runs each model once in a fixed order (VideoMAE, VidAnon schedules, ..., then again), so slow drifts
-of a shared machine hit all models alike; the medians of the rounds after warm-up are compared.
+All models of one backbone size run in the same process on the CPU, batch 1, float32, eval mode, under
+`torch.no_grad()`. Every timing round runs each model once, the order rotated by one model per round, so slow
+drifts of a shared machine hit all models alike; the medians of the rounds after warm-up are compared. The timing
+is repeated in several independent repetitions (a fresh process each, models built anew), and the ratios are
+reported per repetition with their spread, besides the ratios of the pooled rounds.
 
 Measured per model:
 
@@ -18,6 +20,7 @@ Usage:
     python benchmarks/bench_model.py                      # ViT-S and ViT-B, writes benchmarks/results/model.{json,md}
     python benchmarks/bench_model.py --configs vit_s      # one backbone only
     python benchmarks/bench_model.py --quick --output /tmp/bench   # tiny smoke run
+    python benchmarks/bench_model.py --configs vit_s --repetitions 7 --repeats 12   # more repetitions / rounds
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,16 +128,21 @@ FLOP_FORMULA = (
     "plus 2*N*D*(C*t*p*p) for the tubelet embedding (N tubelets, t x p x p tubelets, C channels). One "
     "multiply-add = 2 FLOPs; softmax, norms, GELU, gathers and the fused-token sum are left out. La and Lm are "
     "read from the models themselves by forward hooks: VidAnon has 2 CLS tokens and, after the first pruning "
-    "layer, one fused token more than the tubelets it keeps; VideoMAE has N tokens in every layer."
+    "layer that prunes a tubelet, one fused token more than the tubelets it keeps (a layer keeping every tubelet "
+    "leaves the sequence as it is); VideoMAE has N tokens in every layer."
 )
 TIME_METHOD = (
     "Wall-clock time of one forward (time.perf_counter) and CPU time of the process over it (time.process_time), "
     "batch 1, float32, eval mode, torch.no_grad(). Each round runs every model once, the order rotated by one "
-    "model per round; warm-up rounds are discarded; statistics over the remaining rounds. 'time ratio' is "
+    "model per round; warm-up rounds are discarded. The timing runs in R independent repetitions, each in a fresh "
+    "process that builds the models anew (same seeds) and starts the rotation elsewhere. 'time ratio' is "
     "median(VidAnon) / median(VideoMAE) of wall time; 'paired ratio' is the median over rounds of VidAnon / "
-    "VideoMAE wall time within the same round; 'CPU-time ratio' is the ratio of median CPU times. With one torch "
-    "thread the CPU time is the forward's own work: it does not grow while the process waits for a core taken by "
-    "another process, which wall time does. Time targets are judged on both, and reported as such."
+    "VideoMAE wall time within the same round; 'CPU-time ratio' is the ratio of median CPU times. Each is given "
+    "over the pooled rounds of all repetitions, and per repetition: the median of the R per-repetition ratios "
+    "with their minimum and maximum is the spread to read; the paired ratios of single rounds are summarised by "
+    "their quartiles. With one torch thread the CPU time is the forward's own work: it does not grow while the "
+    "process waits for a core taken by another process, which wall time does. Time targets are judged on the "
+    "pooled ratios, wall and CPU time both, and reported as such with the number of repetitions meeting them."
 )
 MEMORY_METHOD = (
     "Primary: peak bytes held by the torch CPU allocator during one forward, above the level at its start "
@@ -383,14 +391,75 @@ def time_alternated(
     return times
 
 
+def time_child_main(config_name: str, keys: Sequence[str], repeats: int, warmup: int, offset: int,
+                    threads: int) -> dict[str, dict[str, list[float]]]:
+    """Run in a fresh process: build the models `keys`, then [`time_alternated`] them (one repetition).
+
+    `offset` rotates the order of the first round, so that repetitions do not all open with the same model.
+    """
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    backbone = BACKBONES[config_name]
+    keys = list(keys)
+    start = offset % len(keys)
+    models = {key: build_model(SPECS_BY_KEY[key], backbone) for key in keys[start:] + keys[:start]}
+    return time_alternated(models, make_input(backbone), repeats, warmup, desc=f"{config_name} repetition")
+
+
+def time_in_subprocess(config_name: str, keys: Sequence[str], repeats: int, warmup: int, offset: int,
+                       threads: int, timeout_s: float = 3600.0) -> dict[str, dict[str, list[float]]]:
+    """One timing repetition in a fresh process ([`time_child_main`]): `{key: {"wall": [...], "cpu": [...]}}`."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--time-child", config_name, ",".join(keys),
+               str(repeats), str(warmup), str(offset), "--threads", str(threads)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout_s, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"Timing repetition {offset} of {config_name} failed:\n{done.stderr[-2000:]}")
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"Timing repetition {offset} of {config_name} printed no result:\n{done.stdout[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float]:
+    """First and third quartile (inclusive method; the value itself for one value)."""
+    if len(values) == 1:
+        return values[0], values[0]
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q3
+
+
+def spread(values: Sequence[float]) -> dict[str, Any]:
+    """Median, min, max and quartiles of per-repetition (or per-round) values, and the values themselves."""
+    q1, q3 = quartiles(values)
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "q1": q1, "q3": q3,
+            "values": list(values)}
+
+
+def time_ratios(mine: Mapping[str, Sequence[float]], base: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """Wall-time, paired-round and CPU-time ratios of two models timed in the same rounds."""
+    paired = [a / b for a, b in zip(mine["wall"], base["wall"])]
+    return {
+        "time_ratio": statistics.median(mine["wall"]) / statistics.median(base["wall"]),
+        "paired_time_ratio": statistics.median(paired),
+        "cpu_time_ratio": statistics.median(mine["cpu"]) / statistics.median(base["cpu"]),
+    }
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # One backbone size
 # ----------------------------------------------------------------------------------------------------------------------
 def benchmark_backbone(
     config_name: str, specs: Sequence[ModelSpec], repeats: int, warmup: int, threads: int,
-    rss_keys: Sequence[str],
+    rss_keys: Sequence[str], repetitions: int = 1,
 ) -> dict[str, Any]:
-    """All measurements for one backbone size: per-model results, comparisons to VideoMAE and targets."""
+    """All measurements for one backbone size: per-model results, comparisons to VideoMAE and targets.
+
+    `repeats` measured rounds (after `warmup`) in each of `repetitions` independent timing repetitions.
+    """
     backbone = BACKBONES[config_name]
     pixel_values = make_input(backbone)
     logger.info("%s: building %d models", config_name, len(specs))
@@ -412,15 +481,21 @@ def benchmark_backbone(
         entry.update(allocator_peak_bytes(model, pixel_values))
         results[spec.key] = entry
 
-    logger.info("%s: timing, %d warm-up + %d rounds", config_name, warmup, repeats)
-    times = time_alternated(models, pixel_values, repeats, warmup, desc=f"{config_name} rounds")
-    for key, measured in times.items():
-        results[key]["time_s"] = summarize(measured["wall"])
-        results[key]["cpu_time_s"] = summarize(measured["cpu"])
-        waits = [wall / cpu for wall, cpu in zip(measured["wall"], measured["cpu"]) if cpu > 0]
-        results[key]["wall_over_cpu"] = statistics.median(waits) if waits else None
     del models
     gc.collect()
+    keys = [spec.key for spec in specs]
+    logger.info("%s: timing, %d repetitions of %d warm-up + %d rounds", config_name, repetitions, warmup, repeats)
+    runs = [time_in_subprocess(config_name, keys, repeats, warmup, index, threads)
+            for index in tqdm(range(repetitions), desc=f"{config_name} repetitions", leave=False)]
+    for key in keys:
+        wall = [value for run in runs for value in run[key]["wall"]]
+        cpu = [value for run in runs for value in run[key]["cpu"]]
+        results[key]["time_s"] = summarize(wall)
+        results[key]["cpu_time_s"] = summarize(cpu)
+        results[key]["time_s"]["by_repetition"] = [run[key]["wall"] for run in runs]
+        results[key]["cpu_time_s"]["by_repetition"] = [run[key]["cpu"] for run in runs]
+        waits = [w / c for w, c in zip(wall, cpu) if c > 0]
+        results[key]["wall_over_cpu"] = statistics.median(waits) if waits else None
 
     for key in tqdm(rss_keys, desc=f"{config_name} RSS", leave=False):
         results[key]["rss"] = measure_rss_in_subprocess(config_name, key, threads)
@@ -432,12 +507,17 @@ def benchmark_backbone(
         if spec.family != "vidanon" or spec.baseline_key not in results:
             continue
         mine, base = results[spec.key], results[spec.baseline_key]
-        paired = [a / b for a, b in zip(mine["time_s"]["samples"], base["time_s"]["samples"])]
+        pooled = time_ratios(
+            {"wall": mine["time_s"]["samples"], "cpu": mine["cpu_time_s"]["samples"]},
+            {"wall": base["time_s"]["samples"], "cpu": base["cpu_time_s"]["samples"]},
+        )
+        per_repetition = [time_ratios(run[spec.key], run[spec.baseline_key]) for run in runs]
+        paired_rounds = [a / b for a, b in zip(mine["time_s"]["samples"], base["time_s"]["samples"])]
         comparisons[spec.key] = {
             "baseline": spec.baseline_key,
-            "time_ratio": mine["time_s"]["median"] / base["time_s"]["median"],
-            "paired_time_ratio": statistics.median(paired),
-            "cpu_time_ratio": mine["cpu_time_s"]["median"] / base["cpu_time_s"]["median"],
+            **pooled,
+            "repetitions": {name: spread([ratios[name] for ratios in per_repetition]) for name in pooled},
+            "paired_round_ratios": spread(paired_rounds),
             "flop_ratio": mine["flops"] / base["flops"],
             "memory_ratio": mine["peak_bytes"] / base["peak_bytes"] if base["peak_bytes"] else None,
             "rss_ratio": (
@@ -451,6 +531,7 @@ def benchmark_backbone(
         "num_tubelets": (backbone["num_frames"] // backbone["tubelet_size"])
         * (backbone["image_size"] // backbone["patch_size"]) ** 2,
         "repeats": repeats,
+        "repetitions": repetitions,
         "warmup": warmup,
         "models": results,
         "comparisons": comparisons,
@@ -496,6 +577,18 @@ def evaluate_targets(
             "to itself; more = it waited for one)."
         )
 
+    def by_repetition(c: dict[str, Any], check) -> str:
+        """Per-repetition ratios: median [min, max], and how many repetitions meet the target."""
+        reps = c.get("repetitions")
+        if not reps:
+            return ""
+        parts = []
+        for name, label in (("time_ratio", "wall"), ("cpu_time_ratio", "CPU")):
+            values = reps[name]["values"]
+            parts.append(f"{label} {reps[name]['median']:.3f} [{reps[name]['min']:.3f}, {reps[name]['max']:.3f}], "
+                         f"met in {sum(check(v) for v in values)} of {len(values)}")
+        return " Per repetition, median [min, max]: " + "; ".join(parts) + "."
+
     for key in ("vidanon_paper_sdpa", "vidanon_evit_sdpa"):
         if key not in comparisons:
             continue
@@ -507,6 +600,7 @@ def evaluate_targets(
             f"paired-round {c['paired_time_ratio']:.3f}); CPU-time ratio {c['cpu_time_ratio']:.3f} "
             f"(difference {cpu_gap:+.3f})."
         )
+        details += by_repetition(c, lambda v, f=c["flop_ratio"]: abs(v - f) <= TIME_TOLERANCE)
         if not (met_wall and met_cpu):
             details += fixed + waiting(key, c["baseline"])
         targets.append({
@@ -523,6 +617,7 @@ def evaluate_targets(
             f"wall-time ratio {c['time_ratio']:.3f} (paired-round {c['paired_time_ratio']:.3f}); CPU-time ratio "
             f"{c['cpu_time_ratio']:.3f}; FLOP ratio {c['flop_ratio']:.4f}."
         )
+        details += by_repetition(c, lambda v: v <= SCORING_OVERHEAD_LIMIT)
         if not (met_wall and met_cpu):
             details += fixed + waiting("vidanon_keep1_sdpa", c["baseline"])
         targets.append({
@@ -588,6 +683,25 @@ def code_version() -> dict[str, Any]:
     return {"git_commit": commit, "uncommitted_package_files": [line[3:] for line in changed if line.strip()]}
 
 
+def noise_note(report: dict[str, Any]) -> str | None:
+    """A warning when the timings look disturbed: a busy machine (load average at least half the logical CPUs)
+    or per-repetition time ratios spreading over more than 0.05; None otherwise."""
+    cpus = report["machine"]["logical_cpus"] or 1
+    load = max(report["load_average_start"] + report["load_average_end"])
+    widest = 0.0
+    for block in report["configs"].values():
+        for c in block["comparisons"].values():
+            for name in ("time_ratio", "cpu_time_ratio"):
+                values = (c.get("repetitions") or {}).get(name)
+                if values:
+                    widest = max(widest, values["max"] - values["min"])
+    if load < cpus / 2 and widest <= 0.05:
+        return None
+    return (f"Noisy timings: measured on a shared {cpus}-core machine (highest load average {load:.2f}) while "
+            f"other work ran; per-repetition time ratios spread over up to {widest:.3f}. Read the per-repetition "
+            "ranges as the uncertainty of every ratio.")
+
+
 def _mib(nbytes: float | None) -> str:
     return "-" if nbytes is None else f"{nbytes / 2**20:.1f}"
 
@@ -612,6 +726,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{report['load_average_end']}. The machine is shared with other work, so absolute times carry "
         "that load; the ratios come from alternated rounds and are the figures to read, the CPU-time ratio "
         "first where the wall/CPU column shows waiting."),
+    ]
+    if report.get("noise_note"):
+        lines.append(f"- {report['noise_note']}")
+    lines += [
         "",
         "## Method",
         "",
@@ -627,7 +745,8 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"heads, MLP {b['intermediate_size']}, {b['num_frames']} x {b['image_size']} x {b['image_size']}, "
             f"patch {b['patch_size']}, tubelet {b['tubelet_size']} ({block['num_tubelets']} tubelets)"),
             "",
-            f"{block['warmup']} warm-up rounds, then {block['repeats']} measured rounds.",
+            (f"{block.get('repetitions', 1)} independent timing repetitions (a fresh process each), each "
+            f"{block['warmup']} warm-up rounds, then {block['repeats']} measured rounds."),
             "",
             ("| model | attention | schedule | median s | min s | max s | median CPU s | wall/CPU | GFLOPs | "
             "tokens after last layer | peak alloc MiB | RSS growth MiB | weights MiB |"),
@@ -643,16 +762,29 @@ def render_markdown(report: dict[str, Any]) -> str:
             )
         lines += [
             "",
-            ("| VidAnon model | vs | time ratio | paired ratio | CPU-time ratio | FLOP ratio | peak alloc ratio | "
-            "RSS growth ratio |"),
-            "|---|---|---|---|---|---|---|---|",
+            ("Ratios over the pooled rounds, then per repetition as median [min, max] over the "
+             f"{block.get('repetitions', 1)} repetitions; paired ratios of single rounds as median [first, third "
+             "quartile]."),
+            "",
+            ("| VidAnon model | vs | FLOP ratio | time ratio | per repetition | paired ratio | single rounds | "
+            "CPU-time ratio | per repetition | peak alloc ratio | RSS growth ratio |"),
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
+
+        def ranged(values: dict[str, Any] | None, low: str = "min", high: str = "max") -> str:
+            if not values:
+                return "-"
+            return f"{values['median']:.3f} [{values[low]:.3f}, {values[high]:.3f}]"
+
         for key, c in block["comparisons"].items():
             rss = "-" if c["rss_ratio"] is None else f"{c['rss_ratio']:.3f}"
             mem = "-" if c["memory_ratio"] is None else f"{c['memory_ratio']:.3f}"
+            reps = c.get("repetitions") or {}
             lines.append(
-                f"| {key} | {c['baseline']} | {c['time_ratio']:.3f} | {c['paired_time_ratio']:.3f} | "
-                f"{c['cpu_time_ratio']:.3f} | {c['flop_ratio']:.3f} | {mem} | {rss} |"
+                f"| {key} | {c['baseline']} | {c['flop_ratio']:.3f} | {c['time_ratio']:.3f} | "
+                f"{ranged(reps.get('time_ratio'))} | {c['paired_time_ratio']:.3f} | "
+                f"{ranged(c.get('paired_round_ratios'), 'q1', 'q3')} | {c['cpu_time_ratio']:.3f} | "
+                f"{ranged(reps.get('cpu_time_ratio'))} | {mem} | {rss} |"
             )
         lines += ["", "Targets (SDPA):", "", "| target | model | met | details |", "|---|---|---|---|"]
         for t in block["targets"]:
@@ -680,17 +812,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="Smoke run: tiny backbone, 1 warm-up and 2 measured rounds, RSS of two models only.")
     parser.add_argument("--configs", nargs="+", choices=["vit_s", "vit_b"], default=["vit_s", "vit_b"],
                         help="Backbone sizes to run (ignored with --quick).")
-    parser.add_argument("--repeats", type=int, default=20, help="Measured rounds for ViT-S (at least 10).")
-    parser.add_argument("--repeats-vit-b", type=int, default=10, help="Measured rounds for ViT-B (at least 10).")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="Measured rounds per repetition for ViT-S (at least 10).")
+    parser.add_argument("--repeats-vit-b", type=int, default=10,
+                        help="Measured rounds per repetition for ViT-B (at least 10).")
+    parser.add_argument("--repetitions", type=int, default=5,
+                        help="Independent timing repetitions (a fresh process each) for ViT-S.")
+    parser.add_argument("--repetitions-vit-b", type=int, default=3,
+                        help="Independent timing repetitions for ViT-B (about 7 minutes each on 2 cores).")
     parser.add_argument("--warmup", type=int, default=2, help="Warm-up rounds, not measured.")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (default 1: on a shared machine, one thread is the least "
                              "disturbed by other processes).")
     parser.add_argument("--no-rss", action="store_true", help="Skip the fresh-process resident-set cross-check.")
     parser.add_argument("--rss-child", nargs=2, metavar=("CONFIG", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--time-child", nargs=5, metavar=("CONFIG", "MODELS", "REPEATS", "WARMUP", "OFFSET"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}.")
+    for name in ("repetitions", "repetitions_vit_b"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}.")
     if args.warmup < 0:
         parser.error(f"--warmup must be >= 0, got {args.warmup}.")
     if not args.quick:
@@ -706,6 +849,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rss_child:
         print(json.dumps(rss_child_main(args.rss_child[0], args.rss_child[1], args.threads)))
         return 0
+    if args.time_child:
+        config_name, keys, repeats, warmup, offset = args.time_child
+        times = time_child_main(config_name, keys.split(","), int(repeats), int(warmup), int(offset), args.threads)
+        print(json.dumps(times))
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
     try:
@@ -714,10 +862,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
 
     if args.quick:
-        plan = {"tiny": (2, 1)}
+        plan = {"tiny": (1, 1, 2)}  # 2 repetitions of 1 warm-up + 1 measured round
     else:
         repeats = {"vit_s": args.repeats, "vit_b": args.repeats_vit_b}
-        plan = {name: (repeats[name], args.warmup) for name in args.configs}
+        repetitions = {"vit_s": args.repetitions, "vit_b": args.repetitions_vit_b}
+        plan = {name: (repeats[name], args.warmup, repetitions[name]) for name in args.configs}
 
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -729,18 +878,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "method": {"time": TIME_METHOD, "memory": MEMORY_METHOD, "flops": FLOP_FORMULA},
         "configs": {},
     }
-    for name, (repeats, warmup) in plan.items():
+    for name, (repeats, warmup, repetitions) in plan.items():
         if args.no_rss:
             rss_keys: Sequence[str] = ()
         elif args.quick:
             rss_keys = QUICK_RSS_KEYS
         else:
             rss_keys = [spec.key for spec in MODEL_SPECS]
-        report["configs"][name] = benchmark_backbone(name, MODEL_SPECS, repeats, warmup, args.threads, rss_keys)
+        report["configs"][name] = benchmark_backbone(name, MODEL_SPECS, repeats, warmup, args.threads, rss_keys,
+                                                     repetitions)
         for target in report["configs"][name]["targets"]:
             logger.info("%s %s, %s [%s]: %s", name, target["target"], target["model"], target["status"],
                         target["details"])
     report["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    report["noise_note"] = noise_note(report)
     report["gpu"] = "GPU: not measured on this machine (CPU only); no GPU figures are given."
 
     args.output.mkdir(parents=True, exist_ok=True)
