@@ -20,7 +20,7 @@ from transformers_vidanon.evaluation.protocol import (
     synth_protocol_data,
     vidanon_anonymizer,
 )
-from transformers_vidanon.reporting.report import markdown_table
+from transformers_vidanon.reporting import markdown_table
 
 
 def main() -> None:

@@ -23,10 +23,10 @@ logger = logging.getLogger("push_to_hub")
 
 
 def read_results(path: Path):
-    """A results JSON: either the model card's plain layout or what `evaluation.report.write_results_json` writes."""
+    """A results JSON: either the model card's plain layout or what `reporting.write_results_json` writes."""
     data = json.loads(path.read_text())
     if isinstance(data.get("chance"), dict):  # a BenchmarkResults file
-        from transformers_vidanon.reporting.report import BenchmarkResults
+        from transformers_vidanon.reporting import BenchmarkResults
 
         return BenchmarkResults.from_dict(data)
     return data

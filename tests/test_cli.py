@@ -110,8 +110,8 @@ def test_synth_help_defaults_are_the_generators():
 
 def test_output_files_keep_the_umask(tmp_path):
     from transformers_vidanon import VidAnonConfig
-    from transformers_vidanon.inference.anonymize import save_preview
     from transformers_vidanon.reporting.modelcard import save_model_card
+    from transformers_vidanon.reporting.plots import save_preview
     from transformers_vidanon.video import write_video
 
     frames = np.random.default_rng(0).integers(0, 256, size=(4, 16, 16, 3), dtype=np.uint8)

@@ -231,7 +231,7 @@ def test_malformed_results_are_named(change, message):
 
 
 def test_benchmark_results_object_is_accepted():
-    from transformers_vidanon.reporting.report import BenchmarkResults, ChanceLevels, MethodResult
+    from transformers_vidanon.reporting import BenchmarkResults, ChanceLevels, MethodResult
 
     benchmark = BenchmarkResults(
         methods=[MethodResult("Raw", action_top1=[0.9, 0.8], frame_cmap=[0.8, 0.7]),

@@ -134,7 +134,7 @@ def test_per_attribute_scores_agree_with_scikit_learn():
 
     from transformers_vidanon.evaluation.parallel import SerialExecutor
     from transformers_vidanon.evaluation.protocol import ProtocolData, _ProtocolRun
-    from transformers_vidanon.reporting.report import MethodResult
+    from transformers_vidanon.reporting import MethodResult
 
     labels = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 1]], dtype=np.float32)
     logits = np.array([[2.0, -1.0, 0.5], [-0.3, 0.2, 1.5], [0.1, 3.0, -2.0], [-1.0, 0.4, 0.3], [0.7, -0.2, -0.1],
@@ -276,7 +276,7 @@ def test_benchmark_writes_table_and_figures(tmp_path):
 
 
 def test_benchmark_model_card_carries_the_measured_rows(tmp_path):
-    from transformers_vidanon.reporting.report import BenchmarkResults, ChanceLevels, MethodResult
+    from transformers_vidanon.reporting import BenchmarkResults, ChanceLevels, MethodResult
     from transformers_vidanon.workflows.benchmark import _write_card
 
     model = tiny_model()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from transformers_vidanon.reporting.report import (
+from transformers_vidanon.reporting import (
     BenchmarkResults,
     ChanceLevels,
     MethodResult,

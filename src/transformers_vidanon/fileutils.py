@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -35,4 +38,34 @@ def mkstemp_with_umask(**kwargs: Any) -> tuple[int, str]:
     return descriptor, path
 
 
-__all__ = ["current_umask", "mkstemp_with_umask"]
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file path in the folder of `path` (created if missing) to write the output to: on a normal exit
+    it replaces `path` in one `os.replace`, on an exception it is deleted. A reader never sees a half-written file.
+
+    Example:
+
+    ```python
+    >>> with atomic_path("results/table.md") as temporary:
+    ...     temporary.write_text("| a | b |\n")
+    ```
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = mkstemp_with_umask(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    os.close(descriptor)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` through [`atomic_path`]; returns the path."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+__all__ = ["atomic_path", "current_umask", "mkstemp_with_umask", "write_text_atomically"]

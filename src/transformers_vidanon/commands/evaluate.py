@@ -159,7 +159,7 @@ def _anonymizers(args):
 def run(args) -> int:
     from transformers_vidanon.evaluation.fresh_training import FreshModelConfig
     from transformers_vidanon.evaluation.protocol import ProtocolConfig, run_protocol
-    from transformers_vidanon.reporting.report import markdown_table, write_results_json
+    from transformers_vidanon.reporting import markdown_table, write_results_json
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if len(args.seeds) < 3:

@@ -46,8 +46,8 @@ from ..metrics import (
     privacy_f1,
 )
 from ..pruning import apply_keep_mask
+from ..reporting import BenchmarkResults, ChanceLevels, MethodResult
 from ..reporting.provenance import collect_provenance, fingerprint, jsonable
-from ..reporting.report import BenchmarkResults, ChanceLevels, MethodResult
 from . import fresh_training, parallel
 from .baselines import get_baseline, oracle_pruning, random_pruning
 

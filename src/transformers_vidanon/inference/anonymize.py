@@ -38,8 +38,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..fileutils import mkstemp_with_umask
 from ..pruning import upsample_keep_mask
+from ..reporting.plots import save_preview
 from ..video import (
     DEFAULT_CRF,
     DEFAULT_MAX_PIXELS,
@@ -456,44 +456,6 @@ def _has_audio(path: Path) -> bool:
         return False
 
 
-def save_preview(raw_clip: np.ndarray, anonymized_clip: np.ndarray, path: str | os.PathLike, title: str,
-                 max_frames: int = 8) -> Path:
-    """Write a Figure-2-style PNG (raw frames above the same frames anonymized), atomically.
-
-    The drawing is `transformers_vidanon.reporting.report.plot_figure2` (matplotlib, Agg); this function picks
-    the frames, converts them, and renames the finished PNG into place.
-
-    Args:
-        raw_clip (`np.ndarray` of shape `(T, H, W, 3)`, uint8): consecutive input frames.
-        anonymized_clip (`np.ndarray` of shape `(T, H, W, 3)`, uint8): the same frames anonymized.
-        path (`str` or `os.PathLike`): the PNG to write.
-        title (`str`): row label (e.g. the file name and the frame range).
-        max_frames (`int`, *optional*, defaults to 8): at most this many frames, spread over the clip.
-
-    Returns:
-        `Path`: the written PNG.
-    """
-    from ..reporting.report import plot_figure2  # draws on a bare matplotlib Figure (Agg), no pyplot state
-
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise ValueError(f"the preview {str(path)!r} must be a .png file.")
-
-    def to_float(clip: np.ndarray) -> np.ndarray:  # (T, H, W, 3) uint8 -> (1, T, 3, H, W) in [0, 1]
-        return (np.asarray(clip).astype(np.float32) / 255.0).transpose(0, 3, 1, 2)[None]
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = mkstemp_with_umask(prefix=f".{path.stem}.", suffix=".tmp.png", dir=path.parent)
-    os.close(descriptor)
-    try:
-        plot_figure2(to_float(raw_clip), to_float(anonymized_clip), temporary,
-                     frames=min(max_frames, len(raw_clip)), clip_names=[title])
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return path
-
-
 # ----------------------------------------------------------------------------------------------------------------------
 # Files and folders
 # ----------------------------------------------------------------------------------------------------------------------
@@ -835,6 +797,5 @@ __all__ = [
     "override_pruning",
     "predict_keep_mask",
     "prepare_pixel_values",
-    "save_preview",
     "StageTimer",
 ]

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..fileutils import mkstemp_with_umask
+from ..fileutils import write_text_atomically
 from ..video import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError
 from .anonymize import (
     DEFAULT_BATCH_SIZE,
@@ -193,14 +193,7 @@ def _write_summary(path: Path, report: ShardedFolderReport, num_processes: int) 
         "written": len(report.reports), "skipped": len(report.skipped), "failed": len(report.failures),
         "videos": sorted(rows, key=lambda row: row["input"]),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = mkstemp_with_umask(prefix=".summary.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(summary, handle, indent=2)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    write_text_atomically(path, json.dumps(summary, indent=2))
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -24,13 +24,13 @@ The results dict (what the evaluation produces, as plain data):
 ```
 
 Every metric is a fraction in [0, 1], given as `{"mean": m, "std": s}` (std optional) or a plain number; a
-metric that was not measured is left out (or `None`). `reporting.report.BenchmarkResults` objects are accepted
+metric that was not measured is left out (or `None`). `reporting.BenchmarkResults` objects are accepted
 too ([`results_from_benchmark`] converts them). Without results the card says "not evaluated" and carries no
 model-index: no number is ever invented.
 
 What the card claims follows from what was measured:
 - a `model-index` (the Hub's results widget) only from a calibrated run: the Raw row must be clearly above chance
-  on action top-1 and on the attacker's cMAP (the rule of `reporting.report.calibration`), and the run must be
+  on action top-1 and on the attacker's cMAP (the rule of `reporting.calibration`), and the run must be
   neither a smoke run (`quick`) nor a single seed (a `--quick` benchmark has one). Otherwise the table is still
   shown, under a warning, and the metadata has no results;
 - "±" only with two seeds or more;
@@ -55,7 +55,7 @@ from typing import Any
 
 import yaml
 
-from ..fileutils import mkstemp_with_umask
+from ..fileutils import write_text_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ METRICS: tuple[tuple[str, str, str, str, bool], ...] = (
 METRIC_KEYS: tuple[str, ...] = tuple(metric[0] for metric in METRICS)
 MODEL_METHOD = "vidanon"
 RAW_METHOD = "raw"
-CALIBRATION_MIN_GAP = 0.05  # as `reporting.report.calibration`
+CALIBRATION_MIN_GAP = 0.05  # as `reporting.calibration`
 
 # the package's data set names (training arguments, results) -> the one name a card uses
 DATASET_NAMES: dict[str, str] = {
@@ -108,7 +108,7 @@ def load_template() -> str:
 # Results
 # ----------------------------------------------------------------------------------------------------------------------
 def results_from_benchmark(benchmark: Any) -> dict[str, Any]:
-    """Convert an `reporting.report.BenchmarkResults` into the plain results dict (see the module docstring)."""
+    """Convert an `reporting.BenchmarkResults` into the plain results dict (see the module docstring)."""
     methods: dict[str, dict[str, dict[str, float]]] = {}
     seeds = 0
     for method in benchmark.methods:
@@ -235,7 +235,7 @@ def _is_local_path(key: str, value: Any) -> bool:
 
 
 def calibration_check(results: dict[str, Any]) -> tuple[bool, str]:
-    """Whether normalised results can tell anonymizers apart, and why (the rule of `reporting.report.calibration`).
+    """Whether normalised results can tell anonymizers apart, and why (the rule of `reporting.calibration`).
 
     The Raw row must beat chance by more than 5 points and twice its std: on action top-1 (against
     `chance_top1`) and on the frame- or video-level attacker's cMAP (against `chance_cmap`).
@@ -603,15 +603,7 @@ def save_model_card(
         config = VidAnonConfig.from_pretrained(save_dir)
     card = render_model_card(config, results, training_args, base_model, **render_kwargs)
     save_dir.mkdir(parents=True, exist_ok=True)
-    path = save_dir / "README.md"
-    descriptor, temporary = mkstemp_with_umask(prefix=".README.", suffix=".tmp", dir=save_dir)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(card)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return path
+    return write_text_atomically(save_dir / "README.md", card)
 
 
 def push_to_hub_with_card(

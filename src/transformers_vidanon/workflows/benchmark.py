@@ -33,8 +33,8 @@ from ..evaluation.protocol import (
     vidanon_anonymizer,
 )
 from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
+from ..reporting import MethodResult, markdown_table, plot_figure2, plot_tradeoff, write_results_json
 from ..reporting.modelcard import results_from_benchmark, save_model_card
-from ..reporting.report import MethodResult, markdown_table, plot_figure2, plot_tradeoff, write_results_json
 from ..training.arguments import build_arguments
 from ..training.trainer import train_from_arguments
 
