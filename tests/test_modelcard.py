@@ -263,3 +263,17 @@ def test_template_is_packaged_and_complete():
                         "$results_section", "$repo_id", "$framework_versions"):
         assert placeholder in template
     assert "no guarantee of anonymity" in template
+
+
+@pytest.mark.parametrize("spread, informative", [(0.005, True), (0.04, False)])
+def test_the_card_and_the_results_table_apply_one_calibration_rule(spread, informative):
+    from transformers_vidanon.reporting import BenchmarkResults, ChanceLevels, MethodResult, calibration
+    from transformers_vidanon.reporting.modelcard import calibration_check, normalize_results
+
+    # Raw's frame cMAP is 6 points above chance: enough for a small spread, not for twice a 4-point std
+    raw = MethodResult("Raw", action_top1=[0.9, 0.92, 0.91], frame_cmap=[0.56 - spread, 0.56, 0.56 + spread],
+                       video_cmap=[0.7, 0.71, 0.72])
+    results = BenchmarkResults([raw, MethodResult("VidAnon", action_top1=[0.8] * 3, frame_cmap=[0.5] * 3)],
+                               ChanceLevels(action_top1=0.2, cmap=0.5), dataset="synth")
+    assert calibration(results).informative is informative
+    assert calibration_check(normalize_results(results))[0] is informative

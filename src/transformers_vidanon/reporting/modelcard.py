@@ -56,6 +56,8 @@ from typing import Any
 import yaml
 
 from ..fileutils import write_text_atomically
+from .results import calibration_checks
+from .tables import format_value, markdown_rows
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ METRICS: tuple[tuple[str, str, str, str, bool], ...] = (
 METRIC_KEYS: tuple[str, ...] = tuple(metric[0] for metric in METRICS)
 MODEL_METHOD = "vidanon"
 RAW_METHOD = "raw"
-CALIBRATION_MIN_GAP = 0.05  # as `reporting.calibration`
+CALIBRATION_MIN_GAP = 0.05  # the margin of `reporting.calibration`
 
 # the package's data set names (training arguments, results) -> the one name a card uses
 DATASET_NAMES: dict[str, str] = {
@@ -235,26 +237,21 @@ def _is_local_path(key: str, value: Any) -> bool:
 
 
 def calibration_check(results: dict[str, Any]) -> tuple[bool, str]:
-    """Whether normalised results can tell anonymizers apart, and why (the rule of `reporting.calibration`).
-
-    The Raw row must beat chance by more than 5 points and twice its std: on action top-1 (against
-    `chance_top1`) and on the frame- or video-level attacker's cMAP (against `chance_cmap`).
-    """
+    """Whether normalised results can tell anonymizers apart, and why: `reporting.results.calibration_checks` (the
+    rule of the results tables) on the Raw row."""
     raw_key = _find_method(results["methods"], RAW_METHOD)
     if raw_key is None:
         return False, "there is no Raw row to calibrate against"
-    raw = results["methods"][raw_key]
-    checks = [("action top-1", "action_top1", results["chance_top1"])]
-    checks += [(label, key, results["chance_cmap"]) for label, key in
-               (("frame-attacker cMAP", "frame_cmap"), ("video-attacker cMAP", "video_cmap")) if key in raw]
+    checks = calibration_checks(results["methods"][raw_key], results["chance_top1"], results["chance_cmap"],
+                                CALIBRATION_MIN_GAP)
     if len(checks) == 1:
         return False, "the attackers' cMAP on Raw video was not measured"
-    for label, key, chance in checks:
-        if key not in raw or chance is None:
-            return False, f"Raw {label} or its chance level was not measured"
-        mean, std = raw[key]
-        if mean - chance <= max(CALIBRATION_MIN_GAP, 2.0 * (std or 0.0)):
-            return False, f"Raw {label} ({100 * mean:.1f}%) is not clearly above chance ({100 * chance:.1f}%)"
+    for check in checks:
+        if check.mean is None or check.chance is None:
+            return False, f"Raw {check.label} or its chance level was not measured"
+        if not check.passed:
+            return False, (f"Raw {check.label} ({100 * check.mean:.1f}%) is not clearly above chance "
+                           f"({100 * check.chance:.1f}%)")
     return True, "Raw is clearly above chance on every measure"
 
 
@@ -266,12 +263,7 @@ def _find_method(methods: Mapping[str, Any], name: str) -> str | None:
 
 
 def _cell(value: tuple[float, float | None] | None, percent: bool) -> str:
-    if value is None:
-        return "-"
-    mean, std = value
-    scale, digits = (100.0, 2) if percent else (1.0, 3)
-    text = f"{mean * scale:.{digits}f}"
-    return text if std is None else f"{text} ± {std * scale:.{digits}f}"
+    return "-" if value is None else format_value(value[0], value[1], percent)
 
 
 def _results_section(results: dict[str, Any] | None) -> str:
@@ -286,12 +278,10 @@ def _results_section(results: dict[str, Any] | None) -> str:
     raw_key, model_key = _find_method(methods, RAW_METHOD), _find_method(methods, MODEL_METHOD)
     order = ([raw_key] if raw_key else []) + [k for k in methods if k not in (raw_key, model_key)]
     order += [model_key] if model_key else []
-    header = "| Method | " + " | ".join(metric[1] for metric in METRICS) + " |"
-    lines = [header, "|" + "---|" * (len(METRICS) + 1)]
+    rows = []
     for name in order:
         label = "Raw (no anonymization)" if name == raw_key else ("**This model**" if name == model_key else name)
-        cells = [_cell(methods[name].get(key), percent) for key, _, _, _, percent in METRICS]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        rows.append([label, *[_cell(methods[name].get(key), percent) for key, _, _, _, percent in METRICS]])
     chance = {
         "action_top1": results["chance_top1"],
         "frame_cmap": results["chance_cmap"],
@@ -299,8 +289,8 @@ def _results_section(results: dict[str, Any] | None) -> str:
         "frame_f1": results["chance_f1"],
         "video_f1": results["chance_f1"],
     }
-    cells = [_cell(None if chance[key] is None else (chance[key], None), percent) for key, _, _, _, percent in METRICS]
-    lines.append("| Chance level | " + " | ".join(cells) + " |")
+    rows.append(["Chance level", *[format_value(chance[key], None, percent) for key, _, _, _, percent in METRICS]])
+    lines = markdown_rows(["Method", *[metric[1] for metric in METRICS]], rows)
     seeds = results["seeds"]
     if seeds == 1:
         spread = "result of one seed (no spread is known)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -304,8 +305,48 @@ class Calibration:
     message: str
 
 
+CALIBRATED_METRICS: tuple[tuple[str, str], ...] = (
+    ("action top-1", "action_top1"),
+    ("frame-attacker cMAP", "frame_cmap"),
+    ("video-attacker cMAP", "video_cmap"),
+    ("fine-tuned-attacker cMAP", "finetuned_cmap"),
+)
+"""The measures calibration looks at on the Raw row: action top-1 against the action chance level, and every
+attacker's cMAP that was measured against the blind attacker's."""
+
+
+@dataclass(frozen=True)
+class CalibrationCheck:
+    """One measure of the Raw row against its chance level: `passed` when `mean - chance > needed`."""
+
+    label: str
+    mean: float | None
+    chance: float | None
+    needed: float
+
+    @property
+    def passed(self) -> bool:
+        return self.mean is not None and self.chance is not None and self.mean - self.chance > self.needed
+
+
+def calibration_checks(
+    raw: Mapping[str, tuple[float, float | None]], chance_top1: float | None, chance_cmap: float | None,
+    min_gap: float = 0.05,
+) -> list[CalibrationCheck]:
+    """The one calibration rule, on the Raw row's `(mean, std or None)` per metric: action top-1 and every measured
+    attacker cMAP must beat chance by more than `min_gap` and than twice the std over seeds."""
+    checks = []
+    for label, metric in CALIBRATED_METRICS:
+        if metric != "action_top1" and metric not in raw:
+            continue
+        mean, std = raw.get(metric, (None, None))
+        chance = chance_top1 if metric == "action_top1" else chance_cmap
+        checks.append(CalibrationCheck(label, mean, chance, max(min_gap, 2.0 * (std or 0.0))))
+    return checks
+
+
 def calibration(results: BenchmarkResults, min_gap: float = 0.05, raw_name: str = "Raw") -> Calibration:
-    """Checks that the benchmark can tell anonymizers apart.
+    """Checks that the benchmark can tell anonymizers apart ([`calibration_checks`] on its Raw row).
 
     If a fresh action model on Raw video is not clearly above chance, no anonymizer can show a utility
     loss; if the attacker on Raw video is not clearly above the blind attacker, no anonymizer can show a
@@ -323,28 +364,22 @@ def calibration(results: BenchmarkResults, min_gap: float = 0.05, raw_name: str 
         raw = results.method(raw_name)
     except KeyError:
         return Calibration(False, f"Calibration: no {raw_name!r} row, so the benchmark cannot be calibrated.")
-    checks = [("action top-1", "action_top1", results.chance.action_top1)]
-    checks += [
-        (label, metric, results.chance.cmap)
-        for label, metric in (("frame-attacker cMAP", "frame_cmap"), ("video-attacker cMAP", "video_cmap"),
-                              ("fine-tuned-attacker cMAP", "finetuned_cmap"))
-        if raw.has(metric)
-    ]
+    summary = {metric: (raw.mean(metric), raw.std(metric)) for _, metric in CALIBRATED_METRICS if raw.has(metric)}
+    checks = calibration_checks(summary, results.chance.action_top1, results.chance.cmap, min_gap)
     parts, failed = [], []
-    for label, metric, chance in checks:
-        if not raw.has(metric):
-            parts.append(f"{label} not measured")
-            failed.append(label)
+    for check in checks:
+        if check.mean is None:
+            parts.append(f"{check.label} not measured")
+            failed.append(check.label)
             continue
-        gap = raw.mean(metric) - chance
-        needed = max(min_gap, 2.0 * raw.std(metric))
-        verdict = "far from chance" if gap > needed else "NOT far from chance"
+        gap = check.mean - check.chance
+        verdict = "far from chance" if check.passed else "NOT far from chance"
         parts.append(
-            f"Raw {label} {100 * raw.mean(metric):.1f} vs chance {100 * chance:.1f} "
-            f"({100 * gap:+.1f} points, needs > {100 * needed:.1f}): {verdict}"
+            f"Raw {check.label} {100 * check.mean:.1f} vs chance {100 * check.chance:.1f} "
+            f"({100 * gap:+.1f} points, needs > {100 * check.needed:.1f}): {verdict}"
         )
-        if gap <= needed:
-            failed.append(label)
+        if not check.passed:
+            failed.append(check.label)
     if len(checks) == 1:
         parts.append("no privacy attacker measured on Raw")
         failed.append("privacy attacker")
@@ -356,5 +391,3 @@ def calibration(results: BenchmarkResults, min_gap: float = 0.05, raw_name: str 
     else:
         conclusion = "the benchmark is informative."
     return Calibration(not failed, "Calibration: " + "; ".join(parts) + ". So " + conclusion)
-
-

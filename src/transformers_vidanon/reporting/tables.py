@@ -9,20 +9,30 @@ from .provenance import provenance_line
 from .results import BenchmarkResults, MethodResult, calibration
 
 
+def format_value(mean: float | None, std: float | None = None, percent: bool = True) -> str:
+    """The one cell format of every results table: `"mean ± std"` (percent with 2 decimals, or a fraction with 3),
+    just the mean without a std, `"-"` for a value that was not measured."""
+    if mean is None or not math.isfinite(mean):
+        return "-"
+    scale, digits = (100.0, 2) if percent else (1.0, 3)
+    text = f"{scale * mean:.{digits}f}"
+    return text if std is None or not math.isfinite(std) else f"{text} ± {scale * std:.{digits}f}"
+
+
+def markdown_rows(header: list[str], rows: list[list[str]]) -> list[str]:
+    """The lines of a Markdown table: the header, the separator, then one line per row."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(row) + " |" for row in rows]
+
+
 def _cell(method: MethodResult, metric: str, percent: bool) -> str:
     if not method.has(metric):
         return "-"
-    scale, digits = (100.0, 2) if percent else (1.0, 3)
-    mean = scale * method.mean(metric)
-    if method.num_seeds(metric) > 1:
-        return f"{mean:.{digits}f} ± {scale * method.std(metric):.{digits}f}"
-    return f"{mean:.{digits}f}"
+    std = method.std(metric) if method.num_seeds(metric) > 1 else None
+    return format_value(method.mean(metric), std, percent)
 
 
 def _chance_cell(value: float | None, percent: bool) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    return f"{100 * value:.2f}" if percent else f"{value:.3f}"
+    return format_value(value, None, percent)
 
 
 ATTACKER_LABELS = {"frame": "frame", "video": "video", "finetuned": "fine-tuned"}
@@ -82,16 +92,12 @@ def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: s
     else:
         caption += "."
     lines = [caption, ""]
-    lines.append("| Method | " + " | ".join(title for title, _, _ in columns) + " |")
-    lines.append("|---|" + "---|" * len(columns))
     cached = [method for method in results.methods if method.extra.get("cached")]
-    for method in results.methods:
-        cells = [_cell(method, metric, percent) for _, metric, percent in columns]
-        name = method.name + (" †" if method.extra.get("cached") else "")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    chance_cells = [_chance_cell(chance_values.get(metric, results.chance.cmap), percent)
-                    for _, metric, percent in columns]
-    lines.append("| Chance | " + " | ".join(chance_cells) + " |")
+    rows = [[method.name + (" †" if method.extra.get("cached") else ""),
+             *[_cell(method, metric, percent) for _, metric, percent in columns]] for method in results.methods]
+    rows.append(["Chance", *[_chance_cell(chance_values.get(metric, results.chance.cmap), percent)
+                             for _, metric, percent in columns]])
+    lines += markdown_rows(["Method", *[title for title, _, _ in columns]], rows)
     lines.append("")
     lines.append(
         "Higher top-1 is better; lower cMAP and F1 are better (less privacy leaks). "
