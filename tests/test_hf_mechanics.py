@@ -167,3 +167,20 @@ def test_masked_losses_average_the_known_entries_only():
     expected = torch.nn.functional.binary_cross_entropy_with_logits(logits.detach()[known], targets[known])
     torch.testing.assert_close(masked_binary_cross_entropy(logits.detach(), targets), expected)
     assert masked_binary_cross_entropy(logits.detach(), torch.full((4, 3), float("nan"))).item() == 0.0
+
+
+def test_pruning_overridden_restores_the_settings_even_after_an_error():
+    model = VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(image_size=16, patch_size=8, num_frames=4, tubelet_size=2, hidden_size=16,
+                                       num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                                       pruning_layers=[0], keep_rate=0.5, lambda_priv=1.0)).eval()
+    pixels = torch.rand(1, 4, 3, 16, 16)
+    with model.pruning_overridden(keep_rate=0.25, lambda_priv=0.0) as same:
+        assert same is model and model.config.keep_rate == 0.25 and model.config.lambda_priv == 0.0
+        assert int(model.anonymize(pixels).keep_mask.sum()) == 2  # 8 tubelets, a quarter kept
+    assert (model.config.keep_rate, model.config.lambda_priv) == (0.5, 1.0)
+    with pytest.raises(RuntimeError, match="inside"), model.pruning_overridden(keep_rate=0.75):
+        raise RuntimeError("inside")
+    assert model.config.keep_rate == 0.5
+    with pytest.raises(ValueError, match="keep_rate"), model.pruning_overridden(keep_rate=2.0):
+        pass
+    assert model.config.keep_rate == 0.5

@@ -86,6 +86,7 @@ def test_anonymization_pipeline_on_an_array(checkpoint, frames):
     fewer = anonymizer(frames, keep_rate=0.25)
     assert np.all(fewer["keep_mask"].reshape(3, -1).sum(1) == 8)
     assert fewer["kept_fraction"] < result["kept_fraction"]
+    assert model.config.keep_rate == 0.5  # the override was for that call only
     with pytest.raises(ValueError, match=r"\(T, H, W, 3\)"):
         anonymizer(frames[..., 0])
 

@@ -74,6 +74,11 @@ def test_vidanon_and_random_control_prune_the_same_amount(data):
     _, random_masks = anonymize_clips(data.test_clips[:2], random_pruning_anonymizer(model.config), progress=False)
     assert vidanon_masks.shape == random_masks.shape == (10, 4, 4, 4)
     assert torch.equal(vidanon_masks.sum(dim=(1, 2, 3)), random_masks.sum(dim=(1, 2, 3)))
+    _, fewer = anonymize_clips(data.test_clips[:1], random_pruning_anonymizer(model.config, keep_rate=0.25),
+                               progress=False)
+    assert fewer.sum(dim=(1, 2, 3)).tolist() == [16.0] * 5 and model.config.keep_rate == 0.5
+    with pytest.raises(ValueError, match="keep_rate"):
+        random_pruning_anonymizer(model.config, keep_rate=1.5)
     # a model trained at another size scores resized clips and still masks at the clip's size
     big, masks = anonymize_clips(data.test_clips[:1], vidanon_anonymizer(tiny_model(image_size=64)), progress=False)
     assert big.shape == data.test_clips[:1].shape and masks.shape == (5, 4, 8, 8)

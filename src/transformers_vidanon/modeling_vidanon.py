@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -576,6 +578,31 @@ class VidAnonPreTrainedModel(PreTrainedModel):
         except ValueError:
             config.keep_rate, config.lambda_priv, config.temporal_consistency = previous
             raise
+
+    @contextlib.contextmanager
+    def pruning_overridden(
+        self,
+        keep_rate: float | list[float] | None = None,
+        lambda_priv: float | None = None,
+        temporal_consistency: str | None = None,
+    ) -> Iterator[VidAnonPreTrainedModel]:
+        """[`set_pruning`] for the duration of a `with` block: the previous settings come back after it, also when
+        it raises. The one way to prune differently at inference without copying the model.
+
+        Example:
+
+        ```python
+        >>> with model.pruning_overridden(keep_rate=0.5):
+        ...     mask = model.anonymize(pixel_values).keep_mask
+        ```
+        """
+        config = self.config
+        previous = (config.keep_rate, config.lambda_priv, config.temporal_consistency)
+        self.set_pruning(keep_rate, lambda_priv, temporal_consistency)
+        try:
+            yield self
+        finally:
+            config.keep_rate, config.lambda_priv, config.temporal_consistency = previous
 
     @classmethod
     def from_videomae(cls, pretrained_model_name_or_path, **config_overrides):

@@ -26,7 +26,6 @@ in-memory steps are those of `transformers_vidanon.inference.anonymize` (`video.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -135,9 +134,8 @@ class VideoAnonymizationPipeline(Pipeline):
         inputs (`str`, `os.PathLike`, `np.ndarray` or `torch.Tensor`): a video file, or frames `(T, H, W, 3)` as
             uint8 or floats in [0, 1]. A list of them gives a list of results.
         clip_batch_size (`int`, *optional*, defaults to 4): clips per forward pass.
-        keep_rate (`float`, *optional*), lambda_priv (`float`, *optional*): pruning overrides for this call (a
-            copy of the model is built each call; for many videos apply
-            `transformers_vidanon.inference.anonymize.override_pruning` once and build the pipeline from its result).
+        keep_rate (`float`, *optional*), lambda_priv (`float`, *optional*): pruning overrides for this call
+            (`model.pruning_overridden`: the model's own settings come back after it).
 
     Returns:
         `dict` with
@@ -201,15 +199,13 @@ class VideoAnonymizationPipeline(Pipeline):
         lambda_priv: float | None = None,
     ) -> dict[str, Any]:
         model = self.model
-        if keep_rate is not None or lambda_priv is not None:
-            model = copy.deepcopy(model)
-            model.set_pruning(keep_rate=keep_rate, lambda_priv=lambda_priv)
         pixel_values = model_inputs["pixel_values"]
         parameter = next(model.parameters())
         masks = []
-        for start in range(0, pixel_values.shape[0], clip_batch_size):
-            chunk = pixel_values[start : start + clip_batch_size].to(device=parameter.device, dtype=parameter.dtype)
-            masks.append(model.anonymize(chunk).keep_mask.detach().float().cpu())
+        with model.pruning_overridden(keep_rate=keep_rate, lambda_priv=lambda_priv):
+            for start in range(0, pixel_values.shape[0], clip_batch_size):
+                chunk = pixel_values[start : start + clip_batch_size].to(device=parameter.device, dtype=parameter.dtype)
+                masks.append(model.anonymize(chunk).keep_mask.detach().float().cpu())
         return {
             "keep_mask": torch.cat(masks),
             "clips": model_inputs["clips"],

@@ -139,10 +139,8 @@ def _anonymizers(args):
         elif spec in BASELINES:
             methods.append((spec, baseline_anonymizer(spec)))
         elif spec.startswith("random:"):
-            model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(spec[len("random:"):])
-            if pruning:
-                model.set_pruning(**pruning)
-            methods.append(("Random pruning", random_pruning_anonymizer(model.config)))
+            config = VidAnonForPrivacyPreservingActionRecognition.config_class.from_pretrained(spec[len("random:"):])
+            methods.append(("Random pruning", random_pruning_anonymizer(config, keep_rate=pruning.get("keep_rate"))))
         else:
             if "/" not in spec and not Path(spec).exists():
                 raise SystemExit(f"--method {spec!r}: not a baseline ({', '.join(BASELINES)}), an oracle, "

@@ -22,6 +22,7 @@ attacker who trains on its output.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections import deque
@@ -184,24 +185,19 @@ def vidanon_anonymizer(model, **pruning) -> Anonymizer:
 
     Clips of another size than the model's are resized for scoring and the keep mask is upsampled back (nearest),
     so the anonymized clip keeps its resolution. `pruning` (keep_rate, lambda_priv, temporal_consistency) is
-    applied with `model.set_pruning` for this anonymizer's calls only.
+    applied with `model.pruning_overridden` for this anonymizer's calls only.
     """
     model.eval()
     size = model.config.image_size
 
     def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
-        previous = (model.config.keep_rate, model.config.lambda_priv, model.config.temporal_consistency)
-        model.set_pruning(**pruning)
-        try:
-            scored = video
-            if video.shape[-1] != size or video.shape[-2] != size:
-                flat = F.interpolate(video.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True,
-                                     align_corners=False)
-                scored = flat.clamp(0, 1).view(*video.shape[:3], size, size)
-            with torch.no_grad():
-                keep_mask = model.anonymize(scored.to(next(model.parameters()).dtype)).keep_mask.float()
-        finally:
-            model.set_pruning(*previous)
+        scored = video
+        if video.shape[-1] != size or video.shape[-2] != size:
+            flat = F.interpolate(video.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True,
+                                 align_corners=False)
+            scored = flat.clamp(0, 1).view(*video.shape[:3], size, size)
+        with torch.no_grad(), model.pruning_overridden(**pruning):
+            keep_mask = model.anonymize(scored.to(next(model.parameters()).dtype)).keep_mask.float()
         return AnonymizedBatch(apply_keep_mask(video, keep_mask, model.config.anonymization_fill_value), keep_mask)
 
     return anonymize
@@ -220,13 +216,19 @@ def oracle_anonymizer(tubelet_size: int, grid_size: int, tube: bool = False, fil
     return anonymize
 
 
-def random_pruning_anonymizer(model_config, seed: int = 0) -> Anonymizer:
-    """The control: drop as many tubelets as VidAnon does (its keep schedule), chosen uniformly at random."""
+def random_pruning_anonymizer(model_config, seed: int = 0, keep_rate: float | list[float] | None = None) -> Anonymizer:
+    """The control: drop as many tubelets as VidAnon does (its keep schedule, or the one `keep_rate` gives at its
+    pruning layers), chosen uniformly at random."""
     generator = torch.Generator().manual_seed(seed)
+    if keep_rate is not None:
+        model_config = copy.copy(model_config)
+        model_config.keep_rate = list(keep_rate) if isinstance(keep_rate, (list, tuple)) else float(keep_rate)
+        model_config._validate_values()
+    schedule = model_config.keep_rates()
 
     def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
         out = random_pruning(
-            video, keep_rate_schedule=model_config.keep_rates(), fuse_pruned_tokens=model_config.fuse_pruned_tokens,
+            video, keep_rate_schedule=schedule, fuse_pruned_tokens=model_config.fuse_pruned_tokens,
             tubelet_size=model_config.tubelet_size, patch_size=_patch_for(video, model_config), generator=generator,
             fill_value=model_config.anonymization_fill_value,
         )

@@ -7,7 +7,6 @@ and write the results JSON, a Table-1-style Markdown table, the trade-off plot a
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import time
@@ -198,9 +197,8 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                 sweep.append(evaluate_method(name, vidanon_anonymizer(first, **settings), data, sweep_protocol,
                                              extra=settings, executor=executor))
     for keep in config.sweep_keep_rates:  # the control at every keep rate of the sweep: is the learned score worth it?
-        control = copy.deepcopy(first.config)
-        control.keep_rate = float(keep)
-        sweep.append(evaluate_method(f"random keep={keep:g}", random_pruning_anonymizer(control, seed=config.data_seed),
+        control = random_pruning_anonymizer(first.config, seed=config.data_seed, keep_rate=keep)
+        sweep.append(evaluate_method(f"random keep={keep:g}", control,
                                      data, sweep_protocol, extra={"keep_rate": keep, "random_control": True},
                                      executor=executor))
     seconds["sweep"] = time.perf_counter() - tick
