@@ -86,8 +86,35 @@ def load_manifest(
     rows = _read_manifest_rows(path)
     if not rows:
         raise LabelFileError(f"manifest {str(path)!r} has no rows.")
-    base = Path(root) if root is not None else path.parent
     columns = set().union(*(row.keys() for row in rows))
+    path_column, has_privacy = _check_columns(path, columns)
+    class_names = _class_names(path, rows, columns)
+    records = _records(path, rows, Path(root) if root is not None else path.parent, path_column, class_names,
+                       "label" in columns, has_privacy, check_files)
+    present = has_privacy
+    metadata = {"dataset": "manifest", "manifest": path.name, "has_privacy_labels": bool(present)}
+    splits = sorted({record["split"] for record in records})
+    if split is not None:
+        split = canonical_split_name(split)
+        if split not in splits:
+            raise ValueError(f"split {split!r} is not in manifest {str(path)!r}; it has {splits}.")
+        chosen = [record for record in records if record["split"] == split]
+        return finish_dataset(build_dataset(chosen, class_names, {**metadata, "subset": split}), streaming, num_shards)
+    if len(splits) == 1:
+        return finish_dataset(build_dataset(records, class_names, {**metadata, "subset": splits[0]}), streaming, num_shards)
+    result = DatasetDict(
+        {
+            name: build_dataset(
+                [r for r in records if r["split"] == name], class_names, {**metadata, "subset": name}
+            )
+            for name in splits
+        }
+    )
+    return finish_dataset(result, streaming, num_shards)
+
+
+def _check_columns(path: Path, columns: set[str]) -> tuple[str, bool]:
+    """The path column (`path` or `video`) and whether the privacy columns are there; refuses unknown columns."""
     path_column = "path" if "path" in columns else "video" if "video" in columns else None
     if path_column is None:
         raise LabelFileError(
@@ -108,41 +135,50 @@ def load_manifest(
     if present and len(present) != len(PRIVACY_ATTRIBUTES):
         missing = [name for name in PRIVACY_ATTRIBUTES if name not in columns]
         raise LabelFileError(f"manifest {str(path)!r} has privacy columns {present} but lacks {missing}.")
+    return path_column, bool(present)
 
-    # class names: from (label, action) pairs when both exist, else sorted action names, else the label ids
+
+def _class_names(path: Path, rows: list[dict[str, Any]], columns: set[str]) -> list[str]:
+    """Class names: from (label, action) pairs when both exist, else sorted action names, else the label ids."""
+    if "label" not in columns:
+        return sorted({str(row["action"]) for row in rows})
     pairs: dict[int, str] = {}
-    if "label" in columns:
-        for number, row in enumerate(rows, start=1):
-            try:
-                label = int(row["label"])
-            except (KeyError, TypeError, ValueError):
-                raise LabelFileError(f"{str(path)!r} row {number}: 'label' must be an integer.") from None
-            name = str(row.get("action", label))
-            if pairs.setdefault(label, name) != name:
-                raise LabelFileError(
-                    f"{str(path)!r} row {number}: label {label} is {name!r} here but {pairs[label]!r} elsewhere."
-                )
-        if sorted(pairs) != list(range(len(pairs))):
+    for number, row in enumerate(rows, start=1):
+        try:
+            label = int(row["label"])
+        except (KeyError, TypeError, ValueError):
+            raise LabelFileError(f"{str(path)!r} row {number}: 'label' must be an integer.") from None
+        name = str(row.get("action", label))
+        if pairs.setdefault(label, name) != name:
             raise LabelFileError(
-                f"{str(path)!r}: labels must be 0..{len(pairs) - 1}, got {sorted(pairs)[:10]}."
+                f"{str(path)!r} row {number}: label {label} is {name!r} here but {pairs[label]!r} elsewhere."
             )
-        class_names = [pairs[i] for i in range(len(pairs))]
-        if len(set(class_names)) != len(class_names):
-            raise LabelFileError(f"{str(path)!r}: one action name has several labels: {class_names}.")
-    else:
-        class_names = sorted({str(row["action"]) for row in rows})
-    label_of = {name: index for index, name in enumerate(class_names)}
+    if sorted(pairs) != list(range(len(pairs))):
+        raise LabelFileError(
+            f"{str(path)!r}: labels must be 0..{len(pairs) - 1}, got {sorted(pairs)[:10]}."
+        )
+    class_names = [pairs[i] for i in range(len(pairs))]
+    if len(set(class_names)) != len(class_names):
+        raise LabelFileError(f"{str(path)!r}: one action name has several labels: {class_names}.")
+    return class_names
 
+
+def _records(
+    path: Path, rows: list[dict[str, Any]], base: Path, path_column: str, class_names: list[str], has_label: bool,
+    has_privacy: bool, check_files: bool,
+) -> list[dict[str, Any]]:
+    """One dataset record per manifest row (paths resolved against `base`, splits made canonical)."""
+    label_of = {name: index for index, name in enumerate(class_names)}
     records, missing_files = [], []
     for number, row in enumerate(rows, start=1):
         video = Path(str(row[path_column]))
         video = video if video.is_absolute() else base / video
         if check_files and not video.is_file():
             missing_files.append(str(video))
-        label = int(row["label"]) if "label" in columns else label_of[str(row["action"])]
+        label = int(row["label"]) if has_label else label_of[str(row["action"])]
         privacy = (
             [_manifest_float(row.get(name), path, number, name) for name in PRIVACY_ATTRIBUTES]
-            if present
+            if has_privacy
             else UNKNOWN_PRIVACY
         )
         records.append(
@@ -158,22 +194,4 @@ def load_manifest(
         raise FileNotFoundError(
             f"{len(missing_files)} files listed in {str(path)!r} do not exist: {missing_files[:5]}"
         )
-    metadata = {"dataset": "manifest", "manifest": path.name, "has_privacy_labels": bool(present)}
-    splits = sorted({record["split"] for record in records})
-    if split is not None:
-        split = canonical_split_name(split)
-        if split not in splits:
-            raise ValueError(f"split {split!r} is not in manifest {str(path)!r}; it has {splits}.")
-        chosen = [record for record in records if record["split"] == split]
-        return finish_dataset(build_dataset(chosen, class_names, {**metadata, "subset": split}), streaming, num_shards)
-    if len(splits) == 1:
-        return finish_dataset(build_dataset(records, class_names, {**metadata, "subset": splits[0]}), streaming, num_shards)
-    result = DatasetDict(
-        {
-            name: build_dataset(
-                [r for r in records if r["split"] == name], class_names, {**metadata, "subset": name}
-            )
-            for name in splits
-        }
-    )
-    return finish_dataset(result, streaming, num_shards)
+    return records
