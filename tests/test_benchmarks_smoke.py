@@ -156,3 +156,25 @@ def test_targets_are_judged_on_wall_and_cpu_time(bench_model):
     assert targets[("keep_rate", "vidanon_keep1_sdpa")]["status"] == "met on wall time, NOT on CPU time"
     assert targets[("peak", "vidanon_paper_sdpa")]["met"] is True
     assert targets[("peak", "vidanon_evit_sdpa")]["status"] == "NOT met"
+
+
+def test_bench_training_quick_run_measures_the_file_fed_loader_and_the_model(tmp_path):
+    output = tmp_path / "training.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "bench_training.py"), "--quick", "--output", str(output)],
+        check=False, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(output.read_text())
+    assert report["quick"] is True and report["commit"]
+    assert report["machine"]["decoders"]["backend"] in ("decord", "pyav") and report["machine"]["torch_threads"] >= 1
+    assert report["runs"][0]["objective"] == "grl" and report["runs"][0]["clips_per_s_median"] > 0
+    rows = report["files"]["rows"]
+    assert [(row["image_size"], row["num_workers"]) for row in rows] == [(64, 0), (64, 1)]
+    for row in rows:
+        for key in ("loader_clips_per_s_full_size_decode", "loader_clips_per_s_decode_at_size",
+                    "model_step_clips_per_s", "together_clips_per_s_decode_at_size"):
+            assert row[key] > 0, key
+    assert set(report["files"]["transform_ms_per_clip"]["64"]) == {"full_size_decode", "decode_at_size"}
+    markdown = output.with_suffix(".md").read_text()
+    assert "| 64 | 1 |" in markdown and "decode at size" in markdown and "shared with other work" in markdown

@@ -537,3 +537,95 @@ def test_streaming_dataset_decodes_lazily(tmp_path):
     batches = list(DataLoader(decoded, batch_size=2, collate_fn=collate_clips))
     assert [b["pixel_values"].shape for b in batches] == [(2, 1, 2, 3, 16, 16)] * 2
     assert sorted(v for b in batches for v in b["video_id"]) == ["s0", "s1", "s2", "s3"]
+
+
+def _smooth_video(path, num_frames=40, height=120, width=160):
+    """Smooth moving gradients whose brightness also changes with the frame index (a wrong window shows)."""
+    from transformers_vidanon.video import write_video
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    frames = np.stack(
+        [
+            np.stack(
+                [
+                    60 + 3 * t + 50 * np.sin(xx / 19 + t / 6),
+                    128 + 60 * np.cos(yy / 15 - t / 8),
+                    40 + 120 * (xx + yy) / (height + width) + 2 * t,
+                ],
+                axis=-1,
+            )
+            for t in range(num_frames)
+        ]
+    )
+    return str(write_video(path, np.clip(frames, 0, 255).astype(np.uint8), fps=25))
+
+
+@pytest.mark.parametrize("backend", ["pyav", "decord"])
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_decode_at_size_matches_the_full_size_clip(tmp_path, backend, mode):
+    from transformers_vidanon.video import decord_available
+
+    if backend == "decord" and not decord_available():
+        pytest.skip("decord is not installed")
+    path = _smooth_video(tmp_path / "smooth.mp4")
+    common = {"num_frames": 8, "frame_stride": 2, "num_clips": 2, "backend": backend}
+    for image_size in (32, 48, 64):
+        full = ClipTransform(mode, image_size=image_size, **common)
+        at_size = ClipTransform(mode, image_size=image_size, decode_at_size=True, **common)
+        for seed in range(4):
+            expected, got = full.load(path, seed=seed), at_size.load(path, seed=seed)
+            assert got.shape == expected.shape
+            difference = (got - expected).abs()
+            # the same window, crop, flip, jitter and erasing; only the resampling filter differs
+            assert difference.mean() < 0.03, (image_size, seed, difference.mean())
+            assert difference.max() < 0.25, (image_size, seed, difference.max())
+
+
+def test_decode_at_size_keeps_training_randomness_and_passes_images_through(tmp_path):
+    path = _smooth_video(tmp_path / "smooth.mp4")
+    transform = ClipTransform("train", num_frames=8, image_size=32, decode_at_size=True)
+    torch.testing.assert_close(transform.load(path, seed=3), transform.load(path, seed=3))
+    assert not torch.equal(transform.load(path, seed=3), transform.load(path, seed=4))
+    assert pickle.loads(pickle.dumps(transform)).decode_at_size is True
+    # a source smaller than the crop is not scaled up: the result is the full-size path's
+    small = ClipTransform("train", num_frames=8, image_size=200, augmentation=None)
+    small_at_size = ClipTransform("train", num_frames=8, image_size=200, augmentation=None, decode_at_size=True)
+    torch.testing.assert_close(small.load(path, seed=1), small_at_size.load(path, seed=1))
+    images, _ = make_vispr(tmp_path)
+    image = min(images.rglob("*.png"))
+    torch.testing.assert_close(
+        ClipTransform("eval", num_frames=2, image_size=16, num_clips=1, decode_at_size=True).load(str(image)),
+        ClipTransform("eval", num_frames=2, image_size=16, num_clips=1).load(str(image)),
+    )
+
+
+def test_decode_size_is_validated_and_unsupported_decord_widths_are_refused_or_avoided(tmp_path):
+    from transformers_vidanon.video import VideoDecodeError, VideoFile, decord_available
+
+    path = _smooth_video(tmp_path / "smooth.mp4", num_frames=12)
+    with pytest.raises(TypeError, match="decode_at_size"):
+        ClipTransform("train", decode_at_size="yes")
+    for size in ((0, 10), (10,), (10.5, 10), "64"):
+        with pytest.raises(ValueError, match="decode `size`"):
+            VideoFile(path, backend="pyav", size=size)
+    with pytest.raises(ValueError, match="max_pixels"):
+        VideoFile(path, backend="pyav", size=(100, 100), max_pixels=99 * 99)
+    with VideoFile(path, backend="pyav", size=lambda info: (info.height // 2, info.width // 2)) as video:
+        assert video.size == (60, 80) and (video.info.height, video.info.width) == (120, 160)
+        assert video.get_frames([0, 5]).shape == (2, 60, 80, 3)
+    if not decord_available():
+        return
+    with (
+        VideoFile(path, backend="decord", size=(36, 48)) as video,
+        pytest.raises(VideoDecodeError, match="cannot produce some frame widths.*backend='auto'"),
+    ):
+        video.get_frames([1])
+    with VideoFile(path, backend="auto", size=(36, 48)) as video:  # read with PyAV instead
+        np.testing.assert_array_equal(
+            video.get_frames([1, 7]), VideoFile(path, backend="pyav", size=(36, 48)).get_frames([1, 7])
+        )
+    with VideoFile(path, backend="decord", size=(45, 60)) as decoded:
+        with_decord = decoded.get_frames([2, 9]).astype(int)
+    with_pyav = VideoFile(path, backend="pyav", size=(45, 60)).get_frames([2, 9]).astype(int)
+    assert with_decord.shape == with_pyav.shape == (2, 45, 60, 3)
+    assert np.abs(with_decord - with_pyav).mean() < 2.0

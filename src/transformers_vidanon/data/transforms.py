@@ -12,6 +12,7 @@ bad file.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,21 +21,24 @@ import numpy as np
 import torch
 from datasets import Dataset, IterableDataset
 
-from ..processing_vidanon import ClipAugmentation, clip_eval_transform, frames_to_clip
+from ..processing_vidanon import ClipAugmentation, ClipAugmentationParams, clip_eval_transform, frames_to_clip
 from ..video import (
     DEFAULT_MAX_PIXELS,
     SHORT_VIDEO_POLICIES,
     VideoDecodeError,
     VideoFile,
+    VideoInfo,
     is_image_path,
     read_image,
     resolve_backend,
     training_indices,
     uniform_clip_indices,
 )
+from ..video.reading import DECORD_UNSUPPORTED_WIDTHS
 from .schema import UNKNOWN_PRIVACY
 
 logger = logging.getLogger(__name__)
+
 
 class ClipTransform:
     """Decode rows of a loader's dataset into model inputs: `dataset.with_transform(ClipTransform(...))`.
@@ -58,6 +62,14 @@ class ClipTransform:
         short_video_policy (`str`, *optional*, defaults to `"loop"`): `"loop"` or `"pad"`, see `video.sampling`.
         resize_to (`int`, *optional*): shorter side before the centre crop (default: the crop's shorter side).
         max_pixels (`int`, *optional*, defaults to `video.DEFAULT_MAX_PIXELS`): refuse larger frames.
+        decode_at_size (`bool`, *optional*, defaults to `False`): let the decoder scale each video frame down to
+            what the transform needs (`VideoFile(size=...)`) instead of decoding at the file's size and resizing
+            afterwards. Train mode with augmentation draws the augmentation first (the same draws as without
+            the option), then decodes at the size at which the random crop comes out at the output size, and
+            crops there; otherwise frames are decoded with the shorter side at the resize target. Clips have
+            the same window, crop, flip, jitter and erasing, and differ from the full-size path only by the
+            resampling filter (swscale bilinear against torch's antialiased bilinear). Frames are never scaled
+            up; images are read as they are.
 
     Calling it maps a batch of rows to `{"pixel_values", "labels", "privacy_labels", "video_id", "bad_video"}`
     lists; it pickles, so DataLoader workers can run it.
@@ -76,6 +88,7 @@ class ClipTransform:
         short_video_policy: str = "loop",
         resize_to: int | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        decode_at_size: bool = False,
     ) -> None:
         if mode not in ("train", "eval"):
             raise ValueError(f"`mode` must be 'train' or 'eval', got {mode!r}.")
@@ -93,6 +106,8 @@ class ClipTransform:
             if int(value) < 1:
                 raise ValueError(f"`{name}` must be >= 1, got {value}.")
         resolve_backend(backend)  # validates the name now rather than at the first example
+        if not isinstance(decode_at_size, bool):
+            raise TypeError(f"`decode_at_size` must be True or False, got {decode_at_size!r}.")
         if augmentation == "default":
             augmentation = ClipAugmentation(image_size) if mode == "train" else None
         elif augmentation is not None and not isinstance(augmentation, ClipAugmentation):
@@ -114,10 +129,69 @@ class ClipTransform:
         self.short_video_policy = short_video_policy
         self.resize_to = resize_to
         self.max_pixels = max_pixels
+        self.decode_at_size = decode_at_size
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{key}={value!r}" for key, value in vars(self).items())
         return f"{type(self).__name__}({fields})"
+
+    def _resize_target(self, height: int, width: int) -> tuple[int, int]:
+        """Frame size after the shorter-side resize of `clip_eval_transform` (the size itself if it is smaller)."""
+        crop_height, crop_width = (
+            (self.image_size, self.image_size) if isinstance(self.image_size, int) else self.image_size
+        )
+        shorter = self.resize_to if self.resize_to is not None else min(crop_height, crop_width)
+        if shorter >= min(height, width):
+            return height, width
+        if height <= width:
+            return shorter, max(1, int(width * shorter / height))
+        return max(1, int(height * shorter / width)), shorter
+
+    def _load_at_size(self, path: str, seed: int | None) -> torch.Tensor:
+        """`load` for a video with `decode_at_size`: the decoder scales the frames to what the transform needs."""
+        augment = self.mode == "train" and self.augmentation is not None
+        generator = torch.Generator().manual_seed(seed) if augment else None
+        drawn: dict[str, ClipAugmentationParams] = {}
+
+        def decode_size(info: VideoInfo) -> tuple[int, int]:
+            if not augment:
+                return self._resize_target(info.height, info.width)
+            # the same draws, from the same generator, as `ClipAugmentation.__call__` on the full-size clip
+            drawn["params"] = params = self.augmentation.sample(info.height, info.width, generator)
+            _, _, crop_height, crop_width = params.crop
+            output_height, output_width = self.augmentation.output_size
+            height = min(info.height, round(info.height * output_height / crop_height))
+            width = min(info.width, round(info.width * output_width / crop_width))
+            if width in DECORD_UNSUPPORTED_WIDTHS and width < info.width:
+                width += (
+                    1  # a width decord can produce, with either backend; the crop's resize takes the pixel up
+                )
+            return height, width
+
+        with VideoFile(path, backend=self.backend, max_pixels=self.max_pixels, size=decode_size) as video:
+            frames = video.get_frames(self._indices(video.info.num_frames, seed))
+            source = (video.info.height, video.info.width)
+        clip = frames_to_clip(frames)
+        if self.mode == "eval":
+            clip = clip_eval_transform(clip, self.image_size, self.resize_to)
+            return clip.reshape(self.num_clips, self.num_frames, *clip.shape[1:])
+        if not augment:
+            return clip_eval_transform(clip, self.image_size, self.resize_to)
+        params = _scale_crop(drawn["params"], source, tuple(clip.shape[-2:]))
+        return self.augmentation.apply(clip, params, generator)
+
+    def _indices(self, total: int, seed: int | None) -> np.ndarray:
+        if self.mode == "train":
+            return training_indices(
+                total,
+                self.num_frames,
+                self.frame_stride,
+                np.random.default_rng(seed),
+                self.short_video_policy,
+            )
+        return uniform_clip_indices(
+            total, self.num_frames, self.frame_stride, self.num_clips, self.short_video_policy
+        ).reshape(-1)
 
     def _read(self, path: str, seed: int | None) -> np.ndarray:
         """Frames for one example: `(T, H, W, 3)` in train mode, `(num_clips * T, H, W, 3)` in eval mode."""
@@ -126,20 +200,7 @@ class ClipTransform:
             count = self.num_frames if self.mode == "train" else self.num_clips * self.num_frames
             return np.broadcast_to(image, (count, *image.shape))
         with VideoFile(path, backend=self.backend, max_pixels=self.max_pixels) as video:
-            total = video.info.num_frames
-            if self.mode == "train":
-                indices = training_indices(
-                    total,
-                    self.num_frames,
-                    self.frame_stride,
-                    np.random.default_rng(seed),
-                    self.short_video_policy,
-                )
-            else:
-                indices = uniform_clip_indices(
-                    total, self.num_frames, self.frame_stride, self.num_clips, self.short_video_policy
-                ).reshape(-1)
-            return video.get_frames(indices)
+            return video.get_frames(self._indices(video.info.num_frames, seed))
 
     def load(self, path: str, seed: int | None = None) -> torch.Tensor:
         """Decode and transform one file.
@@ -154,6 +215,8 @@ class ClipTransform:
         """
         if self.mode == "train" and seed is None:
             seed = int(torch.randint(0, 2**62, (1,)).item())
+        if self.decode_at_size and not is_image_path(path):
+            return self._load_at_size(path, seed)
         clip = frames_to_clip(np.ascontiguousarray(self._read(path, seed)))
         if self.mode == "eval":
             clip = clip_eval_transform(clip, self.image_size, self.resize_to)
@@ -185,6 +248,19 @@ class ClipTransform:
             out["video_id"].append(batch["video_id"][index] if "video_id" in batch else Path(path).stem)
             out["bad_video"].append(bad)
         return out
+
+
+def _scale_crop(
+    params: ClipAugmentationParams, source: tuple[int, int], decoded: tuple[int, int]
+) -> ClipAugmentationParams:
+    """`params` with the crop box moved from `source`-sized frames to `decoded`-sized ones."""
+    top, left, crop_height, crop_width = params.crop
+    scale_y, scale_x = decoded[0] / source[0], decoded[1] / source[1]
+    height = max(1, min(decoded[0], round(crop_height * scale_y)))
+    width = max(1, min(decoded[1], round(crop_width * scale_x)))
+    top = min(decoded[0] - height, round(top * scale_y))
+    left = min(decoded[1] - width, round(left * scale_x))
+    return dataclasses.replace(params, crop=(top, left, height, width))
 
 
 def apply_clip_transform(

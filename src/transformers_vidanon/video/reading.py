@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +33,10 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 # Frames larger than this (pixels per frame) are refused before any decoding: 4096 x 4096 is 4x a 4K UHD
 # frame, far beyond any action-recognition input, while a decoded 16-frame clip of it already takes 800 MB.
 DEFAULT_MAX_PIXELS = 4096 * 4096
+
+# Frame widths decord 0.6 cannot produce when it scales while decoding (its row copy fails), found by trying every
+# width from 8 to 1300; `VideoFile(size=...)` with such a width fails with decord (falls back to PyAV with "auto").
+DECORD_UNSUPPORTED_WIDTHS = frozenset({8, 12, 16, 24, 48, 72})
 
 
 class VideoDecodeError(ValueError):
@@ -80,6 +85,10 @@ class VideoInfo:
     fps: float
     height: int
     width: int
+
+
+# A decode size: `(height, width)`, or a function of the file's header that returns one.
+DecodeSize = tuple[int, int] | Callable[[VideoInfo], tuple[int, int]]
 
 
 def decord_available() -> bool:
@@ -187,6 +196,26 @@ def video_info(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     return info
 
 
+def _checked_decode_size(path: Path, size: tuple[int, int], max_pixels: int | None) -> tuple[int, int]:
+    try:
+        height, width = size
+        valid = all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in (height, width)
+        )
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            f"the decode `size` for {str(path)!r} must be a (height, width) pair of ints >= 1, got {size!r}."
+        )
+    height, width = int(height), int(width)
+    if max_pixels is not None and height * width > max_pixels:
+        raise ValueError(
+            f"the decode `size` {width}x{height} for {str(path)!r} exceeds max_pixels={max_pixels}."
+        )
+    return height, width
+
+
 def _validate_indices(path: Path, indices: np.ndarray | list[int], num_frames: int) -> np.ndarray:
     array = np.asarray(indices)
     if array.ndim != 1 or array.size == 0:
@@ -218,10 +247,22 @@ class VideoFile:
         backend (`str`, *optional*, defaults to `"auto"`): `"decord"`, `"pyav"` or `"auto"` (decord if installed).
         max_pixels (`int`, *optional*, defaults to `DEFAULT_MAX_PIXELS`):
             Refuse frames with more pixels than this before decoding (`None`: no limit).
+        size (`tuple[int, int]` or callable, *optional*, keyword-only):
+            Decode at this `(height, width)` instead of the file's own size: the decoder scales each frame
+            (bilinear, swscale) as it converts it to RGB, which is cheaper than decoding at full size and resizing
+            afterwards. A callable receives the header's [`VideoInfo`] and returns the size, for a size that
+            depends on the source (it is called once, before any frame is decoded). `None` (default), or the
+            file's own size, decodes as without it. decord and PyAV scale alike but not bit-identically (a few
+            grey levels apart on sharp edges).
+
+    Attributes:
+        info ([`VideoInfo`]): the file's header (its own frame size, whatever `size` is).
+        size (`tuple[int, int]`): `(height, width)` of the frames `get_frames` returns.
 
     Raises:
         VideoNotFoundError: the file does not exist.
         VideoDecodeError: the file cannot be opened as a video, has no frames, or exceeds `max_pixels`.
+        ValueError: a `size` that is not a pair of positive ints, or exceeds `max_pixels`.
     """
 
     def __init__(
@@ -229,6 +270,8 @@ class VideoFile:
         path: str | os.PathLike,
         backend: str = "auto",
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        *,
+        size: DecodeSize | None = None,
     ) -> None:
         self.path = Path(path)
         self.requested_backend = backend
@@ -240,6 +283,10 @@ class VideoFile:
         header = _probe_pyav(self.path, count_frames=self.backend == "pyav")
         _check_size(self.path, header.height, header.width, max_pixels)
         self.info = header
+        native = (header.height, header.width)
+        if callable(size):
+            size = size(header)
+        self.size = native if size is None else _checked_decode_size(self.path, size, max_pixels)
         self._reader = None
         if self.backend == "decord":
             try:
@@ -262,12 +309,17 @@ class VideoFile:
     def _open_decord(self):
         import decord
 
+        resize = {} if self._native_size else {"height": self.size[0], "width": self.size[1]}
         try:
-            return decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=1)
+            return decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=1, **resize)
         except (RuntimeError, AssertionError, decord.DECORDError) as error:
             raise VideoDecodeError(
                 self.path, f"decord cannot open it ({type(error).__name__}: {error})"
             ) from error
+
+    @property
+    def _native_size(self) -> bool:
+        return self.size == (self.info.height, self.info.width)
 
     def get_frames(self, indices: np.ndarray | list[int]) -> np.ndarray:
         """Decode the frames at `indices` (any order, repeats allowed).
@@ -276,7 +328,7 @@ class VideoFile:
             indices (`np.ndarray` or `list[int]` of shape `(T,)`): 0-based frame indices, `< info.num_frames`.
 
         Returns:
-            `np.ndarray` of shape `(T, H, W, 3)`, dtype uint8, RGB, in the order of `indices`.
+            `np.ndarray` of shape `(T, H, W, 3)` (`(H, W) = size`), dtype uint8, RGB, in the order of `indices`.
 
         Raises:
             ValueError: indices that are not 1-D integers in range.
@@ -301,10 +353,26 @@ class VideoFile:
         try:
             batch = self._reader.get_batch(unique.tolist()).asnumpy()
         except (RuntimeError, AssertionError, IndexError, decord.DECORDError) as error:
-            raise VideoDecodeError(self.path, f"decoding failed ({type(error).__name__}: {error})") from error
-        if batch.ndim != 4 or batch.shape[0] != unique.size or batch.shape[-1] != 3:
-            raise VideoDecodeError(self.path, f"decord returned frames of unexpected shape {batch.shape}")
+            raise VideoDecodeError(
+                self.path, f"decoding failed ({type(error).__name__}: {error}){self._decord_size_hint()}"
+            ) from error
+        expected = (unique.size, *batch.shape[1:3]) if self._native_size else (unique.size, *self.size)
+        if batch.ndim != 4 or batch.shape != (*expected, 3):
+            raise VideoDecodeError(
+                self.path,
+                f"decord returned frames of unexpected shape {batch.shape}{self._decord_size_hint()}",
+            )
         return np.ascontiguousarray(batch[inverse.reshape(-1)])
+
+    def _decord_size_hint(self) -> str:
+        if self._native_size:
+            return ""
+        height, width = self.size
+        return (
+            f" while decoding at {width}x{height}: decord 0.6 cannot produce some frame widths "
+            f"({', '.join(map(str, sorted(DECORD_UNSUPPORTED_WIDTHS)))}); use backend='auto' (which reads such "
+            "files with PyAV) or 'pyav', or another size"
+        )
 
     def _get_frames_pyav(self, indices: np.ndarray) -> np.ndarray:
         import av
@@ -318,7 +386,7 @@ class VideoFile:
                 stream = container.streams.video[0]
                 for position, frame in enumerate(container.decode(stream)):
                     if position in wanted:
-                        decoded[position] = frame.to_ndarray(format="rgb24")
+                        decoded[position] = self._to_rgb(frame)
                     if position >= last:
                         break
         except (av.error.FFmpegError, OSError, ValueError, IndexError, RuntimeError) as error:
@@ -331,6 +399,15 @@ class VideoFile:
                 f"{self.info.num_frames}; frames {missing[:8]} could not be decoded (truncated file?)",
             )
         return np.stack([decoded[int(i)] for i in indices])
+
+    def _to_rgb(self, frame) -> np.ndarray:
+        if self._native_size:
+            return frame.to_ndarray(format="rgb24")
+        # one swscale pass (scale and convert together, bilinear), as decord's filter graph does
+        height, width = self.size
+        return frame.reformat(
+            width=width, height=height, format="rgb24", interpolation="BILINEAR"
+        ).to_ndarray()
 
     def close(self) -> None:
         """Release the decoder."""
