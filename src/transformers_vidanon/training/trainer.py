@@ -217,6 +217,27 @@ class JsonlTracker:
                 handle.write(json.dumps(values, sort_keys=True) + "\n")
 
 
+
+class _LogWindow:
+    """The step values since the last log line, and the clips they saw (for the clips/s figure)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[torch.Tensor]] = {}
+        self.clips = 0
+        self.start = time.perf_counter()
+
+    def add(self, values: dict[str, float], clips: int) -> None:
+        for key, value in values.items():
+            self.values.setdefault(key, []).append(torch.as_tensor(value, dtype=torch.float32))
+        self.clips += clips
+
+    def take(self) -> tuple[dict[str, list[torch.Tensor]], float]:
+        """The values and clips/s of the window, which starts over."""
+        values, rate = self.values, self.clips / max(time.perf_counter() - self.start, 1e-9)
+        self.__init__()
+        return values, rate
+
+
 class AdversarialTrainer:
     """Train a [`VidAnonForPrivacyPreservingActionRecognition`] adversarially.
 
@@ -274,6 +295,27 @@ class AdversarialTrainer:
             model.activation_checkpointing_enable(activation_checkpointing_kwargs=checkpoint_kwargs(args))
         model.config.action_loss_weight = args.action_loss_weight
 
+        train_loader, eval_loader = self._make_loaders(train_dataset, eval_dataset, collate_fn, num_workers)
+        optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay, NO_DECAY_NAMES), lr=args.learning_rate)
+        self.budget_models, self.budget_optimizers = self._make_budget_models(model.config)
+        prepared = accelerator.prepare(model, optimizer, train_loader, *self.budget_models, *self.budget_optimizers)
+        self.model, self.optimizer, self.train_loader = prepared[:3]
+        count = len(self.budget_models)
+        self.budget_models = list(prepared[3 : 3 + count])
+        self.budget_optimizers = list(prepared[3 + count :])
+        self.eval_loader = accelerator.prepare(eval_loader) if eval_loader is not None else None
+
+        self.scheduler = self._make_schedule()
+        accelerator.register_for_checkpointing(self.scheduler)
+        accelerator.register_for_checkpointing(self.state)
+        self.tracker = JsonlTracker(self.output_dir / "metrics.jsonl", accelerator.is_main_process)
+        if log_with:
+            accelerator.init_trackers("vidanon", config={k: str(v) for k, v in self.run_config.items()})
+
+
+    def _make_loaders(self, train_dataset, eval_dataset, collate_fn, num_workers: int):
+        """The training loader (epoch-seeded shuffling, or a stream's own order) and the evaluation loader."""
+        args = self.args
         self.streaming = isinstance(train_dataset, IterableDataset)
         if self.streaming:
             # a stream has no length: shuffling is the stream's own (buffer), the run's length is max_steps
@@ -297,30 +339,31 @@ class AdversarialTrainer:
         if eval_dataset is not None:
             eval_loader = DataLoader(eval_dataset, batch_size=args.per_device_eval_batch_size, shuffle=False,
                                      collate_fn=collate_fn, num_workers=num_workers)
+        return train_loader, eval_loader
 
-        optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay, NO_DECAY_NAMES), lr=args.learning_rate)
-        self.budget_models: list[torch.nn.Module] = []
-        self.budget_optimizers: list[torch.optim.Optimizer] = []
-        if args.objective == "alternating" or (args.objective == "locate" and args.budget_loss_weight > 0):
-            config = model.config
-            for k in range(args.num_budget_models):
-                budget = build_budget_model(
-                    config.image_size, config.num_frames, config.patch_size, config.tubelet_size,
-                    config.num_privacy_labels, args.budget_hidden_size, args.budget_num_layers,
-                )
-                reset_parameters(budget, args.seed + 1000 + k)
-                self.budget_models.append(budget)
-                self.budget_optimizers.append(
-                    torch.optim.AdamW(budget.parameters(), lr=args.budget_learning_rate, weight_decay=0.0)
-                )
+    def _make_budget_models(self, config) -> tuple[list[torch.nn.Module], list[torch.optim.Optimizer]]:
+        """The budget adversaries of the alternating objective (and of `locate` with a budget term), seeded alike on
+        every process, with their optimizers; none otherwise."""
+        args = self.args
+        models: list[torch.nn.Module] = []
+        optimizers: list[torch.optim.Optimizer] = []
+        if not (args.objective == "alternating" or (args.objective == "locate" and args.budget_loss_weight > 0)):
+            return models, optimizers
+        for k in range(args.num_budget_models):
+            budget = build_budget_model(
+                config.image_size, config.num_frames, config.patch_size, config.tubelet_size,
+                config.num_privacy_labels, args.budget_hidden_size, args.budget_num_layers,
+            )
+            reset_parameters(budget, args.seed + 1000 + k)
+            models.append(budget)
+            optimizers.append(torch.optim.AdamW(budget.parameters(), lr=args.budget_learning_rate, weight_decay=0.0))
+        return models, optimizers
 
-        prepared = accelerator.prepare(model, optimizer, train_loader, *self.budget_models, *self.budget_optimizers)
-        self.model, self.optimizer, self.train_loader = prepared[:3]
-        count = len(self.budget_models)
-        self.budget_models = list(prepared[3 : 3 + count])
-        self.budget_optimizers = list(prepared[3 + count :])
-        self.eval_loader = accelerator.prepare(eval_loader) if eval_loader is not None else None
-
+    def _make_schedule(self):
+        """Steps per epoch, total steps and epochs (`max_steps` overrides the epochs, as in transformers'
+        TrainingArguments; a stream is read again and again until `max_steps`), and the warm-up + cosine schedule,
+        stepped by hand once per optimiser step on every process (not prepared: no per-process multiplication)."""
+        args = self.args
         if self.streaming:
             self.steps_per_epoch = args.max_steps  # unknown; warm-up epochs are counted in max_steps units
             self.total_steps = args.max_steps
@@ -335,13 +378,7 @@ class AdversarialTrainer:
         else:
             self.num_epochs = args.num_train_epochs
         warmup = int(round(args.warmup_epochs * self.steps_per_epoch))
-        # stepped by hand once per optimiser step on every process (not prepared: no per-process multiplication)
-        self.scheduler = warmup_cosine_scheduler(self.optimizer.optimizer, warmup, self.total_steps)
-        accelerator.register_for_checkpointing(self.scheduler)
-        accelerator.register_for_checkpointing(self.state)
-        self.tracker = JsonlTracker(self.output_dir / "metrics.jsonl", accelerator.is_main_process)
-        if log_with:
-            accelerator.init_trackers("vidanon", config={k: str(v) for k, v in self.run_config.items()})
+        return warmup_cosine_scheduler(self.optimizer.optimizer, warmup, self.total_steps)
 
     # ------------------------------------------------------------------------------------------------------------
     # coefficients
@@ -627,21 +664,11 @@ class AdversarialTrainer:
     # ------------------------------------------------------------------------------------------------------------
     def train(self) -> TrainResult:
         args, accelerator, state = self.args, self.accelerator, self.state
-        resume_path = self._resolve_resume()
-        if resume_path is not None:
-            changes = self._check_resumed_arguments(resume_path)
-            accelerator.load_state(str(resume_path))
-            self._saved_checkpoint = resume_path
-            logger.info(f"resumed from {resume_path} at step {state.global_step}, epoch {state.epoch}, "
-                        f"batch {state.batches_in_epoch}")
-            if changes:
-                self._apply_changed_arguments(changes)
-                self._log_values({"changed_on_resume": {name: new for name, (_, new) in changes.items()}})
+        self._resume()
         progress = tqdm(total=self.total_steps, initial=state.global_step, desc="training",
                         disable=args.disable_tqdm or not accelerator.is_local_main_process)
         stopped_by_signal = False
-        window: dict[str, list[torch.Tensor]] = {}
-        window_start, window_clips = time.perf_counter(), 0
+        window = _LogWindow()
         metrics: dict[str, float] = {}
         with self._signal_guard():
             while state.epoch < self.num_epochs and state.global_step < self.total_steps:
@@ -662,21 +689,10 @@ class AdversarialTrainer:
                     with accelerator.accumulate(self.model, *self.budget_models):
                         values = self.training_step(batch)
                     if values is None:
-                        state.nonfinite_steps += 1
-                        state.consecutive_nonfinite += 1
-                        logger.warning(f"non-finite loss at step {state.global_step}: step skipped "
-                                       f"({state.consecutive_nonfinite} in a row)")
-                        if state.consecutive_nonfinite >= args.max_consecutive_nonfinite:
-                            raise NonFiniteLossError(
-                                f"{state.consecutive_nonfinite} consecutive non-finite losses (limit "
-                                f"`max_consecutive_nonfinite`={args.max_consecutive_nonfinite}); last checkpoint "
-                                f"under {self.output_dir / CHECKPOINT_DIR}"
-                            )
+                        self._skip_nonfinite_step()
                         continue
                     state.consecutive_nonfinite = 0
-                    for key, value in values.items():
-                        window.setdefault(key, []).append(torch.as_tensor(value, dtype=torch.float32))
-                    window_clips += batch["pixel_values"].shape[0] * accelerator.num_processes
+                    window.add(values, batch["pixel_values"].shape[0] * accelerator.num_processes)
                     if not accelerator.sync_gradients:
                         continue
 
@@ -686,10 +702,9 @@ class AdversarialTrainer:
                     if args.budget_restart_every and state.global_step % args.budget_restart_every == 0:
                         self._restart_budget_models()
                     if state.global_step % args.logging_steps == 0 or state.global_step == self.total_steps:
-                        elapsed = time.perf_counter() - window_start
-                        logged = self._log(window, extra={"clips_per_s": window_clips / max(elapsed, 1e-9)})
+                        values, clips_per_s = window.take()
+                        logged = self._log(values, extra={"clips_per_s": clips_per_s})
                         progress.set_postfix(loss=f"{logged['loss']:.3f}", acc=f"{logged['train_action_accuracy']:.2f}")
-                        window, window_start, window_clips = {}, time.perf_counter(), 0
                     if args.checkpointing_steps and state.global_step % args.checkpointing_steps == 0:
                         self.save_checkpoint()
                     if self._stop_everywhere():
@@ -713,7 +728,39 @@ class AdversarialTrainer:
                 elif state.global_step >= self.total_steps:
                     break
         progress.close()
+        return self._finish(stopped_by_signal, metrics)
 
+    def _resume(self) -> None:
+        """Load the checkpoint `resume_from_checkpoint` names, if any, and apply the arguments allowed to change."""
+        state = self.state
+        resume_path = self._resolve_resume()
+        if resume_path is None:
+            return
+        changes = self._check_resumed_arguments(resume_path)
+        self.accelerator.load_state(str(resume_path))
+        self._saved_checkpoint = resume_path
+        logger.info(f"resumed from {resume_path} at step {state.global_step}, epoch {state.epoch}, "
+                    f"batch {state.batches_in_epoch}")
+        if changes:
+            self._apply_changed_arguments(changes)
+            self._log_values({"changed_on_resume": {name: new for name, (_, new) in changes.items()}})
+
+    def _skip_nonfinite_step(self) -> None:
+        """Count a step whose loss was not finite; too many in a row stop the run."""
+        state, limit = self.state, self.args.max_consecutive_nonfinite
+        state.nonfinite_steps += 1
+        state.consecutive_nonfinite += 1
+        logger.warning(f"non-finite loss at step {state.global_step}: step skipped "
+                       f"({state.consecutive_nonfinite} in a row)")
+        if state.consecutive_nonfinite >= limit:
+            raise NonFiniteLossError(
+                f"{state.consecutive_nonfinite} consecutive non-finite losses (limit `max_consecutive_nonfinite`="
+                f"{limit}); last checkpoint under {self.output_dir / CHECKPOINT_DIR}"
+            )
+
+    def _finish(self, stopped_by_signal: bool, metrics: dict[str, float]) -> TrainResult:
+        """Final evaluation, model and push (unless stopped by a signal), warnings, and the run's summary."""
+        args, accelerator, state = self.args, self.accelerator, self.state
         model_dir = None
         if not stopped_by_signal:
             metrics = self.evaluate() or metrics
