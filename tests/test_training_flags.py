@@ -192,3 +192,23 @@ def test_every_dataset_name_has_one_builder_and_the_run_and_evaluate_share_the_s
     assert (source.dataset, source.data_dir, source.split) == ("vp_ucf101", "/videos", 2)
     with pytest.raises(ValueError, match="unknown dataset 'ucf102'"):
         DataSource(dataset="ucf102")
+
+
+def test_model_arguments_left_unset_keep_the_config_defaults(tmp_path):
+    from transformers_vidanon.training.arguments import ModelArguments
+    from transformers_vidanon.training.trainer import build_model, model_input_size
+
+    unset = ModelArguments()
+    assert unset.config_overrides() == {}
+    assert model_input_size(unset) == (VidAnonConfig().image_size, VidAnonConfig().num_frames)
+    small = ModelArguments(image_size=16, patch_size=8, num_frames=4, hidden_size=16, num_hidden_layers=2,
+                           num_attention_heads=2, intermediate_size=32, pruning_layers=[0], keep_rate=[0.5])
+    model = build_model(small, 3, ["a", "b", "c"])
+    assert (model.config.image_size, model.config.hidden_size, model.config.keep_rate) == (16, 16, 0.5)
+    assert model.config.lambda_priv == VidAnonConfig().lambda_priv  # not given: the config's default
+    model.save_pretrained(tmp_path / "ckpt")
+    # continuing a checkpoint keeps its own schedule and sizes unless an argument says otherwise
+    resumed = ModelArguments(init="vidanon", model_name_or_path=str(tmp_path / "ckpt"), lambda_priv=2.0)
+    assert model_input_size(resumed) == (16, 4)
+    again = build_model(resumed, 3, ["a", "b", "c"])
+    assert (again.config.keep_rate, again.config.pruning_layers, again.config.lambda_priv) == (0.5, [0], 2.0)

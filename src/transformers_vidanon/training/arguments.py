@@ -38,59 +38,59 @@ class ModelArguments:
     model_name_or_path: str | None = field(
         default=None, metadata={"help": "Checkpoint (folder or Hub id) for init 'vidanon', 'videomae' or 'vit'."}
     )
-    image_size: int = field(default=64, metadata={"help": "Frame size seen by the model."})
-    patch_size: int = field(default=8, metadata={"help": "Spatial tubelet size."})
-    num_frames: int = field(default=16, metadata={"help": "Frames per clip."})
-    tubelet_size: int = field(default=2, metadata={"help": "Frames per tubelet."})
-    hidden_size: int = field(default=128, metadata={"help": "Encoder width (scratch init)."})
-    num_hidden_layers: int = field(default=6, metadata={"help": "Encoder depth (scratch init)."})
-    num_attention_heads: int = field(default=4, metadata={"help": "Attention heads (scratch init)."})
-    intermediate_size: int = field(default=256, metadata={"help": "MLP width (scratch init)."})
-    hidden_dropout_prob: float = field(default=0.0, metadata={"help": "Dropout on attention/MLP outputs."})
-    attention_probs_dropout_prob: float = field(default=0.0, metadata={"help": "Attention dropout."})
-    drop_path_rate: float = field(default=0.0, metadata={"help": "Stochastic depth rate."})
-    pruning_layers: list[int] = field(default_factory=lambda: [2, 5, 8], metadata={"help": "0-based pruning layers."})
-    keep_rate: list[float] = field(
-        default_factory=lambda: [0.9], metadata={"help": "Keep rate: one value, or one per pruning layer."}
+    # The fields below mirror `VidAnonConfig`; unset (None), they keep the config's default (scratch) or the
+    # checkpoint's value (init vidanon / videomae / vit): the defaults live in one place, the config.
+    image_size: int | None = field(default=None, metadata={"help": "Frame size seen by the model."})
+    patch_size: int | None = field(default=None, metadata={"help": "Spatial tubelet size."})
+    num_frames: int | None = field(default=None, metadata={"help": "Frames per clip."})
+    tubelet_size: int | None = field(default=None, metadata={"help": "Frames per tubelet."})
+    hidden_size: int | None = field(default=None, metadata={"help": "Encoder width (scratch init)."})
+    num_hidden_layers: int | None = field(default=None, metadata={"help": "Encoder depth (scratch init)."})
+    num_attention_heads: int | None = field(default=None, metadata={"help": "Attention heads (scratch init)."})
+    intermediate_size: int | None = field(default=None, metadata={"help": "MLP width (scratch init)."})
+    hidden_dropout_prob: float | None = field(default=None, metadata={"help": "Dropout on attention/MLP outputs."})
+    attention_probs_dropout_prob: float | None = field(default=None, metadata={"help": "Attention dropout."})
+    drop_path_rate: float | None = field(default=None, metadata={"help": "Stochastic depth rate."})
+    pruning_layers: list[int] | None = field(default=None, metadata={"help": "0-based pruning layers."})
+    keep_rate: list[float] | None = field(
+        default=None, metadata={"help": "Keep rate: one value, or one per pruning layer."}
     )
-    lambda_priv: float = field(default=0.5, metadata={"help": "Privacy weight in s = a_act - lambda_priv * a_priv."})
-    temporal_consistency: str = field(
-        default="tubelet", metadata={"help": "'tubelet' (the paper), 'tube' or 'window' (scores smoothed over time)."}
+    lambda_priv: float | None = field(
+        default=None, metadata={"help": "Privacy weight in s = a_act - lambda_priv * a_priv."}
     )
-    fuse_pruned_tokens: bool = field(default=True, metadata={"help": "Fuse pruned tubelets into one token."})
-    conv_stem_channels: list[int] = field(
-        default_factory=list,
+    temporal_consistency: str | None = field(
+        default=None, metadata={"help": "'tubelet' (the paper), 'tube' or 'window' (scores smoothed over time)."}
+    )
+    fuse_pruned_tokens: bool | None = field(default=None, metadata={"help": "Fuse pruned tubelets into one token."})
+    conv_stem_channels: list[int] | None = field(
+        default=None,
         metadata={"help": "Widths of a convolutional stem before the tubelet projection (beyond the paper; scratch "
                   "init; empty: VideoMAE's linear projection)."},
     )
-    localization_loss_weight: float = field(
-        default=0.0,
+    localization_loss_weight: float | None = field(
+        default=None,
         metadata={"help": "Weight of the attention-pooled localization losses (beyond the paper; 0: off): the CLS "
                   "attention rows of every pruning layer pool the tubelets and small heads predict the action and the "
                   "privacy attributes from the pools, which teaches each CLS to attend to its cues."},
     )
-    position_embedding_type: str = field(default="sinusoidal", metadata={"help": "'sinusoidal' or 'learnable'."})
+    position_embedding_type: str | None = field(
+        default=None, metadata={"help": "'sinusoidal' or 'learnable' (scratch init)."}
+    )
     attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'."})
 
     def config_overrides(self) -> dict[str, Any]:
-        """The `VidAnonConfig` arguments these fields set."""
-        keep_rate: float | list[float] = self.keep_rate[0] if len(self.keep_rate) == 1 else list(self.keep_rate)
-        overrides = dict(
-            pruning_layers=list(self.pruning_layers), keep_rate=keep_rate, lambda_priv=self.lambda_priv,
-            temporal_consistency=self.temporal_consistency, fuse_pruned_tokens=self.fuse_pruned_tokens,
-            localization_loss_weight=self.localization_loss_weight,
-            hidden_dropout_prob=self.hidden_dropout_prob, attention_probs_dropout_prob=self.attention_probs_dropout_prob,
-            drop_path_rate=self.drop_path_rate,
-        )
+        """The `VidAnonConfig` arguments these fields set (only those given; which ones apply depends on `init`)."""
+        names = ["pruning_layers", "keep_rate", "lambda_priv", "temporal_consistency", "fuse_pruned_tokens",
+                 "localization_loss_weight", "hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"]
         if self.init in ("scratch", "vit"):
-            overrides.update(image_size=self.image_size, patch_size=self.patch_size)
+            names += ["image_size", "patch_size"]
         if self.init == "scratch":
-            overrides.update(
-                num_frames=self.num_frames, tubelet_size=self.tubelet_size, hidden_size=self.hidden_size,
-                num_hidden_layers=self.num_hidden_layers, num_attention_heads=self.num_attention_heads,
-                intermediate_size=self.intermediate_size, position_embedding_type=self.position_embedding_type,
-                conv_stem_channels=list(self.conv_stem_channels),
-            )
+            names += ["num_frames", "tubelet_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                      "intermediate_size", "position_embedding_type", "conv_stem_channels"]
+        overrides = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        if "keep_rate" in overrides:
+            rates = list(overrides["keep_rate"])
+            overrides["keep_rate"] = rates[0] if len(rates) == 1 else rates
         return overrides
 
 

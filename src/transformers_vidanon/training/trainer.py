@@ -40,10 +40,24 @@ from accelerate.utils import ProjectConfiguration, set_seed
 from torch.func import functional_call
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
+from transformers import AutoConfig
 
+from ..configuration_vidanon import VidAnonConfig
+from ..data import collate_clips
+from ..data.builders import build_training_data
+from ..fileutils import write_text_atomically
+from ..metrics import privacy_cmap
 from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, grl_coefficient_schedule
 from ..optimization import parameter_groups, warmup_cosine_scheduler
-from .arguments import AdversarialTrainingArguments, checkpoint_kwargs, trackers_for_accelerate
+from ..processing_vidanon import VidAnonImageProcessor
+from ..reporting.modelcard import save_model_card
+from .arguments import (
+    AdversarialTrainingArguments,
+    arguments_to_dict,
+    checkpoint_kwargs,
+    compare_resumed_arguments,
+    trackers_for_accelerate,
+)
 from .budget import anonymizer_budget_term, budget_attack_loss, build_budget_model, reset_parameters
 
 logger = get_logger(__name__)
@@ -265,8 +279,6 @@ class AdversarialTrainer:
         num_workers: int = 0,
     ):
         if collate_fn is None:
-            from ..data import collate_clips
-
             collate_fn = collate_clips
         self.args = args
         self.output_dir = Path(args.output_dir)
@@ -480,8 +492,6 @@ class AdversarialTrainer:
         """
         if self.eval_loader is None:
             return {}
-        from ..metrics import privacy_cmap
-
         model = self.model
         was_training = model.training
         model.eval()
@@ -592,8 +602,6 @@ class AdversarialTrainer:
         Raises:
             ValueError: listing every difference that `--allow_changed_arguments` does not allow.
         """
-        from .arguments import compare_resumed_arguments
-
         saved_file = path / "run_config.json"
         try:
             saved = json.loads(saved_file.read_text())
@@ -860,10 +868,8 @@ class AdversarialTrainer:
         if accelerator.is_main_process:
             # weights, code, both processors (derived from this one); the card is written below
             unwrapped.save_pretrained(model_dir, safe_serialization=True, processor=self.processor, model_card=False)
-            (model_dir / "training_args.json").write_text(json.dumps(self.run_config, indent=2, default=str))
+            write_text_atomically(model_dir / "training_args.json", json.dumps(self.run_config, indent=2, default=str))
             try:
-                from ..reporting.modelcard import save_model_card
-
                 save_model_card(model_dir, config=unwrapped.config, results=None, training_args=self.run_config,
                                 training_metrics=metrics)
             except (ImportError, TypeError) as error:  # the card is a convenience, never a reason to lose a model
@@ -890,10 +896,21 @@ def _push_folder_to_hub(folder: str | os.PathLike, repo_id: str, private: bool |
     return api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload VidAnon anonymizer")
 
 
+def model_input_size(model_args) -> tuple[int, int]:
+    """`(image_size, num_frames)` of the model a run will build: the arguments' values where given, else the
+    config's defaults (scratch) or the checkpoint's config (the other inits)."""
+    if model_args.init == "scratch":
+        base = VidAnonConfig(**{name: getattr(model_args, name) for name in ("image_size", "num_frames")
+                                if getattr(model_args, name) is not None})
+    else:
+        base = AutoConfig.from_pretrained(model_args.model_name_or_path)
+    image_size = model_args.image_size or base.image_size
+    num_frames = model_args.num_frames or getattr(base, "num_frames", None) or VidAnonConfig().num_frames
+    return int(image_size if isinstance(image_size, int) else image_size[0]), int(num_frames)
+
+
 def build_model(model_args, num_labels: int, class_names: list[str]) -> VidAnonForPrivacyPreservingActionRecognition:
     """The model for a run, by `model_args.init` (scratch / vidanon / videomae / vit)."""
-    from ..configuration_vidanon import VidAnonConfig
-
     labels = dict(num_labels=num_labels, id2label=dict(enumerate(class_names)),
                   label2id={name: i for i, name in enumerate(class_names)})
     overrides = {**model_args.config_overrides(), **labels}
@@ -905,21 +922,19 @@ def build_model(model_args, num_labels: int, class_names: list[str]) -> VidAnonF
     elif model_args.init == "videomae":
         model = model_class.from_videomae(model_args.model_name_or_path, **overrides)
     else:
-        model = model_class.from_vit_inflated(model_args.model_name_or_path, num_frames=model_args.num_frames,
-                                              tubelet_size=model_args.tubelet_size, **overrides)
+        clip = {name: getattr(model_args, name) for name in ("num_frames", "tubelet_size")
+                if getattr(model_args, name) is not None}
+        model = model_class.from_vit_inflated(model_args.model_name_or_path, **clip, **overrides)
     model.config._attn_implementation = model_args.attn_implementation
     return model
 
 
 def train_from_arguments(model_args, data_args, training_args) -> TrainResult:
     """Everything `training/train.py` does: data, model, processor, trainer, training, saving."""
-    from ..data.builders import build_training_data
-    from ..processing_vidanon import VidAnonImageProcessor
-    from .arguments import arguments_to_dict
-
     set_seed(training_args.seed)
     # every objective trains the privacy branch: data without any privacy label would switch it off silently
-    data = build_training_data(data_args, model_args.image_size, model_args.num_frames, require_privacy_labels=True)
+    image_size, num_frames = model_input_size(model_args)
+    data = build_training_data(data_args, image_size, num_frames, require_privacy_labels=True)
     model = build_model(model_args, len(data.class_names), data.class_names)
     processor = VidAnonImageProcessor.from_model_config(model.config)
     trainer = AdversarialTrainer(
