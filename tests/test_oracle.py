@@ -43,3 +43,14 @@ def test_parse_oracle_specs():
         parse_oracle("oracle", None)
     with pytest.raises(SystemExit, match="oracle\\[:GRID"):
         parse_oracle("oracle:eight", None)
+
+
+def test_synth_protocol_clips_are_the_synth_clips_decoded_once(tiny_synth):
+    """The protocol decodes SynthPrivacy through the same path as any dataset; at the videos' own size that gives
+    exactly the frames the SynthPrivacy reader gives."""
+    data = synth_protocol_data(tiny_synth / "manifest.jsonl", num_frames=8, progress=False)
+    test = load_synth_clips(tiny_synth / "manifest.jsonl", "test", 8, 2, 5, progress=False)
+    train = load_synth_clips(tiny_synth / "manifest.jsonl", "train", 8, 2, 1, progress=False)
+    assert torch.equal(data.test_clips, test.clips) and torch.equal(data.train_clips, train.clips)
+    assert torch.equal(data.test_labels, test.labels) and torch.equal(data.train_privacy, train.privacy_labels)
+    assert data.num_labels == len(test.action_names) and data.test_split == "test"

@@ -32,10 +32,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..data import ClipTransform, load_manifest
+from ..data.labels import PRIVACY_ATTRIBUTES
+from ..data.synth import privacy_region, read_region_file, synth_region_files
 from ..metrics import (
     action_top1,
     best_single_frame_cmap,
@@ -49,8 +53,9 @@ from ..metrics import (
 from ..pruning import apply_keep_mask
 from ..reporting import BenchmarkResults, ChanceLevels, MethodResult
 from ..reporting.provenance import collect_provenance, fingerprint, jsonable
+from ..video import uniform_clip_indices, video_info
 from . import fresh_training, parallel
-from .baselines import get_baseline, oracle_pruning, random_pruning
+from .baselines import boxes_to_masks, get_baseline, oracle_pruning, random_pruning
 
 logger = logging.getLogger(__name__)
 
@@ -611,46 +616,38 @@ def run_protocol(
                             dataset=dataset, metadata=metadata, split=data.test_split)
 
 
-def _clip_regions(manifest, clipset) -> tuple[torch.Tensor, torch.Tensor]:
-    """Person and privacy region masks `(N, k, T, H, W)` of a SynthPrivacy `ClipSet`, aligned with its decoded
-    frames; the privacy region is the union of the five attribute regions. Each region file is read once."""
-    from ..data.synth import privacy_region, read_region_file, synth_region_files
-
-    files = synth_region_files(manifest)
-    person, privacy = [], []
-    for video_id, frame_indices in zip(clipset.video_ids, clipset.frame_indices):
-        regions = read_region_file(files[video_id])
-        person.append(torch.from_numpy(regions["actor"])[frame_indices])  # (k, T, H, W)
-        privacy.append(torch.from_numpy(privacy_region(regions))[frame_indices])
-    return torch.stack(person), torch.stack(privacy)
-
-
 def synth_protocol_data(
     manifest,
     num_frames: int = 16,
     frame_stride: int = 2,
-    train_clips_per_video: int = 1,
     test_clips_per_video: int = 5,
     test_split: str = "test",
     progress: bool = True,
 ) -> ProtocolData:
-    """SynthPrivacy clips for the protocol: train split for the fresh models, `test_split` to measure them; the
-    actor masks serve the blackening baseline."""
-    from ..data.synth import load_synth_clips
+    """SynthPrivacy clips for the protocol, at the videos' own size: the train split for the fresh models,
+    `test_split` to measure them; the actor masks serve the blackening baseline and the union of the privacy
+    regions the oracle. Decoded by [`datasets_protocol_data`], as any dataset is."""
+    files = synth_region_files(manifest)
 
-    train = load_synth_clips(manifest, "train", num_frames, frame_stride, train_clips_per_video, progress=progress)
-    test = load_synth_clips(manifest, test_split, num_frames, frame_stride, test_clips_per_video, progress=progress)
-    train_regions, train_privacy_regions = _clip_regions(manifest, train)
-    if train.clips.dim() == 5:
-        train_regions, train_privacy_regions = train_regions[:, 0], train_privacy_regions[:, 0]
-    test_regions, test_privacy_regions = _clip_regions(manifest, test)
-    return ProtocolData(
-        train_clips=train.clips, train_labels=train.labels, train_privacy=train.privacy_labels,
-        test_clips=test.multi_clip(), test_labels=test.labels, test_privacy=test.privacy_labels,
-        num_labels=len(train.action_names), privacy_names=tuple(train.privacy_names),
-        train_regions=train_regions, test_regions=test_regions,
-        train_privacy_regions=train_privacy_regions, test_privacy_regions=test_privacy_regions,
-    )
+    def regions_of(row, windows: np.ndarray, info) -> dict[str, torch.Tensor]:
+        regions = read_region_file(files[str(row["video_id"])])
+        index = torch.from_numpy(windows)
+        return {"person": torch.from_numpy(regions["actor"])[index],
+                "privacy": torch.from_numpy(privacy_region(regions))[index]}
+
+    train, test = load_manifest(manifest, split="train"), load_manifest(manifest, split=test_split)
+    image_size = _video_size(train[0]["video"])
+    data = datasets_protocol_data(train, test, num_frames, frame_stride, image_size, test_clips_per_video,
+                                  regions_of=regions_of, progress=progress)
+    data.test_split = test_split
+    return data
+
+
+def _video_size(path: str) -> int:
+    info = video_info(path)
+    if info.height != info.width:
+        raise ValueError(f"SynthPrivacy videos are square; {path} is {info.width}x{info.height}.")
+    return info.height
 
 
 def datasets_protocol_data(
@@ -663,59 +660,71 @@ def datasets_protocol_data(
     boxes: dict | None = None,
     backend: str = "auto",
     progress: bool = True,
+    regions_of: Callable | None = None,
 ) -> ProtocolData:
-    """Decode two loader datasets (rows with `video`, `label`, `privacy_labels`) into protocol clips.
+    """Decode two loader datasets (rows with `video`, `label`, `privacy_labels`) into protocol clips: the one
+    decode path of the protocol.
 
-    Clips are deterministic (evaluation sampling: uniform windows, shorter-side resize, centre crop): one per
-    training video, `test_clips_per_video` per test video. With `boxes` (`{video_id: {frame: [[x0, y0, x1, y1]]}}`,
-    in source-frame pixels) person regions are rasterised at the decoded frames for the blackening baseline.
+    Clips are deterministic (evaluation sampling: uniform windows, shorter-side resize, centre crop, by
+    `data.ClipTransform`): one per training video, `test_clips_per_video` per test video. Regions follow the same
+    windows and geometry: with `boxes` (`{video_id: {frame: [[x0, y0, x1, y1]]}}`, in source-frame pixels) person
+    regions are rasterised at the decoded frames (the blackening baseline); `regions_of(row, windows, info)` may
+    instead give `{"person": ..., "privacy": ...}` boolean masks `(k, T, H, W)` at the source size.
     """
-    from ..data import ClipTransform
-    from ..data.labels import PRIVACY_ATTRIBUTES
-    from ..video import uniform_clip_indices, video_info
-    from .baselines import boxes_to_masks
+    if boxes is not None and regions_of is None:
+        def regions_of(row, windows: np.ndarray, info) -> dict[str, torch.Tensor]:
+            video_id = row.get("video_id") or str(row["video"])
+            if video_id not in boxes:
+                raise ValueError(f"the boxes file has no entry for video {video_id!r} ({row['video']}).")
+            return {"person": torch.stack([
+                boxes_to_masks(boxes[video_id], len(window), info.height, info.width,
+                               frame_indices=[int(i) for i in window]) for window in windows])}
 
     def decode(dataset, clips: int, what: str):
         transform = ClipTransform("eval", num_frames=num_frames, frame_stride=frame_stride,
-                                        image_size=image_size, num_clips=clips, backend=backend)
-        pixels, labels, privacy, regions = [], [], [], []
+                                  image_size=image_size, num_clips=clips, backend=backend)
+        pixels, labels, privacy, regions = [], [], [], {}
         for row in tqdm(dataset, desc=f"decoding {what}", disable=not progress):
             clip = transform.load(row["video"])  # (clips, T, C, H, W) in [0, 1]
             pixels.append((clip * 255).round().to(torch.uint8))
             labels.append(int(row["label"]))
             privacy.append(torch.as_tensor(row["privacy_labels"], dtype=torch.float32))
-            if boxes is not None:
-                video_id = row.get("video_id") or str(row["video"])
-                if video_id not in boxes:
-                    raise ValueError(f"the boxes file has no entry for video {video_id!r} ({row['video']}).")
+            if regions_of is not None:
                 info = video_info(row["video"])
-                indices = uniform_clip_indices(info.num_frames, num_frames, frame_stride, clips)
-                regions.append(torch.stack([
-                    _boxes_for_clip(boxes_to_masks, boxes[video_id], window, info, image_size) for window in indices
-                ]))
-        stacked = torch.stack(pixels)
-        return stacked, torch.tensor(labels), torch.stack(privacy), torch.stack(regions) if regions else None
+                windows = uniform_clip_indices(info.num_frames, num_frames, frame_stride, clips)
+                for kind, masks in regions_of(row, windows, info).items():
+                    regions.setdefault(kind, []).append(_clip_geometry(masks, info, image_size))
+        stacked = {kind: torch.stack(masks) for kind, masks in regions.items()}
+        return torch.stack(pixels), torch.tensor(labels), torch.stack(privacy), stacked
 
     train_clips, train_labels, train_privacy, train_regions = decode(train_dataset, 1, "train")
     test_clips, test_labels, test_privacy, test_regions = decode(test_dataset, test_clips_per_video, "test")
     if not torch.isfinite(test_privacy).all() or not torch.isfinite(train_privacy).all():
         raise ValueError("every video needs its privacy labels for the leakage protocol; some are unknown (NaN).")
     names = train_dataset.features["label"].names if hasattr(train_dataset, "features") else None
+
+    def first_clip(regions: dict, kind: str) -> torch.Tensor | None:
+        return regions[kind][:, 0] if kind in regions else None
+
     return ProtocolData(
         train_clips=train_clips[:, 0], train_labels=train_labels, train_privacy=train_privacy,
         test_clips=test_clips, test_labels=test_labels, test_privacy=test_privacy,
         num_labels=len(names) if names else int(max(train_labels.max(), test_labels.max())) + 1,
         privacy_names=tuple(PRIVACY_ATTRIBUTES),
-        train_regions=train_regions[:, 0] if train_regions is not None else None, test_regions=test_regions,
+        train_regions=first_clip(train_regions, "person"), test_regions=test_regions.get("person"),
+        train_privacy_regions=first_clip(train_regions, "privacy"), test_privacy_regions=test_regions.get("privacy"),
     )
 
 
-def _boxes_for_clip(boxes_to_masks, video_boxes, window, info, image_size: int) -> torch.Tensor:
-    """Masks `(T, image_size, image_size)` of one clip: boxes rasterised at source size, then resized and
-    centre-cropped as the frames were."""
-    masks = boxes_to_masks(video_boxes, len(window), info.height, info.width, frame_indices=[int(i) for i in window])
+def _clip_geometry(masks: torch.Tensor, info, image_size: int) -> torch.Tensor:
+    """Boolean masks `(k, T, H, W)` at the source size resized and centre-cropped as the frames were
+    (`processing_vidanon.clip_eval_transform`: shorter side to `image_size`, then the central square)."""
+    if (info.height, info.width) == (image_size, image_size):
+        return masks.bool()
     scale = image_size / min(info.height, info.width)
     height, width = max(image_size, round(info.height * scale)), max(image_size, round(info.width * scale))
-    resized = F.interpolate(masks[:, None].float(), size=(height, width), mode="nearest")[:, 0] > 0.5
+    flat = masks.flatten(0, 1)[:, None].float()
+    resized = F.interpolate(flat, size=(height, width), mode="nearest")[:, 0] > 0.5
     top, left = (height - image_size) // 2, (width - image_size) // 2
-    return resized[:, top : top + image_size, left : left + image_size]
+    cropped = resized[:, top : top + image_size, left : left + image_size]
+    return cropped.reshape(*masks.shape[:2], image_size, image_size)
