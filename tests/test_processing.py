@@ -345,3 +345,25 @@ def test_augmentation_rejects_non_clips():
         ClipAugmentation(16)(torch.rand(3, 16, 16))
     with pytest.raises(ValueError, match="float"):
         ClipAugmentation(16)(torch.zeros(2, 3, 16, 16, dtype=torch.uint8))
+
+
+def test_one_geometry_for_frames_and_for_masks_drawn_at_the_source_size():
+    from transformers_vidanon.processing_vidanon import (
+        clip_eval_transform,
+        covering_size,
+        eval_resize_size,
+        shorter_side_size,
+    )
+
+    assert shorter_side_size(240, 320, 112) == (112, 149) and shorter_side_size(320, 240, 112) == (149, 112)
+    assert covering_size(112, 149, 112, 160) == (121, 160)  # a wide crop scales the frame up to cover it
+    for (height, width), size in (((240, 320), 112), ((90, 40), 32), ((64, 64), (32, 48))):
+        # a frame whose pixels hold their own column index shows where the crop came from
+        columns = torch.arange(width, dtype=torch.float32).expand(1, 3, height, width) / width
+        resized = eval_resize_size(height, width, size)
+        crop = clip_eval_transform(columns, size)
+        crop_h, crop_w = (size, size) if isinstance(size, int) else size
+        assert crop.shape[-2:] == (crop_h, crop_w)
+        left = (resized[1] - crop_w) // 2
+        expected = (torch.arange(crop_w) + left + 0.5) / resized[1] - 0.5 / width  # bilinear centre of each column
+        torch.testing.assert_close(crop[0, 0, crop_h // 2], expected, atol=0.02, rtol=0)

@@ -18,10 +18,11 @@
 [{'score': 0.91, 'label': 'wave'}, ...]
 ```
 
-This module is saved beside every checkpoint, so it imports nothing from the package but its flat sibling
-`pruning.py` (the package's own video reader is used when the package is installed, PyAV otherwise). Its
-in-memory steps are those of `transformers_vidanon.inference.anonymize` (`video.split_into_clips`, `prepare_pixel_values`,
-`apply_mask_to_frames`), and the tests check that both give the same frames.
+This module is saved beside every checkpoint, so it imports nothing from the package but its flat siblings
+`pruning.py` and `processing_vidanon.py` (saved with it: remote code can import sibling files, not subpackages).
+So it keeps its own small copies of what lives in subpackages: decoding (the package's own video reader is used when
+the package is installed, PyAV otherwise), the consecutive clips of `video.split_into_clips` and the mask
+application of `inference.anonymize`; the tests check that both give the same frames.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from transformers import Pipeline
 
+from .processing_vidanon import clips_to_pixel_values
 from .pruning import upsample_keep_mask
 
 logger = logging.getLogger(__name__)
@@ -95,31 +96,6 @@ def clip_indices(num_video_frames: int, clip_length: int) -> np.ndarray:
     num_clips = math.ceil(num_video_frames / clip_length)
     indices = np.arange(num_clips * clip_length, dtype=np.int64).reshape(num_clips, clip_length)
     return np.minimum(indices, num_video_frames - 1)
-
-
-def clips_to_pixel_values(clips: np.ndarray, image_size: tuple[int, int], processor: Any | None) -> torch.Tensor:
-    """Whole frames (no crop) resized to the model's size, `(B, T, 3, h, w)` in [0, 1].
-
-    Through the checkpoint's processor when there is one (its resize, crop off), else a bilinear torch resize.
-    """
-    height, width = image_size
-    if processor is not None:
-        if getattr(processor, "do_normalize", False):
-            raise ValueError(
-                f"the processor ({type(processor).__name__}) normalises its output, but VidAnon models take pixels "
-                "in [0, 1] and normalise themselves."
-            )
-        pixel_values = processor(
-            [list(clip) for clip in clips], do_resize=True, size={"height": height, "width": width},
-            do_center_crop=False, return_tensors="pt",
-        )["pixel_values"]
-        return pixel_values.float()
-    batch, frames = clips.shape[:2]
-    tensor = torch.from_numpy(np.ascontiguousarray(clips)).flatten(0, 1).permute(0, 3, 1, 2).float().div_(255.0)
-    if tensor.shape[-2:] != (height, width):
-        antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
-        tensor = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias)
-    return tensor.clamp_(0.0, 1.0).view(batch, frames, 3, height, width)
 
 
 class VideoAnonymizationPipeline(Pipeline):

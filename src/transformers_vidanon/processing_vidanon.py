@@ -151,13 +151,30 @@ def clip_to_frames(clip: torch.Tensor) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _resize(clip: torch.Tensor, height: int, width: int) -> torch.Tensor:
+def resize(clip: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Resize frames `(..., C, H, W)` to `height x width`: bilinear, antialiased when shrinking (the one resize of
+    every frame path of the package: datasets, processors, the anonymizer's scoring input, the pipeline)."""
     if clip.shape[-2:] == (height, width):
         return clip
     antialias = height < clip.shape[-2] or width < clip.shape[-1]
     return F.interpolate(
         clip, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias
     )
+
+
+def shorter_side_size(height: int, width: int, size: int) -> tuple[int, int]:
+    """The frame size whose shorter side is `size`, the aspect ratio kept (the longer side rounded down)."""
+    if height <= width:
+        return size, max(1, int(width * size / height))
+    return max(1, int(height * size / width)), size
+
+
+def covering_size(height: int, width: int, crop_height: int, crop_width: int) -> tuple[int, int]:
+    """`height x width` scaled up just enough to hold a `crop_height x crop_width` crop (unchanged if it does)."""
+    if height >= crop_height and width >= crop_width:
+        return height, width
+    scale = max(crop_height / height, crop_width / width)
+    return math.ceil(height * scale - 1e-6), math.ceil(width * scale - 1e-6)
 
 
 def resize_shorter_side(clip: torch.Tensor, size: int) -> torch.Tensor:
@@ -168,15 +185,10 @@ def resize_shorter_side(clip: torch.Tensor, size: int) -> torch.Tensor:
         size (`int`): target length of the shorter side.
 
     Returns:
-        `torch.Tensor` of shape `(T, C, H', W')` with `min(H', W') == size`.
+        `torch.Tensor` of shape `(T, C, H', W')` with `min(H', W') == size` ([`shorter_side_size`]).
     """
     _check_clip(clip)
-    height, width = clip.shape[-2:]
-    if height <= width:
-        new_height, new_width = size, max(1, int(width * size / height))
-    else:
-        new_height, new_width = max(1, int(height * size / width)), size
-    return _resize(clip, new_height, new_width)
+    return resize(clip, *shorter_side_size(*clip.shape[-2:], size))
 
 
 def center_crop(clip: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
@@ -225,13 +237,50 @@ def clip_eval_transform(
             f"`resize_to` ({resize_to}) must be >= the crop's shorter side ({min(crop_height, crop_width)})."
         )
     resized = resize_shorter_side(clip, shorter)
-    if resized.shape[-2] < crop_height or resized.shape[-1] < crop_width:
-        # a non-square crop can be taller/wider than the resized frame: cover it instead
-        scale = max(crop_height / resized.shape[-2], crop_width / resized.shape[-1])
-        resized = _resize(
-            resized, math.ceil(resized.shape[-2] * scale - 1e-6), math.ceil(resized.shape[-1] * scale - 1e-6)
-        )
+    # a non-square crop can be taller/wider than the resized frame: cover it instead
+    resized = resize(resized, *covering_size(*resized.shape[-2:], crop_height, crop_width))
     return center_crop(resized, (crop_height, crop_width))
+
+
+def eval_resize_size(height: int, width: int, image_size: int | tuple[int, int], resize_to: int | None = None
+                     ) -> tuple[int, int]:
+    """The frame size [`clip_eval_transform`] crops from, for `height x width` input (to bring masks drawn at the
+    source size to the clip's geometry)."""
+    crop_height, crop_width = _as_pair(image_size)
+    shorter = resize_to if resize_to is not None else min(crop_height, crop_width)
+    return covering_size(*shorter_side_size(height, width, shorter), crop_height, crop_width)
+
+
+def clips_to_pixel_values(clips: np.ndarray, image_size: tuple[int, int], processor: Any | None = None
+                          ) -> torch.Tensor:
+    """Whole frames (no crop, so every pixel is scored) resized to the model's size: `(B, T, 3, h, w)` in [0, 1].
+
+    Args:
+        clips (`np.ndarray` of shape `(B, T, H, W, 3)`, uint8): RGB clips at any size.
+        image_size (`tuple[int, int]`): the model's `(height, width)`.
+        processor (`VidAnonImageProcessor`, *optional*): when given, its resize (resample filter) and rescale are
+            used, with centre cropping turned off; it must not normalise (VidAnon models normalise inside).
+            `None`: [`resize`].
+    """
+    clips = np.asarray(clips)
+    if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:
+        raise ValueError(f"`clips` must be uint8 of shape (B, T, H, W, 3), got {clips.dtype} {clips.shape}.")
+    height, width = image_size
+    if processor is not None:
+        if getattr(processor, "do_normalize", False):
+            raise ValueError(
+                f"the processor ({type(processor).__name__}) normalises its output, but VidAnon models take pixels "
+                "in [0, 1] and normalise themselves; save the model with a VidAnonImageProcessor (do_normalize=False)."
+            )
+        pixel_values = processor(
+            [list(clip) for clip in clips], do_resize=True, size={"height": height, "width": width},
+            do_center_crop=False, return_tensors="pt",
+        )["pixel_values"]
+        return pixel_values.float()
+    batch, frames = clips.shape[:2]
+    # (B, T, H, W, 3) -> (B*T, 3, H, W)
+    tensor = torch.from_numpy(np.ascontiguousarray(clips)).flatten(0, 1).permute(0, 3, 1, 2).float().div_(255.0)
+    return resize(tensor, height, width).clamp_(0.0, 1.0).view(batch, frames, 3, height, width)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -440,7 +489,7 @@ class ClipAugmentation:
         if clip.shape[1] != 3:
             raise ValueError(f"`clip` must have 3 (RGB) channels, got {clip.shape[1]}.")
         top, left, crop_height, crop_width = params.crop
-        out = _resize(clip[..., top : top + crop_height, left : left + crop_width], *self.output_size)
+        out = resize(clip[..., top : top + crop_height, left : left + crop_width], *self.output_size)
         if params.flip:
             out = out.flip(-1)
         if params.brightness != 1.0:

@@ -16,7 +16,6 @@ saved beside a checkpoint and loaded with `trust_remote_code=True` where the pac
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
@@ -26,7 +25,7 @@ from transformers.image_processing_utils import BatchFeature
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 from transformers.video_processing_utils import VideoProcessorMixin
 
-from .processing_vidanon import _as_pair, _resize, center_crop, resize_shorter_side
+from .processing_vidanon import _as_pair, center_crop, covering_size, resize, resize_shorter_side
 
 
 def _decode_video_file(path: str | os.PathLike) -> np.ndarray:
@@ -202,15 +201,13 @@ class VidAnonVideoProcessor(VideoProcessorMixin):
             if size.shortest_edge is not None:
                 clip = resize_shorter_side(clip, int(size.shortest_edge))
             elif size.height is not None and size.width is not None:
-                clip = _resize(clip, int(size.height), int(size.width))
+                clip = resize(clip, int(size.height), int(size.width))
             else:
                 raise ValueError(f"`size` must have `shortest_edge` or `height` and `width`, got {size}.")
         if options["do_center_crop"]:
             crop_height, crop_width = int(options["crop_size"].height), int(options["crop_size"].width)
-            if clip.shape[-2] < crop_height or clip.shape[-1] < crop_width:
-                # a non-square crop can be taller / wider than the resized frame: cover it (as clip_eval_transform)
-                scale = max(crop_height / clip.shape[-2], crop_width / clip.shape[-1])
-                clip = _resize(clip, math.ceil(clip.shape[-2] * scale - 1e-6), math.ceil(clip.shape[-1] * scale - 1e-6))
+            # a non-square crop can be taller / wider than the resized frame: cover it (as clip_eval_transform)
+            clip = resize(clip, *covering_size(*clip.shape[-2:], crop_height, crop_width))
             clip = center_crop(clip, (crop_height, crop_width))
         if options["do_rescale"]:
             clip = clip.clamp(0.0, 1.0)

@@ -21,7 +21,13 @@ import numpy as np
 import torch
 from datasets import Dataset, IterableDataset
 
-from ..processing_vidanon import ClipAugmentation, ClipAugmentationParams, clip_eval_transform, frames_to_clip
+from ..processing_vidanon import (
+    ClipAugmentation,
+    ClipAugmentationParams,
+    clip_eval_transform,
+    frames_to_clip,
+    shorter_side_size,
+)
 from ..video import (
     DEFAULT_MAX_PIXELS,
     SHORT_VIDEO_POLICIES,
@@ -143,9 +149,7 @@ class ClipTransform:
         shorter = self.resize_to if self.resize_to is not None else min(crop_height, crop_width)
         if shorter >= min(height, width):
             return height, width
-        if height <= width:
-            return shorter, max(1, int(width * shorter / height))
-        return max(1, int(height * shorter / width)), shorter
+        return shorter_side_size(height, width, shorter)
 
     def _load_at_size(self, path: str, seed: int | None) -> torch.Tensor:
         """`load` for a video with `decode_at_size`: the decoder scales the frames to what the transform needs."""

@@ -50,6 +50,7 @@ from ..metrics import (
     privacy_cmap,
     privacy_f1,
 )
+from ..processing_vidanon import eval_resize_size, resize
 from ..pruning import apply_keep_mask
 from ..reporting import BenchmarkResults, ChanceLevels, MethodResult
 from ..reporting.provenance import collect_provenance, fingerprint, jsonable
@@ -196,11 +197,7 @@ def vidanon_anonymizer(model, **pruning) -> Anonymizer:
     size = model.config.image_size
 
     def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
-        scored = video
-        if video.shape[-1] != size or video.shape[-2] != size:
-            flat = F.interpolate(video.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True,
-                                 align_corners=False)
-            scored = flat.clamp(0, 1).view(*video.shape[:3], size, size)
+        scored = resize(video.flatten(0, 1), size, size).clamp(0, 1).view(*video.shape[:3], size, size)
         with torch.no_grad(), model.pruning_overridden(**pruning):
             keep_mask = model.anonymize(scored.to(next(model.parameters()).dtype)).keep_mask.float()
         return AnonymizedBatch(apply_keep_mask(video, keep_mask, model.config.anonymization_fill_value), keep_mask)
@@ -721,8 +718,7 @@ def _clip_geometry(masks: torch.Tensor, info, image_size: int) -> torch.Tensor:
     (`processing_vidanon.clip_eval_transform`: shorter side to `image_size`, then the central square)."""
     if (info.height, info.width) == (image_size, image_size):
         return masks.bool()
-    scale = image_size / min(info.height, info.width)
-    height, width = max(image_size, round(info.height * scale)), max(image_size, round(info.width * scale))
+    height, width = eval_resize_size(info.height, info.width, image_size)
     flat = masks.flatten(0, 1)[:, None].float()
     resized = F.interpolate(flat, size=(height, width), mode="nearest")[:, 0] > 0.5
     top, left = (height - image_size) // 2, (width - image_size) // 2
