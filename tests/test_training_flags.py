@@ -212,3 +212,13 @@ def test_model_arguments_left_unset_keep_the_config_defaults(tmp_path):
     assert model_input_size(resumed) == (16, 4)
     again = build_model(resumed, 3, ["a", "b", "c"])
     assert (again.config.keep_rate, again.config.pruning_layers, again.config.lambda_priv) == (0.5, [0], 2.0)
+
+
+def test_decode_at_size_reaches_the_clip_transform(tmp_path):
+    from transformers_vidanon.data.builders import build_training_data
+
+    _, data_args, _ = parse_arguments(["--config", str(CONFIG), "--decode_at_size", "--output_dir", str(tmp_path),
+                                       "--data_dir", str(tmp_path / "synth"), "--synth_num_videos", "12"])
+    data = build_training_data(data_args, 32, 8)
+    assert data.train._format_kwargs["transform"].decode_at_size is True
+    assert data.eval is None or data.eval._format_kwargs["transform"].decode_at_size is True

@@ -30,6 +30,7 @@ from .manifests import load_manifest
 from .schema import dataset_metadata
 from .sources import DataSource
 from .splits import SPLIT_ALIASES, check_disjoint_splits
+from .synth import generate_synth_privacy
 from .transforms import ClipTransform, apply_clip_transform
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,6 @@ class TrainingData:
 
 def ensure_synth(data_dir: str | None, num_videos: int, seed: int, image_size: int, num_frames: int) -> Path:
     """The SynthPrivacy manifest under `data_dir`, generated first when it is not there."""
-    from .synth import generate_synth_privacy
-
     folder = Path(data_dir or DEFAULT_SYNTH_DIR)
     manifest = folder / "manifest.jsonl"
     if manifest.is_file():
@@ -196,7 +195,8 @@ def build_training_data(
             seed=data_args.synth_seed, buffer_size=data_args.shuffle_buffer_size
         )
     common = dict(num_frames=num_frames, frame_stride=data_args.frame_stride, image_size=image_size,
-                  backend=data_args.video_backend, on_bad_video=data_args.on_bad_video)
+                  backend=data_args.video_backend, on_bad_video=data_args.on_bad_video,
+                  decode_at_size=data_args.decode_at_size)
     augmentation = None
     if data_args.augment:
         augmentation = ClipAugmentation(image_size, flip_prob=0.5 if data_args.horizontal_flip else 0.0)

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .. import __version__
 from ..data import ClipTransform, load_manifest
 from ..data.labels import PRIVACY_ATTRIBUTES
 from ..data.synth import privacy_region, read_region_file, synth_region_files
@@ -362,8 +363,6 @@ class _ProtocolRun:
     def raw_key(self) -> str:
         """Hash of the data, the fresh-model settings and the protocol settings a Raw row depends on."""
         if self._raw_key is None:
-            from .. import __version__
-
             data, config = self.data, self.config
             settings = {name: value for name, value in jsonable(config.fresh).items()
                         if name not in ("progress", "num_threads", "device")}

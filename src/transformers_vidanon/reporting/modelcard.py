@@ -55,7 +55,9 @@ from typing import Any
 
 import yaml
 
+from ..configuration_vidanon import VidAnonConfig
 from ..fileutils import write_text_atomically
+from ..pruning import surviving_tubelets
 from .results import calibration_checks
 from .tables import format_value, markdown_rows
 
@@ -367,8 +369,6 @@ def _model_index(model_name: str, results: dict[str, Any]) -> list[dict[str, Any
 # ----------------------------------------------------------------------------------------------------------------------
 def _surviving_tubelets(config: Any) -> int:
     """Tubelets left after every pruning layer (the model's selection rule)."""
-    from ..pruning import surviving_tubelets
-
     return surviving_tubelets(config.tubelet_grid, config.keep_rates(), config.fuse_pruned_tokens,
                               config.temporal_consistency)
 
@@ -586,8 +586,6 @@ def save_model_card(
     """
     save_dir = Path(save_dir)
     if config is None:
-        from ..configuration_vidanon import VidAnonConfig
-
         if not (save_dir / "config.json").is_file():
             raise FileNotFoundError(f"{str(save_dir)!r} has no config.json; pass `config`.")
         config = VidAnonConfig.from_pretrained(save_dir)

@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 
+from .. import __version__
+
 logger = logging.getLogger(__name__)
 
 NOT_A_GIT_CHECKOUT = "not a git checkout"
@@ -101,8 +103,6 @@ def collect_provenance(config: Any = None) -> dict[str, Any]:
         `dict` with the keys of `PROVENANCE_KEYS`.
     """
     import transformers
-
-    from .. import __version__
 
     commit, dirty = git_commit()
     return {

@@ -123,6 +123,12 @@ class DataArguments:
                   "(SynthPrivacy's walk_left / walk_right)."},
     )
     video_backend: str = field(default="auto", metadata={"help": "'decord', 'pyav' or 'auto'."})
+    decode_at_size: bool = field(
+        default=False,
+        metadata={"help": "Let the decoder scale frames down to the size the clip transform needs (1.2-2x faster "
+                  "loading of large files, clips within about 1/60 of the full-size path; see "
+                  "benchmarks/results/training.md). Off: every frame is decoded at its own size."},
+    )
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes."})
     streaming: bool = field(
         default=False,
