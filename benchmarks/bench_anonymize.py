@@ -21,7 +21,7 @@ change of the code) adds rows beside the old ones, with the same label replaces 
 
 Usage:
 
-    python benchmarks/bench_anonymize.py --label after                     # ViT-S and ViT-B
+    python benchmarks/bench_anonymize.py --label after --baseline 411cb5b  # ViT-S and ViT-B, old code alternated
     python benchmarks/bench_anonymize.py --configs vit_s --label after     # ViT-S only
     python benchmarks/bench_anonymize.py --quick --output /tmp/bench       # tiny model and video, seconds
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,11 +112,32 @@ def build_model(name: str, seed: int = 0) -> VidAnonForPrivacyPreservingActionRe
 # ----------------------------------------------------------------------------------------------------------------------
 # Measuring
 # ----------------------------------------------------------------------------------------------------------------------
-def measure_once(model: Any, source: Path, output: Path, batch_size: int) -> dict[str, Any]:
+def load_anonymize_video(commit: str) -> Callable[..., Any]:
+    """`anonymize_video` as `inference/anonymize.py` was at `commit`, beside the current one, on this package.
+
+    The old file is loaded as a sibling module of the current one (`transformers_vidanon.inference._anonymize_at_*`),
+    so its relative imports resolve to this checkout's package: only that one file differs between the two.
+    """
+    root = Path(__file__).resolve().parents[1]
+    text = subprocess.run(["git", "show", f"{commit}:src/transformers_vidanon/inference/anonymize.py"], cwd=root,
+                          capture_output=True, text=True, timeout=30, check=True).stdout
+    folder = Path(tempfile.mkdtemp(prefix="bench_anonymize_baseline_"))
+    path = folder / "anonymize.py"
+    path.write_text(text)
+    name = f"transformers_vidanon.inference._anonymize_at_{commit[:10]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.anonymize_video
+
+
+def measure_once(anonymize: Callable[..., Any], model: Any, source: Path, output: Path,
+                 batch_size: int) -> dict[str, Any]:
     """One `anonymize_video` call: wall and CPU seconds, the stage split, and the output checked against the input."""
     timings: dict[str, float] = {}
     cpu_start = time.process_time()
-    report = anonymize_video(model, None, source, output, batch_size=batch_size, progress=False, timings=timings)
+    report = anonymize(model, None, source, output, batch_size=batch_size, progress=False, timings=timings)
     cpu = time.process_time() - cpu_start
     written, read = video_info(output), video_info(source)
     if (written.num_frames, written.height, written.width) != (read.num_frames, read.height, read.width):
@@ -123,40 +145,54 @@ def measure_once(model: Any, source: Path, output: Path, batch_size: int) -> dic
     if abs(written.fps - read.fps) > 1e-6:
         raise RuntimeError(f"{output} has {written.fps} fps for an input of {read.fps} fps.")
     total = timings["total"]
+    has_cpu = all(f"{stage}_cpu" in timings for stage in STAGES)
     return {
         "wall_s": total,
         "cpu_s": cpu,
         "fps": report.num_frames / total,
         "stages_s": {stage: timings[stage] for stage in STAGES},
         "stages_sum_s": sum(timings[stage] for stage in STAGES),
+        "stages_thread_cpu_s": {stage: timings[f"{stage}_cpu"] for stage in STAGES} if has_cpu else None,
         "kept_fraction": report.kept_fraction,
     }
 
 
-def benchmark_config(name: str, source: Path, warmup_source: Path, workdir: Path, repeats: int,
-                     batch_size: int) -> dict[str, Any]:
+def benchmark_config(name: str, source: Path, warmup_source: Path, workdir: Path, repeats: int, batch_size: int,
+                     implementations: dict[str, Callable[..., Any]]) -> dict[str, dict[str, Any]]:
+    """Every implementation (label -> `anonymize_video`) on the same model and input, alternated round by round.
+
+    Round `r` runs the implementations in an order rotated by `r`, so the load of a shared machine falls on all
+    alike; each implementation's warm-up call comes first.
+    """
     model = build_model(name)
     info = video_info(source)
-    logger.info("%s: warm-up", name)
-    measure_once(model, warmup_source, workdir / f"{name}_warmup.mp4", batch_size)
-    runs = []
+    labels = list(implementations)
+    for label in labels:
+        logger.info("%s / %s: warm-up", label, name)
+        measure_once(implementations[label], model, warmup_source, workdir / f"{name}_warmup.mp4", batch_size)
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
     for repeat in range(repeats):
-        runs.append(measure_once(model, source, workdir / f"{name}_{repeat}.mp4", batch_size))
-        logger.info("%s run %d: %.2f fps, %s", name, repeat, runs[-1]["fps"],
-                    {k: round(v, 2) for k, v in runs[-1]["stages_s"].items()})
-    median = sorted(runs, key=lambda run: run["wall_s"])[(len(runs) - 1) // 2]
-    return {
-        "config": name,
-        "model": {key: value for key, value in CONFIGS[name].items()},
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "batch_size": batch_size,
-        "input": {"num_frames": info.num_frames, "height": info.height, "width": info.width, "fps": info.fps},
-        "repeats": repeats,
-        "median_run": median,
-        "runs": runs,
-        "fps_samples": [run["fps"] for run in runs],
-        "fps_median": statistics.median(run["fps"] for run in runs),
-    }
+        for label in labels[repeat % len(labels):] + labels[: repeat % len(labels)]:
+            run = measure_once(implementations[label], model, source, workdir / f"{name}_{repeat}.mp4", batch_size)
+            runs[label].append(run)
+            logger.info("%s / %s round %d: %.2f fps, %s", label, name, repeat, run["fps"],
+                        {k: round(v, 2) for k, v in run["stages_s"].items()})
+    rows = {}
+    for label in labels:
+        ordered = sorted(runs[label], key=lambda run: run["wall_s"])
+        rows[label] = {
+            "config": name,
+            "model": dict(CONFIGS[name]),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "batch_size": batch_size,
+            "input": {"num_frames": info.num_frames, "height": info.height, "width": info.width, "fps": info.fps},
+            "repeats": repeats,
+            "median_run": ordered[(len(ordered) - 1) // 2],
+            "runs": runs[label],
+            "fps_samples": [run["fps"] for run in runs[label]],
+            "fps_median": statistics.median(run["fps"] for run in runs[label]),
+        }
+    return rows
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -199,9 +235,8 @@ def code_version() -> dict[str, Any]:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 timeout=30, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "src/transformers_vidanon/inference",
-                                  "src/transformers_vidanon/video"], cwd=root, capture_output=True, text=True,
-                                 timeout=30, check=True).stdout.split("\n")
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "src/transformers_vidanon"], cwd=root,
+                                 capture_output=True, text=True, timeout=30, check=True).stdout.split("\n")
     except (OSError, subprocess.SubprocessError):
         return {"git_commit": None, "uncommitted_files": None}
     return {"git_commit": commit, "uncommitted_files": [line[3:] for line in changed if line.strip()]}
@@ -226,11 +261,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## Results",
         "",
-        "Seconds per stage are those of the median run (by wall time); `fps` is input frames over the wall time "
-        "of the whole `anonymize_video` call. `stages sum` above `wall` means stages overlapped (threads).",
+        ("Seconds per stage are those of the median run (by wall time); `fps` is input frames over the wall time "
+         "of the whole `anonymize_video` call. `stages sum` above `wall` means stages overlapped (threads)."),
         "",
-        "| label | config | frames | torch threads | fps | wall s | decode s | resize s | model s | mask s "
-        "| encode s | stages sum s | CPU s | commit |",
+        ("| label | config | frames | torch threads | fps | wall s | decode s | resize s | model s | mask s "
+         "| encode s | stages sum s | CPU s | commit |"),
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
@@ -241,6 +276,19 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {run['fps']:.2f} | {run['wall_s']:.2f} | {stages} | {run['stages_sum_s']:.2f} | {run['cpu_s']:.2f} "
             f"| `{(row['code']['git_commit'] or '?')[:10]}` |"
         )
+    lines += [
+        "",
+        ("Thread CPU seconds per stage (`time.thread_time` of the thread running it, median run; with one torch "
+         "thread this is the stage's own work, which waiting for a core taken by another process does not inflate; "
+         "not recorded by code older than this column):"),
+        "",
+        "| label | config | decode | resize | model | mask | encode |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        cpu = row["median_run"].get("stages_thread_cpu_s")
+        cells = " | ".join(f"{cpu[stage]:.2f}" for stage in STAGES) if cpu else " | ".join("-" for _ in STAGES)
+        lines.append(f"| {row['label']} | {row['config']} | {cells} |")
     lines += ["", "## Runs", ""]
     for row in report["rows"]:
         machine = row["machine"]
@@ -274,7 +322,12 @@ METHOD = (
     "`time.perf_counter` around `anonymize_video`'s own stage functions (decode, resize, model, mask = mask "
     "upsampling and application, encode = H.264 encoding with the final flush), summed over batches; stages "
     "running in another thread are timed in that thread. One warm-up call on a one-clip video, then the "
-    "repeats; the output's frame count, size and frame rate are checked against the input after every run."
+    "measured rounds; with `--baseline COMMIT` the `anonymize_video` of that commit's `inference/anonymize.py` "
+    "(loaded beside the current one, on the same package, so only that file differs) runs in the same process, "
+    "alternated with the current one round by round, so that both see the same machine load. The output's frame "
+    "count, size and frame rate are checked against the input after every run. The machine is a shared 2-core "
+    "CPU (other jobs ran at the same time): absolute timings are noisy, the alternated before/after pairs and "
+    "the thread CPU seconds are the figures to compare."
 )
 
 
@@ -284,9 +337,13 @@ METHOD = (
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", choices=("vit_s", "vit_b"), default=["vit_s", "vit_b"])
-    parser.add_argument("--label", default="current", help="row label, e.g. 'before' or 'after' (default: current)")
+    parser.add_argument("--label", default="current", help="row label of this checkout's code (default: current)")
+    parser.add_argument("--baseline", metavar="COMMIT", default=None,
+                        help="also measure inference/anonymize.py as it was at COMMIT (on this checkout's package), "
+                             "alternated round by round with the current one")
+    parser.add_argument("--baseline-label", default="before", help="row label of the --baseline code")
     parser.add_argument("--note", default="", help="free text stored with the rows")
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=1, help="measured rounds per configuration (default 1)")
     parser.add_argument("--frames-vit-b", type=int, default=None,
                         help="measure ViT-B on the first N frames only (default: the whole 10 s)")
     parser.add_argument("--batch-size", type=int, default=4)
@@ -296,6 +353,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.threads < 1 or args.batch_size < 1:
         parser.error("--repeats, --threads and --batch-size must be >= 1")
+    if args.baseline is not None and args.baseline_label == args.label:
+        parser.error("--baseline-label must differ from --label")
     return args
 
 
@@ -310,6 +369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = report.setdefault("rows", [])
     video = QUICK_VIDEO if args.quick else VIDEO
     configs = ["tiny"] if args.quick else args.configs
+    code = code_version()
+    implementations: dict[str, Callable[..., Any]] = {}
+    codes = {args.label: code}
+    if args.baseline is not None:
+        implementations[args.baseline_label] = load_anonymize_video(args.baseline)
+        codes[args.baseline_label] = {**code, "anonymize_py_from_commit": args.baseline}
+    implementations[args.label] = anonymize_video
     with tempfile.TemporaryDirectory(prefix="bench_anonymize_") as tmp:
         workdir = Path(tmp)
         full = make_input(workdir / "input.mp4", video)
@@ -324,11 +390,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "too long on this machine)."
                 )
             load_start, date = _load_average(), datetime.datetime.now(datetime.timezone.utc)
-            row = benchmark_config(name, source, warmup, workdir, args.repeats, args.batch_size)
-            row.update(label=args.label, note=note, date=date.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                       machine=machine_info(), code=code_version(), load_average_start=load_start,
-                       load_average_end=_load_average())
-            rows[:] = [r for r in rows if (r["label"], r["config"]) != (args.label, name)] + [row]
+            measured = benchmark_config(name, source, warmup, workdir, args.repeats, args.batch_size, implementations)
+            for label, row in measured.items():
+                row_note = note
+                if label == args.baseline_label and args.baseline is not None:
+                    row_note = (f"inference/anonymize.py as of commit {args.baseline}, the rest of the package as in "
+                                f"the {args.label!r} row; alternated round by round with it. " + note).strip()
+                row.update(label=label, note=row_note, date=date.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                           machine=machine_info(), code=codes[label], load_average_start=load_start,
+                           load_average_end=_load_average())
+                rows[:] = [r for r in rows if (r["label"], r["config"]) != (label, name)] + [row]
     results_path.write_text(json.dumps(report, indent=2) + "\n")
     (args.output / "anonymize.md").write_text(render_markdown(report))
     for row in rows:

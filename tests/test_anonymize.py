@@ -314,3 +314,71 @@ def test_anonymize_example_runs(tmp_path):
     info = video_info(tmp_path / "anonymized.mp4")
     assert (info.num_frames, info.height, info.width) == (27, 96, 96)
     assert (tmp_path / "preview.png").is_file() and (tmp_path / "training" / "model" / "config.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"num_hidden_layers": 12, "pruning_layers": [2, 5, 8], "keep_rate": 0.9},
+        {"num_hidden_layers": 6, "pruning_layers": [1, 3], "keep_rate": [0.7, 0.5], "fuse_pruned_tokens": False},
+        {"num_hidden_layers": 3, "pruning_layers": [], "keep_rate": 1.0},
+    ],
+)
+def test_compute_keep_mask_is_predict_keep_mask_without_the_layers_after_the_last_pruning(overrides):
+    from transformers_vidanon.inference.anonymize import compute_keep_mask, predict_keep_mask
+
+    torch.manual_seed(1)
+    task_model = VidAnonForPrivacyPreservingActionRecognition(tiny_config(**overrides)).eval()
+    pixels = torch.rand(5, 4, 3, 16, 16)
+    expected = predict_keep_mask(task_model, pixels, batch_size=2)
+    calls = []
+    hooks = [layer.register_forward_hook(lambda module, args, out: calls.append(module.layer_index))
+             for layer in task_model.vidanon.encoder.layer]
+    try:
+        fast = compute_keep_mask(task_model, pixels, batch_size=2)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    np.testing.assert_array_equal(fast.numpy(), expected.numpy())
+    assert fast.dtype == expected.dtype and fast.shape == expected.shape
+    last = max(overrides["pruning_layers"], default=-1)
+    assert sorted(set(calls)) == list(range(last + 1))  # nothing after the last pruning layer ran
+    np.testing.assert_array_equal(compute_keep_mask(task_model.vidanon, pixels).numpy(), expected.numpy())
+    assert not task_model.training
+
+
+def test_timings_cover_every_stage(model, video, tmp_path):
+    from transformers_vidanon.inference.anonymize import STAGES
+
+    timings: dict[str, float] = {}
+    anonymize_video(model, None, video, tmp_path / "a.mp4", batch_size=1, progress=False, timings=timings)
+    assert set(timings) == {*STAGES, *(f"{stage}_cpu" for stage in STAGES), "total"}
+    assert all(seconds > 0 for seconds in timings.values())
+
+
+def test_a_failing_encode_leaves_no_partial_file(model, video, tmp_path, monkeypatch):
+    import transformers_vidanon.inference.anonymize as anonymize_module
+
+    encode, calls = anonymize_module._encode_clips, []
+
+    def failing_encode(*args, **kwargs):  # runs in the writer thread
+        calls.append(1)
+        if len(calls) >= 2:
+            raise OSError("disk full")
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(anonymize_module, "_encode_clips", failing_encode)
+    output = tmp_path / "out.mp4"
+    output.write_bytes(b"previous complete output")
+    with pytest.raises(OSError, match="disk full"):
+        anonymize_video(model, None, video, output, batch_size=1, progress=False)
+    assert output.read_bytes() == b"previous complete output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_output_is_the_same_with_any_batch_size(model, video, tmp_path):
+    one = anonymize_video(model, None, video, tmp_path / "one.mp4", batch_size=1, crf=0, progress=False)
+    many = anonymize_video(model, None, video, tmp_path / "many.mp4", batch_size=8, crf=0, progress=False)
+    assert one.kept_fraction == many.kept_fraction
+    np.testing.assert_array_equal(read_clip(one.output_path, np.arange(NUM_FRAMES)),
+                                  read_clip(many.output_path, np.arange(NUM_FRAMES)))

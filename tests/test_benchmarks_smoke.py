@@ -158,6 +158,26 @@ def test_targets_are_judged_on_wall_and_cpu_time(bench_model):
     assert targets[("peak", "vidanon_evit_sdpa")]["status"] == "NOT met"
 
 
+def test_bench_anonymize_quick_run_writes_fps_and_the_stage_split(tmp_path):
+    script = REPO_ROOT / "benchmarks" / "bench_anonymize.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--output", str(tmp_path)],
+        check=False, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "anonymize.json").read_text())
+    assert report["quick"] is True and report["method"]
+    (row,) = report["rows"]
+    assert row["config"] == "tiny" and row["machine"]["torch_threads"] == 1 and row["code"]["git_commit"]
+    assert row["input"]["num_frames"] == 20
+    run = row["median_run"]
+    assert set(run["stages_s"]) == {"decode", "resize", "model", "mask", "encode"}
+    assert all(seconds > 0 for seconds in run["stages_s"].values())
+    assert run["fps"] == pytest.approx(20 / run["wall_s"])
+    markdown = (tmp_path / "anonymize.md").read_text()
+    assert "| current | tiny | 20 | 1 |" in markdown and "decode s" in markdown
+
+
 def test_bench_training_quick_run_measures_the_file_fed_loader_and_the_model(tmp_path):
     output = tmp_path / "training.json"
     done = subprocess.run(

@@ -29,6 +29,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..pruning import upsample_keep_mask
+from ..pruning import keep_mask_from_indices, upsample_keep_mask
 from ..reporting.plots import save_preview
 from ..video import (
     DEFAULT_CRF,
@@ -363,6 +364,64 @@ def predict_keep_mask(model: Any, pixel_values: torch.Tensor, batch_size: int = 
     return torch.cat(masks)
 
 
+def _mask_backbone(model: Any) -> Any | None:
+    """The package's own `VidAnonModel` inside `model`, whose layers [`compute_keep_mask`] may run itself, or None.
+
+    None for anything else: a subclass that overrides `anonymize` (its own code must run), a checkpoint's own code
+    loaded with `trust_remote_code`, another architecture; those go through [`predict_keep_mask`].
+    """
+    from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, VidAnonModel
+
+    backbone = model
+    if isinstance(model, VidAnonForPrivacyPreservingActionRecognition):
+        if type(model).anonymize is not VidAnonForPrivacyPreservingActionRecognition.anonymize:
+            return None
+        backbone = getattr(model, "vidanon", None)
+    return backbone if type(backbone) is VidAnonModel else None
+
+
+@torch.inference_mode()
+def compute_keep_mask(model: Any, pixel_values: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+    """The same tubelet keep mask as [`predict_keep_mask`], computed with the layers that decide it only.
+
+    Which tubelets are kept is settled in the last pruning layer: the layers after it (and the final norm, the
+    heads, the anonymization of the model-size input that `anonymize` also returns) cannot change it, so for the
+    package's own models the forward stops there (with the paper's pruning at layers 2, 5, 8 of 12, 3 of the 12
+    layers are skipped), under `torch.inference_mode`. Other models go through [`predict_keep_mask`].
+
+    Args and returns: as [`predict_keep_mask`].
+    """
+    backbone = _mask_backbone(model)
+    if backbone is None:
+        return predict_keep_mask(model, pixel_values, batch_size)
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
+    if pixel_values.ndim != 5 or pixel_values.shape[0] == 0:
+        raise ValueError(
+            f"`pixel_values` must hold at least one clip of shape (T, C, H, W), got shape {tuple(pixel_values.shape)}."
+        )
+    config = backbone.config
+    layers = backbone.encoder.layer[: max(config.pruning_layers, default=-1) + 1]
+    was_training = model.training
+    model.eval()
+    try:
+        parameter = next(model.parameters())
+        masks = []
+        for start in range(0, pixel_values.shape[0], batch_size):
+            chunk = pixel_values[start : start + batch_size].to(device=parameter.device, dtype=parameter.dtype)
+            hidden_states = backbone.embeddings(chunk)
+            batch = hidden_states.shape[0]
+            indices = torch.arange(config.num_tubelets, device=parameter.device).expand(batch, -1)
+            soft_keep = torch.ones(batch, config.num_tubelets, device=parameter.device)
+            fused = False
+            for layer in layers:  # positional, as `VidAnonEncoder` calls them
+                hidden_states, indices, soft_keep, fused, *_ = layer(hidden_states, indices, soft_keep, fused, False)
+            masks.append(keep_mask_from_indices(indices, config.tubelet_grid).float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(masks)
+
+
 def apply_mask_to_frames(clips: np.ndarray, keep_mask: torch.Tensor, fill_value: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Apply tubelet keep masks to uint8 clips at their own size (nearest-neighbour upsampling of the mask).
 
@@ -464,25 +523,30 @@ STAGES: tuple[str, ...] = ("decode", "resize", "model", "mask", "encode")
 
 
 class StageTimer:
-    """Seconds spent in each stage of [`anonymize_video`] (wall clock, `time.perf_counter`), summed over batches.
+    """Seconds spent in each stage of [`anonymize_video`], summed over batches.
 
-    `with timer("model"): ...` adds the time of the block to `timer.seconds["model"]`; stages that run in another
-    thread add their own time, so with overlapping stages the sum of the stages exceeds the run's wall time.
+    `with timer("model"): ...` adds the wall-clock time of the block (`time.perf_counter`) to
+    `timer.seconds["model"]` and the CPU time of the thread running it (`time.thread_time`; with one torch thread
+    that is all of the stage's work, however busy the machine) to `timer.cpu_seconds["model"]`. Stages that run
+    in another thread add their own time, so with overlapping stages the sum of the stages exceeds the run's wall
+    time.
     """
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self.cpu_seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
-            elapsed = time.perf_counter() - start
+            elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
             with self._lock:
                 self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
+                self.cpu_seconds[stage] = self.cpu_seconds.get(stage, 0.0) + cpu
 
 
 @dataclass
@@ -548,28 +612,68 @@ def _encode_clips(writer: Mp4Writer, frames: np.ndarray, pixel_mask: np.ndarray,
 
 def _stream_clips(model: Any, processor: Any | None, video: VideoFile, writer: Mp4Writer, clip_indices: np.ndarray,
                   batch_size: int, timer: StageTimer, preview_clip: int | None, progress: bool) -> _Tally:
-    """Run every batch of clips through decode, resize, model, mask and encode, in turn."""
+    """Run every batch of clips through decode, resize, model, mask and encode, the stages overlapping in threads.
+
+    The model runs in the calling thread; a reader thread decodes and resizes the next batch meanwhile, and a
+    writer thread masks and encodes the previous one (one batch in flight each way, batches written in order,
+    through the one `writer`). An error in any stage stops the run once the threads have finished what they were
+    doing, so the writer can then be aborted safely.
+    """
     num_frames, clip_length = video.info.num_frames, clip_indices.shape[1]
     fill = model.config.anonymization_fill_value
     tally = _Tally()
+    batches = list(_batches(len(clip_indices), batch_size))
+
+    def read(batch: range) -> tuple[np.ndarray, torch.Tensor]:
+        with timer("decode"):
+            clips = _decode_clips(video, clip_indices[batch.start : batch.stop])
+        with timer("resize"):
+            return clips, prepare_pixel_values(clips, model.config, processor)
+
+    def write(batch: range, clips: np.ndarray, keep_mask: torch.Tensor) -> None:
+        with timer("mask"):
+            frames, pixel_mask = apply_mask_to_frames(clips, keep_mask, fill)
+        with timer("encode"):
+            wanted = (preview_clip, clips) if preview_clip is not None and preview_clip in batch else None
+            _encode_clips(writer, frames, pixel_mask, batch, num_frames, clip_length, tally, wanted)
+
     bar = tqdm(total=len(clip_indices), desc=video.path.name, unit="clip", disable=not progress, leave=False)
+    reader = ThreadPoolExecutor(1, thread_name_prefix="vidanon-read")
+    encoder = ThreadPoolExecutor(1, thread_name_prefix="vidanon-write")
+    next_read: Future | None = None
+    last_write: Future | None = None
     try:
-        for batch in _batches(len(clip_indices), batch_size):
-            with timer("decode"):
-                clips = _decode_clips(video, clip_indices[batch.start : batch.stop])
-            with timer("resize"):
-                pixel_values = prepare_pixel_values(clips, model.config, processor)
+        next_read = reader.submit(read, batches[0])
+        for number, batch in enumerate(batches):
+            clips, pixel_values = next_read.result()
+            next_read = reader.submit(read, batches[number + 1]) if number + 1 < len(batches) else None
             with timer("model"):
-                keep_mask = predict_keep_mask(model, pixel_values, batch_size)
-            with timer("mask"):
-                frames, pixel_mask = apply_mask_to_frames(clips, keep_mask, fill)
-            with timer("encode"):
-                wanted = (preview_clip, clips) if preview_clip is not None and preview_clip in batch else None
-                _encode_clips(writer, frames, pixel_mask, batch, num_frames, clip_length, tally, wanted)
-            bar.update(len(batch))
+                keep_mask = compute_keep_mask(model, pixel_values, batch_size)
+            if last_write is not None:
+                last_write.result()
+                bar.update(len(batches[number - 1]))
+            last_write = encoder.submit(write, batch, clips, keep_mask)
+        last_write.result()
+        bar.update(len(batches[-1]))
+    except BaseException:
+        _settle(next_read, last_write)  # before the caller aborts the writer, no thread may still use it
+        raise
     finally:
+        reader.shutdown(wait=False)  # idle by now
+        encoder.shutdown(wait=False)
         bar.close()
     return tally
+
+
+def _settle(*futures: Future | None) -> None:
+    """Cancel `futures` that have not started and wait for the others, through further interruptions too."""
+    pending = [future for future in futures if future is not None and not future.cancel()]
+    while True:
+        try:
+            wait(pending)
+            return
+        except BaseException:  # noqa: BLE001 (a second Ctrl-C or signal: the threads must still finish first)
+            logger.debug("interrupted while waiting for the reader and writer threads; still waiting")
 
 
 def anonymize_video(
@@ -610,8 +714,8 @@ def anonymize_video(
         progress (`bool`, *optional*, defaults to `True`): show a tqdm bar over the clips.
         max_pixels (`int`, *optional*, defaults to `video.DEFAULT_MAX_PIXELS`): refuse inputs with larger frames
             (`None`: no limit).
-        timings (`dict`, *optional*): filled with the seconds spent in each of [`STAGES`] (see [`StageTimer`])
-            and `"total"`, the wall time of the whole call.
+        timings (`dict`, *optional*): filled with the wall seconds spent in each of [`STAGES`], the thread CPU
+            seconds of each as `"<stage>_cpu"` (see [`StageTimer`]), and `"total"`, the wall time of the whole call.
 
     Returns:
         [`AnonymizeReport`].
@@ -651,24 +755,16 @@ def anonymize_video(
         title = f"{input_path.name}\nframes {first}-{first + len(tally.preview[0]) - 1}"
         written_preview = save_preview(tally.preview[0], tally.preview[1], preview_path, title)
     report = AnonymizeReport(
-        input_path=input_path,
-        output_path=output_path,
-        num_frames=info.num_frames,
-        fps=fps,
-        height=info.height,
-        width=info.width,
-        output_height=writer.coded_size[0],
-        output_width=writer.coded_size[1],
-        num_clips=len(clip_indices),
-        kept_fraction=tally.kept_pixels / float(info.num_frames * info.height * info.width),
-        keep_rate=run_model.config.keep_rate,
-        lambda_priv=run_model.config.lambda_priv,
-        audio_dropped=audio,
+        input_path=input_path, output_path=output_path, num_frames=info.num_frames, fps=fps, height=info.height,
+        width=info.width, output_height=writer.coded_size[0], output_width=writer.coded_size[1],
+        num_clips=len(clip_indices), kept_fraction=tally.kept_pixels / float(info.num_frames * info.height * info.width),
+        keep_rate=run_model.config.keep_rate, lambda_priv=run_model.config.lambda_priv, audio_dropped=audio,
         preview_path=written_preview,
     )
     _log_report(report)
     if timings is not None:
         timings.update(timer.seconds, total=time.perf_counter() - start)
+        timings.update({f"{stage}_cpu": seconds for stage, seconds in timer.cpu_seconds.items()})
     return report
 
 
@@ -785,17 +881,18 @@ __all__ = [
     "AnonymizeReport",
     "FolderReport",
     "FramesAnonymization",
+    "StageTimer",
     "anonymize_folder",
     "anonymize_frames",
     "anonymize_video",
     "apply_mask_to_frames",
     "as_uint8_frames",
     "check_device",
+    "compute_keep_mask",
     "find_videos",
     "load_anonymizer",
     "looks_local",
     "override_pruning",
     "predict_keep_mask",
     "prepare_pixel_values",
-    "StageTimer",
 ]
