@@ -261,20 +261,24 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## Results",
         "",
-        ("Seconds per stage are those of the median run (by wall time); `fps` is input frames over the wall time "
-         "of the whole `anonymize_video` call. `stages sum` above `wall` means stages overlapped (threads)."),
+        ("Seconds per stage are those of the median run by wall time (of two runs, the faster); `fps` is input "
+         "frames over the wall time of the whole `anonymize_video` call. `stages sum` above `wall` means stages "
+         "overlapped (threads)."),
         "",
-        ("| label | config | frames | torch threads | fps | wall s | decode s | resize s | model s | mask s "
-         "| encode s | stages sum s | CPU s | commit |"),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ("| label | config | frames | torch threads | fps | fps of every run | wall s | decode s | resize s "
+         "| model s | mask s | encode s | stages sum s | CPU s | anonymize.py of |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in report["rows"]:
+    rows = sorted(report["rows"], key=lambda row: list(CONFIGS).index(row["config"]))  # stable: labels in run order
+    for row in rows:
         run = row["median_run"]
         stages = " | ".join(f"{run['stages_s'][stage]:.2f}" for stage in STAGES)
+        code = row["code"]
+        commit = code.get("anonymize_py_from_commit") or code.get("anonymize_py_committed_as") or code["git_commit"]
         lines.append(
             f"| {row['label']} | {row['config']} | {row['input']['num_frames']} | {row['machine']['torch_threads']} "
-            f"| {run['fps']:.2f} | {run['wall_s']:.2f} | {stages} | {run['stages_sum_s']:.2f} | {run['cpu_s']:.2f} "
-            f"| `{(row['code']['git_commit'] or '?')[:10]}` |"
+            f"| {run['fps']:.2f} | {', '.join(f'{fps:.2f}' for fps in row['fps_samples'])} | {run['wall_s']:.2f} "
+            f"| {stages} | {run['stages_sum_s']:.2f} | {run['cpu_s']:.2f} | `{(commit or '?')[:10]}` |"
         )
     lines += [
         "",
@@ -285,12 +289,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         "| label | config | decode | resize | model | mask | encode |",
         "|---|---|---|---|---|---|---|",
     ]
-    for row in report["rows"]:
+    for row in rows:
         cpu = row["median_run"].get("stages_thread_cpu_s")
         cells = " | ".join(f"{cpu[stage]:.2f}" for stage in STAGES) if cpu else " | ".join("-" for _ in STAGES)
         lines.append(f"| {row['label']} | {row['config']} | {cells} |")
     lines += ["", "## Runs", ""]
-    for row in report["rows"]:
+    for row in rows:
         machine = row["machine"]
         lines.append(
             f"- **{row['label']} / {row['config']}** ({row['date']}): {row['input']['num_frames']} frames of "
