@@ -21,7 +21,7 @@ from transformers_vidanon.inference.anonymize import (
     anonymize_folder,
     anonymize_frames,
     anonymize_video,
-    override_pruning,
+    pruning_settings,
 )
 from transformers_vidanon.video import (
     VideoNotFoundError,
@@ -148,28 +148,32 @@ def test_keep_rate_override_takes_effect(model, video, tmp_path):
     assert [layer.keep_rate for layer in model.vidanon.encoder.layer] == [0.5, None]
 
 
-def test_override_pruning_builds_a_copy_with_the_same_weights(model):
+def test_pruning_settings_apply_inside_the_block_only(model):
     pixels = torch.rand(2, 4, 3, 16, 16, generator=torch.Generator().manual_seed(1))
-    copy = override_pruning(model, keep_rate=0.25)
-    assert copy is not model and copy.config.keep_rate == 0.25
-    assert copy.vidanon.encoder.layer[0].keep_rate == 0.25
-    assert torch.equal(copy.classifier.weight, model.classifier.weight)
-    assert copy.anonymize(pixels).keep_mask.flatten(1).sum(1).tolist() == [8.0, 8.0]
+    with pruning_settings(model, keep_rate=0.25) as same:
+        assert same is model and model.config.keep_rate == 0.25
+        assert model.vidanon.encoder.layer[0].keep_rate == 0.25
+        assert model.anonymize(pixels).keep_mask.flatten(1).sum(1).tolist() == [8.0, 8.0]
+    assert model.config.keep_rate == 0.5
     assert model.anonymize(pixels).keep_mask.flatten(1).sum(1).tolist() == [16.0, 16.0]
-    assert override_pruning(model) is model
+    with pruning_settings(model) as same:
+        assert same is model
 
     # lambda_priv: s = a_act - lambda * a_priv, so s(0) - s(1) is the privacy attention, which sums to 1
     with torch.no_grad():
-        scores_0 = override_pruning(model, lambda_priv=0.0).vidanon(pixels).pruning_scores[0]
-        scores_1 = override_pruning(model, lambda_priv=1.0).vidanon(pixels).pruning_scores[0]
+        with pruning_settings(model, lambda_priv=0.0):
+            scores_0 = model.vidanon(pixels).pruning_scores[0]
+        with pruning_settings(model, lambda_priv=1.0):
+            scores_1 = model.vidanon(pixels).pruning_scores[0]
     privacy_attention = scores_0 - scores_1
     assert bool((privacy_attention >= 0).all())
     torch.testing.assert_close(privacy_attention.sum(-1), torch.ones(2))
 
-    with pytest.raises(ValueError, match="keep_rate"):
-        override_pruning(model, keep_rate=1.5)
-    with pytest.raises(ValueError, match="lambda_priv"):
-        override_pruning(model, lambda_priv=-1.0)
+    with pytest.raises(ValueError, match="keep_rate"), pruning_settings(model, keep_rate=1.5):
+        pass
+    with pytest.raises(ValueError, match="lambda_priv"), pruning_settings(model, lambda_priv=-1.0):
+        pass
+    assert (model.config.keep_rate, model.config.lambda_priv) == (0.5, 0.5)  # the fixture's own settings
 
 
 def test_bad_arguments_name_the_file(model, video, tmp_path):

@@ -16,19 +16,18 @@ which replaces the destination in one `os.replace` once the last frame is writte
 no file that looks complete, and a re-run can skip the outputs that exist.
 
 Main entry points: [`anonymize_video`], [`anonymize_folder`], [`anonymize_frames`] (in memory), and
-[`load_anonymizer`] / [`override_pruning`] to get the model to use.
+[`load_anonymizer`] / [`pruning_settings`] to get the model to use.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +35,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from safetensors import SafetensorError
 from tqdm.auto import tqdm
+from transformers import AutoConfig, AutoModelForVideoClassification
+from transformers.utils import cached_file
 
+from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, VidAnonModel
+from ..processing_vidanon import VidAnonImageProcessor, clips_to_pixel_values
 from ..pruning import keep_mask_from_indices, upsample_keep_mask
 from ..reporting.plots import save_preview
 from ..video import (
@@ -141,28 +144,23 @@ class FramesAnonymization:
 # ----------------------------------------------------------------------------------------------------------------------
 # The model
 # ----------------------------------------------------------------------------------------------------------------------
-def override_pruning(model: Any, keep_rate: float | Sequence[float] | None = None, lambda_priv: float | None = None):
-    """A copy of `model` that prunes with another keep rate and/or privacy weight; `model` itself is untouched.
-
-    The copy's pruning is changed with `set_pruning`, which validates the values like the configuration does (a bad
-    value raises `ValueError` naming it).
+def pruning_settings(model: Any, keep_rate: float | Sequence[float] | None = None,
+                     lambda_priv: float | None = None) -> contextlib.AbstractContextManager:
+    """The model pruning with another keep rate and/or privacy weight for a `with` block
+    (`model.pruning_overridden`); the model's own settings come back after it. The values are validated like the
+    configuration's (a bad value raises `ValueError` naming it).
 
     Args:
         model ([`VidAnonForPrivacyPreservingActionRecognition`] or [`VidAnonModel`]): the trained model.
         keep_rate (`float` or `list[float]`, *optional*): fraction of tubelets kept at each pruning layer (one value
             for all layers, or one per layer). `None`: unchanged.
         lambda_priv (`float`, *optional*): weight of the privacy attention in the score. `None`: unchanged.
-
-    Returns:
-        The model itself when both overrides are `None`, otherwise a copy (same device, dtype and mode).
     """
     if keep_rate is None and lambda_priv is None:
-        return model
+        return contextlib.nullcontext(model)
     if keep_rate is not None and not model.config.pruning_layers:
         logger.warning("`keep_rate` is overridden but this model has no pruning layer: it changes nothing.")
-    new_model = copy.deepcopy(model)
-    new_model.set_pruning(keep_rate=keep_rate, lambda_priv=lambda_priv)
-    return new_model
+    return model.pruning_overridden(keep_rate=keep_rate, lambda_priv=lambda_priv)
 
 
 def load_anonymizer(
@@ -190,11 +188,6 @@ def load_anonymizer(
         ValueError: the checkpoint is not a VidAnon model, its weights file is corrupt or truncated, its weights do
             not fit its config, or `device` is not available.
     """
-    from safetensors import SafetensorError
-    from transformers import AutoConfig, AutoModelForVideoClassification
-
-    from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
-
     source = str(name_or_path)
     local = Path(source).expanduser()
     if local.exists() and not (local / "config.json").is_file():
@@ -268,10 +261,6 @@ def check_device(device: str | torch.device) -> torch.device:
 
 def _load_processor(source: str, kwargs: dict[str, Any]) -> Any | None:
     """The checkpoint's image processor, or None when it has no `preprocessor_config.json`."""
-    from transformers.utils import cached_file
-
-    from ..processing_vidanon import VidAnonImageProcessor
-
     try:
         found = cached_file(source, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False, **kwargs)
     except OSError:
@@ -298,34 +287,12 @@ def prepare_pixel_values(clips: np.ndarray, config: Any, processor: Any | None =
         config (`VidAnonConfig`): gives `image_size`.
         processor (`VidAnonImageProcessor`, *optional*): when given, its resize (resample filter) and rescale are
             used, with centre cropping turned off; it must not normalise (VidAnon models normalise inside).
-            `None`: bilinear, antialiased torch resize.
+            `None`: bilinear, antialiased torch resize (`processing_vidanon.clips_to_pixel_values`).
 
     Returns:
         `torch.FloatTensor` of shape `(B, T, 3, image_h, image_w)` in [0, 1].
     """
-    clips = np.asarray(clips)
-    if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:
-        raise ValueError(f"`clips` must be uint8 of shape (B, T, H, W, 3), got {clips.dtype} {clips.shape}.")
-    height, width = _image_size(config)
-    if processor is not None:
-        if getattr(processor, "do_normalize", False):
-            raise ValueError(
-                f"the image processor ({type(processor).__name__}) normalises its output, but VidAnon models take "
-                "pixels in [0, 1] and normalise themselves; save the model with a VidAnonImageProcessor "
-                "(do_normalize=False)."
-            )
-        videos = [list(clip) for clip in clips]
-        pixel_values = processor(
-            videos, do_resize=True, size={"height": height, "width": width}, do_center_crop=False, return_tensors="pt"
-        )["pixel_values"]
-        return pixel_values.float()
-    batch, frames = clips.shape[:2]
-    # (B, T, H, W, 3) -> (B*T, 3, H, W)
-    tensor = torch.from_numpy(np.ascontiguousarray(clips)).flatten(0, 1).permute(0, 3, 1, 2).float().div_(255.0)
-    if tensor.shape[-2:] != (height, width):
-        antialias = height < tensor.shape[-2] or width < tensor.shape[-1]
-        tensor = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False, antialias=antialias)
-    return tensor.clamp_(0.0, 1.0).view(batch, frames, 3, height, width)
+    return clips_to_pixel_values(clips, _image_size(config), processor)
 
 
 @torch.no_grad()
@@ -370,8 +337,6 @@ def _mask_backbone(model: Any) -> Any | None:
     None for anything else: a subclass that overrides `anonymize` (its own code must run), a checkpoint's own code
     loaded with `trust_remote_code`, another architecture; those go through [`predict_keep_mask`].
     """
-    from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, VidAnonModel
-
     backbone = model
     if isinstance(model, VidAnonForPrivacyPreservingActionRecognition):
         if type(model).anonymize is not VidAnonForPrivacyPreservingActionRecognition.anonymize:
@@ -729,16 +694,15 @@ def anonymize_video(
     start = time.perf_counter()
     input_path, output_path = Path(input_path), Path(output_path)
     _check_video_arguments(model, input_path, output_path, overwrite, batch_size, preview_path)
-    run_model = override_pruning(model, keep_rate, lambda_priv)
     timer = StageTimer()
-
-    with VideoFile(input_path, max_pixels=max_pixels) as video:
+    with pruning_settings(model, keep_rate, lambda_priv) as run_model, VideoFile(input_path, max_pixels=max_pixels) as video:
         info = video.info
         fps = _output_fps(info.fps, input_path)
         audio = _has_audio(input_path)
         if audio:
             logger.warning("%s has an audio track: it is dropped (a voice identifies a person too).", input_path)
         clip_length = run_model.config.num_frames
+        settings = (run_model.config.keep_rate, run_model.config.lambda_priv)
         clip_indices = split_into_clips(info.num_frames, clip_length)
         preview_clip = len(clip_indices) // 2 if preview_path is not None else None
         with Mp4Writer(output_path, fps, crf=crf) as writer:
@@ -758,7 +722,7 @@ def anonymize_video(
         input_path=input_path, output_path=output_path, num_frames=info.num_frames, fps=fps, height=info.height,
         width=info.width, output_height=writer.coded_size[0], output_width=writer.coded_size[1],
         num_clips=len(clip_indices), kept_fraction=tally.kept_pixels / float(info.num_frames * info.height * info.width),
-        keep_rate=run_model.config.keep_rate, lambda_priv=run_model.config.lambda_priv, audio_dropped=audio,
+        keep_rate=settings[0], lambda_priv=settings[1], audio_dropped=audio,
         preview_path=written_preview,
     )
     _log_report(report)
@@ -837,6 +801,27 @@ def anonymize_folder(
     """
     _check_model(model)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
+    targets = folder_targets(input_dir, output_dir, recursive)
+    report = FolderReport()
+    with pruning_settings(model, keep_rate, lambda_priv) as run_model:  # once, not per file
+        anonymize_files(run_model, processor, tqdm(list(targets.items()), desc="anonymize", unit="video"), report,
+                        input_dir, batch_size=batch_size, preview_dir=preview_dir, overwrite=overwrite, crf=crf,
+                        max_pixels=max_pixels)
+    if report.failures:
+        logger.error(
+            "%d of %d videos failed:\n%s",
+            len(report.failures), len(targets), "\n".join(f"  {path}: {reason}" for path, reason in report.failures),
+        )
+    return report
+
+
+def folder_targets(input_dir: Path, output_dir: Path, recursive: bool = True) -> dict[Path, Path]:
+    """Output path -> input video for every video under `input_dir` (sorted, so the same on every process), the
+    relative paths kept and the suffix `.mp4`; outputs already inside `input_dir` are not inputs.
+
+    Raises:
+        ValueError: no video, or two inputs that map to the same output.
+    """
     videos = find_videos(input_dir, recursive=recursive)
     if recursive and output_dir.resolve().is_relative_to(input_dir.resolve()):
         videos = [path for path in videos if not path.resolve().is_relative_to(output_dir.resolve())]
@@ -848,31 +833,28 @@ def anonymize_folder(
         if target in targets:
             raise ValueError(f"{str(targets[target])!r} and {str(path)!r} would both be written to {str(target)!r}.")
         targets[target] = path
-    run_model = override_pruning(model, keep_rate, lambda_priv)  # once, not per file
+    return targets
 
-    report = FolderReport()
-    for target, path in tqdm(targets.items(), desc="anonymize", unit="video"):
+
+def anonymize_files(
+    model: Any, processor: Any | None, items: Iterable[tuple[Path, Path]], report: FolderReport, input_dir: Path, *,
+    batch_size: int, preview_dir: str | os.PathLike | None, overwrite: bool, crf: int, max_pixels: int | None,
+) -> FolderReport:
+    """Anonymize `(output, input)` pairs into `report`: existing outputs skipped unless `overwrite`, a file that
+    fails reported with its reason while the others go on (the one per-file loop of the folder paths)."""
+    for target, path in items:
         if target.exists() and not overwrite:
             logger.info("Skipping %s: %s exists.", path, target)
             report.skipped.append(path)
             continue
-        preview = None
-        if preview_dir is not None:
-            preview = (Path(preview_dir) / path.relative_to(input_dir)).with_suffix(".png")
+        preview = None if preview_dir is None else (Path(preview_dir) / path.relative_to(input_dir)).with_suffix(".png")
         try:
-            report.reports.append(
-                anonymize_video(run_model, processor, path, target, batch_size=batch_size, preview_path=preview,
-                                overwrite=True, crf=crf, max_pixels=max_pixels)
-            )
+            report.reports.append(anonymize_video(model, processor, path, target, batch_size=batch_size,
+                                                  preview_path=preview, overwrite=True, crf=crf, max_pixels=max_pixels))
         except (VideoDecodeError, OSError, ValueError, RuntimeError) as error:
             reason = f"{type(error).__name__}: {error}"
             logger.error("Could not anonymize %s: %s", path, reason)
             report.failures.append((path, reason))
-    if report.failures:
-        logger.error(
-            "%d of %d videos failed:\n%s",
-            len(report.failures), len(targets), "\n".join(f"  {path}: {reason}" for path, reason in report.failures),
-        )
     return report
 
 
@@ -882,6 +864,7 @@ __all__ = [
     "FolderReport",
     "FramesAnonymization",
     "StageTimer",
+    "anonymize_files",
     "anonymize_folder",
     "anonymize_frames",
     "anonymize_video",
@@ -890,9 +873,10 @@ __all__ = [
     "check_device",
     "compute_keep_mask",
     "find_videos",
+    "folder_targets",
     "load_anonymizer",
     "looks_local",
-    "override_pruning",
     "predict_keep_mask",
     "prepare_pixel_values",
+    "pruning_settings",
 ]

@@ -37,15 +37,16 @@ from pathlib import Path
 from typing import Any
 
 from ..fileutils import write_text_atomically
-from ..video import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError
+from ..video import DEFAULT_MAX_PIXELS
 from .anonymize import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CRF,
     FolderReport,
+    anonymize_files,
     anonymize_video,
-    find_videos,
+    folder_targets,
     load_anonymizer,
-    override_pruning,
+    pruning_settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -95,21 +96,6 @@ class ShardedFolderReport(FolderReport):
     owners: dict[Path, int] = field(default_factory=dict)
 
 
-def _folder_targets(input_dir: Path, output_dir: Path, recursive: bool) -> dict[Path, Path]:
-    videos = find_videos(input_dir, recursive=recursive)
-    if recursive and output_dir.resolve().is_relative_to(input_dir.resolve()):
-        videos = [path for path in videos if not path.resolve().is_relative_to(output_dir.resolve())]
-    if not videos:
-        raise ValueError(f"input folder {str(input_dir)!r} holds no video ({', '.join(VIDEO_EXTENSIONS)}).")
-    targets: dict[Path, Path] = {}
-    for path in videos:
-        target = (output_dir / path.relative_to(input_dir)).with_suffix(".mp4")
-        if target in targets:
-            raise ValueError(f"{str(targets[target])!r} and {str(path)!r} would both be written to {str(target)!r}.")
-        targets[target] = path
-    return targets
-
-
 def anonymize_folder_sharded(
     model: Any,
     processor: Any | None,
@@ -144,26 +130,13 @@ def anonymize_folder_sharded(
             state = process_state()
             process_index, num_processes = state.process_index, state.num_processes
     process_index = 0 if process_index is None else process_index
-    targets = _folder_targets(input_dir, output_dir, recursive)  # sorted: the same list on every process
+    targets = folder_targets(input_dir, output_dir, recursive)  # sorted: the same list on every process
     mine = shard(list(targets.items()), process_index, num_processes)
     logger.info("Process %d of %d: %d of the %d videos.", process_index, num_processes, len(mine), len(targets))
-    run_model = override_pruning(model, keep_rate, lambda_priv)
-
-    report = ShardedFolderReport()
-    for target, path in mine:
-        report.owners[path] = process_index
-        if target.exists() and not overwrite:
-            logger.info("Skipping %s: %s exists.", path, target)
-            report.skipped.append(path)
-            continue
-        preview = None if preview_dir is None else (Path(preview_dir) / path.relative_to(input_dir)).with_suffix(".png")
-        try:
-            report.reports.append(anonymize_video(run_model, processor, path, target, batch_size=batch_size,
-                                                  preview_path=preview, overwrite=True, crf=crf, max_pixels=max_pixels))
-        except (VideoDecodeError, OSError, ValueError, RuntimeError) as error:
-            reason = f"{type(error).__name__}: {error}"
-            logger.error("Could not anonymize %s: %s", path, reason)
-            report.failures.append((path, reason))
+    report = ShardedFolderReport(owners={path: process_index for _, path in mine})
+    with pruning_settings(model, keep_rate, lambda_priv) as run_model:
+        anonymize_files(run_model, processor, mine, report, input_dir, batch_size=batch_size,
+                        preview_dir=preview_dir, overwrite=overwrite, crf=crf, max_pixels=max_pixels)
 
     if state is not None:
         from accelerate.utils import gather_object
