@@ -252,7 +252,7 @@ def test_benchmark_writes_table_and_figures(tmp_path):
 
     config = BenchmarkConfig(
         output_dir=str(tmp_path / "bench"), num_videos=18, image_size=32, video_frames=16, seeds=(0,),
-        sweep_keep_rates=(0.5,), sweep_lambdas=(1.0,), sweep_modes=("tube",), fresh=FAST, progress=False,
+        sweep_keep_rates=(0.5,), sweep_lambdas=(1.0,), sweep_modes=("tube",), fresh=FAST, progress=False, quick=True,
         training_overrides={"num_train_epochs": 1, "num_frames": 8, "hidden_size": 32, "num_hidden_layers": 2,
                             "intermediate_size": 64, "pruning_layers": [0], "keep_rate": 0.5,
                             "per_device_train_batch_size": 4},
@@ -278,6 +278,10 @@ def test_benchmark_writes_table_and_figures(tmp_path):
         image = imread(files[name])
         assert image.shape[0] > 100 and image.shape[1] > 100 and float(image.std()) > 0.01
     assert "Calibration" in open(files["results.md"]).read()
+    # a smoke run says so in its results, and the model card it refreshes shows no result from it
+    assert saved["metadata"]["benchmark"]["quick"] is True
+    card = (tmp_path / "bench" / "vidanon-synthetic" / "model" / "README.md").read_text()
+    assert "Smoke run, not a result" in card and "model-index" not in card
 
 
 def test_benchmark_model_card_carries_the_measured_rows(tmp_path):

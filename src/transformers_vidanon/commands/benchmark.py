@@ -52,6 +52,7 @@ def run(args) -> int:
     config = BenchmarkConfig(output_dir=args.output, progress=not args.no_progress,
                              training_overrides=overrides_from_tokens(args.train))
     if args.quick:
+        config.quick = True
         config.num_videos, config.seeds, config.sweep_keep_rates, config.sweep_lambdas = 48, (0,), (0.5,), (1.0,)
         config.fresh = FreshModelConfig(action_epochs=2, frame_epochs=2, video_epochs=2, progress=config.progress)
         config.training_overrides = {"num_train_epochs": 1, **config.training_overrides}

@@ -80,6 +80,8 @@ class BenchmarkConfig:
         workers: fresh models trained at once in worker processes (2 on a 2-core machine, 1 torch thread each).
         worker_threads: torch threads per worker (default: the CPU cores shared out).
         cache: cache the Raw row in `output_dir/cache` (keyed by the data and fresh-model settings) and reuse it.
+        quick: a smoke run (`vidanon benchmark --quick`): recorded in the results, and model cards never show its
+            numbers as results.
     """
 
     output_dir: str = "outputs/benchmark"
@@ -104,6 +106,7 @@ class BenchmarkConfig:
     workers: int = 2
     worker_threads: int | None = None
     cache: bool = True
+    quick: bool = False
 
 
 RECIPE_LABELS = {"synthetic": "VidAnon", "synthetic_paper": "VidAnon (paper recipe)"}
