@@ -9,7 +9,7 @@ generator's default settings and `FreshModelConfig()` defaults, this script
 2. decodes the train split (one centred 16-frame clip per video, stride 2) and the test split
    (5 clips per video, the protocol's multi-clip evaluation) with `load_synth_clips`;
 3. trains, on the RAW train clips, a fresh action model, a fresh per-frame privacy attacker and a
-   fresh video-level privacy attacker (`transformers_vidanon.evaluation.fresh_models`), and a small
+   fresh video-level privacy attacker (`transformers_vidanon.evaluation.fresh_training`), and a small
    VideoMAE action model for comparison;
 4. measures action top-1 (softmax averaged over clips), privacy cMAP and F1 at 0.5 (frame logits
    averaged over time and clips), the best single-frame cMAP, and the chance levels of the test set
