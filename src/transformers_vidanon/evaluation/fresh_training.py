@@ -18,8 +18,8 @@ trains three kinds on in-memory clip tensors (see `transformers_vidanon.data.syn
   over clips.
 
 Why a 3D CNN by default: on the default SynthPrivacy set (720 training clips of 16x64x64), the
-3D CNN reaches 99% test top-1 in 12 epochs (under a minute on two CPU threads), where the best small
-VideoMAE found (patch 16, tubelet 4, 3 layers of 128) reaches 82% after 60 epochs (about 3 minutes):
+3D CNN reaches 99% test top-1 in 16 epochs (about a minute on two CPU threads), where the best small
+VideoMAE found (patch 16, tubelet 4, 3 layers of 128) reaches 85% after 60 epochs (about 3 minutes):
 a ViT trained from scratch on a few hundred clips is data-starved
 (see `benchmarks/results/synth_calibration.md`).
 
