@@ -458,6 +458,13 @@ def test_eval_transform_returns_uniform_clips_of_the_right_frames(tmp_path):
     short = decoded[1]["pixel_values"]  # 6 frames < one clip of span 7: looped
     assert [frame_indices_of(c.numpy().transpose(0, 2, 3, 1)) for c in short] == [[0, 2, 4, 0]] * 3
     torch.testing.assert_close(decoded[1]["privacy_labels"], torch.ones(5))
+    # the indices it reports are the frames it decoded, from the file it opened once
+    clip, indices, info = transform.load_with_indices(dataset[1]["video"])
+    assert torch.equal(clip, short) and indices.tolist() == [[0, 2, 4, 0]] * 3 and info.num_frames == 6
+    train = ClipTransform("train", num_frames=4, frame_stride=2, image_size=(32, 40), augmentation=None)
+    clip, indices, _ = train.load_with_indices(dataset[0]["video"], seed=3)
+    assert frame_indices_of(clip.numpy().transpose(0, 2, 3, 1)) == indices.tolist()
+    assert torch.equal(clip, train.load(dataset[0]["video"], seed=3))
 
 
 def test_train_transform_is_reproducible_under_torch_manual_seed(tmp_path):

@@ -9,7 +9,12 @@ import torch
 from transformers_vidanon.commands.evaluate import parse_oracle
 from transformers_vidanon.data.labels import PRIVACY_ATTRIBUTES
 from transformers_vidanon.data.synth import load_synth_clips, synth_region_files
-from transformers_vidanon.evaluation.protocol import anonymize_clips, oracle_anonymizer, synth_protocol_data
+from transformers_vidanon.evaluation.protocol import (
+    anonymize_clips,
+    datasets_protocol_data,
+    oracle_anonymizer,
+    synth_protocol_data,
+)
 
 
 def test_protocol_privacy_regions_are_the_union_of_the_attribute_regions(tiny_synth):
@@ -54,3 +59,5 @@ def test_synth_protocol_clips_are_the_synth_clips_decoded_once(tiny_synth):
     assert torch.equal(data.test_clips, test.clips) and torch.equal(data.train_clips, train.clips)
     assert torch.equal(data.test_labels, test.labels) and torch.equal(data.train_privacy, train.privacy_labels)
     assert data.num_labels == len(test.action_names) and data.test_split == "test"
+    with pytest.raises(ValueError, match="not both"):
+        datasets_protocol_data(None, None, boxes={}, regions_of=lambda row, windows, info: {})

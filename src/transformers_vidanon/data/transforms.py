@@ -151,8 +151,9 @@ class ClipTransform:
             return height, width
         return shorter_side_size(height, width, shorter)
 
-    def _load_at_size(self, path: str, seed: int | None) -> torch.Tensor:
-        """`load` for a video with `decode_at_size`: the decoder scales the frames to what the transform needs."""
+    def _load_at_size(self, path: str, seed: int | None) -> tuple[torch.Tensor, np.ndarray, VideoInfo]:
+        """`load_with_indices` for a video with `decode_at_size`: the decoder scales the frames to what the transform
+        needs."""
         augment = self.mode == "train" and self.augmentation is not None
         generator = torch.Generator().manual_seed(seed) if augment else None
         drawn: dict[str, ClipAugmentationParams] = {}
@@ -173,16 +174,17 @@ class ClipTransform:
             return height, width
 
         with VideoFile(path, backend=self.backend, max_pixels=self.max_pixels, size=decode_size) as video:
-            frames = video.get_frames(self._indices(video.info.num_frames, seed))
-            source = (video.info.height, video.info.width)
+            indices = self._indices(video.info.num_frames, seed)
+            frames = video.get_frames(indices)
+            info = video.info
         clip = frames_to_clip(frames)
         if self.mode == "eval":
             clip = clip_eval_transform(clip, self.image_size, self.resize_to)
-            return clip.reshape(self.num_clips, self.num_frames, *clip.shape[1:])
+            return clip.reshape(self.num_clips, self.num_frames, *clip.shape[1:]), indices, info
         if not augment:
-            return clip_eval_transform(clip, self.image_size, self.resize_to)
-        params = _scale_crop(drawn["params"], source, tuple(clip.shape[-2:]))
-        return self.augmentation.apply(clip, params, generator)
+            return clip_eval_transform(clip, self.image_size, self.resize_to), indices, info
+        params = _scale_crop(drawn["params"], (info.height, info.width), tuple(clip.shape[-2:]))
+        return self.augmentation.apply(clip, params, generator), indices, info
 
     def _indices(self, total: int, seed: int | None) -> np.ndarray:
         if self.mode == "train":
@@ -197,14 +199,16 @@ class ClipTransform:
             total, self.num_frames, self.frame_stride, self.num_clips, self.short_video_policy
         ).reshape(-1)
 
-    def _read(self, path: str, seed: int | None) -> np.ndarray:
-        """Frames for one example: `(T, H, W, 3)` in train mode, `(num_clips * T, H, W, 3)` in eval mode."""
+    def _read(self, path: str, seed: int | None) -> tuple[np.ndarray, np.ndarray | None, VideoInfo | None]:
+        """Frames for one example (`(T, H, W, 3)` in train mode, `(num_clips * T, H, W, 3)` in eval mode), the frame
+        indices decoded and the video's info (`None` for an image)."""
         if is_image_path(path):
             image = read_image(path, max_pixels=self.max_pixels)
             count = self.num_frames if self.mode == "train" else self.num_clips * self.num_frames
-            return np.broadcast_to(image, (count, *image.shape))
+            return np.broadcast_to(image, (count, *image.shape)), None, None
         with VideoFile(path, backend=self.backend, max_pixels=self.max_pixels) as video:
-            return video.get_frames(self._indices(video.info.num_frames, seed))
+            indices = self._indices(video.info.num_frames, seed)
+            return video.get_frames(indices), indices, video.info
 
     def load(self, path: str, seed: int | None = None) -> torch.Tensor:
         """Decode and transform one file.
@@ -217,17 +221,30 @@ class ClipTransform:
         Returns:
             `torch.FloatTensor` in [0, 1]: `(T, C, H, W)` in train mode, `(num_clips, T, C, H, W)` in eval mode.
         """
+        return self.load_with_indices(path, seed)[0]
+
+    def load_with_indices(
+        self, path: str, seed: int | None = None
+    ) -> tuple[torch.Tensor, np.ndarray | None, VideoInfo | None]:
+        """[`load`], with the frame indices it decoded (`(T,)` in train mode, `(num_clips, T)` in eval mode) and the
+        video's [`VideoInfo`] (both `None` for an image): what masks drawn on the source frames must follow."""
         if self.mode == "train" and seed is None:
             seed = int(torch.randint(0, 2**62, (1,)).item())
         if self.decode_at_size and not is_image_path(path):
-            return self._load_at_size(path, seed)
-        clip = frames_to_clip(np.ascontiguousarray(self._read(path, seed)))
-        if self.mode == "eval":
-            clip = clip_eval_transform(clip, self.image_size, self.resize_to)
-            return clip.reshape(self.num_clips, self.num_frames, *clip.shape[1:])
-        if self.augmentation is not None:
-            return self.augmentation(clip, generator=torch.Generator().manual_seed(seed))
-        return clip_eval_transform(clip, self.image_size, self.resize_to)
+            clip, indices, info = self._load_at_size(path, seed)
+        else:
+            frames, indices, info = self._read(path, seed)
+            clip = frames_to_clip(np.ascontiguousarray(frames))
+            if self.mode == "eval":
+                clip = clip_eval_transform(clip, self.image_size, self.resize_to)
+                clip = clip.reshape(self.num_clips, self.num_frames, *clip.shape[1:])
+            elif self.augmentation is not None:
+                clip = self.augmentation(clip, generator=torch.Generator().manual_seed(seed))
+            else:
+                clip = clip_eval_transform(clip, self.image_size, self.resize_to)
+        if indices is not None and self.mode == "eval":
+            indices = indices.reshape(self.num_clips, self.num_frames)
+        return clip, indices, info
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {

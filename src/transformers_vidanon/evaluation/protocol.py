@@ -55,7 +55,7 @@ from ..processing_vidanon import eval_resize_size, resize
 from ..pruning import apply_keep_mask
 from ..reporting import BenchmarkResults, ChanceLevels, MethodResult
 from ..reporting.provenance import collect_provenance, fingerprint, jsonable
-from ..video import uniform_clip_indices, video_info
+from ..video import video_info
 from . import fresh_training, parallel
 from .baselines import boxes_to_masks, get_baseline, oracle_pruning, random_pruning
 
@@ -665,9 +665,16 @@ def datasets_protocol_data(
     `data.ClipTransform`): one per training video, `test_clips_per_video` per test video. Regions follow the same
     windows and geometry: with `boxes` (`{video_id: {frame: [[x0, y0, x1, y1]]}}`, in source-frame pixels) person
     regions are rasterised at the decoded frames (the blackening baseline); `regions_of(row, windows, info)` may
-    instead give `{"person": ..., "privacy": ...}` boolean masks `(k, T, H, W)` at the source size.
+    instead give `{"person": ..., "privacy": ...}` boolean masks `(k, T, H, W)` at the source size, `windows` being
+    the frame indices `(k, T)` the clips were decoded from.
+
+    Raises:
+        ValueError: both `boxes` and `regions_of`; regions asked for an image row; a video with no boxes entry; a
+            row without privacy labels.
     """
-    if boxes is not None and regions_of is None:
+    if boxes is not None and regions_of is not None:
+        raise ValueError("give `boxes` or `regions_of`, not both: each says where the regions come from.")
+    if boxes is not None:
         def regions_of(row, windows: np.ndarray, info) -> dict[str, torch.Tensor]:
             video_id = row.get("video_id") or str(row["video"])
             if video_id not in boxes:
@@ -681,13 +688,13 @@ def datasets_protocol_data(
                                   image_size=image_size, num_clips=clips, backend=backend)
         pixels, labels, privacy, regions = [], [], [], {}
         for row in tqdm(dataset, desc=f"decoding {what}", disable=not progress):
-            clip = transform.load(row["video"])  # (clips, T, C, H, W) in [0, 1]
+            clip, windows, info = transform.load_with_indices(row["video"])  # (clips, T, C, H, W) in [0, 1]
             pixels.append((clip * 255).round().to(torch.uint8))
             labels.append(int(row["label"]))
             privacy.append(torch.as_tensor(row["privacy_labels"], dtype=torch.float32))
             if regions_of is not None:
-                info = video_info(row["video"])
-                windows = uniform_clip_indices(info.num_frames, num_frames, frame_stride, clips)
+                if info is None:
+                    raise ValueError(f"{row['video']} is an image: regions are drawn on video frames only.")
                 for kind, masks in regions_of(row, windows, info).items():
                     regions.setdefault(kind, []).append(_clip_geometry(masks, info, image_size))
         stacked = {kind: torch.stack(masks) for kind, masks in regions.items()}
