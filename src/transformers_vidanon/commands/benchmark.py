@@ -29,19 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def overrides_from_tokens(tokens: list[str]) -> dict[str, object]:
     """`--key value [value ...]` tokens (a flag alone is `true`) as a mapping of training argument names to values;
     the values are checked against the arguments' types when the training run is built."""
-    overrides: dict[str, object] = {}
+    values: dict[str, list[str]] = {}
     key = None
     for token in tokens:
         if token.startswith("--"):
             key = token[2:].replace("-", "_")
-            overrides[key] = "true"
+            values[key] = []
         elif key is None:
             raise SystemExit(f"--train: {token!r} does not follow an argument name (write --train --name value ...)")
         else:
-            previous = overrides[key]
-            overrides[key] = token if previous == "true" else [*previous, token] if isinstance(previous, list) \
-                else [previous, token]
-    return overrides
+            values[key].append(token)
+    return {key: "true" if not given else given[0] if len(given) == 1 else given for key, given in values.items()}
 
 
 def run(args) -> int:

@@ -236,6 +236,9 @@ class _LogWindow:
     """The step values since the last log line, and the clips they saw (for the clips/s figure)."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.values: dict[str, list[torch.Tensor]] = {}
         self.clips = 0
         self.start = time.perf_counter()
@@ -248,7 +251,7 @@ class _LogWindow:
     def take(self) -> tuple[dict[str, list[torch.Tensor]], float]:
         """The values and clips/s of the window, which starts over."""
         values, rate = self.values, self.clips / max(time.perf_counter() - self.start, 1e-9)
-        self.__init__()
+        self.reset()
         return values, rate
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from ...fileutils import write_text_atomically
 from ...video import write_video
 from ..labels import PRIVACY_ATTRIBUTES
 from .read import CONFIG_NAME, MANIFEST_NAME, read_synth_manifest
@@ -166,11 +167,9 @@ def generate_synth_privacy(
         "privacy_attributes": list(PRIVACY_ATTRIBUTES),
         "region_names": list(REGION_NAMES),
     }
-    (root / CONFIG_NAME).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    write_text_atomically(root / CONFIG_NAME, json.dumps(settings, indent=2) + "\n")
     # The manifest is written last, so that its presence means the benchmark is complete.
-    tmp = manifest_path.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    tmp.replace(manifest_path)
+    write_text_atomically(manifest_path, "".join(json.dumps(row) + "\n" for row in rows))
     logger.info("Wrote %d SynthPrivacy videos to %s", num_videos, root)
     return manifest_path
 
