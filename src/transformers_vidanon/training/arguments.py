@@ -186,6 +186,24 @@ class AdversarialTrainingArguments:
     budget_learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate of the budget models."})
     budget_hidden_size: int = field(default=64, metadata={"help": "Width of the budget models."})
     budget_num_layers: int = field(default=2, metadata={"help": "Depth of the budget models."})
+    # beyond the paper, any objective: the utility branch f_T and the own head on the anonymized video
+    utility_loss_weight: float = field(
+        default=0.0,
+        metadata={"help": "Weight of the utility branch f_T: small 3D CNN action models trained on the anonymized video, "
+                  "whose cross-entropy the anonymizer also minimises; it reaches the pruning scores through the "
+                  "straight-through keep mask, as the budget term does (0: no utility model)."},
+    )
+    num_utility_models: int = field(default=1, metadata={"help": "Utility models in the f_T ensemble (mean loss)."})
+    utility_learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate of the utility models."})
+    utility_hidden_sizes: list[int] = field(
+        default_factory=lambda: [16, 32, 64, 128],
+        metadata={"help": "Channels of the utility models' stem and stages (the fresh action model's defaults)."},
+    )
+    own_output_loss_weight: float = field(
+        default=0.0,
+        metadata={"help": "Weight of the anonymizer's own action loss on its anonymized video: a second pass with every "
+                  "tubelet kept, reaching the scores through the keep mask (0: off)."},
+    )
     # infrastructure
     mixed_precision: str | None = field(
         default=None, metadata={"help": "'no', 'bf16' or 'fp16' (GPU); None: what `accelerate launch` set."}
@@ -243,7 +261,7 @@ RESUME_CHANGEABLE_ARGUMENTS: tuple[str, ...] = (
     "max_steps", "checkpointing_steps", "eval_every_epochs", "max_consecutive_nonfinite", "gradient_checkpointing",
     "gradient_checkpointing_kwargs",
     "per_device_eval_batch_size", "num_eval_clips", "max_eval_samples", "on_bad_video", "video_backend",
-    "budget_restart_every",
+    "budget_restart_every", "utility_learning_rate",
 )
 # arguments never compared on resume: where the run lives, what it prints, how data is read in parallel
 RESUME_IGNORED_ARGUMENTS: tuple[str, ...] = (
@@ -355,15 +373,22 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
     if model.init != "scratch" and not model.model_name_or_path:
         raise ValueError(f"`model_name_or_path` is required with init={model.init!r}.")
     for name in ("num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size",
-                 "gradient_accumulation_steps", "logging_steps", "num_budget_models", "max_consecutive_nonfinite"):
+                 "gradient_accumulation_steps", "logging_steps", "num_budget_models", "num_utility_models",
+                 "max_consecutive_nonfinite"):
         if getattr(training, name) < 1:
             raise ValueError(f"`{name}` must be >= 1, got {getattr(training, name)}.")
     for name in ("max_steps", "checkpointing_steps", "budget_restart_every", "checkpoints_total_limit"):
         value = getattr(training, name)
         if value is not None and value < 1:
             raise ValueError(f"`{name}` must be >= 1 or unset, got {value}.")
-    if training.learning_rate <= 0 or training.budget_learning_rate <= 0:
-        raise ValueError("`learning_rate` and `budget_learning_rate` must be > 0.")
+    for name in ("learning_rate", "budget_learning_rate", "utility_learning_rate"):
+        if getattr(training, name) <= 0:
+            raise ValueError(f"`{name}` must be > 0, got {getattr(training, name)}.")
+    for name in ("budget_loss_weight", "utility_loss_weight", "own_output_loss_weight"):
+        if getattr(training, name) < 0:
+            raise ValueError(f"`{name}` must be >= 0, got {getattr(training, name)}.")
+    if not training.utility_hidden_sizes or min(training.utility_hidden_sizes) < 1:
+        raise ValueError(f"`utility_hidden_sizes` must be positive channel counts, got {training.utility_hidden_sizes}.")
     if training.grl_max_coefficient < 0 or training.grl_warmup_epochs < 0:
         raise ValueError("`grl_max_coefficient` and `grl_warmup_epochs` must be >= 0.")
     if training.warmup_epochs < 0:

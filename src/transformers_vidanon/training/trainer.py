@@ -1,15 +1,8 @@
 """The adversarial trainer, built on Accelerate.
 
-Three objectives:
-
-- `grl` (the paper): one optimiser, `lambda_act * CE(action) + BCE(privacy)`, the privacy head behind a gradient
-  reversal layer whose coefficient follows `2 / (1 + exp(-10 p)) - 1`.
-- `alternating` (VITA / SPAct style): separate budget models attack the anonymized video. Step 1 updates the
-  anonymizer against the strongest budget model (gradients reach the pruning scores through the straight-through
-  keep mask); step 2 updates the budget models on the anonymized video with the anonymizer frozen.
-- `locate`: the privacy CLS learns privacy with an unreversed gradient, so that its attention (and with it the
-  score `s = a_act - lambda_priv * a_priv`) points at the privacy cues; the adversarial pressure acts on what is
-  kept, through budget models as in `alternating` (none when `budget_loss_weight` is 0).
+What the anonymizer minimises, and the extra models it is trained against or with (budget models, utility models),
+belong to the objective (`training.objectives`: `grl`, the paper; `alternating`; `locate`): the trainer asks the
+objective for the anonymizer's loss of a batch, steps the anonymizer, and lets the objective step its extra models.
 
 Everything Accelerate offers is used: mixed precision, gradient accumulation over every trained model,
 multi-process DDP, resumable checkpoints (`save_state` / `load_state` + `skip_first_batches`), trackers, one
@@ -37,7 +30,6 @@ import torch
 from accelerate import Accelerator, DataLoaderConfiguration, DistributedDataParallelKwargs
 from accelerate.logging import get_logger
 from accelerate.utils import ProjectConfiguration, set_seed
-from torch.func import functional_call
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 from transformers import AutoConfig
@@ -58,7 +50,7 @@ from .arguments import (
     compare_resumed_arguments,
     trackers_for_accelerate,
 )
-from .budget import anonymizer_budget_term, budget_attack_loss, build_budget_model, reset_parameters
+from .objectives import build_objective
 
 logger = get_logger(__name__)
 
@@ -312,12 +304,12 @@ class AdversarialTrainer:
 
         train_loader, eval_loader = self._make_loaders(train_dataset, eval_dataset, collate_fn, num_workers)
         optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay, NO_DECAY_NAMES), lr=args.learning_rate)
-        self.budget_models, self.budget_optimizers = self._make_budget_models(model.config)
-        prepared = accelerator.prepare(model, optimizer, train_loader, *self.budget_models, *self.budget_optimizers)
+        self.objective = build_objective(args, model.config)
+        extra_models, extra_optimizers = self.objective.models, self.objective.optimizers
+        prepared = accelerator.prepare(model, optimizer, train_loader, *extra_models, *extra_optimizers)
         self.model, self.optimizer, self.train_loader = prepared[:3]
-        count = len(self.budget_models)
-        self.budget_models = list(prepared[3 : 3 + count])
-        self.budget_optimizers = list(prepared[3 + count :])
+        count = len(extra_models)
+        self.objective.bind(prepared[3 : 3 + count], prepared[3 + count :])
         self.eval_loader = accelerator.prepare(eval_loader) if eval_loader is not None else None
 
         self.scheduler = self._make_schedule()
@@ -355,24 +347,6 @@ class AdversarialTrainer:
             eval_loader = DataLoader(eval_dataset, batch_size=args.per_device_eval_batch_size, shuffle=False,
                                      collate_fn=collate_fn, num_workers=num_workers)
         return train_loader, eval_loader
-
-    def _make_budget_models(self, config) -> tuple[list[torch.nn.Module], list[torch.optim.Optimizer]]:
-        """The budget adversaries of the alternating objective (and of `locate` with a budget term), seeded alike on
-        every process, with their optimizers; none otherwise."""
-        args = self.args
-        models: list[torch.nn.Module] = []
-        optimizers: list[torch.optim.Optimizer] = []
-        if not (args.objective == "alternating" or (args.objective == "locate" and args.budget_loss_weight > 0)):
-            return models, optimizers
-        for k in range(args.num_budget_models):
-            budget = build_budget_model(
-                config.image_size, config.num_frames, config.patch_size, config.tubelet_size,
-                config.num_privacy_labels, args.budget_hidden_size, args.budget_num_layers,
-            )
-            reset_parameters(budget, args.seed + 1000 + k)
-            models.append(budget)
-            optimizers.append(torch.optim.AdamW(budget.parameters(), lr=args.budget_learning_rate, weight_decay=0.0))
-        return models, optimizers
 
     def _make_schedule(self):
         """Steps per epoch, total steps and epochs (`max_steps` overrides the epochs, as in transformers'
@@ -435,53 +409,22 @@ class AdversarialTrainer:
 
     def training_step(self, batch: dict[str, Any]) -> dict[str, float] | None:
         """One micro-batch; returns the logged values, or None when the loss was non-finite and the step skipped."""
-        pixel_values, labels, privacy = batch["pixel_values"], batch["labels"], batch["privacy_labels"]
-        # locate: the privacy CLS learns privacy unreversed (coefficient -1), so that its attention finds the cues
-        coefficient = -1.0 if self.args.objective == "locate" else self.grl_coefficient()
-        outputs = self.model(pixel_values, labels=labels, privacy_labels=privacy, grl_coefficient=coefficient)
-        loss = outputs.loss
-        values = {
-            "action_loss": outputs.action_loss.detach(),
-            "privacy_head_loss": outputs.privacy_loss.detach(),
-            **({"localization_loss": outputs.localization_loss.detach()} if outputs.localization_loss is not None else {}),
-            "train_action_accuracy": (outputs.logits.argmax(-1) == labels)[labels >= 0].float().mean(),
-            "keep_fraction": outputs.keep_mask.detach().float().mean(),
-        }
-        if self.budget_models:
-            anonymized = outputs.anonymized_pixel_values
-            # step 1: the budget models attack the anonymized video with their weights frozen (detached)
-            ensemble_logits = []
-            for budget in self.budget_models:
-                inner = self.accelerator.unwrap_model(budget)
-                frozen = {name: p.detach() for name, p in inner.named_parameters()}
-                ensemble_logits.append(functional_call(inner, frozen, (anonymized,)))
-            budget_term = anonymizer_budget_term(ensemble_logits, privacy, self.args.budget_loss)
-            loss = loss + self.args.budget_loss_weight * budget_term
-            values["anonymizer_budget_term"] = budget_term.detach()
+        objective, unwrap = self.objective, self.accelerator.unwrap_model
+        coefficient = objective.privacy_coefficient(self.grl_coefficient)
+        outputs, loss, values = objective.anonymizer_loss(self.model, batch, coefficient, unwrap)
         values["loss"] = loss.detach()
-
         if not self._all_finite(loss):
             self.optimizer.zero_grad(set_to_none=True)
             return None
         self._backward(loss, self.model, self.optimizer)
-
-        if self.budget_models:
-            # step 2: the budget models learn on the anonymized video, the anonymizer frozen
-            anonymized = outputs.anonymized_pixel_values.detach()
-            budget_losses = []
-            for budget, optimizer in zip(self.budget_models, self.budget_optimizers):
-                budget_loss = budget_attack_loss(budget(anonymized), privacy)
-                self._backward(budget_loss, budget, optimizer)
-                budget_losses.append(budget_loss.detach())
-            values["budget_model_loss"] = torch.stack(budget_losses).mean()
-        values["grl_coefficient"] = torch.tensor(coefficient)
+        # the extra models learn on the anonymized video, the anonymizer frozen
+        values.update(objective.update_branches(outputs.anonymized_pixel_values, batch, self._backward))
         return values
 
-    def _restart_budget_models(self) -> None:
-        for k, (budget, optimizer) in enumerate(zip(self.budget_models, self.budget_optimizers)):
-            reset_parameters(self.accelerator.unwrap_model(budget), self.args.seed + 7919 * self.state.global_step + k)
-            optimizer.optimizer.state.clear()
-        logger.info(f"budget models restarted at step {self.state.global_step}")
+    def _restart_branches(self) -> None:
+        restarted = self.objective.restart_branches(self.args.seed + 7919 * self.state.global_step, self.accelerator.unwrap_model)
+        if restarted:
+            logger.info(f"{' and '.join(restarted)} models restarted at step {self.state.global_step}")
 
     # ------------------------------------------------------------------------------------------------------------
     # evaluation (training-time figures; NOT the leakage measure)
@@ -634,10 +577,10 @@ class AdversarialTrainer:
             self.scheduler._last_lr = [group["lr"] for group in self.optimizer.param_groups]
         if "weight_decay" in changes:
             self.optimizer.param_groups[0]["weight_decay"] = args.weight_decay
-        if "budget_learning_rate" in changes:
-            for optimizer in self.budget_optimizers:
-                for group in optimizer.param_groups:
-                    group["lr"] = args.budget_learning_rate
+        for name, rate in (("budget", "budget_learning_rate"), ("utility", "utility_learning_rate")):
+            branch = self.objective.branch(name)
+            if rate in changes and branch is not None:
+                branch.set_learning_rate(getattr(args, rate))
         history = list(self.run_config.get("changed_on_resume") or [])
         history += [{"step": self.state.global_step, "argument": name, "checkpoint": old, "now": new}
                     for name, (old, new) in changes.items()]
@@ -697,7 +640,7 @@ class AdversarialTrainer:
                     if batch["pixel_values"].numel() == 0:
                         continue
                     self._check_batch(batch)
-                    with accelerator.accumulate(self.model, *self.budget_models):
+                    with accelerator.accumulate(self.model, *self.objective.models):
                         values = self.training_step(batch)
                     if values is None:
                         self._skip_nonfinite_step()
@@ -711,7 +654,7 @@ class AdversarialTrainer:
                     state.global_step += 1
                     progress.update(1)
                     if args.budget_restart_every and state.global_step % args.budget_restart_every == 0:
-                        self._restart_budget_models()
+                        self._restart_branches()
                     if state.global_step % args.logging_steps == 0 or state.global_step == self.total_steps:
                         values, clips_per_s = window.take()
                         logged = self._log(values, extra={"clips_per_s": clips_per_s})
