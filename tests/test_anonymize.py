@@ -1,9 +1,12 @@
 """Anonymizing real mp4 files: frame count, frame rate and size kept, pruned regions black, kept regions intact,
-pruning overrides, folder runs with bad files, atomic outputs, the `anonymize` and `demo` commands, the example."""
+pruning overrides, folder runs with bad files, atomic outputs, the `anonymize` and `demo` commands, the example,
+a signal at a known point of a run (recorded once, honoured at the next check point, no partial file)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import subprocess
 import sys
 from fractions import Fraction
@@ -386,3 +389,150 @@ def test_output_is_the_same_with_any_batch_size(model, video, tmp_path):
     assert one.kept_fraction == many.kept_fraction
     np.testing.assert_array_equal(read_clip(one.output_path, np.arange(NUM_FRAMES)),
                                   read_clip(many.output_path, np.arange(NUM_FRAMES)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Signals: recorded once per run, honoured at the next check point, whatever the main thread is running
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model_dir(model, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("signal_model") / "model"
+    model.save_pretrained(folder)
+    return folder
+
+
+def _two_videos(video: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in ("a", "b"):
+        (folder / f"{name}.mp4").write_bytes(video.read_bytes())
+    return folder
+
+
+# (event, its occurrence) at which the signal arrives: the first batch of the first file in flight (its temporary
+# output open, the writer and reader threads busy), between the two files, after the last file
+MOMENTS = {"in-flight": ("batch_in_flight", 0), "between-files": ("file_done", 0), "after-the-last": ("file_done", 1)}
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # no signal lost in a finalizer
+@pytest.mark.parametrize("moment", list(MOMENTS))
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_anonymize_with_one_line_and_no_partial_file(model_dir, video, tmp_path, caplog, signum,
+                                                                     moment):
+    from transformers_vidanon.cli import build_command_parser
+    from transformers_vidanon.commands import anonymize as command
+
+    source, out = _two_videos(video, tmp_path / "in"), tmp_path / "out"
+    kind, occurrence = MOMENTS[moment]
+    events, at_signal = [], []
+
+    def on_event(event: str, path: Path) -> None:  # called in the main thread at the named point
+        events.append((event, path.name))
+        if event == kind and sum(seen == kind for seen, _ in events) == occurrence + 1:
+            at_signal.append(sorted(p.name for p in out.glob(".*.tmp.mp4")))
+            signal.raise_signal(signum)  # a real signal, delivered to this thread: its handler has run on return
+
+    args = build_command_parser("anonymize").parse_args(
+        [str(source), "--model", str(model_dir), "--output", str(out), "--batch-size", "1"])
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with caplog.at_level(logging.INFO):
+        status = command.run(args, on_event=on_event)
+
+    assert status == 128 + signum
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        f"interrupted by {signal.Signals(signum).name}: nothing partial left; finished outputs are kept."]
+    assert errors[0].exc_info is None
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == previous  # handlers restored
+    written = sorted(p.name for p in out.iterdir())
+    per_file = [("batch_in_flight", "a.mp4")] * 3  # 11 frames: 3 clips of 4, one per batch
+    if moment == "in-flight":
+        assert len(at_signal[0]) == 1 and at_signal[0][0].startswith(".a.")  # a's temporary output existed
+        assert events == [("batch_in_flight", "a.mp4")]  # stopped before the next batch
+        assert written == []  # the temporary output is gone, b never started
+    elif moment == "between-files":
+        assert at_signal == [[]]
+        assert events == [*per_file, ("file_done", "a.mp4")]  # b never started
+        assert written == ["a.mp4"] and video_info(out / "a.mp4").num_frames == NUM_FRAMES
+    else:
+        assert at_signal == [[]]
+        assert events == [*per_file, ("file_done", "a.mp4"), *[("batch_in_flight", "b.mp4")] * 3, ("file_done", "b.mp4")]
+        assert written == ["a.mp4", "b.mp4"]  # finished outputs are kept; the status still says interrupted
+        assert all(video_info(out / name).num_frames == NUM_FRAMES for name in written)
+
+
+def test_a_signal_stops_the_anonymize_process_with_its_exit_status(model_dir, video, tmp_path):
+    """The same in a process of its own (real exit status, stderr): SIGTERM while the first batch is in flight."""
+    source, out = _two_videos(video, tmp_path / "in"), tmp_path / "out"
+    driver = (
+        "import signal, sys\n"
+        "from transformers_vidanon import register\n"
+        "from transformers_vidanon.cli import build_command_parser\n"
+        "from transformers_vidanon.commands import anonymize\n"
+        "register()\n"
+        "def on_event(kind, path):\n"
+        "    if kind == 'batch_in_flight':\n"
+        "        signal.raise_signal(signal.SIGTERM)\n"
+        "args = build_command_parser('anonymize').parse_args(sys.argv[1:])\n"
+        "sys.exit(anonymize.run(args, on_event=on_event))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", driver, str(source), "--model", str(model_dir), "--output", str(out), "--batch-size", "1"],
+        check=False, capture_output=True, text=True, timeout=300, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert result.stderr.count("interrupted by SIGTERM: nothing partial left; finished outputs are kept.") == 1
+    assert sorted(p.name for p in out.iterdir()) == []
+
+
+def test_a_signal_during_a_finalizer_is_recorded_not_lost(monkeypatch):
+    """Why the handler only records: an exception raised by a handler while Python runs a `__del__` (or a weakref
+    callback) cannot propagate; Python reports it as unraisable and the signal is gone."""
+    from transformers_vidanon.inference.anonymize import RunStopped, StopRequest
+
+    class Finalized:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)  # the signal arrives while the main thread runs a finalizer
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    Finalized()  # Python's own SIGINT handler: the KeyboardInterrupt is dropped, the code goes on
+    assert [type(report.exc_value) for report in unraisable] == [KeyboardInterrupt]
+
+    stop = StopRequest()
+    previous = signal.getsignal(signal.SIGINT)
+    with stop.handling_signals():
+        Finalized()
+        assert stop.requested and stop.signum == signal.SIGINT
+        signal.raise_signal(signal.SIGTERM)  # a later signal changes nothing
+        assert stop.signum == signal.SIGINT
+        with pytest.raises(RunStopped) as stopped:
+            stop.check()
+        assert stopped.value.signum == signal.SIGINT
+    assert len(unraisable) == 1  # nothing more was dropped
+    assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_an_interruptible_block_stops_at_once_and_keeps_a_lost_signal(monkeypatch):
+    from transformers_vidanon.inference.anonymize import RunStopped, StopRequest
+
+    stop = StopRequest()
+    with stop.handling_signals(), pytest.raises(RunStopped) as stopped, stop.interruptible():
+        signal.raise_signal(signal.SIGTERM)  # e.g. during a model download: raised here, at once
+        raise AssertionError("not reached")
+    assert stopped.value.signum == signal.SIGTERM
+
+    class Finalized:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    stop = StopRequest()
+    with stop.handling_signals(), pytest.raises(RunStopped) as stopped:
+        with stop.interruptible():
+            Finalized()  # the RunStopped raised inside __del__ is lost, but recorded ...
+            after = "went on"
+        raise AssertionError("not reached")  # ... and raised as the block ends
+    assert after == "went on" and stopped.value.signum == signal.SIGINT
+    assert unraisable == []  # and not printed

@@ -4,7 +4,11 @@ The output keeps each input's frame count, frame rate and frame size; pruned tub
 track is always dropped (a voice identifies a person too): there is deliberately no option to keep it.
 
 SIGINT / SIGTERM stop the run with one line: the output being written is removed (finished ones stay), and the exit
-status is 130 / 143. User errors are one-line messages naming the flag or file, never tracebacks.
+status is 130 / 143. One handler, installed for the whole run, records the signal (`inference.anonymize.StopRequest`)
+and the run stops at its next check point (before each file and batch, in the reader and writer threads, before an
+output is committed); while the model loads, the signal interrupts it at once. A signal that comes after the last
+output was committed still gives 130 / 143. User errors are one-line messages naming the flag or file, never
+tracebacks.
 """
 
 from __future__ import annotations
@@ -12,7 +16,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..inference.anonymize import StopRequest
 
 logger = logging.getLogger(__name__)
 
@@ -57,18 +66,6 @@ def _pixel_limit(value: str) -> int:
     return number
 
 
-class _Stopped(Exception):
-    """Raised by the SIGTERM handler, so that the outputs being written are cleaned up like on an error."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_stopped(signum, frame) -> None:
-    raise _Stopped(signum)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Anonymize a video file, or every video in a folder, with a trained VidAnon model. Outputs are H.264 mp4 "
@@ -100,30 +97,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="load the model through the code stored with the checkpoint")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, on_event: Callable[[str, Path], None] | None = None) -> int:
+    """Run the command; `on_event` is passed to the anonymization (see `inference.anonymize.EVENTS`)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    previous = signal.signal(signal.SIGTERM, _raise_stopped)
-    previous_interrupt = signal.getsignal(signal.SIGINT)
-    try:
-        return _run(args)
-    except (KeyboardInterrupt, _Stopped) as stop:
-        from ..video import remove_partial_outputs
+    # quick: `register` has imported the model classes (torch, transformers) before the command runs
+    from ..inference.anonymize import RunStopped, StopRequest
 
-        # a second signal must not interrupt the clean-up
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signum = stop.signum if isinstance(stop, _Stopped) else signal.SIGINT
-        removed = remove_partial_outputs()
-        logger.error("interrupted by %s: %s; finished outputs are kept.", signal.Signals(signum).name,
-                     f"removed the partial output {', '.join(map(str, removed))}" if removed else "nothing partial left")
-        return 128 + int(signum)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if previous_interrupt is not None:
-            signal.signal(signal.SIGINT, previous_interrupt)
+    stop, status = StopRequest(), 0
+    with stop.handling_signals():  # one handler for the whole run: it records the signal, the run checks it
+        try:
+            status = _run(args, stop, on_event)
+        except RunStopped:
+            pass  # recorded in `stop`
+        except KeyboardInterrupt:  # raised by a SIGINT handler some other code installed meanwhile
+            stop.request(signal.SIGINT)
+        if stop.requested:  # also a signal that came after the run's last check point
+            return _stopped(stop.signum)  # the recording handler is still installed: a second signal cannot interrupt
+    if stop.requested:  # came after the check above, before the previous handlers were back: every output is closed
+        return _stopped(stop.signum)
+    return status
 
 
-def _run(args: argparse.Namespace) -> int:
+def _stopped(signum: int) -> int:
+    """Remove what is left of the outputs being written, say so in one line, and give the exit status."""
+    from ..video import remove_partial_outputs
+
+    removed = remove_partial_outputs()
+    logger.error("interrupted by %s: %s; finished outputs are kept.", signal.Signals(signum).name,
+                 f"removed the partial output {', '.join(map(str, removed))}" if removed else "nothing partial left")
+    return 128 + int(signum)
+
+
+def _run(args: argparse.Namespace, stop: StopRequest, on_event: Callable[[str, Path], None] | None) -> int:
     from ..inference.anonymize import anonymize_folder, anonymize_video, check_device, load_anonymizer
     from ..inference.sharding import anonymize_folder_sharded, default_device, launched_processes
     from ..video import DEFAULT_MAX_PIXELS, VideoDecodeError
@@ -139,9 +144,11 @@ def _run(args: argparse.Namespace) -> int:
         logger.error("--preview %s must be a .png file (for a folder INPUT, a folder).", args.preview)
         return 2
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
-    device = args.device or default_device()  # under `accelerate launch`: this process's own GPU
+    with stop.interruptible():  # may wait on the other processes: nothing is written yet, a signal stops it at once
+        device = args.device or default_device()  # under `accelerate launch`: this process's own GPU
     try:
-        check_device(device)
+        with stop.interruptible():
+            check_device(device)
     except ValueError as error:
         logger.error("--device %s: %s", device, error)
         return 2
@@ -152,7 +159,8 @@ def _run(args: argparse.Namespace) -> int:
             logger.error("--output %s exists: pass --overwrite to replace it.", output)
             return 1
     try:
-        model, processor = load_anonymizer(args.model, device=device, trust_remote_code=args.trust_remote_code)
+        with stop.interruptible():  # a download can take long: a signal stops it at once
+            model, processor = load_anonymizer(args.model, device=device, trust_remote_code=args.trust_remote_code)
     except (FileNotFoundError, ValueError) as error:
         logger.error("--model %s: %s", args.model, error)
         return 2
@@ -168,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
             report = folder_run(
                 model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
                 lambda_priv=args.lambda_priv, preview_dir=args.preview, overwrite=args.overwrite, crf=args.crf,
-                max_pixels=max_pixels,
+                max_pixels=max_pixels, stop=stop, on_event=on_event,
             )
         except (FileNotFoundError, ValueError) as error:
             logger.error("%s", error)
@@ -183,7 +191,7 @@ def _run(args: argparse.Namespace) -> int:
         report = anonymize_video(
             model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
             lambda_priv=args.lambda_priv, preview_path=args.preview, overwrite=args.overwrite, crf=args.crf,
-            max_pixels=max_pixels,
+            max_pixels=max_pixels, stop=stop, on_event=on_event,
         )
     except (VideoDecodeError, FileExistsError) as error:
         logger.error("%s", error)

@@ -15,6 +15,10 @@ Outputs are written atomically: frames are encoded into a hidden temporary file 
 which replaces the destination in one `os.replace` once the last frame is written. An interrupted run leaves
 no file that looks complete, and a re-run can skip the outputs that exist.
 
+A run can be stopped by a signal through a [`StopRequest`]: its handler only records the signal, and the run checks
+it between files, between batches and in its reader and writer threads (see [`StopRequest`] for why the handler
+does not raise).
+
 Main entry points: [`anonymize_video`], [`anonymize_folder`], [`anonymize_frames`] (in memory), and
 [`load_anonymizer`] / [`pruning_settings`] to get the model to use.
 """
@@ -25,9 +29,11 @@ import contextlib
 import logging
 import math
 import os
+import signal
+import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +65,116 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 4
 DEFAULT_FALLBACK_FPS = 25.0
 """Frame rate written when the input's header gives none."""
+
+EVENTS: tuple[str, ...] = ("batch_in_flight", "file_done")
+"""What an `on_event(kind, path)` callback of [`anonymize_video`] / [`anonymize_files`] is told, always in the
+calling thread: `"batch_in_flight"` (`path`: the output) once a batch has been handed to the writer thread, the
+output's temporary file open and the next batch handed to the reader thread; `"file_done"` (`path`: the input) once
+a file of a folder is written, skipped or failed, before the next one starts."""
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Stopping a run
+# ----------------------------------------------------------------------------------------------------------------------
+class RunStopped(BaseException):
+    """Raised at a check point of a run whose [`StopRequest`] was made: the output being written is aborted (its
+    temporary file deleted) as it unwinds. A `BaseException`, like `KeyboardInterrupt`, so that no
+    `except Exception` on the way (a folder run's per-file error handling, a library's) can take it for an error.
+
+    Attributes:
+        signum (`int`): the signal that asked for the stop.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class StopRequest:
+    """A request to stop a run, made once by a signal (SIGINT, SIGTERM) and honoured at the run's check points.
+
+    A signal handler that raises can lose the signal: Python runs the handler in the main thread at whatever
+    bytecode comes next, and an exception raised while that is a finalizer or a weakref callback (tqdm's and decord's
+    `__del__`, the callback each `ThreadPoolExecutor` registers, all of which run in the main thread between and
+    during files) is printed as "Exception ignored in ..." and dropped, so the run went on and exited 0; an
+    `Exception` subclass raised inside any `except Exception` block is swallowed as well. So the handler installed
+    by [`handling_signals`] (once, for the whole run) only records the first signal, and the work checks the record
+    with [`check`] before each file, before each batch, in the reader and writer threads before each batch and each
+    clip written, and before an output is committed: wherever the signal lands, the run stops at the next check
+    point with the output being written aborted. Blocking work that writes nothing and reaches no check point
+    (loading a model, a download) can run in [`interruptible`], where the handler raises [`RunStopped`] at once.
+
+    ```python
+    >>> stop = StopRequest()  # doctest: +SKIP
+    >>> with stop.handling_signals():
+    ...     anonymize_folder(model, processor, "videos/", "anonymized/", stop=stop)  # RunStopped on Ctrl-C
+    ```
+
+    Attributes:
+        signum (`int` or `None`): the first signal received (`None`: no stop was requested).
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._raise_at_once = False
+
+    @property
+    def requested(self) -> bool:
+        """Whether a stop was requested."""
+        return self.signum is not None
+
+    def request(self, signum: int) -> None:
+        """Record a stop asked for by `signum` (the first request counts; later ones change nothing)."""
+        if self.signum is None:
+            self.signum = int(signum)
+
+    def check(self) -> None:
+        """Raise [`RunStopped`] if a stop was requested (safe from any thread)."""
+        if self.signum is not None:
+            raise RunStopped(self.signum)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.request(signum)
+        if self._raise_at_once:
+            raise RunStopped(self.signum)
+
+    @contextlib.contextmanager
+    def handling_signals(self, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[StopRequest]:
+        """Install the recording handler for `signals` for the block (from the main thread), restoring the previous
+        handlers after it."""
+        previous = {signum: signal.signal(signum, self._handle) for signum in signals}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                if handler is not None:  # None: not installed from Python, nothing to restore
+                    signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Inside the block a signal also raises [`RunStopped`] at once (for blocking work that writes nothing); a
+        stop recorded in the block whose exception was lost (raised inside a finalizer, where Python would print it
+        as "Exception ignored"; here it is not printed) is raised as the block ends."""
+        self.check()
+        previous, self._raise_at_once = self._raise_at_once, True
+        previous_hook = sys.unraisablehook
+
+        def unraisable(report: Any) -> None:
+            if not isinstance(report.exc_value, RunStopped):  # a lost RunStopped is recorded: nothing to say
+                previous_hook(report)
+
+        sys.unraisablehook = unraisable
+        try:
+            yield
+        finally:
+            self._raise_at_once = previous
+            sys.unraisablehook = previous_hook
+        self.check()
+
+
+def _emit(on_event: Callable[[str, Path], None] | None, kind: str, path: Path) -> None:
+    if on_event is not None:
+        on_event(kind, path)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -560,13 +676,16 @@ def _decode_clips(video: VideoFile, clip_indices: np.ndarray) -> np.ndarray:
 
 
 def _encode_clips(writer: Mp4Writer, frames: np.ndarray, pixel_mask: np.ndarray, batch: range, num_frames: int,
-                  clip_length: int, tally: _Tally, preview: tuple[int, np.ndarray] | None = None) -> None:
+                  clip_length: int, tally: _Tally, preview: tuple[int, np.ndarray] | None = None,
+                  stop: StopRequest | None = None) -> None:
     """Encode stage: write the anonymized clips of `batch`, without the last clip's padding frames.
 
     `preview`, when given, is `(clip number, its raw frames)`: that clip's raw and anonymized frames are kept in
-    `tally.preview`.
+    `tally.preview`. `stop` is checked before each clip.
     """
     for offset, clip_number in enumerate(batch):
+        if stop is not None:
+            stop.check()
         real = min(clip_length, num_frames - clip_number * clip_length)  # drop the padding
         writer.write(frames[offset, :real])
         tally.kept_pixels += int(np.count_nonzero(pixel_mask[offset, :real]))
@@ -576,31 +695,36 @@ def _encode_clips(writer: Mp4Writer, frames: np.ndarray, pixel_mask: np.ndarray,
 
 
 def _stream_clips(model: Any, processor: Any | None, video: VideoFile, writer: Mp4Writer, clip_indices: np.ndarray,
-                  batch_size: int, timer: StageTimer, preview_clip: int | None, progress: bool) -> _Tally:
+                  batch_size: int, timer: StageTimer, preview_clip: int | None, progress: bool,
+                  stop: StopRequest | None = None, on_event: Callable[[str, Path], None] | None = None) -> _Tally:
     """Run every batch of clips through decode, resize, model, mask and encode, the stages overlapping in threads.
 
     The model runs in the calling thread; a reader thread decodes and resizes the next batch meanwhile, and a
     writer thread masks and encodes the previous one (one batch in flight each way, batches written in order,
     through the one `writer`). An error in any stage stops the run once the threads have finished what they were
-    doing, so the writer can then be aborted safely.
+    doing, so the writer can then be aborted safely. So does a `stop` request: it is checked before each batch here,
+    and in the threads before each batch they take and each clip they write (raising [`RunStopped`]).
     """
+    stop = StopRequest() if stop is None else stop
     num_frames, clip_length = video.info.num_frames, clip_indices.shape[1]
     fill = model.config.anonymization_fill_value
     tally = _Tally()
     batches = list(_batches(len(clip_indices), batch_size))
 
     def read(batch: range) -> tuple[np.ndarray, torch.Tensor]:
+        stop.check()
         with timer("decode"):
             clips = _decode_clips(video, clip_indices[batch.start : batch.stop])
         with timer("resize"):
             return clips, prepare_pixel_values(clips, model.config, processor)
 
     def write(batch: range, clips: np.ndarray, keep_mask: torch.Tensor) -> None:
+        stop.check()
         with timer("mask"):
             frames, pixel_mask = apply_mask_to_frames(clips, keep_mask, fill)
         with timer("encode"):
             wanted = (preview_clip, clips) if preview_clip is not None and preview_clip in batch else None
-            _encode_clips(writer, frames, pixel_mask, batch, num_frames, clip_length, tally, wanted)
+            _encode_clips(writer, frames, pixel_mask, batch, num_frames, clip_length, tally, wanted, stop)
 
     bar = tqdm(total=len(clip_indices), desc=video.path.name, unit="clip", disable=not progress, leave=False)
     reader = ThreadPoolExecutor(1, thread_name_prefix="vidanon-read")
@@ -610,6 +734,7 @@ def _stream_clips(model: Any, processor: Any | None, video: VideoFile, writer: M
     try:
         next_read = reader.submit(read, batches[0])
         for number, batch in enumerate(batches):
+            stop.check()
             clips, pixel_values = next_read.result()
             next_read = reader.submit(read, batches[number + 1]) if number + 1 < len(batches) else None
             with timer("model"):
@@ -618,6 +743,7 @@ def _stream_clips(model: Any, processor: Any | None, video: VideoFile, writer: M
                 last_write.result()
                 bar.update(len(batches[number - 1]))
             last_write = encoder.submit(write, batch, clips, keep_mask)
+            _emit(on_event, "batch_in_flight", writer.path)
         last_write.result()
         bar.update(len(batches[-1]))
     except BaseException:
@@ -656,6 +782,8 @@ def anonymize_video(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     *,
     timings: dict[str, float] | None = None,
+    stop: StopRequest | None = None,
+    on_event: Callable[[str, Path], None] | None = None,
 ) -> AnonymizeReport:
     """Anonymize one video file into an mp4 with the same frame count, frame rate and frame size.
 
@@ -681,6 +809,10 @@ def anonymize_video(
             (`None`: no limit).
         timings (`dict`, *optional*): filled with the wall seconds spent in each of [`STAGES`], the thread CPU
             seconds of each as `"<stage>_cpu"` (see [`StageTimer`]), and `"total"`, the wall time of the whole call.
+        stop ([`StopRequest`], *optional*): checked before the file, before each batch (also in the reader and
+            writer threads) and before the output is committed.
+        on_event (`Callable[[str, Path], None]`, *optional*): told `("batch_in_flight", output_path)` after each
+            batch is handed to the writer thread (see [`EVENTS`]), in the calling thread.
 
     Returns:
         [`AnonymizeReport`].
@@ -690,8 +822,11 @@ def anonymize_video(
         VideoDecodeError: the input cannot be decoded.
         ValueError: bad arguments (output not `.mp4`, output equal to the input, keep rate out of range, ...).
         FileExistsError: the output exists and `overwrite` is `False`.
+        RunStopped: `stop` was requested; the output being written was aborted (a previous file there is kept).
     """
     start = time.perf_counter()
+    stop = StopRequest() if stop is None else stop
+    stop.check()
     input_path, output_path = Path(input_path), Path(output_path)
     _check_video_arguments(model, input_path, output_path, overwrite, batch_size, preview_path)
     timer = StageTimer()
@@ -707,7 +842,8 @@ def anonymize_video(
         preview_clip = len(clip_indices) // 2 if preview_path is not None else None
         with Mp4Writer(output_path, fps, crf=crf) as writer:
             tally = _stream_clips(run_model, processor, video, writer, clip_indices, batch_size, timer,
-                                  preview_clip, progress)
+                                  preview_clip, progress, stop, on_event)
+            stop.check()  # every frame is written, but a stop requested meanwhile must not commit it
             flush_start = time.perf_counter()
         timer.seconds["encode"] += time.perf_counter() - flush_start  # the encoder's last frames, the rename
 
@@ -774,6 +910,9 @@ def anonymize_folder(
     recursive: bool = True,
     crf: int = DEFAULT_CRF,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    *,
+    stop: StopRequest | None = None,
+    on_event: Callable[[str, Path], None] | None = None,
 ) -> FolderReport:
     """Anonymize every video under `input_dir` into `output_dir`, keeping the relative paths (suffix `.mp4`).
 
@@ -790,6 +929,7 @@ def anonymize_folder(
             suffix `.png`).
         overwrite (`bool`, *optional*, defaults to `False`): re-anonymize files whose output exists.
         recursive (`bool`, *optional*, defaults to `True`): include sub-folders.
+        stop, on_event: as in [`anonymize_files`].
 
     Returns:
         [`FolderReport`].
@@ -798,6 +938,7 @@ def anonymize_folder(
         FileNotFoundError: `input_dir` does not exist.
         ValueError: no video in `input_dir`, two inputs that map to the same output, or `output_dir` inside
             `input_dir` with `recursive`.
+        RunStopped: `stop` was requested (finished outputs are kept, the one being written is aborted).
     """
     _check_model(model)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
@@ -806,7 +947,7 @@ def anonymize_folder(
     with pruning_settings(model, keep_rate, lambda_priv) as run_model:  # once, not per file
         anonymize_files(run_model, processor, tqdm(list(targets.items()), desc="anonymize", unit="video"), report,
                         input_dir, batch_size=batch_size, preview_dir=preview_dir, overwrite=overwrite, crf=crf,
-                        max_pixels=max_pixels)
+                        max_pixels=max_pixels, stop=stop, on_event=on_event)
     if report.failures:
         logger.error(
             "%d of %d videos failed:\n%s",
@@ -839,31 +980,47 @@ def folder_targets(input_dir: Path, output_dir: Path, recursive: bool = True) ->
 def anonymize_files(
     model: Any, processor: Any | None, items: Iterable[tuple[Path, Path]], report: FolderReport, input_dir: Path, *,
     batch_size: int, preview_dir: str | os.PathLike | None, overwrite: bool, crf: int, max_pixels: int | None,
+    stop: StopRequest | None = None, on_event: Callable[[str, Path], None] | None = None,
 ) -> FolderReport:
     """Anonymize `(output, input)` pairs into `report`: existing outputs skipped unless `overwrite`, a file that
-    fails reported with its reason while the others go on (the one per-file loop of the folder paths)."""
+    fails reported with its reason while the others go on (the one per-file loop of the folder paths).
+
+    `stop` ([`StopRequest`]) is checked before each file and after the last one, and within each file as in
+    [`anonymize_video`]: a stop raises [`RunStopped`], the file being written aborted and the finished ones kept.
+    `on_event` is told `("file_done", input_path)` after each file (written, skipped or failed) and the events of
+    [`anonymize_video`] (see [`EVENTS`]), in the calling thread.
+    """
+    stop = StopRequest() if stop is None else stop
     for target, path in items:
+        stop.check()
         if target.exists() and not overwrite:
             logger.info("Skipping %s: %s exists.", path, target)
             report.skipped.append(path)
+            _emit(on_event, "file_done", path)
             continue
         preview = None if preview_dir is None else (Path(preview_dir) / path.relative_to(input_dir)).with_suffix(".png")
         try:
             report.reports.append(anonymize_video(model, processor, path, target, batch_size=batch_size,
-                                                  preview_path=preview, overwrite=True, crf=crf, max_pixels=max_pixels))
+                                                  preview_path=preview, overwrite=True, crf=crf, max_pixels=max_pixels,
+                                                  stop=stop, on_event=on_event))
         except (VideoDecodeError, OSError, ValueError, RuntimeError) as error:
             reason = f"{type(error).__name__}: {error}"
             logger.error("Could not anonymize %s: %s", path, reason)
             report.failures.append((path, reason))
+        _emit(on_event, "file_done", path)
+    stop.check()
     return report
 
 
 __all__ = [
+    "EVENTS",
     "STAGES",
     "AnonymizeReport",
     "FolderReport",
     "FramesAnonymization",
+    "RunStopped",
     "StageTimer",
+    "StopRequest",
     "anonymize_files",
     "anonymize_folder",
     "anonymize_frames",

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from .anonymize import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CRF,
     FolderReport,
+    StopRequest,
     anonymize_files,
     anonymize_video,
     folder_targets,
@@ -111,17 +113,22 @@ def anonymize_folder_sharded(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     process_index: int | None = None,
     num_processes: int | None = None,
+    *,
+    stop: StopRequest | None = None,
+    on_event: Callable[[str, Path], None] | None = None,
 ) -> ShardedFolderReport:
     """`anonymize.anonymize_folder` over this process's shard of the folder, the summary gathered on the main one.
 
     Arguments as in `anonymize.anonymize_folder`; `process_index` / `num_processes` default to Accelerate's (one
     process: the whole folder), and then the main process gathers every process's report and writes
     `output_dir/anonymize_summary.json` (atomically). Given explicitly, they select a shard and nothing is gathered
-    (process 0 writes the summary of its own shard).
+    (process 0 writes the summary of its own shard). `stop` and `on_event` are as in `anonymize.anonymize_files`;
+    a stopped process raises `anonymize.RunStopped` before the gathering and writes no summary.
 
     Returns:
         [`ShardedFolderReport`]: the whole folder's on the main process, this shard's on the others.
     """
+    stop = StopRequest() if stop is None else stop
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     state = None
     if num_processes is None:
@@ -136,7 +143,9 @@ def anonymize_folder_sharded(
     report = ShardedFolderReport(owners={path: process_index for _, path in mine})
     with pruning_settings(model, keep_rate, lambda_priv) as run_model:
         anonymize_files(run_model, processor, mine, report, input_dir, batch_size=batch_size,
-                        preview_dir=preview_dir, overwrite=overwrite, crf=crf, max_pixels=max_pixels)
+                        preview_dir=preview_dir, overwrite=overwrite, crf=crf, max_pixels=max_pixels, stop=stop,
+                        on_event=on_event)
+    stop.check()  # a stopped process neither gathers nor writes the summary
 
     if state is not None:
         from accelerate.utils import gather_object
