@@ -16,7 +16,7 @@ LAYERS: dict[str, int] = {
     "data": 3, "reporting": 3,
     "training": 4, "inference": 4,
     "evaluation": 5,
-    "workflows": 6, "commands": 6, "cli": 6,
+    "workflows": 6, "commands": 6, "cli": 6, "app": 6,
 }
 """Top-level module or subpackage -> layer, bottom (1) to top (6)."""
 

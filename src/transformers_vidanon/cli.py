@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "measure privacy leakage: train fresh action and privacy models on anonymized video",
     "benchmark": "run the end-to-end SynthPrivacy benchmark (data, training, evaluation, report)",
     "anonymize": "anonymize a video file or a folder of videos with a trained VidAnon model",
+    "app": "serve an interactive anonymization demo in the browser (needs the app extra)",
 }
 
 

@@ -132,6 +132,30 @@ class VidAnonAnonymizationOutput(ModelOutput):
     keep_mask: torch.FloatTensor | None = None
 
 
+@dataclass
+class VidAnonPruningMapsOutput(ModelOutput):
+    """
+    Outputs of [`VidAnonForPrivacyPreservingActionRecognition.pruning_maps`]: what decided the keep mask.
+
+    Args:
+        keep_mask (`torch.FloatTensor` of shape `(batch_size, frames // tubelet_size, height // patch, width // patch)`):
+            The tubelet keep mask (1 = kept), the one [`~VidAnonForPrivacyPreservingActionRecognition.anonymize`]
+            gives.
+        action_attention, privacy_attention (`tuple(torch.FloatTensor)`):
+            One tensor of the keep mask's shape per pruning layer: the head-averaged attention of the action
+            (privacy) CLS token to each tubelet present at that layer, `a_act` (`a_priv`), each row summing to 1
+            over those tubelets; NaN where an earlier pruning layer removed the tubelet.
+        scores (`tuple(torch.FloatTensor)`):
+            Likewise, the score `s = a_act - lambda_priv * a_priv` the layer selected on (averaged over the
+            neighbouring time slots with `temporal_consistency="window"`), as in `pruning_scores`.
+    """
+
+    keep_mask: torch.FloatTensor | None = None
+    action_attention: tuple[torch.FloatTensor, ...] | None = None
+    privacy_attention: tuple[torch.FloatTensor, ...] | None = None
+    scores: tuple[torch.FloatTensor, ...] | None = None
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Embeddings
 # ----------------------------------------------------------------------------------------------------------------------
@@ -979,6 +1003,51 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         anonymized = apply_keep_mask(pixel_values, outputs.keep_mask, self.config.anonymization_fill_value)
         return VidAnonAnonymizationOutput(anonymized_pixel_values=anonymized, keep_mask=outputs.keep_mask)
 
+    @torch.no_grad()
+    def pruning_maps(self, pixel_values: torch.Tensor) -> VidAnonPruningMapsOutput:
+        """The keep mask and, for every pruning layer, `a_act`, `a_priv` and `s` of each tubelet on the tubelet grid
+        (see [`VidAnonPruningMapsOutput`]), from one forward pass of the model's own (observed with forward hooks
+        on the pruning layers, removed afterwards), without gradients.
+
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+                Video pixels in [0, 1].
+        """
+        config = self.config
+        grid = config.tubelet_grid
+        captured: dict[int, dict[str, torch.Tensor]] = {}
+
+        def on_attention(index: int):
+            def hook(module, args, output) -> None:
+                captured.setdefault(index, {})["attention"] = output.cls_attention
+            return hook
+
+        def on_layer(index: int):
+            def hook(module, args, output) -> None:  # args: hidden_states, tubelet_indices, ...; output[4]: scores
+                captured.setdefault(index, {}).update(indices=args[1], scores=output[4])
+            return hook
+
+        layers = [layer for layer in self.vidanon.encoder.layer if layer.layer_index in config.pruning_layers]
+        handles = [layer.attention.register_forward_hook(on_attention(layer.layer_index)) for layer in layers]
+        handles += [layer.register_forward_hook(on_layer(layer.layer_index)) for layer in layers]
+        try:
+            keep_mask = self.vidanon(pixel_values, return_dict=True).keep_mask
+        finally:
+            for handle in handles:
+                handle.remove()
+
+        def on_grid(values: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+            full = torch.full((values.shape[0], config.num_tubelets), float("nan"), device=values.device)
+            return full.scatter(1, indices, values.float()).view(values.shape[0], *grid)
+
+        maps = [captured[layer.layer_index] for layer in layers]
+        return VidAnonPruningMapsOutput(
+            keep_mask=keep_mask,
+            action_attention=tuple(on_grid(m["attention"][:, 0], m["indices"]) for m in maps),
+            privacy_attention=tuple(on_grid(m["attention"][:, 1], m["indices"]) for m in maps),
+            scores=tuple(on_grid(m["scores"], m["indices"]) for m in maps),
+        )
+
 
 __all__ = [
     "VidAnonAnonymizationOutput",
@@ -987,6 +1056,7 @@ __all__ = [
     "VidAnonModel",
     "VidAnonModelOutput",
     "VidAnonPreTrainedModel",
+    "VidAnonPruningMapsOutput",
     "gradient_reversal",
     "grl_coefficient_schedule",
 ]

@@ -112,6 +112,8 @@ class VideoAnonymizationPipeline(Pipeline):
         clip_batch_size (`int`, *optional*, defaults to 4): clips per forward pass.
         keep_rate (`float`, *optional*), lambda_priv (`float`, *optional*): pruning overrides for this call
             (`model.pruning_overridden`: the model's own settings come back after it).
+        return_pruning_maps (`bool`, *optional*, defaults to `False`): also return what decided the mask
+            (`model.pruning_maps`, the same forward pass).
 
     Returns:
         `dict` with
@@ -119,7 +121,10 @@ class VideoAnonymizationPipeline(Pipeline):
         - `keep_mask` (`np.ndarray` `(num_clips, num_frames / tubelet_size, image_h / patch, image_w / patch)`,
           float 0/1): the tubelet mask of every clip on the model's grid;
         - `pixel_mask` (`np.ndarray` `(T, H, W)`, bool): the kept pixels;
-        - `kept_fraction` (`float`): share of pixels kept.
+        - `kept_fraction` (`float`): share of pixels kept;
+        - with `return_pruning_maps`, `pruning_maps`: one `dict` per pruning layer, `layer` (its index) and
+          `action_attention`, `privacy_attention`, `scores` (`np.ndarray`s of `keep_mask`'s shape: `a_act`, `a_priv`
+          and `s` of every tubelet, NaN where an earlier layer pruned it).
     """
 
     _load_processor = False
@@ -142,7 +147,8 @@ class VideoAnonymizationPipeline(Pipeline):
         return getattr(self, "video_processor", None) or self.image_processor
 
     def _sanitize_parameters(
-        self, clip_batch_size: int | None = None, keep_rate: float | None = None, lambda_priv: float | None = None
+        self, clip_batch_size: int | None = None, keep_rate: float | None = None, lambda_priv: float | None = None,
+        return_pruning_maps: bool | None = None,
     ) -> tuple[dict, dict, dict]:
         forward_params: dict[str, Any] = {}
         if clip_batch_size is not None:
@@ -153,6 +159,8 @@ class VideoAnonymizationPipeline(Pipeline):
             forward_params["keep_rate"] = keep_rate
         if lambda_priv is not None:
             forward_params["lambda_priv"] = lambda_priv
+        if return_pruning_maps is not None:
+            forward_params["return_pruning_maps"] = bool(return_pruning_maps)
         return {}, forward_params, {}
 
     def preprocess(self, inputs: Any) -> dict[str, Any]:
@@ -173,16 +181,29 @@ class VideoAnonymizationPipeline(Pipeline):
         clip_batch_size: int = DEFAULT_CLIP_BATCH_SIZE,
         keep_rate: float | None = None,
         lambda_priv: float | None = None,
+        return_pruning_maps: bool = False,
     ) -> dict[str, Any]:
         model = self.model
         pixel_values = model_inputs["pixel_values"]
         parameter = next(model.parameters())
-        masks = []
+        masks, maps = [], []
         with model.pruning_overridden(keep_rate=keep_rate, lambda_priv=lambda_priv):
             for start in range(0, pixel_values.shape[0], clip_batch_size):
                 chunk = pixel_values[start : start + clip_batch_size].to(device=parameter.device, dtype=parameter.dtype)
-                masks.append(model.anonymize(chunk).keep_mask.detach().float().cpu())
+                outputs = model.pruning_maps(chunk) if return_pruning_maps else model.anonymize(chunk)
+                masks.append(outputs.keep_mask.detach().float().cpu())
+                if return_pruning_maps:  # per chunk: per pruning layer, (a_act, a_priv, s)
+                    maps.append(list(zip(outputs.action_attention, outputs.privacy_attention, outputs.scores)))
+        extra = {}
+        if return_pruning_maps:
+            names = ("action_attention", "privacy_attention", "scores")
+            extra["pruning_maps"] = [
+                {"layer": layer, **{name: torch.cat([chunk[number][k] for chunk in maps]).cpu().numpy()
+                                    for k, name in enumerate(names)}}
+                for number, layer in enumerate(sorted(model.config.pruning_layers))
+            ]
         return {
+            **extra,
             "keep_mask": torch.cat(masks),
             "clips": model_inputs["clips"],
             "num_frames": model_inputs["num_frames"],
@@ -199,12 +220,15 @@ class VideoAnonymizationPipeline(Pipeline):
         num = model_outputs["num_frames"]
         frames = frames.reshape(-1, *frames.shape[2:])[:num]
         pixel_mask = pixel_mask.reshape(-1, *pixel_mask.shape[2:])[:num]
-        return {
+        result = {
             "frames": frames,
             "keep_mask": keep_mask.numpy(),
             "pixel_mask": pixel_mask,
             "kept_fraction": float(pixel_mask.mean()),
         }
+        if "pruning_maps" in model_outputs:
+            result["pruning_maps"] = model_outputs["pruning_maps"]
+        return result
 
 
 def register_pipelines() -> None:
