@@ -271,11 +271,16 @@ def test_early_stopping_keeps_the_best_epoch_and_stops_on_a_plateau():
 
     clips, _ = _bright_dark(40, seed=0)
     labels = torch.randperm(40, generator=torch.Generator().manual_seed(0)) % 2  # nothing to learn: a plateau
-    config = FreshModelConfig(**{**TINY.__dict__, "early_stopping": True, "patience": 2, "action_epochs": 30})
+    config = FreshModelConfig(**{**TINY.__dict__, "early_stopping": True, "patience": 2, "action_epochs": 15,
+                                "cap_factor": 2.0, "action_watch_loss": True})
     model = train_action_model(clips, labels, 2, seed=0, config=config)
     log = model.training_log
-    assert log.max_epochs == 30 and log.epochs < 30
-    assert log.epochs >= log.best_epoch + 2 and len(log.validation) == len(log.train_loss) == log.epochs
+    assert log.max_epochs == 30 and log.epochs < 30  # the cap: cap_factor (2) times the 15 epochs
+    assert log.best_epoch <= log.epochs and len(log.validation) == len(log.train_loss) == log.epochs
+    # the last `patience` epochs raised the score by no more than min_delta and cut the loss by no more than
+    # min_delta_loss of what came before
+    assert max(log.validation[-2:]) <= max(log.validation[:-2]) + config.min_delta
+    assert min(log.validation_loss[-2:]) >= min(log.validation_loss[:-2]) * (1 - config.min_delta_loss)
     assert log.num_validation == 6 and log.num_train == 34
     # the weights kept are the best epoch's: they score its validation figure on the held-out videos
     _, held_out = _validation_split(40, config, seed=0)
@@ -320,3 +325,102 @@ def test_bf16_autocast_training_learns_and_keeps_float32_weights():
     assert all(parameter.dtype == torch.float32 for parameter in model.parameters())
     test_clips, test_labels = _bright_dark(12, seed=1)
     assert (predict_action(model, test_clips).argmax(dim=1) == test_labels).all()
+
+
+def _pad_crop_reference(x: torch.Tensor, generator: torch.Generator, max_shift: int, flip: bool) -> torch.Tensor:
+    """The augmentation as it was written before the one-gather version: flip, replicate-pad, crop per sample."""
+    import torch.nn.functional as F
+
+    batch = x.shape[0]
+    if flip:
+        flips = torch.rand(batch, generator=generator) < 0.5
+        if flips.any():
+            x = x.clone()
+            x[flips] = x[flips].flip(-1)
+    height, width = x.shape[-2:]
+    lead = x.shape[1:-2]
+    padded = F.pad(x.reshape(batch, -1, height, width), (max_shift,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * max_shift + 1, (batch, 2), generator=generator)
+    return torch.stack([padded[i, :, dy : dy + height, dx : dx + width]
+                        for i, (dy, dx) in enumerate(offsets.tolist())]).reshape(batch, *lead, height, width)
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_one_gather_augmentation_is_flip_pad_and_crop_in_any_layout(flip):
+    from transformers_vidanon.evaluation.fresh_training import _augment
+
+    clips = torch.randint(0, 256, (6, 4, 3, 10, 12), dtype=torch.uint8)
+    expected = _pad_crop_reference(clips.float(), torch.Generator().manual_seed(5), 3, flip)
+    out = _augment(clips, torch.Generator().manual_seed(5), 3, flip=flip)
+    assert out.dtype == torch.uint8 and torch.equal(out.float(), expected)  # the same draws, the same pixels
+    last = _augment(clips.movedim(-3, -1).contiguous(), torch.Generator().manual_seed(5), 3, flip=flip,
+                    channels_last=True)
+    assert torch.equal(last.movedim(-1, -3).float(), expected)
+    # no shift and no flip: the input itself
+    assert _augment(clips, torch.Generator().manual_seed(5), 0, flip=False) is clips
+
+
+def test_channels_last_models_give_the_default_layouts_logits():
+    from transformers_vidanon.classifiers import is_channels_last
+    from transformers_vidanon.evaluation.fresh_training import CHANNELS_LAST_MODELS
+
+    clips, privacy = _privacy_set(12, seed=0)
+    for train in (train_frame_attacker, train_video_attacker):
+        fast = train(clips, privacy, seed=0, epochs=1, config=TINY)
+        plain = train(clips, privacy, seed=0, epochs=1, config=FreshModelConfig(**{**TINY.__dict__,
+                                                                                   "channels_last": False}))
+        assert fast.channels_last and not plain.channels_last
+        assert type(fast.model).__name__ in CHANNELS_LAST_MODELS
+        convs = [m for m in fast.model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Conv3d))]
+        assert convs and all(is_channels_last(conv.weight) if conv.weight.dim() == 4 else
+                             conv.weight.is_contiguous(memory_format=torch.channels_last_3d) for conv in convs)
+        # the same training in the other layout: the same model up to float rounding
+        predict = predict_frame_attacker if train is train_frame_attacker else predict_video_attacker
+        a, b = predict(fast, clips), predict(plain, clips)
+        a, b = (a.logits, b.logits) if train is train_frame_attacker else (a, b)
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
+    videomae = train_action_model(*_bright_dark(8, seed=0), 2, epochs=1, config=FreshModelConfig(
+        **{**TINY.__dict__, "action_architecture": "videomae"}))
+    assert not videomae.channels_last  # other architectures keep the default layout
+
+
+def test_patience_stops_a_training_and_a_binding_cap_is_recorded():
+    clips, _ = _bright_dark(40, seed=0)
+    plateau = torch.randperm(40, generator=torch.Generator().manual_seed(0)) % 2  # nothing to learn
+    config = FreshModelConfig(**{**TINY.__dict__, "early_stopping": True, "patience": 2, "action_epochs": 15,
+                                "schedule": "cosine", "cap_factor": 2.0, "min_lr_ratio": 0.05})
+    stopped = train_action_model(clips, plateau, 2, seed=0, config=config).training_log
+    assert stopped.schedule == "cosine" and stopped.stopped_by == "patience" and stopped.epochs < 30
+    assert stopped.cap_bound is False and stopped.best_epoch <= 30 - 2
+    # a model trained past the schedule's 15 epochs learns at min_lr_ratio of the peak rate until patience stops it
+    long = train_action_model(clips, _bright_dark(40, seed=0)[1], 2, seed=0, lr=1e-3, config=FreshModelConfig(
+        **{**config.__dict__, "action_epochs": 2, "patience": 3})).training_log
+    assert (long.max_epochs, long.epochs) == (4, 4)
+    assert long.learning_rates[1:] == pytest.approx([1e-3 * config.min_lr_ratio] * 3)
+    # the plateau schedule (the default): every `lr_patience` stalled epochs lower the rate by lr_decay
+    assert FreshModelConfig().schedule == "plateau"
+    on_plateau = train_action_model(clips, plateau, 2, seed=0, config=FreshModelConfig(
+        **{**config.__dict__, "schedule": "plateau", "lr_patience": 1})).training_log
+    assert on_plateau.schedule == "plateau" and on_plateau.stopped_by == "patience"
+    assert on_plateau.learning_rates[-1] <= on_plateau.learning_rates[0] * config.lr_decay * (1 + 1e-6)
+    # a learnable set with a cap of 2 epochs: still improving when the cap stops it
+    capped = train_action_model(clips, _bright_dark(40, seed=0)[1], 2, seed=0, config=FreshModelConfig(
+        **{**config.__dict__, "action_epochs": 2, "cap_factor": 1.0})).training_log
+    assert (capped.epochs, capped.max_epochs, capped.stopped_by, capped.cap_bound) == (2, 2, "cap", True)
+    # without early stopping a fixed number of epochs runs, on the cosine schedule, and no cap is judged
+    plain = train_action_model(clips, plateau, 2, epochs=3, seed=0, config=TINY).training_log
+    assert (plain.stopped_by, plain.cap_bound, plain.schedule, plain.patience) == ("epochs", None, "cosine", 0)
+    with pytest.raises(ValueError, match="schedule"):
+        FreshModelConfig(schedule="step")
+
+
+def test_the_action_model_stops_when_its_top1_stops_rising_the_attackers_watch_their_loss_too():
+    clips, labels = _bright_dark(40, seed=0)  # learnt within an epoch or two: top-1 1.0, the loss falls on
+    config = FreshModelConfig(**{**TINY.__dict__, "early_stopping": True, "patience": 2, "action_epochs": 12})
+    by_score = train_action_model(clips, labels, 2, seed=0, config=config).training_log
+    by_loss = train_action_model(clips, labels, 2, seed=0, config=FreshModelConfig(
+        **{**config.__dict__, "action_watch_loss": True})).training_log
+    top = max(by_score.validation)
+    first_top = by_score.validation.index(top) + 1
+    assert by_score.stopped_by == "patience" and by_score.epochs == first_top + 2
+    assert by_loss.epochs > by_score.epochs  # the falling validation loss kept it training

@@ -66,9 +66,14 @@ from ..classifiers import (
 )
 from ..configuration_vidanon import IMAGENET_MEAN, IMAGENET_STD
 from ..metrics import average_precision
-from ..optimization import parameter_groups, warmup_cosine_scheduler
+from ..optimization import parameter_groups, warmup_cosine, warmup_cosine_scheduler
 
 logger = logging.getLogger(__name__)
+
+CHANNELS_LAST_MODELS = ("FreshC3DForVideoClassification", "FreshFrameTemporalForVideoClassification",
+                        "ResNetForImageClassification")
+"""The fresh architectures run channels-last (`FreshModelConfig.channels_last`); any other model keeps the default
+layout."""
 
 
 
@@ -108,31 +113,53 @@ class FreshModelConfig:
             every `temporal_frame_stride`-th frame of a clip (2: 8 of 16 frames, still 2 s of motion on
             SynthPrivacy).
 
-    Training (AdamW, linear warm-up then cosine decay per step over the epoch cap, weight decay off for norms
-    and biases). With `early_stopping`, a seeded `validation_fraction` of the training videos is held out; after
-    every epoch the model is scored on it (action: top-1; attackers: mean AP; ties broken by the validation loss)
-    and training stops once neither that score nor the validation loss has improved for `patience` epochs; the
-    weights of the best-scoring epoch are kept. The `*_epochs` are then caps.
+    Training (AdamW, weight decay off for norms and biases). With `early_stopping`, a seeded `validation_fraction`
+    of the training videos is held out; after every epoch the model is scored on it (action: top-1; attackers: mean
+    AP; ties broken by the validation loss), the weights of the best-scoring epoch are kept, and patience decides
+    when the training stops: once for `patience` epochs the score has not risen by more than `min_delta` and (for
+    the attackers, and for the action model with `action_watch_loss`) the validation loss has not fallen by more
+    than `min_delta_loss` of its best value. The learning rate (`schedule`): `"plateau"` (default) warms up over
+    `warmup_epochs`, holds the peak rate and multiplies it by `lr_decay` after every `lr_patience` epochs without
+    improvement; `"cosine"` warms up and decays over the `*_epochs` (to `min_lr_ratio` of the peak, held after).
+    The cap of a training is `cap_factor` times its `*_epochs`, a safety bound: the training log records whether it
+    bound (`TrainingLog.cap_bound`). Without early stopping, exactly `*_epochs` epochs run on the cosine schedule.
+    The defaults come from `benchmarks/results/fresh_models.md`: the attackers reach more on Raw than with the
+    earlier recipe (cosine over caps of 20 and 24 epochs that bound), and models that cannot learn stop early.
 
     Args:
-        action_epochs (`int`, *optional*, defaults to 16): epochs (cap) of the action model.
+        action_epochs (`int`, *optional*, defaults to 40): epochs (the cap, or the cosine schedule's length) of the
+            action model.
         action_lr (`float`, *optional*, defaults to 2e-3): peak learning rate of the action model.
-        frame_epochs (`int`, *optional*, defaults to 20): epochs (cap) of the frame attacker.
-        frame_lr (`float`, *optional*, defaults to 2e-3): peak learning rate of the frame attacker.
+        frame_epochs (`int`, *optional*, defaults to 40): epochs of the frame attacker.
+        frame_lr (`float`, *optional*, defaults to 4e-3): peak learning rate of the frame attacker.
         frames_per_clip (`int`, *optional*, defaults to 4): random frames drawn from each training
             clip per frame-attacker epoch (an epoch sees `N * frames_per_clip` frames).
-        video_epochs (`int`, *optional*, defaults to 24): epochs (cap) of the video attacker.
-        video_lr (`float`, *optional*, defaults to 2e-3): peak learning rate of the video attacker.
-        finetune_epochs (`int`, *optional*, defaults to 8): epochs (cap) of fine-tuning a raw-trained attacker on
+        video_epochs (`int`, *optional*, defaults to 40): epochs of the video attacker.
+        video_lr (`float`, *optional*, defaults to 4e-3): peak learning rate of the video attacker.
+        finetune_epochs (`int`, *optional*, defaults to 30): epochs of fine-tuning a raw-trained attacker on
             anonymized clips (the fine-tuned threat model).
-        finetune_lr (`float`, *optional*, defaults to 1e-3): its peak learning rate.
+        finetune_lr (`float`, *optional*, defaults to 2e-3): its peak learning rate.
         early_stopping (`bool`, *optional*, defaults to `True`): stop on the validation plateau (see above).
         patience (`int`, *optional*, defaults to 4): epochs without improvement before stopping.
+        min_delta (`float`, *optional*, defaults to 2e-3): the rise of the validation score (top-1 or mean AP, in
+            [0, 1]) that counts as an improvement.
+        min_delta_loss (`float`, *optional*, defaults to 0.03): the fall of the validation loss, as a share of its
+            best value, that counts as an improvement.
+        action_watch_loss (`bool`, *optional*, defaults to `False`): whether the action model's validation loss
+            keeps it training too (its top-1 saturates on a few dozen held-out videos while the loss creeps down for
+            many epochs without a measurable gain); the attackers always watch it.
+        cap_factor (`float`, *optional*, defaults to 1.0): the cap is this many times the `*_epochs`.
+        min_lr_ratio (`float`, *optional*, defaults to 0.0): the cosine schedule's last rate, as a share of the peak.
+        schedule (`str`, *optional*, defaults to `"plateau"`): `"plateau"` or `"cosine"` (see above).
+        lr_patience (`int`, *optional*, defaults to 2): stalled epochs before the plateau schedule lowers the rate.
+        lr_decay (`float`, *optional*, defaults to 0.3): its factor.
+        warmup_epochs (`float`, *optional*, defaults to 1.0): the plateau schedule's warm-up.
         validation_fraction (`float`, *optional*, defaults to 0.15): share of the training videos held out
             for early stopping (at least 2 videos; early stopping is skipped below 8 training videos).
         batch_size (`int`, *optional*, defaults to 16): clips (or frames x 4 for the frame attacker) per step.
         weight_decay (`float`, *optional*, defaults to 0.05): AdamW weight decay.
-        warmup_fraction (`float`, *optional*, defaults to 0.1): share of the steps spent warming up.
+        warmup_fraction (`float`, *optional*, defaults to 0.1): share of the cosine schedule's steps spent warming
+            up.
         max_shift (`int`, *optional*, defaults to 4): random translation augmentation, in pixels
             (edges replicated), 0 to disable.
         flip_privacy (`bool`, *optional*, defaults to `True`): random horizontal flips for the privacy
@@ -144,6 +171,10 @@ class FreshModelConfig:
         bf16 (`bool`, *optional*, defaults to `False`): run the training forward passes under bfloat16 autocast
             (weights, optimizer and predictions stay float32); on CPUs with AVX512-BF16 or AMX this trains the 3D
             CNN about 1.8 times faster.
+        channels_last (`bool`, *optional*, defaults to `True`): train and apply the convolutional defaults (3D CNN,
+            frame-temporal attacker, ResNet frame attacker) on channels-last pixels with channels-last weights
+            (`FreshModel.use_channels_last`): the same model, faster on CPU
+            (`benchmarks/results/fresh_models.md`); other architectures keep the default layout.
         device (`str`, *optional*, defaults to `"cpu"`): where to train.
         progress (`bool`, *optional*, defaults to `True`): tqdm bars over epochs.
     """
@@ -164,17 +195,26 @@ class FreshModelConfig:
     frame_depths: tuple[int, ...] = (1, 1, 1)
     temporal_layers: int = 2
     temporal_frame_stride: int = 2
-    action_epochs: int = 16
+    action_epochs: int = 40
     action_lr: float = 2e-3
-    frame_epochs: int = 20
-    frame_lr: float = 2e-3
+    frame_epochs: int = 40
+    frame_lr: float = 4e-3
     frames_per_clip: int = 4
-    video_epochs: int = 24
-    video_lr: float = 2e-3
-    finetune_epochs: int = 8
-    finetune_lr: float = 1e-3
+    video_epochs: int = 40
+    video_lr: float = 4e-3
+    finetune_epochs: int = 30
+    finetune_lr: float = 2e-3
     early_stopping: bool = True
     patience: int = 4
+    min_delta: float = 2e-3
+    min_delta_loss: float = 0.03
+    action_watch_loss: bool = False
+    cap_factor: float = 1.0
+    min_lr_ratio: float = 0.0
+    schedule: Literal["plateau", "cosine"] = "plateau"
+    lr_patience: int = 2
+    lr_decay: float = 0.3
+    warmup_epochs: float = 1.0
     validation_fraction: float = 0.15
     batch_size: int = 16
     weight_decay: float = 0.05
@@ -184,6 +224,7 @@ class FreshModelConfig:
     normalization: Literal["dataset", "imagenet"] = "dataset"
     num_threads: int | None = None
     bf16: bool = False
+    channels_last: bool = True
     device: str = "cpu"
     progress: bool = True
 
@@ -199,7 +240,7 @@ class FreshModelConfig:
     def __post_init__(self) -> None:
         for name in ("action_epochs", "frame_epochs", "video_epochs", "finetune_epochs", "batch_size",
                      "frames_per_clip", "video_hidden_size", "video_num_layers", "video_num_heads", "patience",
-                     "temporal_frame_stride"):
+                     "temporal_frame_stride", "lr_patience"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"FreshModelConfig.{name} must be >= 1, got {getattr(self, name)}.")
         if self.video_hidden_size % self.video_num_heads:
@@ -225,6 +266,23 @@ class FreshModelConfig:
             raise ValueError(f"FreshModelConfig.temporal_layers must be >= 0, got {self.temporal_layers}.")
         if self.normalization not in ("dataset", "imagenet"):
             raise ValueError(f"FreshModelConfig.normalization must be 'dataset' or 'imagenet', got {self.normalization!r}.")
+        if self.schedule not in ("plateau", "cosine"):
+            raise ValueError(f"FreshModelConfig.schedule must be 'plateau' or 'cosine', got {self.schedule!r}.")
+        if self.cap_factor < 1.0 or not 0.0 <= self.min_lr_ratio < 1.0:
+            raise ValueError(
+                f"FreshModelConfig.cap_factor must be >= 1 and min_lr_ratio in [0, 1), got {self.cap_factor}, "
+                f"{self.min_lr_ratio}."
+            )
+        if self.min_delta < 0 or not 0.0 <= self.min_delta_loss < 1.0:
+            raise ValueError(
+                f"FreshModelConfig.min_delta must be >= 0 and min_delta_loss in [0, 1), got {self.min_delta}, "
+                f"{self.min_delta_loss}."
+            )
+        if not 0.0 < self.lr_decay <= 1.0 or self.warmup_epochs < 0:
+            raise ValueError(
+                f"FreshModelConfig.lr_decay must be in (0, 1] and warmup_epochs >= 0, got {self.lr_decay}, "
+                f"{self.warmup_epochs}."
+            )
         if not 0.0 <= self.warmup_fraction < 1.0:
             raise ValueError(f"FreshModelConfig.warmup_fraction must be in [0, 1), got {self.warmup_fraction}.")
         if self.max_shift < 0:
@@ -339,26 +397,52 @@ def _channel_stats(clips: torch.Tensor, normalization: str) -> tuple[list[float]
     return mean.tolist(), std.tolist()
 
 
-def _augment(x: torch.Tensor, generator: torch.Generator, max_shift: int, flip: bool) -> torch.Tensor:
+def _augment(x: torch.Tensor, generator: torch.Generator, max_shift: int, flip: bool,
+             channels_last: bool = False) -> torch.Tensor:
     """Random translation (edges replicated) and optional horizontal flip, one draw per sample.
 
-    `x` is `(B, ..., C, H, W)` float; every frame of a sample gets the same transform.
+    `x` is `(B, ..., C, H, W)` of any dtype (uint8 clips stay uint8), or with `channels_last` `(B, ..., H, W, C)`;
+    every frame of a sample gets the same transform. The flip is drawn first, then the shift; each output pixel is
+    gathered from its source pixel in one indexing pass, which gives exactly what flipping, padding by `max_shift`
+    with the edges replicated and cropping back would.
     """
     batch = x.shape[0]
-    if flip:
-        flips = torch.rand(batch, generator=generator) < 0.5
-        if flips.any():
-            x = x.clone()
-            x[flips] = x[flips].flip(-1)
+    flips = torch.rand(batch, generator=generator) < 0.5 if flip else torch.zeros(batch, dtype=torch.bool)
+    if max_shift <= 0 and not bool(flips.any()):
+        return x
+    height, width = (x.shape[-3], x.shape[-2]) if channels_last else (x.shape[-2], x.shape[-1])
     if max_shift > 0:
-        height, width = x.shape[-2:]
-        lead = x.shape[1:-2]
-        padded = F.pad(x.reshape(batch, -1, height, width), (max_shift,) * 4, mode="replicate")
-        offsets = torch.randint(0, 2 * max_shift + 1, (batch, 2), generator=generator)
-        x = torch.stack(
-            [padded[i, :, dy : dy + height, dx : dx + width] for i, (dy, dx) in enumerate(offsets.tolist())]
-        ).reshape(batch, *lead, height, width)
-    return x
+        offsets = torch.randint(0, 2 * max_shift + 1, (batch, 2), generator=generator) - max_shift
+    else:
+        offsets = torch.zeros(batch, 2, dtype=torch.long)
+    rows = (torch.arange(height)[None] + offsets[:, :1]).clamp(0, height - 1)
+    cols = (torch.arange(width)[None] + offsets[:, 1:]).clamp(0, width - 1)
+    cols = torch.where(flips[:, None], width - 1 - cols, cols)
+    source = (rows[:, :, None] * width + cols[:, None, :]).reshape(batch, 1, height * width)
+    if channels_last:
+        flat = x.reshape(batch, -1, height * width, x.shape[-1])
+        index = source[..., None].expand(batch, flat.shape[1], height * width, flat.shape[-1])
+    else:
+        flat = x.reshape(batch, -1, height * width)
+        index = source.expand(batch, flat.shape[1], height * width)
+    return flat.gather(2, index).view(x.shape)
+
+
+def _use_channels_last(net: torch.nn.Module, cfg: FreshModelConfig) -> bool:
+    """Whether the network is one of the small CNNs that train faster on channels-last pixels (the 3D CNN, the
+    frame-temporal attacker and the ResNet frame attacker), and `cfg.channels_last` asks for it."""
+    return cfg.channels_last and type(net).__name__ in CHANNELS_LAST_MODELS
+
+
+def _pixels_last(clips: torch.Tensor, enabled: bool) -> torch.Tensor:
+    """`(..., C, H, W)` clips stored as `(..., H, W, C)` (one copy) when `enabled`, so that batches drawn from them
+    are channels-last without a copy per step; else the clips themselves."""
+    return clips.movedim(-3, -1).contiguous() if enabled else clips
+
+
+def _as_pixels(batch: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """A batch drawn from `_pixels_last` storage as `(..., C, H, W)` (a view)."""
+    return batch.movedim(-1, -3) if channels_last else batch
 
 
 def _default_video_config(
@@ -415,10 +499,18 @@ class TrainingLog:
         best_epoch (`int`): 1-based epoch whose weights were kept (the last one without early stopping).
         train_loss (`list[float]`): mean training loss of every epoch.
         validation (`list[float]`): validation score of every epoch (empty without early stopping).
+        validation_loss (`list[float]`): validation loss of every epoch (empty without early stopping).
         num_train (`int`): training items (videos) the model was fitted on; `num_validation` were held out.
         num_validation (`int`): held-out videos for early stopping.
         seconds (`float`): wall-clock time of the training.
         cpu_seconds (`float`): CPU time of this process during the training (all its threads).
+        learning_rates (`list[float]`): the learning rate at the end of every epoch.
+        patience (`int`): the early-stopping patience (0 without early stopping).
+        schedule (`str`): `"plateau"` or `"cosine"` (see `FreshModelConfig.schedule`).
+        stopped_by (`str`): `"patience"` (early stopping ended it), `"cap"` (it ran to `max_epochs`) or `"epochs"`
+            (no early stopping: a fixed number of epochs).
+        cap_bound (`bool` or `None`): whether the epoch cap bound: it stopped the training, or the kept epoch lies
+            within `patience` epochs of it (`best_epoch > max_epochs - patience`); None without early stopping.
     """
 
     epochs: int = 0
@@ -426,10 +518,16 @@ class TrainingLog:
     best_epoch: int = 0
     train_loss: list[float] = field(default_factory=list)
     validation: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
     num_train: int = 0
     num_validation: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    learning_rates: list[float] = field(default_factory=list)
+    patience: int = 0
+    schedule: str = "cosine"
+    stopped_by: str = ""
+    cap_bound: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -472,11 +570,17 @@ def _fit(
     desc: str,
     validate: Callable[[FreshModel], float | tuple[float, ...]] | None = None,
     num_validation: int = 0,
+    watch_loss: bool = True,
 ) -> FreshModel:
-    """The one training loop of the fresh models: AdamW, warm-up + cosine, shuffled mini-batches; with `validate`
-    (a score, higher is better, of the model in eval mode; a tuple is compared in order, its first item logged and
-    its last the negative validation loss) early stopping after `cfg.patience` epochs in which neither the score nor
-    the validation loss improved, keeping the weights of the best-scoring epoch."""
+    """The one training loop of the fresh models: AdamW, shuffled mini-batches; with `validate` (a score, higher is
+    better, of the model in eval mode; a tuple is compared in order, its first item logged and its last the negative
+    validation loss) early stopping after `cfg.patience` epochs in which neither the score nor the validation loss
+    improved, keeping the weights of the best-scoring epoch; `epochs` is then a cap, and the log says whether it
+    bound (`TrainingLog.cap_bound`).
+
+    The learning rate: without `validate`, or with `cfg.schedule == "cosine"`, a linear warm-up then a cosine
+    decay over the `epochs`; with `cfg.schedule == "plateau"` (and `validate`), a warm-up over `cfg.warmup_epochs`,
+    then the peak rate, multiplied by `cfg.lr_decay` after every `cfg.lr_patience` epochs without improvement."""
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError(f"epochs, batch_size and lr must be positive, got {epochs}, {batch_size}, {lr}.")
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -485,12 +589,27 @@ def _fit(
     optimizer = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=lr)
     steps_per_epoch = math.ceil(num_items / batch_size)
     total = epochs * steps_per_epoch
-    warmup = int(cfg.warmup_fraction * total)
-
-    scheduler = warmup_cosine_scheduler(optimizer, warmup, total)
-    log = TrainingLog(max_epochs=epochs, num_train=num_items, num_validation=num_validation)
-    best_score, best_state, stale, best_last = (-math.inf,), None, 0, -math.inf
-    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not cfg.progress, leave=False)
+    # with early stopping, `epochs` is the schedule's length and patience ends the training, at most at the cap
+    cap = max(epochs, math.ceil(cfg.cap_factor * epochs)) if validate is not None else epochs
+    plateau = validate is not None and cfg.schedule == "plateau"
+    decay = [1.0]  # the plateau schedule's factor, lowered on a stall
+    if plateau:
+        warmup = max(1, round(cfg.warmup_epochs * steps_per_epoch)) if cfg.warmup_epochs > 0 else 0
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: decay[0] * (min(1.0, (step + 1) / warmup) if warmup else 1.0))
+    elif validate is None:
+        scheduler = warmup_cosine_scheduler(optimizer, int(cfg.warmup_fraction * total), total)
+    else:  # cosine over `epochs` down to min_lr_ratio of the peak, held there until patience stops the training
+        warmup, floor = int(cfg.warmup_fraction * total), cfg.min_lr_ratio
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine(step, warmup, total) if step < warmup else
+            floor + (1.0 - floor) * warmup_cosine(step, warmup, total))
+    log = TrainingLog(max_epochs=cap, num_train=num_items, num_validation=num_validation,
+                      patience=cfg.patience if validate is not None else 0,
+                      schedule="plateau" if plateau else "cosine")
+    best_score, best_state, stale = (-math.inf,), None, 0
+    reference_score, reference_loss = -math.inf, math.inf  # the figures an improvement is measured from
+    bar = tqdm(range(cap), desc=desc, unit="epoch", disable=not cfg.progress, leave=False)
     for epoch in bar:
         model.train()
         order = torch.randperm(num_items, generator=generator)
@@ -507,35 +626,58 @@ def _fit(
             running += loss.detach().item() * len(targets)
             seen += len(targets)
         log.train_loss.append(running / seen)
+        log.learning_rates.append(float(optimizer.param_groups[0]["lr"]))
         log.epochs = epoch + 1
         if validate is None:
             bar.set_postfix(loss=f"{running / seen:.3f}")
             continue
         model.eval()
-        with torch.no_grad():
+        with torch.inference_mode():
             score = validate(model)
         score = tuple(float(v) for v in score) if isinstance(score, tuple) else (float(score),)
         log.validation.append(score[0])
+        log.validation_loss.append(-score[-1])
         bar.set_postfix(loss=f"{running / seen:.3f}", val=f"{score[0]:.3f}")
-        # still learning while the score or the validation loss (the last item) improves; the best score is kept
+        # the weights of the best score are kept (ties broken by the validation loss, the last item); the model is
+        # still learning while the score rises by more than `min_delta` or the validation loss falls by more than
+        # `min_delta_loss` of its best value
         improved = score > best_score or best_state is None
-        learning = improved or score[-1] > best_last
-        best_last = max(best_last, score[-1])
+        loss = -score[-1]
+        score_up = len(score) > 1 and score[0] > reference_score + cfg.min_delta
+        loss_down = (watch_loss or best_state is None) and loss < reference_loss * (1.0 - cfg.min_delta_loss)
+        if score_up:
+            reference_score = score[0]
+        if loss_down:
+            reference_loss = loss
+        learning = score_up or loss_down  # (both, at the first epoch)
         if improved:
             best_score, log.best_epoch = score, epoch + 1
             best_state = {key: value.detach().clone() for key, value in model.state_dict().items()}
         stale = 0 if learning else stale + 1
         if stale >= cfg.patience:
+            log.stopped_by = "patience"
             break
+        if plateau and stale and stale % cfg.lr_patience == 0:
+            decay[0] *= cfg.lr_decay
+            for group, rate in zip(optimizer.param_groups, scheduler.get_last_lr()):
+                group["lr"] = rate * cfg.lr_decay
     if best_state is not None:
         model.load_state_dict(best_state)
     else:
         log.best_epoch = log.epochs
+    if validate is None:
+        log.stopped_by, log.cap_bound = "epochs", None
+    else:
+        if log.stopped_by != "patience":
+            log.stopped_by = "cap"
+        # the cap bound when it stopped the training, or when the kept epoch lies within `patience` of it (a model
+        # still improving there might have improved further)
+        log.cap_bound = log.stopped_by == "cap" or log.best_epoch > cap - cfg.patience
     model.eval()
     log.seconds = time.perf_counter() - started
     log.cpu_seconds = time.process_time() - started_cpu
     model.training_log = log
-    logger.debug("%s: %d of %d epochs, best %d (%s)", desc, log.epochs, epochs, log.best_epoch, log.validation)
+    logger.debug("%s: %d of %d epochs, best %d (%s)", desc, log.epochs, cap, log.best_epoch, log.validation)
     return model
 
 
@@ -614,15 +756,20 @@ def train_action_model(
             AutoModelForVideoClassification, int(num_labels), "single_label_classification", pretrained,
         )
         mean, std = _channel_stats(clips, cfg.normalization)
-        model = FreshModel(net, mean, std, "video", video_input_size(net.config))
+        model = FreshModel(net, mean, std, "video", video_input_size(net.config),
+                           channels_last=_use_channels_last(net, cfg))
         generator = torch.Generator().manual_seed(seed)
+        last = model.channels_last
+        source = _pixels_last(clips, last)
 
         def make_batch(index: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
             index = train_index[index]
-            return _augment(_as_float01(_draw_clips(clips, index, gen)), gen, cfg.max_shift, flip=False), labels[index]
+            batch = _augment(_draw_clips(source, index, gen), gen, cfg.max_shift, flip=False, channels_last=last)
+            return _as_pixels(batch, last), labels[index]
 
         def validate(fitted: FreshModel) -> tuple[float, float]:
-            probs = _batched_clip_logits(fitted, clips[val_index], 4 * cfg.batch_size).softmax(dim=-1).mean(dim=1)
+            held_out = _as_pixels(source[val_index], last)
+            probs = _batched_clip_logits(fitted, held_out, 4 * cfg.batch_size).softmax(dim=-1).mean(dim=1)
             top1 = float((probs.argmax(dim=1) == labels[val_index]).float().mean())
             # ties of top-1 (a few dozen videos) are broken by the validation loss
             return top1, -float(F.nll_loss(probs.clamp_min(1e-8).log(), labels[val_index]))
@@ -632,6 +779,7 @@ def train_action_model(
             epochs=epochs or cfg.action_epochs, batch_size=batch_size or cfg.batch_size,
             lr=lr or cfg.action_lr, cfg=cfg, generator=generator, desc="action model",
             validate=validate if len(val_index) else None, num_validation=len(val_index),
+            watch_loss=cfg.action_watch_loss,
         )
 
 
@@ -643,7 +791,7 @@ def _batched_clip_logits(model: FreshModel, clips: torch.Tensor, batch_size: int
     device = model.pixel_mean.device
     outputs = []
     model.eval()
-    with torch.no_grad():
+    with torch.inference_mode():
         for start in range(0, n * k, batch_size):
             outputs.append(model(flat[start : start + batch_size].to(device)).float().cpu())
     return torch.cat(outputs).reshape(n, k, -1)
@@ -738,8 +886,11 @@ def train_frame_attacker(
                 targets.shape[1], "multi_label_classification", pretrained,
             )
             mean, std = _channel_stats(clips, cfg.normalization)
-            model = FreshModel(net, mean, std, "frame", frame_input_size(net.config))
+            model = FreshModel(net, mean, std, "frame", frame_input_size(net.config),
+                               channels_last=_use_channels_last(net, cfg))
         generator = torch.Generator().manual_seed(seed)
+        last = model.channels_last
+        source = _pixels_last(clips, last)
         # validation frames: 4 evenly spaced frames of each held-out clip, logits averaged
         val_times = torch.linspace(0, num_frames - 1, min(4, num_frames)).round().long()
 
@@ -748,14 +899,15 @@ def train_frame_attacker(
             times = torch.randint(0, num_frames, (len(index),), generator=gen)
             if clips.dim() == 6:
                 which = torch.randint(0, clips.shape[1], (len(index),), generator=gen)
-                frames = _as_float01(clips[videos, which, times])
+                frames = source[videos, which, times]
             else:
-                frames = _as_float01(clips[videos, times])
-            return _augment(frames, gen, cfg.max_shift, flip=cfg.flip_privacy), targets[videos]
+                frames = source[videos, times]
+            frames = _augment(frames, gen, cfg.max_shift, flip=cfg.flip_privacy, channels_last=last)
+            return _as_pixels(frames, last), targets[videos]
 
         def validate(fitted: FreshModel) -> tuple[float, ...]:
-            held_out = clips[val_index]
-            held_out = held_out[:, :, val_times] if held_out.dim() == 6 else held_out[:, val_times]
+            held_out = source[val_index]
+            held_out = _as_pixels(held_out[:, :, val_times] if clips.dim() == 6 else held_out[:, val_times], last)
             return _attacker_score(predict_frame_attacker(fitted, held_out).logits, targets[val_index])
 
         return _fit(
@@ -790,7 +942,7 @@ def predict_frame_attacker(
     device = model.pixel_mean.device
     outputs = []
     model.eval()
-    with _threads(num_threads), torch.no_grad():
+    with _threads(num_threads), torch.inference_mode():
         for start in range(0, frames.shape[0], batch_size):
             outputs.append(model(frames[start : start + batch_size].to(device)).float().cpu())
     frame_logits = torch.cat(outputs).reshape(n, k, t, -1)
@@ -845,16 +997,21 @@ def train_video_attacker(
                 AutoModelForVideoClassification, targets.shape[1], "multi_label_classification", pretrained,
             )
             mean, std = _channel_stats(clips, cfg.normalization)
-            model = FreshModel(net, mean, std, "video", video_input_size(net.config))
+            model = FreshModel(net, mean, std, "video", video_input_size(net.config),
+                               channels_last=_use_channels_last(net, cfg))
         generator = torch.Generator().manual_seed(seed)
+        last = model.channels_last
+        source = _pixels_last(clips, last)
 
         def make_batch(index: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
             index = train_index[index]
-            batch = _as_float01(_draw_clips(clips, index, gen))
-            return _augment(batch, gen, cfg.max_shift, flip=cfg.flip_privacy), targets[index]
+            batch = _augment(_draw_clips(source, index, gen), gen, cfg.max_shift, flip=cfg.flip_privacy,
+                             channels_last=last)
+            return _as_pixels(batch, last), targets[index]
 
         def validate(fitted: FreshModel) -> tuple[float, ...]:
-            logits = _batched_clip_logits(fitted, clips[val_index], 4 * cfg.batch_size).mean(dim=1)
+            held_out = _as_pixels(source[val_index], last)
+            logits = _batched_clip_logits(fitted, held_out, 4 * cfg.batch_size).mean(dim=1)
             return _attacker_score(logits, targets[val_index])
 
         return _fit(
