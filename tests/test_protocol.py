@@ -247,19 +247,102 @@ def test_evaluate_command_measures_a_manifest_on_its_test_split(tiny_synth, tmp_
     assert saved["metadata"]["provenance"]["config"]["arguments"]["data"] == str(manifest)
 
 
-def test_benchmark_writes_table_and_figures(tmp_path):
-    from transformers_vidanon.workflows.benchmark import BenchmarkConfig, run_benchmark
+BENCH_TRAINING = {"num_train_epochs": 1, "num_frames": 8, "hidden_size": 32, "num_hidden_layers": 2,
+                  "intermediate_size": 64, "pruning_layers": [0], "keep_rate": 0.5, "per_device_train_batch_size": 4}
 
-    config = BenchmarkConfig(
-        output_dir=str(tmp_path / "bench"), num_videos=18, image_size=32, video_frames=16, seeds=(0,),
-        sweep_keep_rates=(0.5,), sweep_lambdas=(1.0,), sweep_modes=("tube",), fresh=FAST, progress=False, quick=True,
-        training_overrides={"num_train_epochs": 1, "num_frames": 8, "hidden_size": 32, "num_hidden_layers": 2,
-                            "intermediate_size": 64, "pruning_layers": [0], "keep_rate": 0.5,
-                            "per_device_train_batch_size": 4},
-    )
-    outcome = run_benchmark(config)
+
+def _bench_config(output, **changes):
+    from transformers_vidanon.workflows.benchmark import BenchmarkConfig
+
+    settings = dict(output_dir=str(output), num_videos=18, image_size=32, video_frames=16, seeds=(0, 1),
+                    sweep_keep_rates=(0.5,), sweep_lambdas=(1.0,), sweep_modes=("tube",), fresh=FAST, progress=False,
+                    quick=True, training_overrides=dict(BENCH_TRAINING))
+    return BenchmarkConfig(**{**settings, **changes})
+
+
+DEFAULT_ROWS = [("Raw", [0, 1], 3), ("Blackening (1 seed)", [0], 3), ("VidAnon", [0, 1], 3),
+                ("VidAnon λ=0 (1 seed)", [0], 3), ("Random pruning (1 seed)", [0], 3), ("Oracle 8x8 (1 seed)", [0], 3)]
+
+
+def test_the_default_run_has_the_headline_rows_and_full_every_row(tmp_path):
+    from transformers_vidanon.workflows.benchmark import benchmark_rows
+
+    geometry = {"image_size": 32, "patch_size": 4, "tubelet_size": 4, "num_frames": 8}
+    default = benchmark_rows(_bench_config(tmp_path), geometry, training=None)  # no row is started here
+    assert [(m.name, list(m.seeds), len(m.attackers or ("frame", "video", "finetuned"))) for m in default] == \
+        DEFAULT_ROWS
+    # the rows that need the trained model get it when they start; Raw, the baselines and the oracle do not wait
+    assert [m.name for m in default if m.make_anonymizer is not None] == [
+        "VidAnon", "VidAnon λ=0 (1 seed)", "Random pruning (1 seed)"]
+    full = benchmark_rows(_bench_config(tmp_path, full=True), geometry, training=None)
+    assert [(m.name, list(m.seeds), m.attackers) for m in full] == [
+        ("Raw", [0, 1], None), ("Down-2x (1 seed)", [0], ("frame", "video")),
+        ("Down-4x (1 seed)", [0], ("frame", "video")), ("Blackening", [0, 1], None),
+        ("StrongBlur (1 seed)", [0], ("frame", "video")), ("VidAnon", [0, 1], None), ("VidAnon λ=0", [0, 1], None),
+        ("Random pruning", [0, 1], None), ("Oracle 8x8", [0, 1], None),
+        ("Oracle tube 8x8 (1 seed)", [0], ("frame", "video")), ("Oracle 16x16 (1 seed)", [0], ("frame", "video"))]
+    assert _bench_config(tmp_path).results_name == "synth_benchmark"
+    assert _bench_config(tmp_path, full=True).results_name == "synth_benchmark_full"
+
+
+@pytest.fixture(scope="module")
+def default_benchmark(tmp_path_factory):
+    from transformers_vidanon.workflows.benchmark import run_benchmark
+
+    output = tmp_path_factory.mktemp("bench")
+    return run_benchmark(_bench_config(output)), output
+
+
+def test_default_benchmark_writes_the_headline_table_timings_and_figures(default_benchmark):
+    outcome, output = default_benchmark
     files = outcome["files"]
-    saved = json.loads(open(files["results.json"]).read())
+    assert set(files) == {"synth_benchmark.json", "synth_benchmark.md", "synth_benchmark_timings.json",
+                          "tradeoff_frame.png", "tradeoff_video.png", "figure2.png"}
+    saved = json.loads(open(files["synth_benchmark.json"]).read())
+    rows = {m["name"]: m for m in saved["methods"]}
+    assert [(m["name"], m["extra"]["seeds"], len(m["extra"]["attackers"])) for m in saved["methods"]] == DEFAULT_ROWS
+    for row in rows.values():  # the worst case of every row is the maximum over frame, video and fine-tuned attackers
+        assert row["worst_cmap"] == [max(values) for values in zip(row["frame_cmap"], row["video_cmap"],
+                                                                    row["finetuned_cmap"])]
+    assert saved["sweep"] == [] and "secondary_rows" not in saved["metadata"]
+    table = open(files["synth_benchmark.md"]).read()
+    assert "| Raw | " in table and table.count("(1 seed)") >= 4 and "| Seeds |" in table
+    assert "Raw row against the fresh models before" in table
+    # one-epoch caps: every fresh model is bound by its cap; the rows say so per kind, and the calibration line warns
+    for row in rows.values():
+        assert all(entry["cap_bound_seeds"] == row["extra"]["seeds"] for entry in row["extra"]["convergence"].values())
+    calibration_line = next(line for line in table.splitlines() if line.startswith("Calibration:"))
+    assert "Warning: the epoch cap bound" in calibration_line and "Blackening (1 seed): video attacker (seed 0)" in \
+        calibration_line
+    assert "Fresh-model training: epochs run / epoch cap" in table and "| Raw | 1/1 (1)*, 1/1 (1)* |" in table
+    timings = json.loads(open(files["synth_benchmark_timings.json"]).read())
+    assert timings["mode"] == "default" and timings["cold"] is True and timings["reused"] == []
+    for stage in ("data", "decode", "train", "evaluate", "outputs", "total"):
+        assert timings[stage] > 0 and timings["stages"][stage]["end"] >= timings["stages"][stage]["start"], stage
+    assert timings["training"]["synthetic"]["background"] is True and timings["training"]["synthetic"]["threads"] >= 1
+    assert set(timings["methods"]) == set(rows)
+    assert all(not row["cached"] and row["fresh_cpu_seconds"] > 0 for row in timings["methods"].values())
+    assert timings["methods"]["VidAnon"]["seeds"] == [0, 1]
+    assert len(timings["cap_bound"]) == sum(len(row["extra"]["convergence"]) for row in rows.values())
+    assert {model["stopped_by"] for model in timings["fresh_models"]} == {"cap"}
+    for name in ("tradeoff_frame.png", "tradeoff_video.png", "figure2.png"):
+        image = imread(files[name])
+        assert image.shape[0] > 100 and image.shape[1] > 100 and float(image.std()) > 0.01
+    # a smoke run says so in its results, and the model card it refreshes shows no result from it
+    assert saved["metadata"]["benchmark"]["quick"] is True
+    card = (output / "vidanon-synthetic" / "model" / "README.md").read_text()
+    assert "Smoke run, not a result" in card and "model-index" not in card
+
+
+def test_full_benchmark_adds_every_row_and_the_sweep_and_names_what_it_reused(default_benchmark):
+    from transformers_vidanon.workflows.benchmark import run_benchmark
+
+    _, output = default_benchmark
+    outcome = run_benchmark(_bench_config(output, full=True, seeds=(0,)))  # the data and the model are reused
+    files = outcome["files"]
+    assert {"synth_benchmark_full.json", "synth_benchmark_full.md", "synth_benchmark_full_timings.json",
+            "tradeoff_frame_full.png", "tradeoff_video_full.png"} <= set(files)
+    saved = json.loads(open(files["synth_benchmark_full.json"]).read())
     # the rows no target turns on carry their seed count in the name and have no fine-tuned attacker
     assert [m["name"] for m in saved["methods"]] == ["Raw", "Down-2x (1 seed)", "Down-4x (1 seed)", "Blackening",
                                                      "StrongBlur (1 seed)", "VidAnon", "VidAnon λ=0", "Random pruning",
@@ -274,14 +357,12 @@ def test_benchmark_writes_table_and_figures(tmp_path):
     assert saved["sweep"][0]["extra"]["temporal_consistency"] == "tube"
     assert saved["sweep"][0]["flicker_rate"] == [0.0]  # one spatial mask for all time
     assert saved["sweep"][1]["extra"]["random_control"] is True
-    for name in ("tradeoff_frame.png", "tradeoff_video.png", "figure2.png"):
-        image = imread(files[name])
-        assert image.shape[0] > 100 and image.shape[1] > 100 and float(image.std()) > 0.01
-    assert "Calibration" in open(files["results.md"]).read()
-    # a smoke run says so in its results, and the model card it refreshes shows no result from it
-    assert saved["metadata"]["benchmark"]["quick"] is True
-    card = (tmp_path / "bench" / "vidanon-synthetic" / "model" / "README.md").read_text()
-    assert "Smoke run, not a result" in card and "model-index" not in card
+    timings = json.loads(open(files["synth_benchmark_full_timings.json"]).read())
+    assert timings["mode"] == "full" and timings["cold"] is False
+    assert timings["reused"] == ["model synthetic", "data"] and set(timings["sweep_points"]) == {
+        "tube keep=0.5 λ=1", "random keep=0.5"}
+    assert timings["training"]["synthetic"]["reused"] is True and timings["training"]["synthetic"]["background"] is False
+    assert (output / "synth_benchmark.md").is_file()  # the default run's files are left as they were
 
 
 def test_benchmark_model_card_carries_the_measured_rows(tmp_path):
@@ -309,3 +390,64 @@ def test_anonymizers_say_which_regions_they_need(data):
     with pytest.raises(TypeError, match="third item"):
         run_protocol([("Blackening", baseline_anonymizer("blackening"), True)], data,
                      ProtocolConfig(seeds=(0,), fresh=FAST, progress=False))
+
+
+def test_rows_run_with_their_own_seeds_and_every_attacker(data):
+    from transformers_vidanon.evaluation.protocol import Method
+
+    methods = [Method("Raw", baseline_anonymizer("raw")),
+               Method("Blackening (1 seed)", baseline_anonymizer("blackening"), seeds=(0,)),
+               Method("Down-4x (1 seed)", baseline_anonymizer("down4"), seeds=(2,)),
+               Method("Down-2x (1 seed)", baseline_anonymizer("down2"), seeds=(1,), attackers=("frame", "video"))]
+    results = run_protocol(methods, data, ProtocolConfig(seeds=(0, 1), fresh=FAST, progress=False))
+    raw, black, down4, down2 = (results.method(m.name) for m in methods)
+    assert raw.extra["seeds"] == [0, 1] and len(raw.action_top1) == len(raw.worst_cmap) == 2
+    # a one-seed row still has every attacker, and its worst case is their maximum
+    assert black.extra["seeds"] == [0] and black.extra["attackers"] == ["frame", "video", "finetuned"]
+    assert black.worst_cmap == [max(black.frame_cmap[0], black.video_cmap[0], black.finetuned_cmap[0])]
+    assert sorted((m["kind"], m["seed"]) for m in black.extra["fresh_models"]) == [
+        ("action", 0), ("finetuned", 0), ("frame", 0), ("video", 0)]
+    # a seed the Raw row does not train gets a raw-trained attacker of its own; a row without it needs none
+    assert down4.extra["seeds"] == [2] and len(down4.finetuned_cmap) == 1
+    assert down2.extra["seeds"] == [1] and down2.finetuned_cmap == [] and len(down2.video_cmap) == 1
+    assert down2.worst_cmap == [max(down2.frame_cmap[0], down2.video_cmap[0])]
+    # every row says, per model kind, how its fresh models stopped (one epoch caps here: the cap bound each)
+    assert black.extra["convergence"]["finetuned"] == {"seeds": [0], "epochs": [1], "max_epochs": 1,
+                                                       "best_epochs": [1], "patience": 4, "stopped_by": ["cap"],
+                                                       "cap_bound_seeds": [0]}
+    assert raw.extra["convergence"]["video"]["cap_bound_seeds"] == [0, 1]
+    with pytest.raises(ValueError, match="one of the two"):
+        Method("x")
+    with pytest.raises(ValueError, match="attackers"):
+        Method("x", baseline_anonymizer("raw"), attackers=("eye",))
+
+
+def test_paced_executor_runs_at_most_its_limit_and_a_raised_limit_starts_the_waiting_jobs():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from transformers_vidanon.evaluation.parallel import PacedExecutor
+
+    release = [threading.Event() for _ in range(3)]
+    started = [threading.Event() for _ in range(3)]
+
+    def job(index: int) -> int:
+        started[index].set()
+        release[index].wait()
+        return index * 10
+
+    paced = PacedExecutor(ThreadPoolExecutor(max_workers=3), limit=1)
+    futures = [paced.submit(job, index) for index in range(3)]
+    assert started[0].wait(60)
+    assert paced.running == 1 and not started[1].is_set() and not started[2].is_set()
+    release[0].set()
+    assert futures[0].result(60) == 0 and started[1].wait(60)  # the next one starts when a slot frees
+    assert not started[2].is_set()
+    paced.set_limit(2)
+    assert started[2].wait(60)  # a raised limit starts a waiting job at once
+    release[1].set()
+    release[2].set()
+    assert [future.result(60) for future in futures] == [0, 10, 20]
+    paced.shutdown(wait=True)
+    with pytest.raises(ValueError, match="limit"):
+        PacedExecutor(ThreadPoolExecutor(max_workers=1), limit=0)

@@ -94,7 +94,7 @@ def test_markdown_table_rows_numbers_and_chance():
         "Video attacker cMAP (%) ↓",
         "Video attacker F1 ↓",
     ]
-    assert header[6:] == ["Best single-frame cMAP (%) ↓", "Mask flicker (%)"]
+    assert header[6:] == ["Best single-frame cMAP (%) ↓", "Mask flicker (%)", "Seeds"]  # every row its seed count
     raw = _row(table, "Raw")
     assert raw[1] == "82.00 ± 2.83"  # mean 0.82, sample std of (0.80, 0.84) = 0.0283
     assert raw[2] == "77.00 ± 1.41"
@@ -105,8 +105,10 @@ def test_markdown_table_rows_numbers_and_chance():
     assert raw[7] == "-"
     down = _row(table, "Down-4x")
     assert down[1] == "39.00 ± 1.41" and down[4] == "-" and down[5] == "-"
+    assert raw[8] == "2" and down[8] == "2"
     vidanon = _row(table, "VidAnon")
     assert vidanon[1] == "78.00" and vidanon[2] == "60.00" and vidanon[3] == "0.530" and vidanon[7] == "12.50"
+    assert vidanon[8] == "1"
     chance = _row(table, "Chance")
     assert chance[1:6] == ["25.00", "58.20", "0.691", "58.20", "0.691"]
     lines = table.splitlines()

@@ -16,6 +16,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "synthetic_paper (the paper's objective at this scale) (default: synthetic)")
     parser.add_argument("--quick", action="store_true",
                         help="a small smoke run (few videos, one seed, short training): NOT a result")
+    parser.add_argument("--full", action="store_true",
+                        help="also the rows no headline target turns on (Down-2x, Down-4x, StrongBlur, the tube and "
+                             "finer oracles, with one seed) and the keep/lambda sweep, every headline row with every "
+                             "seed; writes synth_benchmark_full.{json,md} and synth_benchmark_full_timings.json "
+                             "(default: the headline table, synth_benchmark.{json,md} and "
+                             "synth_benchmark_timings.json)")
     parser.add_argument("--train", nargs=argparse.REMAINDER, default=[],
                         help="training overrides, e.g. --train --num_train_epochs 20 (must come last)")
     parser.add_argument("--workers", type=int, default=None,
@@ -48,11 +54,12 @@ def run(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = BenchmarkConfig(output_dir=args.output, progress=not args.no_progress,
-                             training_overrides=overrides_from_tokens(args.train))
+                             training_overrides=overrides_from_tokens(args.train), full=args.full)
     if args.quick:
         config.quick = True
         config.num_videos, config.seeds, config.sweep_keep_rates, config.sweep_lambdas = 48, (0,), (0.5,), (1.0,)
-        config.fresh = FreshModelConfig(action_epochs=2, frame_epochs=2, video_epochs=2, progress=config.progress)
+        config.fresh = FreshModelConfig(action_epochs=2, frame_epochs=2, video_epochs=2, finetune_epochs=2,
+                                        progress=config.progress)
         config.training_overrides = {"num_train_epochs": 1, **config.training_overrides}
     if args.num_videos:
         config.num_videos = args.num_videos
@@ -64,7 +71,7 @@ def run(args) -> int:
         config.workers = args.workers
     config.cache = not args.no_cache
     outcome = run_benchmark(config)
-    print(Path(outcome["files"]["results.md"]).read_text())
+    print(Path(outcome["files"][f"{config.results_name}.md"]).read_text())
     for name, path in outcome["files"].items():
         print(f"{name}: {path}")
     print(f"total time: {outcome['seconds']['total']:.0f} s")

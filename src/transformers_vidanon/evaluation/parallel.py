@@ -8,14 +8,18 @@ returns the predictions (small arrays: the metrics are computed by the caller) w
 [`make_executor`] gives a `concurrent.futures` executor: in this process, one job after the other, for one worker;
 otherwise a pool of spawned processes with a fixed number of torch threads each (2 processes with 1 thread each
 use a 2-core machine better than one training on 2 threads). Clip tensors are moved to shared memory once
-(`share_memory_`), so a job sent to a worker carries a handle, not a copy.
+(`share_memory_`), so a job sent to a worker carries a handle, not a copy. [`PacedExecutor`] runs at most a given
+number of jobs of a pool at once, a number that can change while jobs run (the benchmark gives one core to the
+anonymizer's training and raises it when the training ends).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -74,7 +78,7 @@ def run_fresh_job(job: FreshJob) -> dict[str, Any]:
         frame attacker, `{"logits"}` for a video attacker), `log` (the [`fresh_training.TrainingLog`] as a dict, with
         `total_seconds` and `total_cpu_seconds` of training and prediction), and `model` when `keep_model`.
     """
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, started_at = time.perf_counter(), time.process_time(), time.time()
     attacker = job.finetune_from if job.kind == "finetuned" else job.kind
     if job.kind == "action":
         model = fresh_training.train_action_model(job.train_clips, job.train_targets, job.num_labels, seed=job.seed,
@@ -93,7 +97,7 @@ def run_fresh_job(job: FreshJob) -> dict[str, Any]:
         raise ValueError(f"`finetune_from` must be 'frame' or 'video', got {job.finetune_from!r}.")
     log = model.training_log.to_dict() if model.training_log is not None else {}
     log.update(total_seconds=time.perf_counter() - wall, total_cpu_seconds=time.process_time() - cpu,
-               threads=torch.get_num_threads(), pid=os.getpid())
+               threads=torch.get_num_threads(), pid=os.getpid(), started_at=started_at, finished_at=time.time())
     return {"kind": job.kind, "seed": job.seed, "outputs": outputs, "log": log,
             "model": model if job.keep_model else None}
 
@@ -108,6 +112,75 @@ class SerialExecutor(Executor):
         except BaseException as error:  # noqa: BLE001 - handed to the caller through the future
             future.set_exception(error)
         return future
+
+
+class PacedExecutor(Executor):
+    """Runs the jobs submitted to it on `inner`, at most `limit` at once, the others waiting here in the order they
+    came; `set_limit` changes the limit while jobs run (a raised limit starts waiting jobs at once).
+
+    Args:
+        inner (`Executor`): where the jobs run (a pool of `make_executor`).
+        limit (`int`): jobs running at once (at least 1).
+    """
+
+    def __init__(self, inner: Executor, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"`limit` must be >= 1, got {limit}.")
+        self.inner, self.limit, self.running = inner, int(limit), 0
+        self._waiting: deque[tuple[Future, Any, tuple, dict]] = deque()
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        with self._lock:
+            self._waiting.append((future, fn, args, kwargs))
+        self._start_waiting()
+        return future
+
+    def set_limit(self, limit: int) -> None:
+        """Run up to `limit` jobs at once from now on."""
+        if limit < 1:
+            raise ValueError(f"`limit` must be >= 1, got {limit}.")
+        with self._lock:
+            self.limit = int(limit)
+        self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        while True:
+            with self._lock:
+                if self.running >= self.limit or not self._waiting:
+                    return
+                future, fn, args, kwargs = self._waiting.popleft()
+                if not future.set_running_or_notify_cancel():
+                    continue
+                self.running += 1
+            try:
+                inner = self.inner.submit(fn, *args, **kwargs)
+            except BaseException as error:  # noqa: BLE001 - e.g. a pool shut down: handed to the caller
+                with self._lock:
+                    self.running -= 1
+                future.set_exception(error)
+                continue
+            inner.add_done_callback(lambda done, outer=future: self._finished(done, outer))
+
+    def _finished(self, done: Future, outer: Future) -> None:
+        with self._lock:
+            self.running -= 1
+        if done.cancelled():
+            outer.set_exception(RuntimeError("the job was cancelled in the pool"))
+        elif done.exception() is not None:
+            outer.set_exception(done.exception())
+        else:
+            outer.set_result(done.result())
+        self._start_waiting()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            with self._lock:
+                waiting, self._waiting = list(self._waiting), deque()
+            for future, *_rest in waiting:
+                future.cancel()
+        self.inner.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def _init_worker(threads: int) -> None:
@@ -138,7 +211,8 @@ def make_executor(num_workers: int, worker_threads: int | None = None) -> Execut
 def prepare_job(job: FreshJob, executor: Executor) -> FreshJob:
     """The job as it is sent: for a worker pool, clips in shared memory, no progress bars and the worker's own
     thread count."""
-    if isinstance(executor, SerialExecutor):
+    if isinstance(executor, SerialExecutor) or (isinstance(executor, PacedExecutor)
+                                                and isinstance(executor.inner, SerialExecutor)):
         return job
     for tensor in (job.train_clips, job.test_clips, job.train_targets):
         if not tensor.is_shared():

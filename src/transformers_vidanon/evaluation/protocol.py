@@ -62,7 +62,7 @@ from .baselines import boxes_to_masks, get_baseline, oracle_pruning, random_prun
 logger = logging.getLogger(__name__)
 
 ATTACKERS = ("frame", "video", "finetuned")
-CACHE_VERSION = 1  # raise when a change of the fresh models' code changes what a cached Raw row would hold
+CACHE_VERSION = 2  # raise when a change of the fresh models' code changes what a cached Raw row would hold
 
 
 class AnonymizedBatch(NamedTuple):
@@ -300,11 +300,70 @@ def _is_identity(anonymizer: Anonymizer) -> bool:
 
 
 @dataclass
+class Method:
+    """One row of an evaluation.
+
+    Attributes:
+        name (`str`): the row's name.
+        anonymizer (`Anonymizer`, *optional*): what the row measures.
+        extra (`dict`, *optional*): kept in the row's `MethodResult.extra`.
+        seeds (`tuple[int, ...]`, *optional*): the row's fresh-model seeds (default: the protocol's `seeds`).
+        attackers (`tuple[str, ...]`, *optional*): the row's attackers (default: the protocol's `attackers`).
+        make_anonymizer (`Callable[[], Anonymizer]`, *optional*): instead of `anonymizer`, called when the row is
+            started (e.g. once the model it anonymizes with has finished training); such rows are started after
+            every row whose anonymizer is ready.
+    """
+
+    name: str
+    anonymizer: Anonymizer | None = None
+    extra: dict | None = None
+    seeds: tuple[int, ...] | None = None
+    attackers: tuple[str, ...] | None = None
+    make_anonymizer: Callable[[], Anonymizer] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.anonymizer is None) == (self.make_anonymizer is None):
+            raise ValueError(f"method {self.name!r}: give an `anonymizer` or a `make_anonymizer`, one of the two.")
+        if self.extra is not None and not isinstance(self.extra, dict):
+            raise TypeError(f"method {self.name!r}: write (name, anonymizer[, extra dict]); an anonymizer says itself "
+                            f"which regions it needs, got {self.extra!r} as the third item.")
+        if self.seeds is not None:
+            self.seeds = tuple(int(seed) for seed in self.seeds)
+            if not self.seeds:
+                raise ValueError(f"method {self.name!r}: `seeds` must name at least one seed.")
+        if self.attackers is not None:
+            self.attackers = tuple(self.attackers)
+            unknown = set(self.attackers) - set(ATTACKERS)
+            if unknown:
+                raise ValueError(f"method {self.name!r}: `attackers` must be among {ATTACKERS}, got {sorted(unknown)}.")
+
+    @property
+    def ready(self) -> bool:
+        return self.anonymizer is not None
+
+    @property
+    def identity(self) -> bool:
+        return self.ready and _is_identity(self.anonymizer)
+
+
+def as_method(method: Method | Sequence) -> Method:
+    """A `Method` from a `Method` or a `(name, anonymizer[, extra])` tuple."""
+    if isinstance(method, Method):
+        return method
+    name, anonymizer, *rest = method
+    if len(rest) > 1:
+        raise TypeError(f"method {name!r}: write (name, anonymizer[, extra dict]), got {len(rest) + 2} items.")
+    return Method(name, anonymizer, rest[0] if rest else None)
+
+
+@dataclass
 class _PendingMethod:
     """A method whose fresh models are training: its anonymized clips and the futures of its jobs."""
 
     result: MethodResult
     identity: bool
+    seeds: tuple[int, ...] = ()
+    attackers: tuple[str, ...] = ()
     train: torch.Tensor | None = None
     test: torch.Tensor | None = None
     test_masks: torch.Tensor | None = None
@@ -319,9 +378,34 @@ def _log_job(future: Future) -> None:
         return
     done = future.result()
     log = done["log"]
-    logger.info("fresh %s model (seed %d): %s of %s epochs (best %s), %.0f s, %.0f CPU s", done["kind"], done["seed"],
-                log.get("epochs"), log.get("max_epochs"), log.get("best_epoch"), log.get("total_seconds", 0.0),
-                log.get("total_cpu_seconds", 0.0))
+    logger.info("fresh %s model (seed %d): %s of %s epochs (best %s, %s), %.0f s, %.0f CPU s", done["kind"],
+                done["seed"], log.get("epochs"), log.get("max_epochs"), log.get("best_epoch"),
+                "cap bound" if log.get("cap_bound") else f"stopped by {log.get('stopped_by') or 'its epochs'}",
+                log.get("total_seconds", 0.0), log.get("total_cpu_seconds", 0.0))
+
+
+FRESH_LOG_KEYS = ("seconds", "cpu_seconds", "total_seconds", "total_cpu_seconds", "epochs", "max_epochs", "best_epoch",
+                  "patience", "stopped_by", "cap_bound", "schedule", "threads", "started_at", "finished_at")
+"""What a row keeps of each fresh model's training log (`MethodResult.extra["fresh_models"]`)."""
+
+
+def convergence_summary(fresh_models: Sequence[dict]) -> dict[str, dict]:
+    """Per model kind, how the fresh models of a row stopped: `{kind: {"epochs": [per seed], "max_epochs": cap,
+    "best_epochs": [per seed], "patience", "stopped_by": [per seed], "cap_bound_seeds": [seeds where the cap bound]}}`
+    (`fresh_training.TrainingLog.cap_bound`: the cap stopped the training, or the kept epoch lies within `patience`
+    of it)."""
+    summary: dict[str, dict] = {}
+    for model in fresh_models:
+        entry = summary.setdefault(model["kind"], {"seeds": [], "epochs": [], "max_epochs": model.get("max_epochs"),
+                                                   "best_epochs": [], "patience": model.get("patience"),
+                                                   "stopped_by": [], "cap_bound_seeds": []})
+        entry["seeds"].append(model["seed"])
+        entry["epochs"].append(model.get("epochs"))
+        entry["best_epochs"].append(model.get("best_epoch"))
+        entry["stopped_by"].append(model.get("stopped_by"))
+        if model.get("cap_bound"):
+            entry["cap_bound_seeds"].append(model["seed"])
+    return summary
 
 
 class _ProtocolRun:
@@ -333,11 +417,7 @@ class _ProtocolRun:
         self.fresh = config.fresh if config.progress else replace(config.fresh, progress=False)
         self.names = list(data.privacy_names)
         self.bases: dict[int, Future] = {}
-        self._raw_key: str | None = None
-
-    @property
-    def needs_bases(self) -> bool:
-        return "finetuned" in self.config.attackers
+        self._raw_keys: dict[tuple, str] = {}
 
     def submit(self, kind: str, seed: int, train: torch.Tensor, test: torch.Tensor, keep_model: bool = False,
                init_model=None) -> Future:
@@ -352,40 +432,52 @@ class _ProtocolRun:
         future.add_done_callback(_log_job)
         return future
 
-    def submit_bases(self) -> None:
+    def base(self, seed: int) -> Future:
+        """The raw-trained attacker of a seed that the fine-tuned attacker starts from (submitted here when no Raw
+        row trains it)."""
+        if seed not in self.bases:
+            self.bases[seed] = self.submit(self.config.finetune_from, seed, self.data.train_clips,
+                                           self.data.test_clips[:1], keep_model=True)
+        return self.bases[seed]
+
+    def submit_bases(self, seeds: Sequence[int]) -> None:
         """Raw-trained attackers for the fine-tuned attacker, when no Raw row trains them."""
-        for seed in self.config.seeds:
-            if seed not in self.bases:
-                self.bases[seed] = self.submit(self.config.finetune_from, seed, self.data.train_clips,
-                                               self.data.test_clips[:1], keep_model=True)
+        for seed in seeds:
+            self.base(seed)
 
     # -- the Raw row's cache -------------------------------------------------------------------------------------
-    def raw_key(self) -> str:
+    def raw_key(self, seeds: Sequence[int] | None = None, attackers: Sequence[str] | None = None) -> str:
         """Hash of the data, the fresh-model settings and the protocol settings a Raw row depends on."""
-        if self._raw_key is None:
+        seeds = tuple(self.config.seeds if seeds is None else seeds)
+        attackers = tuple(self.config.attackers if attackers is None else attackers)
+        if (seeds, attackers) not in self._raw_keys:
             data, config = self.data, self.config
             settings = {name: value for name, value in jsonable(config.fresh).items()
                         if name not in ("progress", "num_threads", "device")}
-            self._raw_key = fingerprint(
+            self._raw_keys[seeds, attackers] = fingerprint(
                 CACHE_VERSION, __version__, data.train_clips, data.train_labels, data.train_privacy, data.test_clips,
                 data.test_labels, data.test_privacy, list(data.privacy_names), data.num_labels, settings,
-                list(config.seeds), list(config.attackers), config.finetune_from,
+                list(seeds), list(attackers), config.finetune_from,
                 [str(_model_spec(config, kind)) for kind in ("action", "frame", "video")],
             )
-        return self._raw_key
+        return self._raw_keys[seeds, attackers]
 
-    def _cache_path(self) -> Path | None:
-        return Path(self.config.cache_dir) / f"raw-{self.raw_key()[:24]}.pt" if self.config.cache_dir else None
+    def _cache_path(self, key: str) -> Path | None:
+        return Path(self.config.cache_dir) / f"raw-{key[:24]}.pt" if self.config.cache_dir else None
 
-    def load_cached(self, name: str) -> MethodResult | None:
-        path = self._cache_path()
+    def load_cached(self, name: str, seeds: Sequence[int] | None = None,
+                    attackers: Sequence[str] | None = None) -> MethodResult | None:
+        seeds = tuple(self.config.seeds if seeds is None else seeds)
+        attackers = tuple(self.config.attackers if attackers is None else attackers)
+        key = self.raw_key(seeds, attackers)
+        path = self._cache_path(key)
         if path is None or not path.is_file():
             return None
         stored = torch.load(path, map_location="cpu", weights_only=False)  # written by this class, below
-        if stored.get("key") != self.raw_key():
+        if stored.get("key") != key:
             return None
         result = MethodResult.from_dict({**stored["result"], "name": name})
-        result.extra["cached"] = self.raw_key()
+        result.extra["cached"] = key
         # the time of the run that trained it; this run spent none on it
         result.extra["trained_seconds"] = result.extra.pop("seconds", None)
         result.extra["seconds"] = 0.0
@@ -393,30 +485,34 @@ class _ProtocolRun:
             future: Future = Future()
             future.set_result({"model": model})
             self.bases.setdefault(int(seed), future)
-        if self.needs_bases and any(seed not in self.bases for seed in self.config.seeds):
+        if "finetuned" in attackers and any(seed not in self.bases for seed in seeds):
             return None
         logger.info("%s: reusing the cached row %s (same data and fresh-model settings)", name, path)
         return result
 
     def save_cached(self, pending: _PendingMethod) -> None:
-        path = self._cache_path()
+        path = self._cache_path(pending.cache_key)
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        bases = {seed: self.bases[seed].result()["model"] for seed in self.config.seeds if seed in self.bases}
-        torch.save({"key": self.raw_key(), "result": pending.result.to_dict(), "bases": bases}, path)
+        bases = {seed: self.bases[seed].result()["model"] for seed in pending.seeds if seed in self.bases}
+        torch.save({"key": pending.cache_key, "result": pending.result.to_dict(), "bases": bases}, path)
         logger.info("cached the %s row in %s", pending.result.name, path)
 
     # -- one method ----------------------------------------------------------------------------------------------
-    def start(self, name: str, anonymizer: Anonymizer, extra: dict | None = None) -> _PendingMethod:
-        """Anonymize the clips and submit the method's fresh models."""
+    def start(self, name: str, anonymizer: Anonymizer, extra: dict | None = None, seeds: Sequence[int] | None = None,
+              attackers: Sequence[str] | None = None) -> _PendingMethod:
+        """Anonymize the clips and submit the method's fresh models (with its own `seeds` and `attackers`, or the
+        protocol's)."""
         config, data = self.config, self.data
+        seeds = tuple(config.seeds if seeds is None else seeds)
+        attackers = tuple(config.attackers if attackers is None else attackers)
         identity = _is_identity(anonymizer)
         if identity and config.cache_dir:
-            cached = self.load_cached(name)
+            cached = self.load_cached(name, seeds, attackers)
             if cached is not None:
                 cached.extra.update(extra or {})
-                return _PendingMethod(result=cached, identity=True)
+                return _PendingMethod(result=cached, identity=True, seeds=seeds, attackers=attackers)
         regions = (None, None)
         kind = getattr(anonymizer, "needs_regions", None)
         if kind:
@@ -424,7 +520,8 @@ class _ProtocolRun:
             if regions[0] is None or regions[1] is None:
                 raise ValueError(f"method {name!r} needs {kind} regions (boxes or masks) and the data has none.")
         pending = _PendingMethod(result=MethodResult(name=name, extra=dict(extra or {})), identity=identity,
-                                 started=time.perf_counter())
+                                 seeds=seeds, attackers=attackers, started=time.perf_counter())
+        pending.result.extra["started_at"] = time.time()
         train, train_masks = anonymize_clips(data.train_clips, anonymizer, regions[0], config.batch_size,
                                              f"{name}: anonymizing train", config.progress)
         test, test_masks = anonymize_clips(data.test_clips, anonymizer, regions[1], config.batch_size,
@@ -433,26 +530,24 @@ class _ProtocolRun:
         if test_masks is not None:
             pending.result.extra["keep_fraction"] = float(torch.cat([train_masks, test_masks]).float().mean())
         pending.train, pending.test, pending.test_masks = train, test, test_masks
-        base_kind = config.finetune_from if identity and self.needs_bases else None
-        for seed in config.seeds:  # the longest first: the video attacker, the action model, the frame attacker
+        base_kind = config.finetune_from if identity and "finetuned" in attackers else None
+        for seed in seeds:  # the longest first: the video attacker, the action model, the frame attacker
             for kind in ("video", "action", "frame"):
-                if kind == "action" or kind in config.attackers or kind == base_kind:
+                if kind == "action" or kind in attackers or kind == base_kind:
                     future = self.submit(kind, seed, train, test, keep_model=kind == base_kind)
                     pending.futures[(kind, seed)] = future
                     if kind == base_kind:
                         self.bases.setdefault(seed, future)
-        if self.needs_bases and not identity:
-            pending.deferred = list(config.seeds)
+        if "finetuned" in attackers and not identity:
+            pending.deferred = list(seeds)
         if identity and config.cache_dir:
-            pending.cache_key = self.raw_key()
+            pending.cache_key = self.raw_key(seeds, attackers)
         return pending
 
     def submit_deferred(self, pending: _PendingMethod, block: bool) -> None:
         """Submit the fine-tuned attackers whose raw-trained base is ready (all of them, waiting, with `block`)."""
         for seed in list(pending.deferred):
-            base = self.bases.get(seed)
-            if base is None:
-                raise RuntimeError(f"no raw-trained attacker for seed {seed} to fine-tune")
+            base = self.base(seed)
             if not (block or base.done()):
                 continue
             pending.futures[("finetuned", seed)] = self.submit(
@@ -464,18 +559,19 @@ class _ProtocolRun:
         """Wait for the method's fresh models and measure them."""
         result = pending.result
         if not pending.futures:  # a cached row
+            result.extra.setdefault("seeds", list(pending.seeds))
             return result
         self.submit_deferred(pending, block=True)
         labels, privacy = self.data.test_labels.numpy(), self.data.test_privacy.numpy()
         chance = float(chance_cmap(privacy, self.names).cmap)
         outputs = {key: future.result() for key, future in pending.futures.items()}
         timings = result.extra.setdefault("fresh_models", [])
-        for seed in self.config.seeds:
+        for seed in pending.seeds:
             result.chance_cmap.append(chance)
             action = outputs[("action", seed)]["outputs"]["probs"].numpy()
             result.action_top1.append(action_top1(action, labels))
             for attacker in ("frame", "video", "finetuned"):
-                if attacker not in self.config.attackers:
+                if attacker not in pending.attackers:
                     continue
                 source = attacker
                 if attacker == "finetuned" and pending.identity:
@@ -485,15 +581,17 @@ class _ProtocolRun:
                 result.flicker_rate.append(mask_flicker_rate(pending.test_masks))
             for (kind, job_seed), output in outputs.items():
                 if job_seed == seed:
-                    timings.append({"kind": kind, "seed": seed, **{
-                        key: output["log"].get(key) for key in (
-                            "seconds", "cpu_seconds", "total_seconds", "total_cpu_seconds", "epochs", "max_epochs",
-                            "best_epoch", "threads")
-                    }})
-        if pending.identity and "finetuned" in self.config.attackers:
+                    timings.append({"kind": kind, "seed": seed,
+                                    **{key: output["log"].get(key) for key in FRESH_LOG_KEYS}})
+        if pending.identity and "finetuned" in pending.attackers:
             result.extra["finetuned"] = f"the raw-trained {self.config.finetune_from} attacker itself"
         result.set_worst_case()
+        result.extra["seeds"] = list(pending.seeds)
+        result.extra["attackers"] = list(pending.attackers)
+        result.extra["convergence"] = convergence_summary(timings)
+        result.extra["fresh_cpu_seconds"] = sum(model.get("total_cpu_seconds") or 0.0 for model in timings)
         result.extra["seconds"] = time.perf_counter() - pending.started
+        result.extra["finished_at"] = time.time()
         if pending.cache_key is not None:
             self.save_cached(pending)
         pending.train = pending.test = None
@@ -542,10 +640,10 @@ def evaluate_method(
     executor = executor or parallel.make_executor(config.num_workers, config.worker_threads)
     try:
         run = _ProtocolRun(data, config, executor)
-        if run.needs_bases and not _is_identity(anonymizer):
+        if "finetuned" in config.attackers and not _is_identity(anonymizer):
             if config.cache_dir:
                 run.load_cached("Raw")
-            run.submit_bases()
+            run.submit_bases(config.seeds)
         return run.finish(run.start(name, anonymizer, extra))
     finally:
         if own:
@@ -553,45 +651,46 @@ def evaluate_method(
 
 
 def run_protocol(
-    methods: Sequence[tuple],
+    methods: Sequence[Method | tuple],
     data: ProtocolData,
     config: ProtocolConfig | None = None,
     dataset: str = "",
     metadata: dict | None = None,
     executor: Executor | None = None,
 ) -> BenchmarkResults:
-    """Evaluate several methods `(name, anonymizer[, extra])` on the same data and seeds.
+    """Evaluate several methods (`Method`s, or `(name, anonymizer[, extra])` tuples) on the same data.
 
-    The fresh models of up to `config.max_pending_methods` methods are in flight at once (on `executor`, or one made
-    from `config.num_workers`); the Raw row (an identity anonymizer) goes first, since the fine-tuned attackers of
-    the other rows start from its raw-trained attackers, and comes from `config.cache_dir` when it holds a row of
-    the same data and settings. The results keep the order of `methods`, name the test split, and carry the
-    provenance of the run in their metadata.
+    Each method runs with its own seeds and attackers when it names them (`Method.seeds`, `Method.attackers`), else
+    with the protocol's. The fresh models of up to `config.max_pending_methods` methods are in flight at once (on
+    `executor`, or one made from `config.num_workers`); the Raw row (an identity anonymizer) goes first, since the
+    fine-tuned attackers of the other rows start from its raw-trained attackers (a seed it does not train gets its
+    raw-trained attacker of its own), and comes from `config.cache_dir` when it holds a row of the same data and
+    settings; rows whose anonymizer is not ready yet (`Method.make_anonymizer`) go last. The results keep the order
+    of `methods`, name the test split, and carry the provenance of the run in their metadata.
     """
     config = config or ProtocolConfig()
+    methods = [as_method(method) for method in methods]
     own = executor is None
     executor = executor or parallel.make_executor(config.num_workers, config.worker_threads)
     results: dict[int, MethodResult] = {}
     try:
         run = _ProtocolRun(data, config, executor)
-        order = sorted(range(len(methods)), key=lambda index: not _is_identity(methods[index][1]))
-        if run.needs_bases and not any(_is_identity(method[1]) for method in methods):
+        order = sorted(range(len(methods)), key=lambda index: (not methods[index].identity, not methods[index].ready))
+        needs_bases = any("finetuned" in (method.attackers or config.attackers) for method in methods)
+        if needs_bases and not any(method.identity for method in methods):
             if config.cache_dir:
                 run.load_cached("Raw")
-            run.submit_bases()
         pending: dict[int, _PendingMethod] = {}
         window: deque[int] = deque()
         bar = tqdm(total=len(methods), desc="methods", disable=not config.progress)
         for index in order:
-            name, anonymizer, *rest = methods[index]
-            if rest and not isinstance(rest[0], dict):
-                raise TypeError(f"method {name!r}: write (name, anonymizer[, extra dict]); an anonymizer says itself "
-                                f"which regions it needs, got {rest[0]!r} as the third item.")
+            method = methods[index]
             while len(window) >= config.max_pending_methods:
                 oldest = window.popleft()
                 results[oldest] = run.finish(pending.pop(oldest))
                 bar.update()
-            pending[index] = run.start(name, anonymizer, rest[0] if rest else None)
+            anonymizer = method.anonymizer if method.ready else method.make_anonymizer()
+            pending[index] = run.start(method.name, anonymizer, method.extra, method.seeds, method.attackers)
             window.append(index)
             for waiting in pending.values():
                 run.submit_deferred(waiting, block=False)

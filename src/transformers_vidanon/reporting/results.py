@@ -298,11 +298,47 @@ class Calibration:
     Args:
         informative (`bool`): True when Raw's action top-1 and every reported attacker cMAP on Raw video
             exceed chance by more than the margin.
-        message (`str`): one line for a person, with the numbers.
+        message (`str`): one line for a person, with the numbers (and its warnings).
+        warnings (`tuple[str, ...]`): what weakens the figures without making the benchmark uninformative: fresh
+            models whose epoch cap bound ([`cap_bound_models`]).
     """
 
     informative: bool
     message: str
+    warnings: tuple[str, ...] = ()
+
+
+FRESH_MODEL_LABELS = {"action": "action model", "frame": "frame attacker", "video": "video attacker",
+                      "finetuned": "fine-tuned attacker"}
+"""The fresh-model kinds of a row (`MethodResult.extra["convergence"]`), as the results name them."""
+
+
+def cap_bound_models(results: BenchmarkResults) -> list[tuple[str, str, list[int]]]:
+    """`(row, kind, seeds)` for every row and fresh-model kind whose epoch cap bound for some seeds: the cap stopped
+    the training, or the kept epoch lies within the early-stopping patience of it, so the model might have improved
+    with more epochs (`extra["convergence"]`, written by the protocol)."""
+    bound = []
+    for method in results.methods:
+        for kind, entry in method.extra.get("convergence", {}).items():
+            if entry.get("cap_bound_seeds"):
+                bound.append((method.name, kind, [int(seed) for seed in entry["cap_bound_seeds"]]))
+    return bound
+
+
+def cap_warning(results: BenchmarkResults) -> str | None:
+    """One sentence naming the fresh models whose epoch cap bound ([`cap_bound_models`]), or None."""
+    bound = cap_bound_models(results)
+    if not bound:
+        return None
+    by_row: dict[str, list[str]] = {}
+    for row, kind, seeds in bound:
+        by_row.setdefault(row, []).append(f"{FRESH_MODEL_LABELS.get(kind, kind)} (seed{'s' if len(seeds) > 1 else ''} "
+                                          f"{', '.join(map(str, seeds))})")
+    parts = [f"{row}: {', '.join(kinds)}" for row, kinds in by_row.items()]
+    count = sum(len(seeds) for _, _, seeds in bound)
+    return (f"Warning: the epoch cap bound {count} fresh model{'s' if count > 1 else ''} ({'; '.join(parts)}): "
+            "it stopped the training or the best epoch lies within the patience of it, so these models might have "
+            "improved with more epochs; an attacker stopped so can understate the leakage of its row.")
 
 
 CALIBRATED_METRICS: tuple[tuple[str, str], ...] = (
@@ -390,4 +426,8 @@ def calibration(results: BenchmarkResults, min_gap: float = 0.05, raw_name: str 
         )
     else:
         conclusion = "the benchmark is informative."
-    return Calibration(not failed, "Calibration: " + "; ".join(parts) + ". So " + conclusion)
+    message = "Calibration: " + "; ".join(parts) + ". So " + conclusion
+    warning = cap_warning(results)
+    if warning:
+        message += " " + warning
+    return Calibration(not failed, message, (warning,) if warning else ())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from .provenance import provenance_line
-from .results import BenchmarkResults, MethodResult, calibration
+from .results import FRESH_MODEL_LABELS, BenchmarkResults, MethodResult, calibration
 
 
 def format_value(mean: float | None, std: float | None = None, percent: bool = True) -> str:
@@ -45,9 +45,12 @@ def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: s
     Columns: action top-1 (%); the worst-case cMAP (%) over the attackers run (the row's headline leakage: per
     seed the highest cMAP of any attacker); then each attacker's cMAP (%) and F1 (frame, video and, when run,
     fine-tuned); each "mean ± std" over seeds (just the mean for one seed, "-" when not measured). When any method
-    has them, the best single-frame cMAP (%) and the keep-mask flicker rate follow. The last row is chance level;
-    under the table a calibration line (see [`calibration`]) says whether Raw is far from chance. A row reused
-    from an earlier run (`extra["cached"]`) is marked with a dagger. The per-attribute table gives, for every
+    has them, the best single-frame cMAP (%) and the keep-mask flicker rate follow; the last column is the row's
+    number of seeds. The last row is chance level; under the table a calibration line (see [`calibration`]) says
+    whether Raw is far from chance and warns when an epoch cap bound a fresh model. A row reused from an earlier run
+    (`extra["cached"]`) is marked with a dagger. When the rows carry them (`extra["convergence"]`), a table gives
+    the epochs every fresh model ran of its cap and its best epoch; `metadata["raw_reference"]` (figures of the
+    Raw row measured earlier) adds a line comparing the Raw row with it. The per-attribute table gives, for every
     method and attribute, the AP (%) of the attacker that leaks that attribute most, and the chance AP.
 
     Args:
@@ -94,10 +97,11 @@ def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: s
     lines = [caption, ""]
     cached = [method for method in results.methods if method.extra.get("cached")]
     rows = [[method.name + (" †" if method.extra.get("cached") else ""),
-             *[_cell(method, metric, percent) for _, metric, percent in columns]] for method in results.methods]
+             *[_cell(method, metric, percent) for _, metric, percent in columns],
+             str(len(method.action_top1)) if method.action_top1 else "-"] for method in results.methods]
     rows.append(["Chance", *[_chance_cell(chance_values.get(metric, results.chance.cmap), percent)
-                             for _, metric, percent in columns]])
-    lines += markdown_rows(["Method", *[title for title, _, _ in columns]], rows)
+                             for _, metric, percent in columns], "-"])
+    lines += markdown_rows(["Method", *[title for title, _, _ in columns], "Seeds"], rows)
     lines.append("")
     lines.append(
         "Higher top-1 is better; lower cMAP and F1 are better (less privacy leaks). "
@@ -120,14 +124,78 @@ def markdown_table(results: BenchmarkResults, min_gap: float = 0.05, raw_name: s
             + ", ".join(f"`{str(method.extra['cached'])[:12]}`" for method in cached)
             + "), not retrained."
         )
+    reference = raw_reference_line(results, raw_name)
+    if reference:
+        lines += ["", reference]
     lines.append("")
     lines.append(calibration(results, min_gap=min_gap, raw_name=raw_name).message)
+    epochs = fresh_epochs_table(results)
+    if epochs:
+        lines += ["", epochs.rstrip("\n")]
     per_attribute = per_attribute_table(results)
     if per_attribute:
         lines += ["", per_attribute.rstrip("\n")]
     record = results.metadata.get("provenance")
     if record:
         lines += ["", provenance_line(record)]
+    return "\n".join(lines) + "\n"
+
+
+REFERENCE_METRICS = (("action top-1", "action_top1"), ("frame attacker", "frame_cmap"),
+                     ("video attacker", "video_cmap"), ("fine-tuned attacker", "finetuned_cmap"))
+
+
+def raw_reference_line(results: BenchmarkResults, raw_name: str = "Raw") -> str | None:
+    """A line comparing the Raw row with `metadata["raw_reference"]` (`{"label": ..., metric: value}`, fractions):
+    what the action model and every attacker reach on raw video now against then, so that a change of the fresh
+    models that changes what an attacker reaches shows; None without a reference or a Raw row."""
+    reference = results.metadata.get("raw_reference")
+    try:
+        raw = results.method(raw_name)
+    except KeyError:
+        return None
+    if not reference:
+        return None
+    parts = []
+    for label, metric in REFERENCE_METRICS:
+        if metric in reference and raw.has(metric):
+            now, then = 100 * raw.mean(metric), 100 * float(reference[metric])
+            parts.append(f"{label} {then:.1f} -> {now:.1f} ({now - then:+.1f})")
+    if not parts:
+        return None
+    return f"Raw row against {reference.get('label', 'an earlier run')}: " + ", ".join(parts) + "."
+
+
+def fresh_epochs_table(results: BenchmarkResults) -> str:
+    """A Markdown table of how every fresh model stopped: per row and model kind, per seed, the epochs run of the
+    cap and the best (kept) epoch, `*` where the cap bound (`extra["convergence"]`; see `cap_bound_models`).
+
+    Returns:
+        `str`: the table with its caption, or `""` when no row carries its fresh models' epochs.
+    """
+    rows = [method for method in results.methods if method.extra.get("convergence")]
+    if not rows:
+        return ""
+    kinds = [kind for kind in FRESH_MODEL_LABELS if any(kind in method.extra["convergence"] for method in rows)]
+    caption = (
+        "Fresh-model training: epochs run / epoch cap (best epoch) per seed, in seed order; `*`: the cap bound (it "
+        "stopped the training, or the best epoch lies within the early-stopping patience of it). Early stopping "
+        "(patience) ends a training; the cap is a safety bound."
+    )
+    table = []
+    for method in rows:
+        cells = []
+        for kind in kinds:
+            entry = method.extra["convergence"].get(kind)
+            if not entry:
+                cells.append("-")
+                continue
+            bound = set(entry.get("cap_bound_seeds", []))
+            cells.append(", ".join(
+                f"{epochs}/{entry.get('max_epochs')} ({best}){'*' if seed in bound else ''}"
+                for seed, epochs, best in zip(entry["seeds"], entry["epochs"], entry["best_epochs"])))
+        table.append([method.name, *cells])
+    lines = [caption, "", *markdown_rows(["Method", *[FRESH_MODEL_LABELS[kind] for kind in kinds]], table)]
     return "\n".join(lines) + "\n"
 
 
