@@ -198,3 +198,28 @@ def test_bench_training_quick_run_measures_the_file_fed_loader_and_the_model(tmp
     assert set(report["files"]["transform_ms_per_clip"]["64"]) == {"full_size_decode", "decode_at_size"}
     markdown = output.with_suffix(".md").read_text()
     assert "| 64 | 1 |" in markdown and "decode at size" in markdown and "shared with other work" in markdown
+
+
+def test_bench_fresh_models_quick_run_measures_before_and_after_and_the_epochs(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "bench_fresh_models.py"), "--quick", "--no-compile",
+         "--output", str(tmp_path)],
+        check=False, capture_output=True, text=True, timeout=900, cwd=REPO_ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "fresh_models.json").read_text())
+    assert report["quick"] is True and report["baseline"] and report["machine"]["torch_threads"] == 1
+    medians = report["steps"]["median"]
+    assert set(medians) == {"before fp32", "before bf16", "after fp32", "after bf16", "after bf16, no channels-last"}
+    assert all(kinds["action"]["step_ms_cpu"] > 0 and kinds["action"]["predict_ms_per_clip_cpu"] > 0
+               for kinds in medians.values())
+    assert {sample["channels_last"] for sample in report["steps"]["samples"]["after bf16"]["action"]} == {True}
+    assert {sample["channels_last"] for sample in report["steps"]["samples"]["after bf16, no channels-last"]["action"]} \
+        == {False}
+    assert report["steps"]["profiles"]["after bf16"]["action"]["top_ops"]
+    recipes = [row["recipe"] for row in report["convergence"]]
+    assert recipes == ["before (cosine over the cap)", "after (defaults)"]
+    assert all(row["stopped_by"] in ("cap", "patience") and row["epochs"] <= row["max_epochs"]
+               for row in report["convergence"])
+    markdown = (tmp_path / "fresh_models.md").read_text()
+    assert "| after bf16 |" in markdown and "Epochs to converge" in markdown and "Quick smoke run" in markdown

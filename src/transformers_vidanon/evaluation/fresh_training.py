@@ -384,6 +384,13 @@ def _channel_stats(clips: torch.Tensor, normalization: str) -> tuple[list[float]
         if num_channels != 3:
             raise ValueError(f"ImageNet normalisation needs 3 channels, got {num_channels}.")
         return list(IMAGENET_MEAN), list(IMAGENET_STD)
+    if clips.dtype == torch.uint8:  # exact, from the histogram of each channel's 256 values
+        values = torch.arange(256, dtype=torch.float64) / 255.0
+        counts = torch.stack([torch.bincount(clips[:, :, channel].reshape(-1), minlength=256)
+                              for channel in range(num_channels)]).double()
+        mean = (counts * values).sum(dim=1) / counts.sum(dim=1)
+        variance = (counts * values * values).sum(dim=1) / counts.sum(dim=1) - mean * mean
+        return mean.tolist(), variance.clamp_min(1e-8).sqrt().tolist()
     total = torch.zeros(num_channels, dtype=torch.float64)
     total_sq = torch.zeros(num_channels, dtype=torch.float64)
     count = 0
