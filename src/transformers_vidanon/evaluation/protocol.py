@@ -14,7 +14,9 @@ For every method (a baseline, VidAnon at some setting, the random-pruning contro
 
 The fresh models are independent, so they can run in worker processes (`ProtocolConfig.num_workers`); the Raw
 row, which does not depend on any anonymizer, can be cached (`ProtocolConfig.cache_dir`) under a key of the data and
-the fresh-model settings.
+the fresh-model settings. A row may run with seeds and attackers of its own ([`Method`]); every row records, per
+fresh-model kind, the epochs its models ran of their caps, their best epochs and whether a cap bound
+(`MethodResult.extra["convergence"]`).
 
 Only this measures leakage: the anonymizer's own privacy head is trained against it and says nothing about an
 attacker who trains on its output.
@@ -126,7 +128,8 @@ class ProtocolConfig:
     """How fresh models are trained and how many.
 
     Attributes:
-        seeds: one fresh model of each kind per seed; every figure is a mean with its spread.
+        seeds: one fresh model of each kind per seed; every figure is a mean with its spread (a [`Method`] may name
+            its own).
         attackers: which privacy attackers to run: `"frame"`, `"video"` (trained from scratch on the anonymized
             clips) and `"finetuned"` (the `finetune_from` attacker trained on raw clips, then fine-tuned on the
             anonymized ones).
