@@ -55,6 +55,7 @@ class Row:
     inference: dict = field(default_factory=dict)
     oracle: tuple[int, int, bool] | None = None  # (tubelet_size, grid_size, tube)
     random_control: bool = False
+    recipe: str = "synthetic_paper"  # the packaged config the overrides apply to
 
 
 GRID_4 = ("--image_size", "32", "--patch_size", "8")  # the old recipe: a 4 x 4 grid of 16 x 16-pixel tubelets
@@ -130,6 +131,29 @@ ROWS: dict[str, Row] = {
                                          "--objective", "locate", "--budget_loss_weight", "0", "--keep_rate", "0.8",
                                          "0.8", "--lambda_priv", "2", "--num_train_epochs", "15",
                                          "--localization_loss_weight", "10")),
+    # the action half: rows on the default recipe (configs/synthetic.yaml) plus one lever each
+    "default": Row("the recipe before the action levers (locate + localization 10, window, no f_T)",
+                   train=("--utility_loss_weight", "0"), recipe="synthetic"),
+    "default-ft1": Row("+ utility branch f_T (a 3D CNN on the anonymized video), weight 1", recipe="synthetic",
+                       train=("--utility_loss_weight", "1")),
+    "default-act10": Row("+ action loss weight 10 (the action CE against the weighted localization loss)",
+                         recipe="synthetic", train=("--action_loss_weight", "10")),
+    "default-own1": Row("+ the own action head on the anonymized video (second pass), weight 1", recipe="synthetic",
+                        train=("--own_output_loss_weight", "1")),
+    "default-ir10": Row("+ initial weights of std 0.1 (VideoMAE's 0.02 drowns the tubelet content in the positions)",
+                        recipe="synthetic", train=("--initializer_range", "0.1")),
+    "default-ir10-ft1": Row("+ initial weights of std 0.1 + utility branch f_T, weight 1", recipe="synthetic",
+                            train=("--initializer_range", "0.1", "--utility_loss_weight", "1")),
+    "default-ir10-aug": Row("+ initial weights of std 0.1 + clip augmentation (crop, colour, erasing; no flips)",
+                            recipe="synthetic", train=("--initializer_range", "0.1", "--augment", "true")),
+    "default-ft5": Row("+ utility branch f_T, weight 5", recipe="synthetic", train=("--utility_loss_weight", "5")),
+    "default-ir10-l0": Row("+ initial weights of std 0.1, one pruning layer at layer 0 keeping 64.5 % (the tokens "
+                           "still local)", recipe="synthetic",
+                           train=("--initializer_range", "0.1", "--pruning_layers", "0", "--keep_rate", "0.645")),
+    "default-ft20": Row("+ utility branch f_T, weight 20", recipe="synthetic", train=("--utility_loss_weight", "20")),
+    "default-ft5-own1": Row("+ utility branch f_T, weight 5, + own head on the anonymized video, weight 1",
+                            recipe="synthetic", train=("--utility_loss_weight", "5", "--own_output_loss_weight", "1")),
+    "default-noclip": Row("+ no gradient clipping", recipe="synthetic", train=("--max_grad_norm", "0")),
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
 }
@@ -149,7 +173,7 @@ def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, fl
     output = work / name
     timing = output / "train_seconds.json"
     if not (output / "model" / "model.safetensors").is_file():
-        argv = ["--config", str(packaged_config("synthetic_paper")), "--data_dir", str(data_dir), "--output_dir",
+        argv = ["--config", str(packaged_config(row.recipe)), "--data_dir", str(data_dir), "--output_dir",
                 str(output), "--resume_from_checkpoint", "latest", "--disable_tqdm", "true", *row.train]
         tick = time.perf_counter()
         result = train_from_arguments(*parse_arguments(argv))
@@ -177,12 +201,17 @@ def mask_diagnostics(anonymizer, data, max_videos: int = 90) -> dict:
     from transformers_vidanon.pruning import upsample_keep_mask
 
     pixel_kept = upsample_keep_mask(kept, tuple(privacy.shape[1:]))[:, :, 0] > 0.5
-    return {
+    diagnostics = {
         "privacy_pixels_removed": float((~pixel_kept & privacy).sum() / privacy.sum().clamp(min=1)),
         "other_pixels_kept": float((pixel_kept & ~privacy).sum() / (~privacy).sum().clamp(min=1)),
         "kept_pixels_private": float((pixel_kept & privacy).sum() / pixel_kept.sum().clamp(min=1)),
         "keep_fraction": float(kept.float().mean()),
     }
+    action = getattr(data, "test_action_regions", None)
+    if action is not None:  # the pixels where the action is shown (SynthPrivacy's `action` region)
+        action = action[:max_videos, 0]
+        diagnostics["action_pixels_kept"] = float((pixel_kept & action).sum() / action.sum().clamp(min=1))
+    return diagnostics
 
 
 def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: ProtocolConfig | None) -> dict:
@@ -220,6 +249,18 @@ def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: Pro
     return record
 
 
+def _own_top1(row: dict) -> str:
+    """The anonymizer's own action head on the validation split (not a leakage figure), or '-'."""
+    own = row.get("anonymizer_eval", {}).get("eval_action_top1")
+    return "-" if own is None else f"{100 * own:.0f}"
+
+
+def _action_kept(row: dict) -> str:
+    """The share of the action pixels (SynthPrivacy's `action` region) that the mask keeps, or '-'."""
+    kept = row.get("diagnostics", {}).get("action_pixels_kept")
+    return "-" if kept is None else f"{100 * kept:.1f}"
+
+
 def markdown(payload: dict) -> str:
     lines = ["# SynthPrivacy ablations", "",
              ("One row per variant, through the leakage protocol (fresh models trained from scratch on the anonymized "
@@ -229,7 +270,8 @@ def markdown(payload: dict) -> str:
              "`train (s)`: wall time on a shared 2-core machine running up to eight jobs at once, so several times "
              "what the same training takes alone."), "",
              ("| row | variant | grid | kept (%) | action top-1 (%) | frame cMAP (%) | video cMAP (%) | flicker (%) | "
-              "train (s) | seeds | code |"), "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "own val top-1 (%) | action pixels kept (%) | train (s) | seeds | code |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def cell(summary: dict, key: str) -> str:
         if key not in summary:
@@ -243,24 +285,24 @@ def markdown(payload: dict) -> str:
         train = f"{row['train_seconds']:.0f}" if row.get("train_seconds") is not None else "-"
         lines.append(f"| {name} | {row['description']} | {row['grid']}, t{row['tubelet_size']} | {kept} | "
                      f"{cell(s, 'action_top1')} | {cell(s, 'frame_cmap')} | {cell(s, 'video_cmap')} | "
-                     f"{cell(s, 'flicker_rate')} | {train} | {len(row['seeds'])} | "
+                     f"{cell(s, 'flicker_rate')} | {_own_top1(row)} | {_action_kept(row)} | {train} | "
+                     f"{len(row['seeds'])} | "
                      f"{row.get('code', row.get('provenance', {}).get('git_commit', '-'))} |")
     diagnosed = {**payload.get("diagnostics", {}), **payload["rows"]}
     lines += ["", "## Where the mask falls (ground truth, no fresh model)", "",
               ("On the first test clip of 90 test videos: the share of privacy pixels (the union of the five attribute "
               "regions) that the mask removes, of the other pixels that it keeps, and the anonymizer's own validation "
               "action top-1 (its action head; not a leakage figure)."), "",
-              ("| row | variant | kept (%) | privacy pixels removed (%) | other pixels kept (%) | own val top-1 (%) | "
-               "train (s) |"), "|---|---|---|---|---|---|---|"]
+              ("| row | variant | kept (%) | privacy pixels removed (%) | other pixels kept (%) | action pixels kept (%) "
+               "| own val top-1 (%) | train (s) |"), "|---|---|---|---|---|---|---|---|"]
     for name, row in diagnosed.items():
         d = row.get("diagnostics")
         if not d:
             continue
-        own = row.get("anonymizer_eval", {}).get("eval_action_top1")
         train = row.get("train_seconds")
         lines.append(f"| {name} | {row['description']} | {100 * d['keep_fraction']:.0f} | "
                      f"{100 * d['privacy_pixels_removed']:.1f} | {100 * d['other_pixels_kept']:.1f} | "
-                     f"{'-' if own is None else f'{100 * own:.0f}'} | {'-' if train is None else f'{train:.0f}'} |")
+                     f"{_action_kept(row)} | {_own_top1(row)} | {'-' if train is None else f'{train:.0f}'} |")
     if payload.get("conclusions"):
         lines += ["", "## What the rows decide", ""] + [f"- {text}" for text in payload["conclusions"]]
     chance = payload.get("chance")
@@ -274,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="SynthPrivacy folder (vidanon synth --num-videos 900 --seed 0)")
     parser.add_argument("--rows", nargs="+", default=[], help="row names (see --list)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--attackers", nargs="+", default=["frame", "video"])
+    parser.add_argument("--attackers", nargs="*", default=["frame", "video"],
+                        help="privacy attackers (none: the action model only, a quick look at the action half)")
     parser.add_argument("--work", type=Path, default=Path("outputs/ablation"), help="trained models go here")
     parser.add_argument("--output", type=Path, default=RESULTS / "synth_ablation.json")
     parser.add_argument("--threads", type=int, default=None)

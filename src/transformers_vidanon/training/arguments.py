@@ -76,6 +76,12 @@ class ModelArguments:
     position_embedding_type: str | None = field(
         default=None, metadata={"help": "'sinusoidal' or 'learnable' (scratch init)."}
     )
+    initializer_range: float | None = field(
+        default=None,
+        metadata={"help": "Standard deviation of the initial weights (scratch init; default: the config's 0.02). At "
+                  "0.1 a narrow model learns the action from scratch far faster, but its tokens then mix beyond "
+                  "their tubelet and the privacy localization falls (benchmarks/results/synth_ablation.md)."},
+    )
     attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'."})
 
     def config_overrides(self) -> dict[str, Any]:
@@ -86,7 +92,7 @@ class ModelArguments:
             names += ["image_size", "patch_size"]
         if self.init == "scratch":
             names += ["num_frames", "tubelet_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                      "intermediate_size", "position_embedding_type", "conv_stem_channels"]
+                      "intermediate_size", "position_embedding_type", "conv_stem_channels", "initializer_range"]
         overrides = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
         if "keep_rate" in overrides:
             rates = list(overrides["keep_rate"])
@@ -114,6 +120,11 @@ class DataArguments:
     vispr_annotation_dir: str | None = field(default=None, metadata={"help": "VISPR annotation folder."})
     synth_num_videos: int = field(default=360, metadata={"help": "Videos to generate for 'synth' when missing."})
     synth_seed: int = field(default=0, metadata={"help": "Seed of the generated SynthPrivacy set."})
+    synth_world: int = field(
+        default=1,
+        metadata={"help": "SynthPrivacy world (1 or 2) generated for 'synth' when missing; a set of another world "
+                  "already in data_dir is refused."},
+    )
     frame_stride: int = field(default=2, metadata={"help": "Distance between sampled frames."})
     num_eval_clips: int = field(default=1, metadata={"help": "Uniform clips per video for validation."})
     augment: bool = field(default=True, metadata={"help": "Training augmentation (crop, flip, colour, erasing)."})
