@@ -1,7 +1,9 @@
-"""Tests of the SynthPrivacy generator: files, determinism, region masks, labels and motions."""
+"""Tests of the SynthPrivacy generator: files, determinism, region masks, labels and motions (world 1; world 2 in
+test_synth_world2.py, worker processes in test_synth_workers.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -10,12 +12,16 @@ import torch
 
 from transformers_vidanon.data.labels import PRIVACY_ATTRIBUTES
 from transformers_vidanon.data.synth import (
+    GENERATOR_VERSION,
     REGION_NAMES,
     SYNTH_ACTIONS,
     VP_UCF101_PREVALENCE,
     ClipSet,
+    action_region,
     generate_synth_privacy,
     load_synth_clips,
+    privacy_region,
+    read_region_file,
     read_synth_manifest,
     read_synth_regions,
     render_synth_video,
@@ -62,6 +68,57 @@ def test_manifest_rows_and_files(synth_dir):
             assert not (regions[name] & ~regions["actor"]).any(), name
     settings = json.loads((synth_dir / "synth_config.json").read_text())
     assert settings["actions"] == list(SYNTH_ACTIONS) and settings["num_videos"] == 24
+    assert settings["world"] == 1 and settings["generator_version"] == GENERATOR_VERSION == 2
+    assert settings["region_names"] == list(REGION_NAMES) and REGION_NAMES[-1] == "action"
+    assert train_names(synth_dir) == SYNTH_ACTIONS
+
+
+def train_names(root):
+    return load_synth_clips(root, "train", num_frames=2, progress=False).action_names
+
+
+# What generator version 1 (before worlds and the action region) wrote, for two settings: the sha256 of the
+# manifest bytes, of the decoded frames of every video in manifest order, of the rendered (not yet encoded) frames,
+# and of the privacy and actor masks (packed bits, keys sorted).
+VERSION_1_REFERENCE = {
+    (12, 3, 12, 48): {
+        "manifest": "95b884fd936c8db9b4886a59fec062b8fc9db2606e2f4046ced5444896cc49f9",
+        "decoded": "4428a4d94c5b2ec0fde35b1548019ecf52130604e3f4fda542202ad6be69cdbb",
+        "rendered": "9297ff0d8ea0c72ee68aa922da3491f13ae2d5dc30e1af34aa4ddb353d353836",
+        "regions": "3752795f913dad40225957b297cef33de97929af326f6f1c80e1bbc08de1c139",
+    },
+    (6, 7, 32, 64): {
+        "manifest": "48dccd6e60064d4be6119c9a2f5d88ce696fe1675874b2dd88ae87b499284bfe",
+        "decoded": "720b6fa20ac8032bd03bc563bd6acf5d0f0fbd42c27f93e9a53e1ed9675bada5",
+        "rendered": "e8ccb9d970cf959f8e3cae26e164b0e8c165df908d658b7f98bc30eb3d2db866",
+        "regions": "567faab70ea42b5795cd5def23534ca9c44afe9ed1ff052687f40c24b8320b33",
+    },
+}
+
+
+@pytest.mark.parametrize("settings", list(VERSION_1_REFERENCE))
+def test_world_1_draws_what_version_1_drew(tmp_path, settings):
+    num_videos, seed, num_frames, size = settings
+    root = tmp_path / "w1"
+    generate_synth_privacy(root, num_videos, seed, num_frames=num_frames, image_size=size, world=1, progress=False)
+    rows = read_synth_manifest(root)
+    decoded, rendered, masks = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
+    labels, privacy, _ = sample_synth_labels(num_videos, seed)
+    for index, row in enumerate(rows):
+        decoded.update(np.ascontiguousarray(read_clip(root / row["path"], np.arange(num_frames))).tobytes())
+        video = render_synth_video(SYNTH_ACTIONS[labels[index]], privacy[index].tolist(),
+                                   np.random.default_rng([seed, index]), num_frames=num_frames, image_size=size)
+        rendered.update(video.frames.tobytes())
+        regions = read_region_file(root / row["regions"])
+        assert set(regions) == set(REGION_NAMES)
+        for key in sorted(name for name in regions if name != "action"):
+            masks.update(key.encode())
+            masks.update(np.packbits(regions[key]).tobytes())
+    reference = VERSION_1_REFERENCE[settings]
+    assert hashlib.sha256((root / "manifest.jsonl").read_bytes()).hexdigest() == reference["manifest"]
+    assert rendered.hexdigest() == reference["rendered"]
+    assert decoded.hexdigest() == reference["decoded"]
+    assert masks.hexdigest() == reference["regions"]
 
 
 def test_same_seed_same_bytes_and_frames(synth_dir, tmp_path):
@@ -208,9 +265,59 @@ def test_each_action_moves_as_named(seed):
     assert ys[moving].mean() - ys[body].mean() < -8
 
 
+def _moving_part_invariants(video) -> None:
+    """The action region lies on the actor, never on the companion; the actor's pixels outside it never move: what
+    a static part shows at any frame it shows at every frame, unless a moving part is drawn over it there."""
+    act, actor = video.regions["action"], video.regions["actor"]
+    assert not (act & ~actor).any() and not (act & video.regions["relationship"]).any()
+    static = actor & ~act
+    ever_static = static.any(axis=0)
+    for t in range(len(act)):
+        assert not (ever_static & ~(static[t] | act[t])).any(), t
+    # and the action region itself moves: well over a pixel's worth of its edge changes over the video
+    assert (act ^ act[:1]).sum(axis=(1, 2)).max() > 12
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_action_region_is_the_moving_parts(seed):
+    privacy = {**dict.fromkeys(PRIVACY_ATTRIBUTES, 0), "relationship": 1, "gender": 1}
+    videos = {a: render_synth_video(a, privacy, seed, num_frames=32) for a in SYNTH_ACTIONS}
+    for action, video in videos.items():
+        _moving_part_invariants(video)
+        assert video.regions["action"].any(axis=(1, 2)).all(), action
+        assert np.array_equal(action_region(video.regions), video.regions["action"])
+    for action in ("walk_left", "walk_right", "jump", "squat"):  # the whole figure moves
+        assert np.array_equal(videos[action].regions["action"], videos[action].regions["actor"]), action
+    # waving: one arm only, so a small part of the actor, and not the head (face) or the hair (gender)
+    wave = videos["wave"].regions
+    assert wave["action"].sum() < 0.25 * wave["actor"].sum()
+    assert not (wave["action"] & (wave["face"] | wave["gender"])).any()
+    # spinning: the arms and the narrowing torso; the head stays
+    spin = videos["spin"].regions
+    assert (spin["action"] & spin["nudity"]).any() and not (spin["action"] & spin["face"]).any()
+    torso_widths = [np.ptp(np.flatnonzero(frame.any(axis=0))) for frame in spin["nudity"] & spin["action"]]
+    assert np.ptp(torso_widths) >= 2
+
+
+def test_region_files_without_the_action_key_still_read(tmp_path):
+    """Region files of generator version 1 have no `action` mask: the privacy code reads them as before, and
+    `action_region` says which key is missing."""
+    video = render_synth_video("jump", [1, 1, 1, 1, 1], 0, num_frames=4, image_size=32)
+    old = {name: mask for name, mask in video.regions.items() if name != "action"}
+    path = tmp_path / "synth_00000.npz"
+    np.savez_compressed(path, **old)
+    regions = read_region_file(path)
+    assert set(regions) == set(REGION_NAMES) - {"action"}
+    np.testing.assert_array_equal(privacy_region(regions), privacy_region(video.regions))
+    with pytest.raises(ValueError, match="'action'"):
+        action_region(regions)
+
+
 def test_render_rejects_bad_input():
     with pytest.raises(ValueError, match="action"):
         render_synth_video("dance", [0] * 5, 0)
+    with pytest.raises(ValueError, match="action"):
+        render_synth_video("kick", [0] * 5, 0)  # a world-2 action is not one of world 1's
     with pytest.raises(ValueError, match="privacy"):
         render_synth_video("jump", [0, 1], 0)
     with pytest.raises(ValueError, match="missing"):

@@ -10,6 +10,8 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="outputs/benchmark", help="where data, models, tables and figures go")
     parser.add_argument("--num-videos", type=int, default=None, help="SynthPrivacy size (default 900)")
+    parser.add_argument("--world", type=int, default=None,
+                        help="SynthPrivacy world generated and evaluated on, 1 or 2 (default 1; see vidanon synth)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="fresh-model seeds (default 0 1 2)")
     parser.add_argument("--recipes", nargs="+", default=None,
                         help="packaged training configs to train and evaluate: synthetic (the default recipe) and/or "
@@ -63,6 +65,8 @@ def run(args) -> int:
         config.training_overrides = {"num_train_epochs": 1, **config.training_overrides}
     if args.num_videos:
         config.num_videos = args.num_videos
+    if args.world is not None:
+        config.world = args.world
     if args.seeds:
         config.seeds = tuple(args.seeds)
     if args.recipes:

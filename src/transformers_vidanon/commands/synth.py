@@ -6,6 +6,7 @@ Example:
 vidanon synth --output data/synth --num-videos 1200 --seed 0            # 64x64, balanced attributes
 vidanon synth --output data/synth_large --num-videos 1200 --large       # 112x112
 vidanon synth --output data/synth_vp --num-videos 1200 --imbalanced     # VP-UCF101 positive rates
+vidanon synth --output data/synth_w2 --num-videos 1200 --world 2        # world 2: other figures, cues, actions
 ```
 """
 
@@ -22,6 +23,7 @@ DEFAULT_NUM_FRAMES = 32
 DEFAULT_IMAGE_SIZE = 64
 LARGE_IMAGE_SIZE = 112
 DEFAULT_FPS = 16
+SYNTH_WORLDS = (1, 2)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +47,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--split-fractions", type=float, nargs=3, default=(0.6, 0.2, 0.2), metavar=("TRAIN", "VAL", "TEST"),
         help="fractions of the train, val and test splits (default: 0.6 0.2 0.2)",
+    )
+    parser.add_argument(
+        "--world", type=int, default=1,
+        help=f"which world draws the videos, one of {SYNTH_WORLDS} (default: 1; 2 has other figures, privacy cues, "
+             "backgrounds, a moving camera and other actions)",
+    )
+    parser.add_argument(
+        "--num-workers", type=int, default=None,
+        help="videos rendered at once in worker processes (default: the CPU count)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a benchmark already in --output")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -74,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
             fps=args.fps,
             privacy_prevalence=VP_UCF101_PREVALENCE if args.imbalanced else None,
             split_fractions=tuple(args.split_fractions),
+            world=args.world,
+            num_workers=args.num_workers,
             overwrite=args.overwrite,
             progress=not args.no_progress,
         )

@@ -30,7 +30,7 @@ from .manifests import load_manifest
 from .schema import dataset_metadata
 from .sources import DataSource
 from .splits import SPLIT_ALIASES, check_disjoint_splits
-from .synth import generate_synth_privacy
+from .synth import check_synth_world, generate_synth_privacy
 from .transforms import ClipTransform, apply_clip_transform
 
 logger = logging.getLogger(__name__)
@@ -56,15 +56,34 @@ class TrainingData:
     privacy_attribute_names: list[str]
 
 
-def ensure_synth(data_dir: str | None, num_videos: int, seed: int, image_size: int, num_frames: int) -> Path:
-    """The SynthPrivacy manifest under `data_dir`, generated first when it is not there."""
+@dataclass(frozen=True)
+class _TrainingSource(DataSource):
+    """The source of a training run: a [`DataSource`] that also carries `DataArguments.synth_world`."""
+
+    synth_world: int | None = 1
+
+
+def ensure_synth(data_dir: str | None, num_videos: int, seed: int, image_size: int, num_frames: int,
+                 world: int | None = 1) -> Path:
+    """The SynthPrivacy manifest under `data_dir`, generated first (in `world`, 1 when None) when it is not there.
+
+    A benchmark already there is used as it is (its number of videos, seed and sizes included) when it is of the
+    world asked for; `world=None` takes whichever world it is of.
+
+    Raises:
+        ValueError: an unknown `world`, or a benchmark of another world under `data_dir` (both named).
+    """
     folder = Path(data_dir or DEFAULT_SYNTH_DIR)
     manifest = folder / "manifest.jsonl"
     if manifest.is_file():
+        if world is not None:
+            check_synth_world(folder, world)
         return manifest
-    logger.info("generating SynthPrivacy (%d videos, seed %d) in %s", num_videos, seed, folder)
+    world = 1 if world is None else world
+    logger.info("generating SynthPrivacy (world %s, %d videos, seed %d) in %s", world, num_videos, seed, folder)
     # videos twice as long as a clip at stride 2, so random windows differ
-    return generate_synth_privacy(folder, num_videos, seed, image_size=image_size, num_frames=max(32, 2 * num_frames))
+    return generate_synth_privacy(folder, num_videos, seed, image_size=image_size, num_frames=max(32, 2 * num_frames),
+                                  world=world)
 
 
 def _train_and_eval(splits: Dataset | DatasetDict, what: str) -> tuple[Dataset, Dataset | None]:
@@ -101,7 +120,9 @@ def _has_privacy_labels(dataset: Dataset) -> bool:
 
 def _manifest_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
     if source.dataset == "synth":
-        manifest = ensure_synth(source.data_dir, source.synth_num_videos, source.synth_seed, image_size, num_frames)
+        # a source that says no world (`vidanon evaluate`'s) takes the one the folder holds
+        manifest = ensure_synth(source.data_dir, source.synth_num_videos, source.synth_seed, image_size, num_frames,
+                                world=getattr(source, "synth_world", None))
     else:
         manifest = Path(source.manifest)
     return _train_and_eval(load_manifest(manifest), f"manifest {str(manifest)!r}")
@@ -175,7 +196,7 @@ def build_training_data(
     Raises:
         ValueError: unusable split names, no privacy labels where they are required, or splits sharing videos.
     """
-    train, evaluation = raw_splits(DataSource.from_arguments(data_args), image_size, num_frames)
+    train, evaluation = raw_splits(_TrainingSource.from_arguments(data_args), image_size, num_frames)
     if require_privacy_labels and not _has_privacy_labels(train):
         raise ValueError(
             f"the training set of dataset={data_args.dataset!r} has no privacy labels (every `privacy_labels` is "

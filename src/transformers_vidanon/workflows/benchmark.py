@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from ..data.synth import generate_synth_privacy
+from ..data.synth import check_synth_world, generate_synth_privacy
 from ..evaluation.baselines import BASELINES
 from ..evaluation.fresh_training import FreshModelConfig, bf16_is_fast
 from ..evaluation.parallel import PacedExecutor, make_executor
@@ -88,7 +88,9 @@ class BenchmarkConfig:
             `synth_benchmark_full.{json,md}` and `synth_benchmark_full_timings.json`).
         full: also the rows no headline target turns on (`secondary_rows`) and the sweep; every headline row then
             runs with every seed (`single_seed_rows` defaults to none).
-        num_videos / data_seed / image_size / video_frames: the generated SynthPrivacy set.
+        num_videos / data_seed / image_size / video_frames / world: the generated SynthPrivacy set (`world`: which
+            world draws it, recorded in the results' `benchmark` settings; the data of `output_dir` is reused only
+            when it is of that world).
         recipes: which packaged training configs to train and evaluate: `synthetic` (the default recipe, chosen by
             `benchmarks/results/synth_ablation.md`) and/or `synthetic_paper` (the paper's objective at this scale);
             the first one is the model of the sweep, the random control, the oracle rows and the figure.
@@ -124,6 +126,7 @@ class BenchmarkConfig:
 
     output_dir: str = "outputs/benchmark"
     num_videos: int = 900
+    world: int = 1
     data_seed: int = 0
     image_size: int = 64
     video_frames: int = 32
@@ -176,7 +179,7 @@ def _train_vidanon(config: BenchmarkConfig, data_dir: Path, recipe: str) -> Path
         logger.info("reusing the trained model in %s", output / "model")
         return output / "model"
     overrides = {"data_dir": str(data_dir), "output_dir": str(output), "resume_from_checkpoint": "latest",
-                 "disable_tqdm": not config.progress, **config.training_overrides}
+                 "synth_world": config.world, "disable_tqdm": not config.progress, **config.training_overrides}
     result = train_from_arguments(*build_arguments(packaged_config(recipe), overrides))
     if result.model_dir is None:
         raise RuntimeError(f"training with the {recipe} recipe stopped early; rerun to resume from its checkpoint")
@@ -186,7 +189,7 @@ def _train_vidanon(config: BenchmarkConfig, data_dir: Path, recipe: str) -> Path
 def _recipe_overrides(config: BenchmarkConfig, data_dir: Path, recipe: str) -> dict[str, Any]:
     output = Path(config.output_dir) / f"vidanon-{recipe}"
     return {"data_dir": str(data_dir), "output_dir": str(output), "resume_from_checkpoint": "latest",
-            "disable_tqdm": not config.progress, **config.training_overrides}
+            "synth_world": config.world, "disable_tqdm": not config.progress, **config.training_overrides}
 
 
 def recipe_geometry(config: BenchmarkConfig, data_dir: Path, recipe: str) -> dict[str, int]:
@@ -351,7 +354,9 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     generated = not (data_dir / "manifest.jsonl").is_file()
     if generated:
         generate_synth_privacy(data_dir, config.num_videos, config.data_seed, image_size=config.image_size,
-                               num_frames=config.video_frames, progress=config.progress)
+                               num_frames=config.video_frames, world=config.world, progress=config.progress)
+    else:  # the data of an earlier run, reused only when it is of the world asked for
+        check_synth_world(data_dir, config.world)
     seconds["data"] = time.perf_counter() - start
     spans["data"] = (started_at, time.time())
 

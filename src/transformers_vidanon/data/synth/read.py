@@ -3,6 +3,7 @@ into memory ([`ClipSet`]) for the many fresh models of the evaluation protocol."
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from tqdm.auto import tqdm
 from ...video import read_clip, uniform_clip_indices
 from ..labels import PRIVACY_ATTRIBUTES, read_jsonl
 from ..splits import SPLITS
-from .render import SYNTH_ACTIONS
+from .render import SYNTH_ACTIONS, SYNTH_WORLDS, check_world, world_actions
 
 MANIFEST_NAME = "manifest.jsonl"
 CONFIG_NAME = "synth_config.json"
@@ -59,6 +60,53 @@ def read_synth_manifest(manifest: str | os.PathLike, split: str | None = None) -
     return rows
 
 
+def read_synth_config(manifest: str | os.PathLike) -> dict[str, Any]:
+    """The generator settings of a benchmark (`synth_config.json` beside its manifest); `{}` where there is none.
+
+    Args:
+        manifest (`str` or `os.PathLike`): `manifest.jsonl`, or the folder holding it.
+    """
+    path = Path(manifest)
+    folder = path if path.is_dir() or not path.suffix else path.parent
+    config = folder / CONFIG_NAME
+    return json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+
+
+def synth_world(manifest: str | os.PathLike) -> int:
+    """The world of a benchmark: `world` of its settings, 1 where they predate worlds (or are missing)."""
+    return int(read_synth_config(manifest).get("world", 1))
+
+
+def check_synth_world(manifest: str | os.PathLike, world: int) -> None:
+    """Refuse to reuse a benchmark of another world than `world`.
+
+    Raises:
+        ValueError: an unknown `world`, or a benchmark of another world (both named).
+    """
+    world = check_world(world)
+    found = synth_world(manifest)
+    if found != world:
+        raise ValueError(
+            f"{manifest} holds SynthPrivacy world {found}, not the `world` {world} asked for: choose another folder "
+            "or remove this one (generating again with overwrite=True / --overwrite replaces it)."
+        )
+
+
+def synth_action_names(manifest: str | os.PathLike) -> tuple[str, ...]:
+    """The class names of a benchmark, in label order: `actions` of its settings; without them, the actions of the
+    world whose names the manifest's (label, action) pairs match (world 1 when it names no action), else those
+    pairs."""
+    names = read_synth_config(manifest).get("actions")
+    if names:
+        return tuple(str(name) for name in names)
+    pairs = {int(row["label"]): str(row["action"]) for row in read_synth_manifest(manifest) if "action" in row}
+    for world in SYNTH_WORLDS:
+        actions = world_actions(world)
+        if all(0 <= label < len(actions) and actions[label] == name for label, name in pairs.items()):
+            return actions
+    return tuple(pairs.get(label, str(label)) for label in range(max(pairs) + 1))
+
+
 def synth_region_files(manifest: str | os.PathLike) -> dict[str, Path]:
     """The region file of every video of a manifest, keyed by video id (the manifest read once)."""
     path = _manifest_path(manifest)
@@ -69,7 +117,8 @@ def synth_region_files(manifest: str | os.PathLike) -> dict[str, Path]:
 
 
 def read_region_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The region masks of one `regions/<video_id>.npz` file: boolean `(T, H, W)` arrays keyed by `REGION_NAMES`.
+    """The region masks of one `regions/<video_id>.npz` file: boolean `(T, H, W)` arrays keyed by `REGION_NAMES`
+    (files of generator version 1 have no `action` key).
 
     Raises:
         FileNotFoundError: no such file.
@@ -84,6 +133,20 @@ def read_region_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
 def privacy_region(regions: Mapping[str, np.ndarray]) -> np.ndarray:
     """Where any privacy cue is shown: the union of the five attribute regions, boolean `(T, H, W)`."""
     return np.logical_or.reduce([np.asarray(regions[name], dtype=bool) for name in PRIVACY_ATTRIBUTES])
+
+
+def action_region(regions: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Where the action is shown: the actor's moving parts (the package docstring's rule), boolean `(T, H, W)`.
+
+    Raises:
+        ValueError: regions without the `action` key (region files of generator version 1).
+    """
+    if "action" not in regions:
+        raise ValueError(
+            f"these regions have no 'action' key (they have {sorted(regions)}): region files written before "
+            "generator version 2 lack it; generate the benchmark again to get it."
+        )
+    return np.asarray(regions["action"], dtype=bool)
 
 
 def read_synth_regions(manifest: str | os.PathLike, video_id: str) -> dict[str, np.ndarray]:
@@ -119,7 +182,7 @@ class ClipSet:
         video_ids (`list[str]`): one id per video.
         frame_indices (`torch.Tensor` of shape `(N, num_clips, T)`, int64): the decoded frame indices
             (index the region masks of `read_synth_regions` with them).
-        action_names (`tuple[str, ...]`): class names, indexed by label.
+        action_names (`tuple[str, ...]`): class names, indexed by label (the benchmark's own: its world's).
         privacy_names (`tuple[str, ...]`): attribute names, in the order of `privacy_labels`' columns.
     """
 
@@ -211,4 +274,5 @@ def load_synth_clips(
         privacy_labels=torch.tensor([[float(row[name]) for name in PRIVACY_ATTRIBUTES] for row in rows]),
         video_ids=[str(row["video_id"]) for row in rows],
         frame_indices=torch.stack(all_indices).long(),
+        action_names=synth_action_names(path),
     )

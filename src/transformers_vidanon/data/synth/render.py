@@ -1,24 +1,54 @@
 """Rendering one SynthPrivacy video: the actor, the companion and the background, with their region masks.
 
-See the package docstring for what each privacy attribute looks like and why the scene is built this way.
+This module draws world 1 and dispatches to the other worlds ([`world2`]); see the package docstring for what
+each privacy attribute looks like in each world and why the scenes are built this way.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..labels import PRIVACY_ATTRIBUTES
+from .drawing import (
+    REGION_NAMES,
+    Canvas,
+    SynthVideo,
+    box_sdf,
+    capsule_sdf,
+    check_size,
+    clothes_color,
+    disc_sdf,
+    hsv_to_rgb,
+    limb,
+    pixel_grid,
+    privacy_dict,
+)
+from .world2 import WORLD2_ACTIONS, render_world2_video
 
 SYNTH_ACTIONS: tuple[str, ...] = ("walk_left", "walk_right", "jump", "wave", "squat", "spin")
-"""Action class names; a video's `label` is the index of its action in this tuple."""
+"""Action class names of world 1 (the default world); a video's `label` is the index of its action in the
+class names of its world (`world_actions`)."""
+
+SYNTH_WORLDS: tuple[int, ...] = (1, 2)
+"""The worlds the generator draws: 1 (the default) and 2 (other figures, cues, backgrounds, camera and actions)."""
+
+_WORLD_ACTIONS: dict[int, tuple[str, ...]] = {1: SYNTH_ACTIONS, 2: WORLD2_ACTIONS}
 
 
-REGION_NAMES: tuple[str, ...] = ("actor",) + PRIVACY_ATTRIBUTES
-"""Keys of every `regions/<video_id>.npz` file."""
+def check_world(world: int) -> int:
+    """The world as an int; a ValueError naming `world` for one the generator does not draw."""
+    if isinstance(world, bool) or not isinstance(world, (int, np.integer)) or int(world) not in SYNTH_WORLDS:
+        raise ValueError(f"`world` must be one of {SYNTH_WORLDS}, got {world!r}.")
+    return int(world)
+
+
+def world_actions(world: int = 1) -> tuple[str, ...]:
+    """The action class names of a world, in label order."""
+    return _WORLD_ACTIONS[check_world(world)]
+
 
 DEFAULT_NUM_FRAMES = 32
 DEFAULT_IMAGE_SIZE = 64
@@ -41,7 +71,8 @@ _HEAD = 6
 _EYE = 7
 _MOUTH = 8
 _HAIR_CAP = 9
-_ACTOR_PARTS = (_HAIR_LONG, _LEG, _TORSO, _ARM, _HEAD, _EYE, _MOUTH, _HAIR_CAP)
+_ARM_RIGHT = 10  # the image-right arm (`_ARM` is the image-left one)
+_ACTOR_PARTS = (_HAIR_LONG, _LEG, _TORSO, _ARM, _ARM_RIGHT, _HEAD, _EYE, _MOUTH, _HAIR_CAP)
 
 _LIGHT_SKIN = np.array([0.93, 0.78, 0.66])
 _DARK_SKIN = np.array([0.40, 0.26, 0.17])
@@ -51,82 +82,6 @@ _HAIR_COLORS = np.array(
 _EYE_WHITE = np.array([0.98, 0.98, 0.98])
 _PUPIL = np.array([0.02, 0.02, 0.04])
 _MOUTH_COLOR = np.array([0.62, 0.05, 0.10])
-
-
-
-def privacy_dict(privacy: Mapping[str, int] | Sequence[int]) -> dict[str, int]:
-    """The five attribute values keyed by name, from a mapping or a sequence in `PRIVACY_ATTRIBUTES` order."""
-    if isinstance(privacy, Mapping):
-        missing = [name for name in PRIVACY_ATTRIBUTES if name not in privacy]
-        if missing:
-            raise ValueError(f"`privacy` is missing the attributes {missing}; expected {PRIVACY_ATTRIBUTES}.")
-        values = [privacy[name] for name in PRIVACY_ATTRIBUTES]
-    else:
-        values = list(privacy)
-        if len(values) != len(PRIVACY_ATTRIBUTES):
-            raise ValueError(f"`privacy` must hold {len(PRIVACY_ATTRIBUTES)} values, got {len(values)}.")
-    if any(int(v) not in (0, 1) for v in values):
-        raise ValueError(f"`privacy` values must be 0 or 1, got {values}.")
-    return {name: int(v) for name, v in zip(PRIVACY_ATTRIBUTES, values)}
-
-
-def check_size(num_frames: int, image_size: int) -> None:
-    """Refuse a video size the generator cannot render and encode."""
-    if int(num_frames) < 1:
-        raise ValueError(f"`num_frames` must be >= 1, got {num_frames}.")
-    if int(image_size) < 32 or int(image_size) % 2:
-        raise ValueError(f"`image_size` must be an even number >= 32 (H.264 yuv420p), got {image_size}.")
-
-
-
-# ----------------------------------------------------------------------------------------------
-# Drawing primitives: signed distances in pixels, anti-aliased coverage, compositing.
-# ----------------------------------------------------------------------------------------------
-
-
-def _coverage(sdf: np.ndarray) -> np.ndarray:
-    """Anti-aliased coverage in [0, 1] of a shape from its signed distance (pixels, < 0 inside)."""
-    return np.clip(0.5 - sdf, 0.0, 1.0)
-
-
-def _disc_sdf(xx: np.ndarray, yy: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
-    return np.hypot(xx - center[0], yy - center[1]) - radius
-
-
-def _capsule_sdf(xx: np.ndarray, yy: np.ndarray, p0: np.ndarray, p1: np.ndarray, radius: float) -> np.ndarray:
-    """Signed distance to a segment `p0`-`p1` thickened by `radius`."""
-    d = p1 - p0
-    denom = float(d @ d)
-    px, py = xx - p0[0], yy - p0[1]
-    if denom < 1e-9:
-        return np.hypot(px, py) - radius
-    h = np.clip((px * d[0] + py * d[1]) / denom, 0.0, 1.0)
-    return np.hypot(px - h * d[0], py - h * d[1]) - radius
-
-
-def _box_sdf(
-    xx: np.ndarray, yy: np.ndarray, center: np.ndarray, half_size: np.ndarray, rounding: float
-) -> np.ndarray:
-    """Signed distance to an axis-aligned box with rounded corners."""
-    qx = np.abs(xx - center[0]) - (half_size[0] - rounding)
-    qy = np.abs(yy - center[1]) - (half_size[1] - rounding)
-    outside = np.hypot(np.maximum(qx, 0.0), np.maximum(qy, 0.0))
-    inside = np.minimum(np.maximum(qx, qy), 0.0)
-    return outside + inside - rounding
-
-
-class _Canvas:
-    """One frame being drawn: an RGB float image and the map of which part is on top."""
-
-    def __init__(self, background: np.ndarray) -> None:
-        self.image = background.copy()  # (H, W, 3) float in [0, 1]
-        self.owner = np.zeros(background.shape[:2], dtype=np.int8)
-
-    def paint(self, sdf: np.ndarray, color: np.ndarray, part: int) -> np.ndarray:
-        alpha = _coverage(sdf)
-        self.image += alpha[..., None] * (color - self.image)
-        self.owner[alpha >= 0.5] = part
-        return alpha
 
 
 # ----------------------------------------------------------------------------------------------
@@ -149,7 +104,7 @@ class _Background:
         hue = rng.random()
         sat = rng.uniform(0.15, 0.45)
         val = rng.uniform(0.35, 0.70)
-        base = _hsv_to_rgb(hue, sat, val)
+        base = hsv_to_rgb(hue, sat, val)
         num = 10
         freqs = rng.integers(-6, 7, size=(num, 2))
         freqs[np.all(freqs == 0, axis=1)] = (1, 0)
@@ -176,19 +131,6 @@ class _Background:
                 lum += wave
         image = self.base + lum[..., None] + chroma[..., None] * self.chroma
         return np.clip(image, 0.0, 1.0)
-
-
-def _hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
-    i = int(h * 6.0) % 6
-    f = h * 6.0 - int(h * 6.0)
-    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
-    return np.array([(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i])
-
-
-def _clothes_color(rng: np.random.Generator, value_range: tuple[float, float]) -> np.ndarray:
-    """A saturated colour whose hue stays away from skin hues (orange-brown, 10-50 degrees)."""
-    hue = (50.0 + rng.uniform(0.0, 320.0)) % 360.0 / 360.0
-    return _hsv_to_rgb(hue, rng.uniform(0.55, 0.9), rng.uniform(*value_range))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -264,13 +206,6 @@ class _Pose:
     leg: tuple[tuple[float, float], tuple[float, float]]  # (thigh, shin) per side
     width: float = 1.0  # horizontal squeeze of shoulders and arms (spin), may be negative
     torso_width: float = 1.0
-
-
-def _limb(root: np.ndarray, angles: tuple[float, float], lengths: tuple[float, float], squeeze: float):
-    a1, a2 = angles
-    p1 = root + lengths[0] * np.array([math.sin(a1) * squeeze, math.cos(a1)])
-    p2 = p1 + lengths[1] * np.array([math.sin(a2) * squeeze, math.cos(a2)])
-    return p1, p2
 
 
 def _leg_extent(body: _Body, angles: tuple[float, float]) -> float:
@@ -376,6 +311,14 @@ class _Motion:
             )
         raise ValueError(f"Unknown SynthPrivacy action {self.action!r}; expected one of {SYNTH_ACTIONS}.")
 
+    def moving_parts(self) -> tuple[int, ...]:
+        """The actor's parts that move in this video (the `action` region; the package docstring's table)."""
+        if self.action == "wave":
+            return (_ARM_RIGHT,) if self.side > 0 else (_ARM,)
+        if self.action == "spin":
+            return (_ARM, _ARM_RIGHT, _TORSO)
+        return _ACTOR_PARTS  # walking, jumping and squatting move the whole figure
+
 
 @dataclass
 class _Look:
@@ -391,7 +334,7 @@ class _Look:
 
 
 def _draw_figure(
-    canvas: _Canvas,
+    canvas: Canvas,
     xx: np.ndarray,
     yy: np.ndarray,
     body: _Body,
@@ -416,7 +359,7 @@ def _draw_figure(
     r = body.head_r
 
     # Long hair behind the head, down to the shoulders; its shape is kept for the gender region.
-    hair_box = _box_sdf(
+    hair_box = box_sdf(
         xx, yy, head + np.array([0.0, 0.5 * r + 1.5 * body.unit]),
         np.array([r + 1.3 * body.unit, 1.5 * r + 1.5 * body.unit]), 2.5 * body.unit,
     )
@@ -425,54 +368,40 @@ def _draw_figure(
 
     for side in (0, 1):
         root = hip + np.array([(-1, 1)[side] * body.hip_dx, 0.0])
-        knee, foot = _limb(root, pose.leg[side], (body.thigh, body.shin), 1.0)
+        knee, foot = limb(root, pose.leg[side], (body.thigh, body.shin), 1.0)
         canvas.paint(
-            np.minimum(_capsule_sdf(xx, yy, root, knee, body.leg_r), _capsule_sdf(xx, yy, knee, foot, body.leg_r)),
+            np.minimum(capsule_sdf(xx, yy, root, knee, body.leg_r), capsule_sdf(xx, yy, knee, foot, body.leg_r)),
             look.trousers, part(_LEG),
         )
 
-    torso_sdf = _capsule_sdf(xx, yy, hip, neck + np.array([0.0, 1.0 * body.unit]), body.torso_r * pose.torso_width)
+    torso_sdf = capsule_sdf(xx, yy, hip, neck + np.array([0.0, 1.0 * body.unit]), body.torso_r * pose.torso_width)
     canvas.paint(torso_sdf, look.skin if look.bare_torso else look.shirt, part(_TORSO))
 
     for side in (0, 1):
         sign = (-1, 1)[side]
         root = neck + np.array([sign * body.shoulder_dx * pose.width, 1.5 * body.unit])
-        elbow, hand = _limb(root, pose.arm[side], (body.upper_arm, body.forearm), pose.width)
+        elbow, hand = limb(root, pose.arm[side], (body.upper_arm, body.forearm), pose.width)
         canvas.paint(
-            np.minimum(_capsule_sdf(xx, yy, root, elbow, body.arm_r), _capsule_sdf(xx, yy, elbow, hand, body.arm_r)),
-            look.skin, part(_ARM),
+            np.minimum(capsule_sdf(xx, yy, root, elbow, body.arm_r), capsule_sdf(xx, yy, elbow, hand, body.arm_r)),
+            look.skin, part((_ARM, _ARM_RIGHT)[side]),
         )
 
-    canvas.paint(_disc_sdf(xx, yy, head, r), look.skin, part(_HEAD))
-    face_sdf = _disc_sdf(xx, yy, head + np.array([0.0, 0.25 * r]), 0.8 * r)
+    canvas.paint(disc_sdf(xx, yy, head, r), look.skin, part(_HEAD))
+    face_sdf = disc_sdf(xx, yy, head + np.array([0.0, 0.25 * r]), 0.8 * r)
     if look.face:
         for sign in (-1.0, 1.0):
             eye = head + np.array([sign * 0.42 * r, 0.05 * r])
-            canvas.paint(_disc_sdf(xx, yy, eye, 0.30 * r), _EYE_WHITE, part(_EYE))
-            canvas.paint(_disc_sdf(xx, yy, eye, 0.15 * r), _PUPIL, part(_EYE))
+            canvas.paint(disc_sdf(xx, yy, eye, 0.30 * r), _EYE_WHITE, part(_EYE))
+            canvas.paint(disc_sdf(xx, yy, eye, 0.15 * r), _PUPIL, part(_EYE))
         mouth_y = head[1] + 0.52 * r
         canvas.paint(
-            _capsule_sdf(xx, yy, np.array([head[0] - 0.35 * r, mouth_y]), np.array([head[0] + 0.35 * r, mouth_y]),
+            capsule_sdf(xx, yy, np.array([head[0] - 0.35 * r, mouth_y]), np.array([head[0] + 0.35 * r, mouth_y]),
                          0.13 * r),
             _MOUTH_COLOR, part(_MOUTH),
         )
-    cap_sdf = np.maximum(_disc_sdf(xx, yy, head, r + 0.8 * body.unit), yy - (head[1] - 0.35 * r))
+    cap_sdf = np.maximum(disc_sdf(xx, yy, head, r + 0.8 * body.unit), yy - (head[1] - 0.35 * r))
     canvas.paint(cap_sdf, look.hair, part(_HAIR_CAP))
     return {"hair_box": hair_box, "face": face_sdf}
-
-
-@dataclass
-class SynthVideo:
-    """One rendered SynthPrivacy video.
-
-    Attributes:
-        frames (`np.ndarray` of shape `(T, H, W, 3)`, uint8): the RGB frames.
-        regions (`dict[str, np.ndarray]`): boolean masks of shape `(T, H, W)`, one per name of
-            `REGION_NAMES` (see the module docstring for what each marks).
-    """
-
-    frames: np.ndarray
-    regions: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def render_synth_video(
@@ -482,27 +411,41 @@ def render_synth_video(
     *,
     num_frames: int = DEFAULT_NUM_FRAMES,
     image_size: int = DEFAULT_IMAGE_SIZE,
+    world: int = 1,
 ) -> SynthVideo:
     """Render one SynthPrivacy video in memory.
 
     Args:
-        action (`str`): one of `SYNTH_ACTIONS`.
+        action (`str`): one of the world's actions (`world_actions(world)`; `SYNTH_ACTIONS` for world 1).
         privacy (`Mapping[str, int]` or a sequence of 5 ints): the attribute values (0/1), by name or
             in the order of `PRIVACY_ATTRIBUTES`.
         rng (`np.random.Generator` or `int`): the source of every nuisance (or a seed for one).
         num_frames (`int`, *optional*, defaults to 32): number of frames T.
         image_size (`int`, *optional*, defaults to 64): frame height and width (even, >= 32).
+        world (`int`, *optional*, defaults to 1): which world draws the video (`SYNTH_WORLDS`).
 
     Returns:
-        `SynthVideo`: uint8 frames `(T, H, W, 3)` and boolean region masks `(T, H, W)`.
+        `SynthVideo`: uint8 frames `(T, H, W, 3)` and boolean region masks `(T, H, W)`, one per `REGION_NAMES`.
+
+    Raises:
+        ValueError: an unknown world or action, bad attribute values, or a size the generator cannot draw.
     """
-    if action not in SYNTH_ACTIONS:
-        raise ValueError(f"Unknown SynthPrivacy action {action!r}; expected one of {SYNTH_ACTIONS}.")
+    actions = world_actions(world)
+    if action not in actions:
+        raise ValueError(f"Unknown SynthPrivacy action {action!r} in world {world}; expected one of {actions}.")
     attributes = privacy_dict(privacy)
     check_size(num_frames, image_size)
     if not isinstance(rng, np.random.Generator):
         rng = np.random.default_rng(rng)
+    if int(world) == 2:
+        return render_world2_video(action, attributes, rng, num_frames=int(num_frames), image_size=int(image_size))
+    return _render_world1(action, attributes, rng, int(num_frames), int(image_size))
 
+
+def _render_world1(
+    action: str, attributes: dict[str, int], rng: np.random.Generator, num_frames: int, image_size: int
+) -> SynthVideo:
+    """World 1: the actor over a panned grating texture (the package docstring describes it)."""
     size = image_size
     unit = size / 64.0
     actor_body = _Body(unit * rng.uniform(1.05, 1.2))
@@ -512,8 +455,8 @@ def render_synth_video(
     actor_look = _Look(
         skin=np.clip(skin, 0.0, 1.0),
         hair=_HAIR_COLORS[rng.integers(len(_HAIR_COLORS))],
-        shirt=_clothes_color(rng, (0.45, 0.95)),
-        trousers=_clothes_color(rng, (0.15, 0.5)),
+        shirt=clothes_color(rng, (0.45, 0.95)),
+        trousers=clothes_color(rng, (0.15, 0.5)),
         face=bool(attributes["face"]),
         long_hair=bool(attributes["gender"]),
         bare_torso=bool(attributes["nudity"]),
@@ -527,8 +470,8 @@ def render_synth_video(
     companion_look = _Look(
         skin=actor_look.skin,
         hair=_HAIR_COLORS[rng.integers(len(_HAIR_COLORS))],
-        shirt=_clothes_color(rng, (0.45, 0.95)),
-        trousers=_clothes_color(rng, (0.15, 0.5)),
+        shirt=clothes_color(rng, (0.45, 0.95)),
+        trousers=clothes_color(rng, (0.15, 0.5)),
         face=False,
         long_hair=False,
         bare_torso=False,
@@ -536,12 +479,12 @@ def render_synth_video(
     companion_phase = rng.uniform(0, 2 * np.pi)
     has_companion = bool(attributes["relationship"])
 
-    coords = np.arange(size, dtype=np.float64) + 0.5
-    xx, yy = np.meshgrid(coords, coords)
+    xx, yy = pixel_grid(size)
+    moving = motion.moving_parts()
     frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
     regions = {name: np.zeros((num_frames, size, size), dtype=bool) for name in REGION_NAMES}
     for t in range(num_frames):
-        canvas = _Canvas(background.render(xx, yy, t, size))
+        canvas = Canvas(background.render(xx, yy, t, size))
         if has_companion:
             sway = math.radians(10.0 + 4.0 * math.sin(2 * np.pi * t / num_frames + companion_phase))
             idle = _Pose(
@@ -554,11 +497,12 @@ def render_synth_video(
         owner = canvas.owner
         frames[t] = np.round(canvas.image * 255.0).astype(np.uint8)
         regions["actor"][t] = np.isin(owner, _ACTOR_PARTS)
-        skin_parts = (_HEAD, _ARM, _TORSO) if actor_look.bare_torso else (_HEAD, _ARM)
+        skin_parts = (_HEAD, _ARM, _ARM_RIGHT) + ((_TORSO,) if actor_look.bare_torso else ())
         regions["skin_color"][t] = np.isin(owner, skin_parts)
         regions["face"][t] = (shapes["face"] <= 0.0) & np.isin(owner, (_HEAD, _EYE, _MOUTH))
         behind = np.isin(owner, (_BACKGROUND, _COMPANION, _HAIR_LONG))
         regions["gender"][t] = ((shapes["hair_box"] <= 0.0) & behind) | (owner == _HAIR_CAP)
         regions["nudity"][t] = owner == _TORSO
         regions["relationship"][t] = owner == _COMPANION
+        regions["action"][t] = np.isin(owner, moving)
     return SynthVideo(frames=frames, regions=regions)
