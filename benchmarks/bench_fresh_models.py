@@ -105,7 +105,9 @@ def worker(task: dict) -> dict:
                              "ms_per_step": e.self_cpu_time_total / 1000 / steps} for e in events[:8]],
                 "ms_per_step": total / 1000 / steps}
     # a step's own cost: a training of 1 + `epochs` epochs less one of 1 epoch (the model's construction, the
-    # channel statistics and the clips' channels-last copy fall out)
+    # channel statistics and the clips' channels-last copy fall out), both after a first training of 1 epoch that
+    # pays the one-time costs of the process (kernels and oneDNN primitives made on first use)
+    train(1)
     wall, cpu = time.perf_counter(), time.process_time()
     train(1)
     once_wall, once_cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -325,8 +327,8 @@ def markdown(report: dict) -> str:
                   "A step: making the batch (draw, augmentation, uint8 to float, normalisation), forward, backward and "
                   "AdamW step, with the validation-free epoch's share of the loop; action and video: 16 clips of 16 x "
                   "64 x 64; frame attacker: 64 frames. Measured as a training of 1 + E epochs less one of 1 epoch "
-                  "(the fixed costs of a training fall out; they are in `fixed_s_cpu` of the JSON). Prediction: ms per "
-                  "test clip (CPU).", "",
+                  "(the fixed costs of a training fall out; they are in `fixed_s_cpu` of the JSON), after a first "
+                  "1-epoch training that warms the process up. Prediction: ms per test clip (CPU).", "",
                   "| variant | " + " | ".join(f"{kind} step" for kind in measured) + " | "
                   + " | ".join(f"{kind} predict" for kind in measured) + " |",
                   "|---|" + "---|" * (2 * len(measured))]
@@ -337,8 +339,12 @@ def markdown(report: dict) -> str:
         before, after = steps["median"]["before bf16"], steps["median"]["after bf16"]
         lines += ["", "After against before (bf16, CPU time per step): " + ", ".join(
             f"{kind} {before[kind]['step_ms_cpu'] / after[kind]['step_ms_cpu']:.2f}x" for kind in measured) + "."]
-        lines += ["", "Heaviest operators of a bf16 training of E + 2 epochs, fixed costs included (share of the "
-                      "CPU time; ms per step):", ""]
+        lines += ["", "The one-thread step times move by 10 to 20 % from round to round on this shared machine "
+                      "(every sample is in the JSON); read differences smaller than that as none. The profile below "
+                      "counts a whole training, its fixed costs (the channel statistics, the copies of the clips, the "
+                      "model's construction) spread over its steps, as a short fresh-model training pays them.", "",
+                  "Heaviest operators of a bf16 training of E + 2 epochs, fixed costs included (share of the "
+                  "CPU time; ms per step):", ""]
         for name, kinds in steps["profiles"].items():
             for kind, profile in kinds.items():
                 ops = ", ".join(f"{op['op']} {100 * op['share']:.0f} % ({op['ms_per_step']:.1f})"
@@ -355,7 +361,8 @@ def markdown(report: dict) -> str:
         lines += ["", "## Epochs to converge (full training split, early stopping)", "",
                   "Test score: action top-1 or attacker cMAP (%); epochs run / cap (best epoch); what stopped it; CPU "
                   "seconds of the training and prediction (one thread; the machine was shared, so read the CPU "
-                  "seconds as rough).", "",
+                  "seconds as rough; the fine-tuned attacker's include training its raw-trained base, a video "
+                  "attacker on Raw).", "",
                   "| row | model | seed | recipe | score (%) | epochs / cap (best) | stopped by | CPU s |",
                   "|---|---|---|---|---|---|---|---|"]
         for r in convergence:
