@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -48,7 +49,7 @@ import numpy as np
 import torch
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
-from transformers_vidanon.inference.anonymize import STAGES, anonymize_video
+from transformers_vidanon.inference.anonymize import STAGES, AnonymizeOptions, anonymize_video
 from transformers_vidanon.video import video_info, write_video
 
 logger = logging.getLogger("bench_anonymize")
@@ -137,7 +138,11 @@ def measure_once(anonymize: Callable[..., Any], model: Any, source: Path, output
     """One `anonymize_video` call: wall and CPU seconds, the stage split, and the output checked against the input."""
     timings: dict[str, float] = {}
     cpu_start = time.process_time()
-    report = anonymize(model, None, source, output, batch_size=batch_size, progress=False, timings=timings)
+    if "options" in inspect.signature(anonymize).parameters:  # the settings as one `AnonymizeOptions`
+        options = AnonymizeOptions(batch_size=batch_size, progress=False)
+        report = anonymize(model, None, source, output, options, timings=timings)
+    else:  # a baseline commit from before `AnonymizeOptions`: the settings as keywords
+        report = anonymize(model, None, source, output, batch_size=batch_size, progress=False, timings=timings)
     cpu = time.process_time() - cpu_start
     written, read = video_info(output), video_info(source)
     if (written.num_frames, written.height, written.width) != (read.num_frames, read.height, read.width):
@@ -320,14 +325,16 @@ def _describe(model: dict[str, Any]) -> str:
 
 
 METHOD = (
-    "`anonymize_video(model, None, input, output, batch_size=B, progress=False, timings=...)` on a generated "
+    "`anonymize_video(model, None, input, output, AnonymizeOptions(batch_size=B, progress=False), timings=...)` "
+    "on a generated "
     "H.264 input (moving colour waves, moving discs, light noise; 640 x 360, 25 fps, 10 s unless the row says "
     "fewer frames), VidAnon models with random weights, float32, CPU, torch threads as listed. Stage seconds are "
     "`time.perf_counter` around `anonymize_video`'s own stage functions (decode, resize, model, mask = mask "
     "upsampling and application, encode = H.264 encoding with the final flush), summed over batches; stages "
     "running in another thread are timed in that thread. One warm-up call on a one-clip video, then the "
     "measured rounds; with `--baseline COMMIT` the `anonymize_video` of that commit's `inference/anonymize.py` "
-    "(loaded beside the current one, on the same package, so only that file differs) runs in the same process, "
+    "(loaded beside the current one, on the same package, so only that file differs; the stages live in "
+    "`inference/streaming.py` since it was split) runs in the same process, "
     "alternated with the current one round by round, so that both see the same machine load. The output's frame "
     "count, size and frame rate are checked against the input after every run. The machine is a shared 2-core "
     "CPU (other jobs ran at the same time): absolute timings are noisy, the alternated before/after pairs and "

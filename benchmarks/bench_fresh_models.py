@@ -131,6 +131,7 @@ def compile_worker(task: dict) -> dict:
 
     torch.set_num_threads(1)
     from transformers_vidanon.evaluation import fresh_training as ft
+    from transformers_vidanon.evaluation.fresh_training.clips import augment
     from transformers_vidanon.optimization import parameter_groups
 
     data = torch.load(task["data"], weights_only=False)
@@ -145,7 +146,7 @@ def compile_worker(task: dict) -> dict:
     times = []
     for _ in range(task["steps"]):
         index = torch.randint(0, len(clips), (config.batch_size,), generator=generator)
-        batch = ft._augment(source[index], generator, config.max_shift, flip=False, channels_last=True)
+        batch = augment(source[index], generator, config.max_shift, flip=False, channels_last=True)
         start = time.perf_counter()
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits = step_model(batch.movedim(-1, -3))

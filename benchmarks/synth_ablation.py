@@ -153,6 +153,13 @@ ROWS: dict[str, Row] = {
     "default-ft20": Row("+ utility branch f_T, weight 20", recipe="synthetic", train=("--utility_loss_weight", "20")),
     "default-ft5-own1": Row("+ utility branch f_T, weight 5, + own head on the anonymized video, weight 1",
                             recipe="synthetic", train=("--utility_loss_weight", "5", "--own_output_loss_weight", "1")),
+    "default-io10": Row("+ input and output layers (tubelet projection, CLS tokens, heads) initialised at std 0.1, "
+                        "attention and MLP at 0.02", recipe="synthetic",
+                        train=("--input_output_initializer_range", "0.1")),
+    "default-io05": Row("+ input and output layers initialised at std 0.05, attention and MLP at 0.02",
+                        recipe="synthetic", train=("--input_output_initializer_range", "0.05")),
+    "default-ft5-seed43": Row("the default recipe (f_T weight 5) with training seed 43 instead of 42: how much the "
+                              "anonymizer's own training varies", recipe="synthetic", train=("--seed", "43")),
     "default-noclip": Row("+ no gradient clipping", recipe="synthetic", train=("--max_grad_norm", "0")),
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),

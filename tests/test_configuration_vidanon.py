@@ -53,3 +53,49 @@ def test_invalid_values_name_the_argument(kwargs, argument):
 def test_privacy_names_default_for_other_counts():
     config = VidAnonConfig(num_privacy_labels=7, privacy_label_names=None)
     assert config.privacy_label_names == [f"privacy_{i}" for i in range(7)]
+
+
+def test_one_keep_rate_reading_for_yaml_scalars_lists_and_tuples(tmp_path):
+    import yaml
+
+    from transformers_vidanon.configuration_vidanon import normalize_keep_rate
+
+    # what YAML hands over: `0.5` is a float, `5e-1` a string (YAML 1.1 floats need a dot), a sequence a list
+    read = yaml.safe_load("a: 0.5\nb: 5e-1\nc: [0.9, 0.8, 0.7]\nd: [0.6]\n")
+    assert isinstance(read["b"], str)
+    assert normalize_keep_rate(read["a"]) == 0.5 and normalize_keep_rate(read["b"]) == 0.5
+    assert normalize_keep_rate(read["c"], 3) == [0.9, 0.8, 0.7]
+    assert normalize_keep_rate(read["d"], 3) == 0.6  # one value in a list (`--keep_rate 0.6`): every layer
+    assert normalize_keep_rate((0.9, 0.8), 2) == [0.9, 0.8] and normalize_keep_rate(1) == 1.0
+    assert all(isinstance(rate, float) for rate in normalize_keep_rate(("1", 0.5)))
+
+    # the config, the model's overrides and the protocol's control read it the same way
+    config = VidAnonConfig(keep_rate=read["b"], pruning_layers=[0, 1], num_hidden_layers=2)
+    assert config.keep_rate == 0.5 and config.keep_rates() == [0.5, 0.5]
+    assert VidAnonConfig(keep_rate=(0.9, 0.8, 0.7)).keep_rate == [0.9, 0.8, 0.7]
+    config.save_pretrained(tmp_path)
+    assert VidAnonConfig.from_pretrained(tmp_path).keep_rate == 0.5
+
+
+@pytest.mark.parametrize(
+    "keep_rate, message",
+    [
+        ([0.9, 0.8], r"`keep_rate` has 2 values but there are 3 `pruning_layers`"),
+        ((0.9, 0.8, 0.7, 0.6), r"`keep_rate` has 4 values but there are 3 `pruning_layers`"),
+        ([], r"`keep_rate` must hold at least one value"),
+        ("half", r"`keep_rate` must be a number in \(0, 1\] or a list of them"),
+        (True, r"`keep_rate` must be a number"),
+        ({"a": 1}, r"`keep_rate` must be a number"),
+        ([0.5, "x", 0.5], r"`keep_rate` must be a number"),
+        ("1.5", r"`keep_rate` values must be in \(0, 1\], got '1.5'"),
+        ([0.9, 0.0, 0.5], r"`keep_rate` values must be in \(0, 1\]"),
+        (float("nan"), r"`keep_rate` values must be in \(0, 1\]"),
+    ],
+)
+def test_a_wrong_keep_rate_is_a_clear_error_naming_it(keep_rate, message):
+    from transformers_vidanon.configuration_vidanon import normalize_keep_rate
+
+    with pytest.raises(ValueError, match=message):
+        normalize_keep_rate(keep_rate, 3)
+    with pytest.raises(ValueError, match=message):
+        VidAnonConfig(keep_rate=keep_rate)  # pruning_layers (2, 5, 8)

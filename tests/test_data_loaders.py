@@ -13,6 +13,7 @@ import pytest
 import torch
 from _video_fixtures import (
     HMDB_VIDEOS,
+    UCF_CLASSES,
     UCF_VIDEOS,
     VISPR_IMAGES,
     frame_indices_of,
@@ -636,3 +637,114 @@ def test_decode_size_is_validated_and_unsupported_decord_widths_are_refused_or_a
     with_pyav = VideoFile(path, backend="pyav", size=(45, 60)).get_frames([2, 9]).astype(int)
     assert with_decord.shape == with_pyav.shape == (2, 45, 60, 3)
     assert np.abs(with_decord - with_pyav).mean() < 2.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every named dataset, evaluated from the command line on its layout
+# ---------------------------------------------------------------------------------------------------------------
+
+
+EVALUATED_DATASETS = ("synth", "manifest", "videofolder", "ucf101", "hmdb51", "vp_ucf101", "vp_hmdb51", "pa_hmdb51",
+                      "ucf101_vispr")
+
+
+def _evaluation_case(dataset, trees, tiny_synth, folder):
+    """`(flags, test rows)` of `vidanon evaluate` on a dataset's layout: the flags that describe it (the names of
+    its training config's fields) and its test videos as `(action label, privacy labels)`, or `None` for a dataset
+    without privacy labels (which the protocol refuses)."""
+    (ucf_root, ucf_splits), (hmdb_root, hmdb_splits) = trees["ucf"], trees["hmdb"]
+    ucf_test = [(UCF_CLASSES.index(c), _shipped("vp_ucf101", f"{c}/{s}.mp4")) for c, s, split in UCF_VIDEOS
+                if split == "test"]
+    if dataset == "synth":
+        rows = [json.loads(line) for line in (tiny_synth / "manifest.jsonl").read_text().splitlines()]
+        test = [(row["label"], [row[name] for name in PRIVACY_ATTRIBUTES]) for row in rows if row["split"] == "test"]
+        return ["--dataset", "synth", "--data", str(tiny_synth), "--synth-world", "1"], test
+    if dataset == "manifest":
+        lines = []
+        for i, (cls, stem, split) in enumerate(UCF_VIDEOS):
+            suffix = ".mp4" if cls == "Basketball" else ".avi"
+            privacy = {name: (i + j) % 2 for j, name in enumerate(PRIVACY_ATTRIBUTES)}
+            lines.append({"path": str(ucf_root / cls / f"{stem}{suffix}"), "action": cls, "split": split, **privacy})
+        manifest = folder / "manifest.csv"
+        manifest.write_text(",".join(lines[0]) + "\n" + "".join(",".join(map(str, r.values())) + "\n" for r in lines))
+        test = [(UCF_CLASSES.index(r["action"]), [r[name] for name in PRIVACY_ATTRIBUTES]) for r in lines
+                if r["split"] == "test"]
+        return ["--dataset", "manifest", "--data", str(folder), "--manifest", str(manifest)], test
+    if dataset == "videofolder":
+        for index, (split, cls) in enumerate([("train", "wave"), ("train", "jump"), ("test", "wave"), ("test", "jump")]):
+            level_video(folder / "videos" / split / cls / f"v{index}.mp4", num_frames=8 + index)
+        return ["--dataset", "videofolder", "--data", str(folder / "videos")], None
+    ucf = ["--data", str(ucf_root), "--split-dir", str(ucf_splits)]
+    hmdb = ["--data", str(hmdb_root), "--split-dir", str(hmdb_splits)]
+    hmdb_test = [v for v in HMDB_VIDEOS if v[2] == "2"]  # split 1's test videos
+    cases = {
+        "ucf101": (ucf, None),
+        "hmdb51": (hmdb, None),
+        "vp_ucf101": (ucf, ucf_test),
+        "vp_hmdb51": (hmdb, [(["brush_hair", "cartwheel"].index(c), _shipped("vp_hmdb51", f"{c}/{s}.mp4"))
+                             for c, s, _, _ in hmdb_test]),
+        "pa_hmdb51": ([*hmdb, "--pa-annotations", str(trees["pa"])], [(0, [1, 1, 0, 0, 0]), (1, [0, 0, 1, 1, 1])]),
+        # VISPR's images train the anonymizer only: it is measured on VP-UCF101
+        "ucf101_vispr": ([*ucf, "--vispr-dir", str(trees["vispr"][0]), "--vispr-annotation-dir",
+                          str(trees["vispr"][1])], ucf_test),
+    }
+    flags, test = cases[dataset]
+    return ["--dataset", dataset, *flags], test
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny_checkpoint")
+    VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(
+        image_size=16, patch_size=4, num_frames=4, hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+        intermediate_size=37, pruning_layers=[0], keep_rate=0.5)).save_pretrained(folder)
+    return folder
+
+
+def test_every_named_dataset_has_a_case():
+    from transformers_vidanon.data import DATASETS
+    from transformers_vidanon.data.builders import DATASET_BUILDERS
+
+    assert tuple(DATASET_BUILDERS) == DATASETS == tuple(EVALUATED_DATASETS)
+
+
+@pytest.mark.parametrize("dataset", EVALUATED_DATASETS)
+def test_every_named_dataset_is_evaluated_from_the_command_line(dataset, trees, tiny_synth, tiny_checkpoint,
+                                                                tmp_path, caplog):
+    from transformers_vidanon.cli import main
+
+    flags, test = _evaluation_case(dataset, trees, tiny_synth, tmp_path)
+    output = tmp_path / "eval"
+    status = main(["evaluate", "--method", str(tiny_checkpoint), *flags, "--output", str(output), "--seeds", "0",
+                   "--attackers", "frame", "--num-frames", "4", "--frame-stride", "1", "--image-size", "16",
+                   "--epochs-scale", "0.025", "--no-progress"])
+    if test is None:  # no privacy labels: one line naming the dataset and the labelled ones, nothing decoded
+        assert status == 2 and not output.exists()
+        assert f"dataset {dataset!r}: " in caplog.text and "have no privacy labels" in caplog.text
+        assert "vp_ucf101, vp_hmdb51, pa_hmdb51" in caplog.text
+        return
+    assert status == 0, caplog.text[-3000:]
+    saved = json.loads((output / "results.json").read_text())
+    assert saved["split"] == "test"
+    assert [method["name"] for method in saved["methods"]] == ["Raw", f"VidAnon ({tiny_checkpoint})"]
+    # the chance levels are the test videos' of the layout: its classes and its privacy labels
+    labels = [label for label, _ in test]
+    assert saved["chance"]["action_top1"] == pytest.approx(max(map(labels.count, labels)) / len(labels))
+    prevalence = np.asarray([privacy for _, privacy in test], dtype=np.float64).mean(axis=0)
+    assert saved["chance"]["per_attribute"] == pytest.approx(
+        {name: p for name, p in zip(PRIVACY_ATTRIBUTES, prevalence) if p > 0})
+    for method in saved["methods"]:  # one seed: a share of the test videos
+        (top1,) = method["action_top1"]
+        assert round(top1 * len(labels), 6) in range(len(labels) + 1)
+
+
+def test_evaluate_refuses_a_synth_folder_of_another_world_than_synth_world(tiny_synth, tmp_path, caplog):
+    from transformers_vidanon.cli import main
+
+    output = tmp_path / "eval"
+    assert main(["evaluate", "--method", "down4", "--dataset", "synth", "--data", str(tiny_synth), "--synth-world", "2",
+                 "--output", str(output), "--seeds", "0", "--no-progress"]) == 2
+    assert "holds SynthPrivacy world 1, not the `world` 2" in caplog.text and not output.exists()

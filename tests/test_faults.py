@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from _trainer_fixtures import ListDataset, examples, tiny_model, training_args
 from _video_fixtures import level_video
 
-from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
 from transformers_vidanon.data import SplitOverlapError, load_manifest, load_videofolder
 from transformers_vidanon.data.builders import build_training_data
 from transformers_vidanon.data.labels import PRIVACY_ATTRIBUTES, LabelFileError
 from transformers_vidanon.training.arguments import (
-    AdversarialTrainingArguments,
     DataArguments,
     load_yaml_config,
     parse_arguments,
@@ -131,36 +130,6 @@ def test_a_byte_identical_copy_in_another_split_is_refused(tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class ListDataset(torch.utils.data.Dataset):
-    def __init__(self, items):
-        self.items = items
-
-    def __len__(self):
-        return len(self.items)
-
-    def __getitem__(self, index):
-        return self.items[index]
-
-
-def _tiny_model() -> VidAnonForPrivacyPreservingActionRecognition:
-    torch.manual_seed(0)
-    return VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(
-        image_size=16, patch_size=4, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=2))
-
-
-def _examples(count: int = 8) -> list[dict]:
-    generator = torch.Generator().manual_seed(0)
-    return [{"pixel_values": torch.rand(4, 3, 16, 16, generator=generator), "labels": i % 2,
-             "privacy_labels": torch.tensor([1.0, 0, 1, 0, float(i % 2)]), "video_id": f"v{i}"} for i in range(count)]
-
-
-def _args(output_dir: Path, **overrides) -> AdversarialTrainingArguments:
-    values = dict(output_dir=str(output_dir), num_train_epochs=1, per_device_train_batch_size=8, cpu=True,
-                  disable_tqdm=True, logging_steps=1, save_final_model=False, learning_rate=1e-3, eval_every_epochs=0)
-    return AdversarialTrainingArguments(**{**values, **overrides})
-
-
 def _corrupt(items: list[dict], fault: str) -> None:
     if fault == "uint8":
         for item in items:
@@ -187,11 +156,12 @@ def _corrupt(items: list[dict], fault: str) -> None:
     ],
 )
 def test_a_garbage_batch_is_refused_naming_the_tensor_and_nothing_is_trained(tmp_path, fault, message):
-    items = _examples()
+    items = examples()
     _corrupt(items, fault)
-    model = _tiny_model()
+    model = tiny_model()
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    trainer = AdversarialTrainer(model, _args(tmp_path / "run", checkpointing_steps=1), ListDataset(items))
+    args = training_args(tmp_path / "run", per_device_train_batch_size=8, checkpointing_steps=1)  # one batch
+    trainer = AdversarialTrainer(model, args, ListDataset(items))
     with pytest.raises(ValueError, match=message):
         trainer.train()
     assert all(torch.equal(p, before[name]) for name, p in model.named_parameters())
@@ -204,8 +174,8 @@ def test_a_garbage_batch_is_refused_naming_the_tensor_and_nothing_is_trained(tmp
 
 
 def _train(output_dir: Path, **overrides):
-    args = _args(output_dir, per_device_train_batch_size=2, checkpointing_steps=1, **overrides)
-    trainer = AdversarialTrainer(_tiny_model(), args, ListDataset(_examples()))
+    args = training_args(output_dir, checkpointing_steps=1, **overrides)
+    trainer = AdversarialTrainer(tiny_model(), args, ListDataset(examples()))
     return trainer, trainer.train()
 
 
@@ -219,10 +189,10 @@ def test_resuming_with_changed_arguments_is_refused_with_the_differences(tmp_pat
         in message
     assert "weight_decay" in message and "max_steps" in message and "step_00000002" in message
     # a change that no flag allows
-    args = _args(out, per_device_train_batch_size=4, checkpointing_steps=1, max_steps=4,
+    args = training_args(out, per_device_train_batch_size=4, checkpointing_steps=1, max_steps=4,
                  resume_from_checkpoint="latest", allow_changed_arguments=["max_steps"])
     with pytest.raises(ValueError, match=r"per_device_train_batch_size: 2 in the checkpoint, 4 now \(cannot change"):
-        AdversarialTrainer(_tiny_model(), args, ListDataset(_examples())).train()
+        AdversarialTrainer(tiny_model(), args, ListDataset(examples())).train()
     assert [p.name for p in list_checkpoints(out)] == ["step_00000001", "step_00000002"]  # nothing written or lost
 
 
@@ -390,7 +360,7 @@ def saved_model(tmp_path_factory) -> Path:
     from transformers_vidanon.processing_vidanon import VidAnonImageProcessor
 
     folder = tmp_path_factory.mktemp("model") / "model"
-    model = _tiny_model()
+    model = tiny_model()
     model.save_pretrained(folder)
     VidAnonImageProcessor.from_model_config(model.config).save_pretrained(folder)
     return folder
@@ -482,7 +452,7 @@ def test_a_batch_of_no_clips_is_a_clear_error():
     from transformers_vidanon.inference.anonymize import predict_keep_mask
 
     with pytest.raises(ValueError, match=r"`pixel_values` must hold at least one clip.*\(0, 4, 3, 16, 16\)"):
-        predict_keep_mask(_tiny_model(), torch.rand(0, 4, 3, 16, 16))
+        predict_keep_mask(tiny_model(), torch.rand(0, 4, 3, 16, 16))
 
 
 # ---------------------------------------------------------------------------------------------------------------

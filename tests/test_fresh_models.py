@@ -267,7 +267,7 @@ def test_frame_temporal_video_attacker_sees_motion():
 
 
 def test_early_stopping_keeps_the_best_epoch_and_stops_on_a_plateau():
-    from transformers_vidanon.evaluation.fresh_training import _validation_split
+    from transformers_vidanon.evaluation.fresh_training.loop import validation_split
 
     clips, _ = _bright_dark(40, seed=0)
     labels = torch.randperm(40, generator=torch.Generator().manual_seed(0)) % 2  # nothing to learn: a plateau
@@ -283,7 +283,7 @@ def test_early_stopping_keeps_the_best_epoch_and_stops_on_a_plateau():
     assert min(log.validation_loss[-2:]) >= min(log.validation_loss[:-2]) * (1 - config.min_delta_loss)
     assert log.num_validation == 6 and log.num_train == 34
     # the weights kept are the best epoch's: they score its validation figure on the held-out videos
-    _, held_out = _validation_split(40, config, seed=0)
+    _, held_out = validation_split(40, config, seed=0)
     top1 = (predict_action(model, clips[held_out]).argmax(dim=1) == labels[held_out]).float().mean().item()
     assert top1 == pytest.approx(log.validation[log.best_epoch - 1])
     assert log.seconds > 0 and log.cpu_seconds > 0
@@ -347,17 +347,17 @@ def _pad_crop_reference(x: torch.Tensor, generator: torch.Generator, max_shift: 
 
 @pytest.mark.parametrize("flip", [False, True])
 def test_one_gather_augmentation_is_flip_pad_and_crop_in_any_layout(flip):
-    from transformers_vidanon.evaluation.fresh_training import _augment
+    from transformers_vidanon.evaluation.fresh_training.clips import augment
 
     clips = torch.randint(0, 256, (6, 4, 3, 10, 12), dtype=torch.uint8)
     expected = _pad_crop_reference(clips.float(), torch.Generator().manual_seed(5), 3, flip)
-    out = _augment(clips, torch.Generator().manual_seed(5), 3, flip=flip)
+    out = augment(clips, torch.Generator().manual_seed(5), 3, flip=flip)
     assert out.dtype == torch.uint8 and torch.equal(out.float(), expected)  # the same draws, the same pixels
-    last = _augment(clips.movedim(-3, -1).contiguous(), torch.Generator().manual_seed(5), 3, flip=flip,
+    last = augment(clips.movedim(-3, -1).contiguous(), torch.Generator().manual_seed(5), 3, flip=flip,
                     channels_last=True)
     assert torch.equal(last.movedim(-1, -3).float(), expected)
     # no shift and no flip: the input itself
-    assert _augment(clips, torch.Generator().manual_seed(5), 0, flip=False) is clips
+    assert augment(clips, torch.Generator().manual_seed(5), 0, flip=False) is clips
 
 
 def test_channels_last_models_give_the_default_layouts_logits():

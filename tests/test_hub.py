@@ -204,6 +204,8 @@ def test_from_pretrained_with_remote_code_where_the_package_is_missing(hub, save
         np.savez("{pipelines_out}", frames=result["frames"], keep_mask=result["keep_mask"])
         with open("{labels_out}", "w") as handle:
             json.dump(labels, handle)
+        # pushing a copy back: transformers' own push_to_hub, with the same files
+        model.push_to_hub("user/remote-copy")
         assert "transformers_vidanon" not in sys.modules
         """,
         hub.environment(saved["root"] / "hf_home_remote"),
@@ -220,6 +222,14 @@ def test_from_pretrained_with_remote_code_where_the_package_is_missing(hub, save
     assert [p["score"] for p in labels] == pytest.approx([p["score"] for p in saved["classified"]], abs=1e-6)
     # the video processor serves the pipeline: no "image_processor ... is deprecated" warning
     assert "deprecated" not in result.stderr, result.stderr[-2000:]
+    # without the package the push is transformers' own: the same self-contained files, transformers' card
+    copied, original = hub.files("user/remote-copy"), hub.files(REPO_ID)
+    for name in ("model.safetensors", "modeling_vidanon.py", "pruning.py", "pipelines.py", "processing_vidanon.py",
+                 "video_processing_vidanon.py", "preprocessor_config.json", "video_preprocessor_config.json"):
+        assert copied[name] == original[name], name
+    assert json.loads(copied["config.json"])["auto_map"] == json.loads(original["config.json"])["auto_map"]
+    assert "transformers" in copied["README.md"].decode() and "no guarantee of anonymity" not in copied["README.md"].decode()
+    assert hub.unhandled == []
 
 
 def test_plain_push_to_hub_round_trip(fake_hub, saved, tmp_path):
@@ -250,6 +260,69 @@ def test_plain_push_to_hub_round_trip(fake_hub, saved, tmp_path):
     assert "Not evaluated" in card and "model-index" not in card
     assert_same_outputs(saved, out)
     assert fake_hub.unhandled == []
+
+
+def test_every_push_follows_one_card_policy(fake_hub, saved, tmp_path):
+    """The card travels with the weights: each push replaces the card on the Hub (the model's `push_to_hub`, a saved
+    folder through `save_pretrained(push_to_hub=True)` and the trainer's `upload_model_folder`), unless
+    `keep_hub_card=True`, which keeps it and still uploads everything else."""
+    log = tmp_path / "cards.json"
+    run_python(
+        f"""
+        import json, shutil
+        from pathlib import Path
+        import torch
+        from huggingface_hub import hf_hub_download
+        from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
+        from transformers_vidanon.reporting.hub import push_model_to_hub, upload_model_folder
+
+        def card():
+            return Path(hf_hub_download("user/policy", "README.md", force_download=True)).read_text()
+
+        model = VidAnonForPrivacyPreservingActionRecognition.from_pretrained("{saved['folder']}")
+        cards = {{}}
+        push_model_to_hub(model, "user/policy", results=json.load(open("{saved['root'] / 'results.json'}")))
+        cards["results"] = card()
+        with torch.no_grad():
+            model.classifier.bias.add_(1.0)  # other weights, pushed keeping the Hub's card
+        model.push_to_hub("user/policy", keep_hub_card=True)
+        cards["kept"] = card()
+        model.push_to_hub("user/policy")
+        cards["replaced"] = card()
+        folder = Path("folder")
+        shutil.copytree("{saved['folder']}", folder)
+        (folder / "README.md").write_text("a hand-written card")
+        model.save_pretrained(folder, push_to_hub=True, repo_id="user/policy")
+        cards["saved_folder"] = card()
+        (folder / "README.md").write_text("the trainer's card")
+        upload_model_folder(folder, "user/policy", keep_hub_card=True)
+        cards["folder_kept"] = card()
+        push_model_to_hub(model, "bare-name")  # a name without owner is the token's user's, and the card says so
+        cards["bare"] = Path(hf_hub_download("user/bare-name", "README.md")).read_text()
+        json.dump(cards, open("{log}", "w"))
+        """,
+        fake_hub.environment(tmp_path / "hf_home"),
+        cwd=tmp_path,
+    )
+    cards = json.loads(log.read_text())
+    assert "model-index" in cards["results"] and "Not evaluated" not in cards["results"]
+    assert cards["kept"] == cards["results"]
+    assert "Not evaluated" in cards["replaced"] and "model-index" not in cards["replaced"]
+    assert cards["saved_folder"] == "a hand-written card"  # the folder's own card, kept locally, replaced the Hub's
+    assert cards["folder_kept"] == "a hand-written card"
+    assert 'load_anonymizer("user/bare-name")' in cards["bare"]
+    repo = fake_hub.repo("user/policy")
+    assert len(repo.commits) == 1 + 5  # the creation, then one commit per push
+    weights = [snapshot["model.safetensors"] for snapshot in (repo.snapshots[c] for c in repo.commits[1:3])]
+    assert weights[0] != weights[1]  # the push that kept the card still uploaded the new weights
+    assert fake_hub.unhandled == []
+
+
+def test_a_folder_without_config_is_refused_by_name(tmp_path):
+    from transformers_vidanon.reporting.hub import upload_model_folder
+
+    with pytest.raises(FileNotFoundError, match="'.*empty' is not a saved model folder: it has no config.json"):
+        upload_model_folder(tmp_path / "empty", "user/none")
 
 
 def test_fake_hub_answers_unknown_routes_with_404_and_records_them(fake_hub):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
@@ -26,7 +25,6 @@ from transformers_vidanon import (
     VidAnonConfig,
     VidAnonForPrivacyPreservingActionRecognition,
     VidAnonModel,
-    grl_coefficient_schedule,
 )
 from transformers_vidanon.pruning import cls_attention
 
@@ -477,12 +475,6 @@ def test_dropout_and_drop_path_only_in_training():
     assert not torch.allclose(model(pixel_values).logits, model(pixel_values).logits)
 
 
-def test_grl_schedule():
-    assert grl_coefficient_schedule(0.0) == 0.0
-    assert math.isclose(grl_coefficient_schedule(1.0), 2 / (1 + math.exp(-10)) - 1)
-    assert 0.98 < grl_coefficient_schedule(0.5) < 0.99
-
-
 def test_set_pruning_changes_inference_and_validates():
     tester = VidAnonModelTester(pruning_layers=[1])
     model = tester.model()
@@ -663,3 +655,88 @@ def test_input_normalisation_is_the_same_with_and_without_pixel_gradients():
     mean, std = embeddings.image_mean, embeddings.image_std
     expected = embeddings.patch_embeddings((pixel_values - mean) / std)
     torch.testing.assert_close(fast[:, 2:] - embeddings.position_embeddings, expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides, pruning",
+    [
+        ({"num_hidden_layers": 4, "pruning_layers": [1], "keep_rate": 0.5}, {}),
+        ({"num_hidden_layers": 4, "pruning_layers": [0, 2], "keep_rate": [0.7, 0.5], "fuse_pruned_tokens": False}, {}),
+        ({"num_hidden_layers": 4, "pruning_layers": [0, 2], "keep_rate": 0.9}, {"keep_rate": 0.3}),
+        ({"num_hidden_layers": 4, "pruning_layers": [1], "keep_rate": 0.5},
+         {"keep_rate": 0.25, "lambda_priv": 2.0, "temporal_consistency": "tube"}),
+        ({"num_hidden_layers": 3, "pruning_layers": [], "keep_rate": 1.0}, {}),
+    ],
+)
+def test_keep_mask_is_the_forward_mask_from_the_layers_up_to_the_last_pruning_layer(overrides, pruning):
+    tester = VidAnonModelTester(batch_size=3, **overrides)
+    model = tester.model(seed=1)
+    pixel_values = tester.prepare_inputs(model.config, seed=2)
+    ran: list[int] = []
+    hooks = [layer.register_forward_hook(lambda module, args, output: ran.append(module.layer_index))
+             for layer in model.vidanon.encoder.layer]
+    try:
+        with model.pruning_overridden(**pruning):
+            with torch.no_grad():
+                expected = model(pixel_values).keep_mask
+            ran.clear()  # the full forward ran every layer
+            mask = model.keep_mask(pixel_values)
+            deciding = list(ran)
+            assert model.vidanon.keep_mask(pixel_values).equal(mask)
+            assert model.anonymize(pixel_values).keep_mask.equal(mask)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert mask.dtype == expected.dtype and mask.shape == expected.shape == (3, 2, 4, 4)
+    assert mask.equal(expected)
+    last = max(model.config.pruning_layers, default=-1)
+    assert deciding == list(range(last + 1))  # the layers after the last pruning layer never ran
+    assert model.config.num_hidden_layers - 1 not in deciding
+    if model.config.pruning_layers:
+        assert bool((mask.flatten(1).sum(1) < 32).all())  # it prunes: the comparison is not between all-ones masks
+    else:
+        assert bool((mask == 1).all())
+    assert mask.flatten(1).sum(1).unique().numel() == 1  # the same number kept in every clip
+
+
+def test_keep_mask_follows_the_model_mode_and_gives_no_gradient():
+    tester = VidAnonModelTester(hidden_dropout_prob=0.5)
+    model = tester.model(seed=3)
+    pixel_values = tester.prepare_inputs(model.config).requires_grad_()
+    mask = model.keep_mask(pixel_values)
+    assert not mask.requires_grad and not model.training
+    model.train()
+    torch.manual_seed(0)
+    trained = model.keep_mask(pixel_values)
+    torch.manual_seed(0)
+    assert model.train()(pixel_values).keep_mask.detach().equal(trained)  # the same dropout draws: the same mask
+
+
+def test_input_output_initializer_range_starts_only_the_two_ends_larger(tmp_path):
+    """The tubelet projection, the CLS tokens and their positions and the heads take `input_output_initializer_range`;
+    attention and MLP weights keep `initializer_range`; loading a checkpoint does not initialise them again."""
+    tester = VidAnonModelTester(hidden_size=64, intermediate_size=128, localization_loss_weight=1.0)
+    model = tester.model(input_output_initializer_range=0.1)
+    baseline = tester.model()
+
+    def std(tensor: torch.Tensor) -> float:
+        return float(tensor.detach().float().std())
+
+    embeddings = model.vidanon.embeddings
+    for name, tensor in [("projection", embeddings.patch_embeddings.projection.weight),
+                         ("cls_tokens", embeddings.cls_tokens), ("classifier", model.classifier.weight),
+                         ("privacy_classifier", model.privacy_classifier.weight),
+                         ("localization_action_classifier", model.localization_action_classifier.weight)]:
+        assert 0.07 < std(tensor) < 0.12, name  # truncated at 2 std: about 0.088
+    query = model.vidanon.encoder.layer[0].attention.attention.query.weight
+    assert 0.012 < std(query) < 0.025
+    assert 0.012 < std(model.vidanon.encoder.layer[1].intermediate.dense.weight) < 0.025
+    assert std(baseline.classifier.weight) < 0.025 and std(baseline.vidanon.embeddings.cls_tokens) < 0.025
+
+    model.save_pretrained(tmp_path)
+    loaded = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(tmp_path)
+    assert loaded.config.input_output_initializer_range == 0.1
+    for (name, saved), (_, read) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(saved, read), name
+    with pytest.raises(ValueError, match="input_output_initializer_range"):
+        tester.get_config(input_output_initializer_range=0.0)

@@ -24,9 +24,13 @@ def test_protocol_privacy_regions_are_the_union_of_the_attribute_regions(tiny_sy
     with np.load(files[test.video_ids[0]]) as archive:
         union = np.logical_or.reduce([archive[name] for name in PRIVACY_ATTRIBUTES])
         actor = archive["actor"]
+        action = archive["action"]
     frames = test.frame_indices[0]
     assert torch.equal(data.test_privacy_regions[0], torch.from_numpy(union)[frames])
     assert torch.equal(data.test_regions[0], torch.from_numpy(actor)[frames])
+    # the action region follows the same windows: the share of action pixels a mask keeps is read from it
+    assert torch.equal(data.test_action_regions[0], torch.from_numpy(action)[frames])
+    assert data.test_action_regions.shape == data.test_regions.shape and data.test_action_regions.any()
     assert data.test_privacy_regions.shape == data.test_regions.shape
     assert data.regions("privacy")[1] is data.test_privacy_regions
     with pytest.raises(ValueError, match="region kind"):

@@ -255,3 +255,65 @@ def test_results_file_carries_its_provenance(tmp_path):
     assert git_commit(tmp_path) == (NOT_A_GIT_CHECKOUT, None)
     assert collect_provenance(config={"seeds": (0, 1)})["config"] == {"seeds": [0, 1]}
     assert "Provenance:" in markdown_table(load_results_json(path))
+
+
+def _strict_json(text: str):
+    """JSON as a strict reader takes it: NaN and Infinity are errors."""
+
+    def refuse(constant: str):
+        raise AssertionError(f"the file holds {constant}, which is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_results_file_with_a_sweep_round_trips_and_writes_nan_as_null(tmp_path):
+    results = _results()
+    results.sweep = [
+        MethodResult("window keep=0.75 λ=0", action_top1=[0.7], frame_cmap=[float("nan")], flicker_rate=[0.1],
+                     extra={"keep_rate": 0.75, "lambda_priv": 0.0, "seconds": np.float64(1.5), "inf": float("inf")}),
+        MethodResult("random keep=0.75", action_top1=[0.5], frame_cmap=[0.6],
+                     extra={"keep_rate": 0.75, "random_control": True}),
+    ]
+    results.chance.per_attribute = {"face": float("nan"), "gender": 0.5}
+    path = write_results_json(results, tmp_path / "results.json")
+    data = _strict_json(path.read_text())
+    assert [point["name"] for point in data["sweep"]] == ["window keep=0.75 λ=0", "random keep=0.75"]
+    first = data["sweep"][0]
+    assert first["frame_cmap"] == [None] and first["summary"]["frame_cmap"]["mean"] is None
+    assert first["extra"] == {"keep_rate": 0.75, "lambda_priv": 0.0, "seconds": 1.5, "inf": None}
+    assert data["chance"]["per_attribute"] == {"face": None, "gender": 0.5}
+
+    loaded = load_results_json(path)
+    assert loaded.methods == results.methods and loaded.sweep[1] == results.sweep[1]
+    point = loaded.sweep[0]
+    assert np.isnan(point.frame_cmap[0]) and np.isnan(point.mean("frame_cmap"))  # null is read back as NaN
+    assert point.action_top1 == [0.7] and point.flicker_rate == [0.1] and point.extra["seconds"] == 1.5
+    assert np.isnan(loaded.chance.per_attribute["face"]) and loaded.chance.per_attribute["gender"] == 0.5
+    # written again, the file says the same: one writer, nothing lost or added on the way
+    assert _strict_json(write_results_json(loaded, tmp_path / "again.json").read_text()) == data
+    # a results file of an evaluation has an empty sweep, and files written before the sweep was a field still load
+    del data["sweep"]
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    assert load_results_json(tmp_path / "old.json").sweep == []
+    with pytest.raises(ValueError, match="Sweep point names must be unique"):
+        BenchmarkResults([], ChanceLevels(0.1, 0.5), sweep=[MethodResult("A"), MethodResult("A")])
+
+
+def test_one_json_sanitiser_for_every_file():
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    import torch
+
+    from transformers_vidanon.fileutils import jsonable
+
+    @dataclass
+    class Settings:
+        keep_rate: tuple[float, ...] = (0.5, 0.75)
+        folder: Path = Path("/data")
+
+    value = {"settings": Settings(), 3: {"b", "a"}, "nan": float("nan"), "array": np.array([1.0, np.inf]),
+             "scalar": np.int64(7), "flag": np.bool_(True), "tensor": torch.tensor([0.25])}
+    assert jsonable(value) == {"settings": {"keep_rate": [0.5, 0.75], "folder": "/data"}, "3": ["a", "b"],
+                               "nan": None, "array": [1.0, None], "scalar": 7, "flag": True, "tensor": [0.25]}
+    assert json.dumps(jsonable(value), allow_nan=False)

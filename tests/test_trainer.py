@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from _trainer_fixtures import ListDataset, examples, tiny_model, training_args
 from safetensors.torch import load_file
 from transformers import AutoImageProcessor, AutoModelForVideoClassification
 
 from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
 from transformers_vidanon.optimization import parameter_groups, warmup_cosine
-from transformers_vidanon.training.arguments import AdversarialTrainingArguments, parse_arguments
+from transformers_vidanon.training.arguments import parse_arguments
 from transformers_vidanon.training.budget import anonymizer_budget_term, negative_entropy
 from transformers_vidanon.training.trainer import (
     NO_DECAY_NAMES,
@@ -167,43 +168,11 @@ def test_two_process_accelerate_launch_trains_and_saves(synth_dir, tmp_path):
     assert model.config.num_labels == 6
 
 
-class ListDataset(torch.utils.data.Dataset):
-    def __init__(self, items):
-        self.items = items
-
-    def __len__(self):
-        return len(self.items)
-
-    def __getitem__(self, index):
-        return self.items[index]
-
-
-def _tiny_model() -> VidAnonForPrivacyPreservingActionRecognition:
-    torch.manual_seed(0)
-    return VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(
-        image_size=16, patch_size=4, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=2))
-
-
-def _examples(count: int, nan_at: set[int]):
-    generator = torch.Generator().manual_seed(0)
-    items = []
-    for i in range(count):
-        pixels = torch.rand(4, 3, 16, 16, generator=generator)
-        if i in nan_at:
-            pixels[0, 0, 0, 0] = float("nan")
-        items.append({"pixel_values": pixels, "labels": i % 2, "privacy_labels": torch.tensor([1.0, 0, 1, 0, 1]),
-                      "video_id": f"v{i}"})
-    return items
-
-
 def test_a_non_finite_loss_is_skipped_counted_and_bounded(tmp_path):
-    args = AdversarialTrainingArguments(output_dir=str(tmp_path / "nan"), num_train_epochs=1, per_device_train_batch_size=2,
-                                        cpu=True, disable_tqdm=True, logging_steps=1, save_final_model=False,
-                                        learning_rate=1e-3)
-    model = _tiny_model()
+    args = training_args(tmp_path / "nan")
+    model = tiny_model()
     before = model.classifier.weight.detach().clone()
-    items = _examples(8, nan_at=set())
+    items = examples(8)
     trainer = AdversarialTrainer(model, args, ListDataset(items))
     # the first batch is checked in full (a NaN there is an error, see test_faults.py): poison a later one
     later = sorted(set(range(8)) - _first_batch(trainer))
@@ -214,8 +183,8 @@ def test_a_non_finite_loss_is_skipped_counted_and_bounded(tmp_path):
 
     args.max_consecutive_nonfinite = 2
     args.output_dir = str(tmp_path / "all_nan")
-    items = _examples(8, nan_at=set())
-    trainer = AdversarialTrainer(_tiny_model(), args, ListDataset(items))
+    items = examples(8)
+    trainer = AdversarialTrainer(tiny_model(), args, ListDataset(items))
     for index in set(range(8)) - _first_batch(trainer):
         items[index]["pixel_values"][0, 0, 0, 0] = float("nan")
     with pytest.raises(NonFiniteLossError, match="2 consecutive non-finite"):
@@ -251,7 +220,7 @@ def test_schedule_and_parameter_groups():
     assert warmup_cosine(9, 10, 100) == pytest.approx(1.0)
     assert warmup_cosine(55, 10, 100) == pytest.approx(0.5)
     assert warmup_cosine(100, 10, 100) == pytest.approx(0.0)
-    model = _tiny_model()
+    model = tiny_model()
     decay, no_decay = parameter_groups(model, 0.05, NO_DECAY_NAMES)
     names = {id(p): n for n, p in model.named_parameters()}
     no_decay_names = {names[id(p)] for p in no_decay["params"]}
@@ -296,10 +265,9 @@ def test_streaming_training_set_runs_for_max_steps(synth_dir, tmp_path):
 
 
 def test_grl_coefficient_warmup_scale_and_schedules(tmp_path):
-    args = AdversarialTrainingArguments(output_dir=str(tmp_path), num_train_epochs=4, per_device_train_batch_size=2,
-                                        cpu=True, disable_tqdm=True, save_final_model=False, grl_schedule="epoch",
-                                        grl_warmup_epochs=1, grl_max_coefficient=0.5)
-    trainer = AdversarialTrainer(_tiny_model(), args, ListDataset(_examples(8, nan_at=set())))
+    args = training_args(tmp_path, num_train_epochs=4, grl_schedule="epoch", grl_warmup_epochs=1,
+                         grl_max_coefficient=0.5)
+    trainer = AdversarialTrainer(tiny_model(), args, ListDataset(examples(8)))
     assert trainer.steps_per_epoch == 4 and trainer.total_steps == 16
     trainer.state.global_step, trainer.state.epoch = 3, 0
     assert trainer.grl_coefficient() == 0.0  # still in the warm-up epoch

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from _trainer_fixtures import ListDataset, examples, tiny_model, training_args
 
-from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActionRecognition
+from transformers_vidanon import VidAnonConfig
 from transformers_vidanon.training.arguments import (
-    AdversarialTrainingArguments,
     build_arguments,
     parse_arguments,
     supported_trackers,
@@ -30,41 +30,11 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "training" / "configs" / "synthetic.yaml"
 
 
-class ListDataset(torch.utils.data.Dataset):
-    def __init__(self, items: list[dict]) -> None:
-        self.items = items
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> dict:
-        return self.items[index]
-
-
-def tiny_model() -> VidAnonForPrivacyPreservingActionRecognition:
-    torch.manual_seed(0)
-    return VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(
-        image_size=16, patch_size=4, num_frames=4, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=2))
-
-
-def examples(count: int = 6) -> list[dict]:
-    generator = torch.Generator().manual_seed(0)
-    return [{"pixel_values": torch.rand(4, 3, 16, 16, generator=generator), "labels": i % 2,
-             "privacy_labels": torch.tensor([1.0, 0, 1, 0, float(i % 2)]), "video_id": f"v{i}"} for i in range(count)]
-
-
-def training_args(output_dir: Path, **overrides) -> AdversarialTrainingArguments:
-    values = dict(output_dir=str(output_dir), num_train_epochs=1, per_device_train_batch_size=2, cpu=True,
-                  disable_tqdm=True, logging_steps=1, save_final_model=False, learning_rate=1e-3, eval_every_epochs=0)
-    return AdversarialTrainingArguments(**{**values, **overrides})
-
-
 @pytest.mark.parametrize("max_steps, epochs, steps, epochs_run", [(5, 1, 5, 2), (2, 3, 2, 1), (None, 2, 6, 2)])
 def test_max_steps_overrides_the_epochs(tmp_path, max_steps, epochs, steps, epochs_run):
     # 6 examples, batch 2: 3 optimiser steps per epoch
     args = training_args(tmp_path / "run", max_steps=max_steps, num_train_epochs=epochs)
-    trainer = AdversarialTrainer(tiny_model(), args, ListDataset(examples()))
+    trainer = AdversarialTrainer(tiny_model(), args, ListDataset(examples(6)))
     assert trainer.total_steps == steps and trainer.num_epochs == epochs_run
     result = trainer.train()
     assert result.global_step == steps
@@ -131,7 +101,7 @@ def test_push_to_hub_pushes_the_final_model_with_its_card(fake_hub, tmp_path):
         import sys
         sys.path.insert(0, {str(REPO / "tests")!r})
         import torch
-        from test_training_flags import ListDataset, examples, tiny_model, training_args
+        from _trainer_fixtures import ListDataset, examples, tiny_model, training_args
         from transformers_vidanon.training.trainer import AdversarialTrainer
         from pathlib import Path
         args = training_args(Path({str(out)!r}), max_steps=2, save_final_model=True, push_to_hub=True,

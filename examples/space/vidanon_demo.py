@@ -154,15 +154,20 @@ class DemoResult:
 # ----------------------------------------------------------------------------------------------------------------------
 # The computation
 # ----------------------------------------------------------------------------------------------------------------------
-def check_video(tools: DemoTools, path: str, limits: DemoLimits) -> VideoProbe:
-    """The probe of `path`, or [`InputRefused`] saying why the demo does not take it."""
-    name = Path(path).name
+def _refusing_unreadable(read: Callable[[str], Any], path: str, what: str) -> Any:
+    """`read(path)`, with a file it cannot read (`ValueError`, `OSError`) refused as [`InputRefused`]."""
     try:
-        probe = tools.probe(path)
+        return read(path)
     except InputRefused:
         raise
     except (ValueError, OSError) as error:
-        raise InputRefused(f"{name} cannot be read as a video: {error}") from None
+        raise InputRefused(f"{Path(path).name} {what}: {error}") from None
+
+
+def check_video(tools: DemoTools, path: str, limits: DemoLimits) -> VideoProbe:
+    """The probe of `path`, or [`InputRefused`] saying why the demo does not take it."""
+    name = Path(path).name
+    probe = _refusing_unreadable(tools.probe, path, "cannot be read as a video")
     if probe.num_frames < 1:
         raise InputRefused(f"{name} has no video frames.")
     pixels = probe.height * probe.width
@@ -207,12 +212,7 @@ def anonymize_for_demo(
         InputRefused: the file is not a video the demo takes.
     """
     probe = check_video(tools, path, limits)
-    try:
-        video = tools.read(path)
-    except InputRefused:
-        raise
-    except (ValueError, OSError) as error:
-        raise InputRefused(f"{Path(path).name} cannot be decoded: {error}") from None
+    video = _refusing_unreadable(tools.read, path, "cannot be decoded")
     config = anonymizer.model.config
     clip_length, tubelet = int(config.num_frames), int(config.tubelet_size)
     with_maps = hasattr(anonymizer.model, "pruning_maps") and bool(config.pruning_layers)

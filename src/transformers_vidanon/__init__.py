@@ -12,10 +12,11 @@ before doing their work. The public names below are loaded on first use either w
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy_imports import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -30,7 +31,7 @@ _LAZY_NAMES: dict[str, str] = {
     "VidAnonModelOutput": "modeling_vidanon",
     "VidAnonPreTrainedModel": "modeling_vidanon",
     "gradient_reversal": "modeling_vidanon",
-    "grl_coefficient_schedule": "modeling_vidanon",
+    "grl_coefficient_schedule": "optimization",
     "VidAnonImageProcessor": "processing_vidanon",
     "VidAnonVideoProcessor": "video_processing_vidanon",
 }
@@ -45,23 +46,13 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
         VidAnonModelOutput,
         VidAnonPreTrainedModel,
         gradient_reversal,
-        grl_coefficient_schedule,
     )
+    from .optimization import grl_coefficient_schedule
     from .processing_vidanon import VidAnonImageProcessor
     from .video_processing_vidanon import VidAnonVideoProcessor
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY_NAMES])
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY_NAMES, globals())
 
 
 _registered = False

@@ -43,7 +43,22 @@ ModelSpec = str | os.PathLike | PretrainedConfig | None
 # ----------------------------------------------------------------------------------------------
 
 
-class FreshC3DConfig(PretrainedConfig):
+class _FreshConfig(PretrainedConfig):
+    """What the configs of the small CNN classifiers share, checked: input channels, stage widths and the dropout
+    before the classifier (documented on each config)."""
+
+    def __init__(self, num_channels: int, hidden_sizes: Sequence[int], dropout: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_channels = int(num_channels)
+        self.hidden_sizes = [int(v) for v in hidden_sizes]
+        self.dropout = float(dropout)
+        if self.num_channels < 1 or not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            raise ValueError(f"`num_channels` and `hidden_sizes` must be positive, got {num_channels}, {hidden_sizes}.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1), got {dropout}.")
+
+
+class FreshC3DConfig(_FreshConfig):
     r"""Configuration of `FreshC3DForVideoClassification`, a small 3D CNN video classifier.
 
     A 3D convolutional network is what the leakage protocol trains as its target action model (the
@@ -69,36 +84,24 @@ class FreshC3DConfig(PretrainedConfig):
 
     model_type = "vidanon_fresh_c3d"
 
-    def __init__(
-        self,
-        num_channels: int = 3,
-        hidden_sizes: Sequence[int] = (16, 32, 64, 128),
-        stem_kernel_size: Sequence[int] = (3, 5, 5),
-        dropout: float = 0.1,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.num_channels = int(num_channels)
-        self.hidden_sizes = [int(v) for v in hidden_sizes]
+    def __init__(self, num_channels: int = 3, hidden_sizes: Sequence[int] = (16, 32, 64, 128),
+                 stem_kernel_size: Sequence[int] = (3, 5, 5), dropout: float = 0.1, **kwargs: Any) -> None:
+        super().__init__(num_channels, hidden_sizes, dropout, **kwargs)
         self.stem_kernel_size = [int(v) for v in stem_kernel_size]
-        self.dropout = float(dropout)
-        if self.num_channels < 1 or not self.hidden_sizes or min(self.hidden_sizes) < 1:
-            raise ValueError(f"`num_channels` and `hidden_sizes` must be positive, got {num_channels}, {hidden_sizes}.")
         if len(self.stem_kernel_size) != 3 or any(k < 1 or k % 2 == 0 for k in self.stem_kernel_size):
             raise ValueError(f"`stem_kernel_size` must be 3 odd positive sizes, got {stem_kernel_size}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), got {dropout}.")
 
 
-class FreshC3DPreTrainedModel(PreTrainedModel):
-    config_class = FreshC3DConfig
-    base_model_prefix = "c3d"
+class _FreshPreTrainedModel(PreTrainedModel):
+    """What the small CNN classifiers share: pixel input, and He initialisation of the convolutions (batch norms at
+    identity, linear layers as PyTorch initialises them)."""
+
     main_input_name = "pixel_values"
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, nn.Conv3d):
+        if isinstance(module, (nn.Conv2d, nn.Conv3d)):
             init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm3d):
+        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm3d)):
             init.ones_(module.weight)
             init.zeros_(module.bias)
             init.zeros_(module.running_mean)
@@ -106,6 +109,37 @@ class FreshC3DPreTrainedModel(PreTrainedModel):
         elif isinstance(module, nn.Linear):  # PyTorch's own Linear initialisation
             init.kaiming_uniform_(module.weight, a=math.sqrt(5))
             init.uniform_(module.bias, -1.0 / math.sqrt(module.in_features), 1.0 / math.sqrt(module.in_features))
+
+
+class _VideoClassificationHead:
+    """A mixin for `...ForVideoClassification` models: the trunk `trunk_class` (clips `(B, T, C, H, W)` to pooled
+    features `(B, hidden_sizes[-1])`, kept under `base_model_prefix`), dropout and a linear head; the loss by
+    `config.problem_type` (cross-entropy, or BCE for `"multi_label_classification"`)."""
+
+    trunk_class: type[nn.Module]
+
+    def __init__(self, config: PretrainedConfig) -> None:
+        super().__init__(config)
+        setattr(self, self.base_model_prefix, self.trunk_class(config))
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.hidden_sizes[-1], config.num_labels)
+        self.post_init()
+
+    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs: Any) -> ImageClassifierOutput:
+        """Logits `(B, num_labels)` of clips `pixel_values` `(B, T, C, H, W)`."""
+        logits = self.classifier(self.dropout(self.base_model(pixel_values)))
+        loss = None
+        if labels is not None:
+            if self.config.problem_type == "multi_label_classification":
+                loss = F.binary_cross_entropy_with_logits(logits, labels.float())
+            else:
+                loss = F.cross_entropy(logits, labels.long())
+        return ImageClassifierOutput(loss=loss, logits=logits)
+
+
+class FreshC3DPreTrainedModel(_FreshPreTrainedModel):
+    config_class = FreshC3DConfig
+    base_model_prefix = "c3d"
 
 
 def _conv_block(in_channels: int, out_channels: int, kernel: Sequence[int], stride: Sequence[int]) -> nn.Sequential:
@@ -133,26 +167,10 @@ class FreshC3DModel(FreshC3DPreTrainedModel):
         return x.mean(dim=(2, 3, 4))
 
 
-class FreshC3DForVideoClassification(FreshC3DPreTrainedModel):
-    """`FreshC3DModel` with a linear head; loss by `config.problem_type` (cross-entropy or BCE)."""
+class FreshC3DForVideoClassification(_VideoClassificationHead, FreshC3DPreTrainedModel):
+    """`FreshC3DModel` (`self.c3d`) with a linear head; loss by `config.problem_type` (cross-entropy or BCE)."""
 
-    def __init__(self, config: FreshC3DConfig) -> None:
-        super().__init__(config)
-        self.c3d = FreshC3DModel(config)
-        self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.hidden_sizes[-1], config.num_labels)
-        self.post_init()
-
-    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs: Any) -> ImageClassifierOutput:
-        """Logits `(B, num_labels)` of clips `pixel_values` `(B, T, C, H, W)`."""
-        logits = self.classifier(self.dropout(self.c3d(pixel_values)))
-        loss = None
-        if labels is not None:
-            if self.config.problem_type == "multi_label_classification":
-                loss = F.binary_cross_entropy_with_logits(logits, labels.float())
-            else:
-                loss = F.cross_entropy(logits, labels.long())
-        return ImageClassifierOutput(loss=loss, logits=logits)
+    trunk_class = FreshC3DModel
 
 
 AutoConfig.register(FreshC3DConfig.model_type, FreshC3DConfig, exist_ok=True)
@@ -164,7 +182,7 @@ AutoModelForVideoClassification.register(FreshC3DConfig, FreshC3DForVideoClassif
 # ----------------------------------------------------------------------------------------------
 
 
-class FreshFrameTemporalConfig(PretrainedConfig):
+class FreshFrameTemporalConfig(_FreshConfig):
     r"""Configuration of `FreshFrameTemporalForVideoClassification`: a per-frame 2D CNN whose feature maps are
     joined over time by 3D convolutions.
 
@@ -212,17 +230,14 @@ class FreshFrameTemporalConfig(PretrainedConfig):
         dropout: float = 0.1,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.num_channels = int(num_channels)
+        super().__init__(num_channels, hidden_sizes, dropout, **kwargs)
         self.embedding_size = int(embedding_size)
-        self.hidden_sizes = [int(v) for v in hidden_sizes]
         self.depths = [int(v) for v in depths]
         self.temporal_layers = int(temporal_layers)
         self.temporal_kernel_size = int(temporal_kernel_size)
         self.frame_stride = int(frame_stride)
-        self.dropout = float(dropout)
-        if min(self.num_channels, self.embedding_size) < 1 or not self.hidden_sizes or min(self.hidden_sizes) < 1:
-            raise ValueError(f"channel counts must be positive, got {num_channels}, {embedding_size}, {hidden_sizes}.")
+        if self.embedding_size < 1:
+            raise ValueError(f"`embedding_size` must be positive, got {embedding_size}.")
         if len(self.depths) != len(self.hidden_sizes) or min(self.depths) < 1:
             raise ValueError(f"`depths` must give a positive depth per stage, got {depths} for {hidden_sizes}.")
         if self.temporal_layers < 0 or self.temporal_kernel_size < 1 or self.temporal_kernel_size % 2 == 0:
@@ -232,8 +247,6 @@ class FreshFrameTemporalConfig(PretrainedConfig):
             )
         if self.frame_stride < 1:
             raise ValueError(f"`frame_stride` must be >= 1, got {frame_stride}.")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), got {dropout}.")
 
 
 class _BasicBlock2d(nn.Module):
@@ -267,22 +280,9 @@ class _TemporalBlock(nn.Module):
         return F.relu(x + self.norm(self.conv(x)), inplace=True)
 
 
-class FreshFrameTemporalPreTrainedModel(PreTrainedModel):
+class FreshFrameTemporalPreTrainedModel(_FreshPreTrainedModel):
     config_class = FreshFrameTemporalConfig
     base_model_prefix = "frame_temporal"
-    main_input_name = "pixel_values"
-
-    def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Conv2d, nn.Conv3d)):
-            init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm3d)):
-            init.ones_(module.weight)
-            init.zeros_(module.bias)
-            init.zeros_(module.running_mean)
-            init.ones_(module.running_var)
-        elif isinstance(module, nn.Linear):
-            init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            init.uniform_(module.bias, -1.0 / math.sqrt(module.in_features), 1.0 / math.sqrt(module.in_features))
 
 
 class FreshFrameTemporalModel(FreshFrameTemporalPreTrainedModel):
@@ -318,26 +318,11 @@ class FreshFrameTemporalModel(FreshFrameTemporalPreTrainedModel):
         return self.temporal(volume).mean(dim=(2, 3, 4))
 
 
-class FreshFrameTemporalForVideoClassification(FreshFrameTemporalPreTrainedModel):
-    """`FreshFrameTemporalModel` with a linear head; loss by `config.problem_type` (cross-entropy or BCE)."""
+class FreshFrameTemporalForVideoClassification(_VideoClassificationHead, FreshFrameTemporalPreTrainedModel):
+    """`FreshFrameTemporalModel` (`self.frame_temporal`) with a linear head; loss by `config.problem_type`
+    (cross-entropy or BCE)."""
 
-    def __init__(self, config: FreshFrameTemporalConfig) -> None:
-        super().__init__(config)
-        self.frame_temporal = FreshFrameTemporalModel(config)
-        self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.hidden_sizes[-1], config.num_labels)
-        self.post_init()
-
-    def forward(self, pixel_values: torch.Tensor, labels: torch.Tensor | None = None, **kwargs: Any) -> ImageClassifierOutput:
-        """Logits `(B, num_labels)` of clips `pixel_values` `(B, T, C, H, W)`."""
-        logits = self.classifier(self.dropout(self.frame_temporal(pixel_values)))
-        loss = None
-        if labels is not None:
-            if self.config.problem_type == "multi_label_classification":
-                loss = F.binary_cross_entropy_with_logits(logits, labels.float())
-            else:
-                loss = F.cross_entropy(logits, labels.long())
-        return ImageClassifierOutput(loss=loss, logits=logits)
+    trunk_class = FreshFrameTemporalModel
 
 
 AutoConfig.register(FreshFrameTemporalConfig.model_type, FreshFrameTemporalConfig, exist_ok=True)

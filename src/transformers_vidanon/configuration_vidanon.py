@@ -24,6 +24,62 @@ def _as_pair(value: int | Sequence[int]) -> tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
+def normalize_keep_rate(
+    keep_rate: float | str | Sequence[float | str], num_pruning_layers: int | None = None
+) -> float | list[float]:
+    """The one reading of a keep rate: one fraction for every pruning layer, or one fraction per pruning layer.
+
+    A number, or a string holding one (YAML reads `5e-1` as a string), gives a `float`; a list or tuple of them gives
+    a `list[float]`, except that a single value in a list (`--keep_rate 0.5` on the command line) is that value for
+    every layer. The config, `set_pruning` / `pruning_overridden`, the training arguments and the evaluation protocol
+    all read a keep rate through this function.
+
+    Args:
+        keep_rate (`float`, `str` or a sequence of them): the keep rate(s), each in (0, 1].
+        num_pruning_layers (`int`, *optional*): the number of pruning layers; when given, a list must hold one value
+            per layer.
+
+    Returns:
+        `float` or `list[float]`.
+
+    Raises:
+        ValueError: naming `keep_rate`: not a number or a sequence of numbers, a value outside (0, 1], or a list whose
+            length is not `num_pruning_layers`.
+
+    Example:
+
+    ```python
+    >>> normalize_keep_rate("0.5"), normalize_keep_rate([0.7]), normalize_keep_rate((0.9, 0.8), 2)
+    (0.5, 0.7, [0.9, 0.8])
+
+    ```
+    """
+    values = list(keep_rate) if isinstance(keep_rate, Sequence) and not isinstance(keep_rate, str) else [keep_rate]
+    if not values:
+        raise ValueError("`keep_rate` must hold at least one value, got an empty list.")
+    rates = []
+    for value in values:
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            rate = None
+        if rate is None or isinstance(value, bool):  # True is a number to Python, never a keep rate
+            raise ValueError(
+                f"`keep_rate` must be a number in (0, 1] or a list of them (one per pruning layer), got {keep_rate!r}."
+            )
+        if not 0.0 < rate <= 1.0:  # NaN fails too
+            raise ValueError(f"`keep_rate` values must be in (0, 1], got {keep_rate!r}.")
+        rates.append(rate)
+    if len(rates) == 1:
+        return rates[0]
+    if num_pruning_layers is not None and len(rates) != num_pruning_layers:
+        raise ValueError(
+            f"`keep_rate` has {len(rates)} values but there are {num_pruning_layers} `pruning_layers`; give one "
+            "value for all layers or one per layer."
+        )
+    return rates
+
+
 def _pipelines_not_registered_here(custom_pipelines: dict | None) -> dict | None:
     """The `custom_pipelines` entries of a checkpoint whose task this process does not already serve.
 
@@ -51,11 +107,11 @@ class VidAnonConfig(PretrainedConfig):
         image_size (`int`, *optional*, defaults to 224):
             Height and width of every frame.
         patch_size (`int`, *optional*, defaults to 16):
-            Height and width of a tubelet.
+            Height and width of a tubelet, in pixels.
         num_channels (`int`, *optional*, defaults to 3):
             Number of input channels.
         num_frames (`int`, *optional*, defaults to 16):
-            Number of frames of a clip.
+            Number of frames of a clip (the model's input).
         tubelet_size (`int`, *optional*, defaults to 2):
             Number of frames of a tubelet.
         hidden_size (`int`, *optional*, defaults to 768):
@@ -74,6 +130,11 @@ class VidAnonConfig(PretrainedConfig):
             Dropout on the attention probabilities.
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the truncated normal initialiser.
+        input_output_initializer_range (`float`, *optional*):
+            Standard deviation of the input and output layers alone: the tubelet projection, the two CLS tokens and
+            their positions, and the classification heads; `None` uses `initializer_range`. Beyond VideoMAE: a small
+            ViT trained from scratch on a few hundred clips learns the action only when both ends start larger
+            (0.1), while the attention and MLP weights keep `initializer_range`.
         layer_norm_eps (`float`, *optional*, defaults to 1e-12):
             Epsilon of the layer norms.
         qkv_bias (`bool`, *optional*, defaults to `True`):
@@ -164,6 +225,7 @@ class VidAnonConfig(PretrainedConfig):
         hidden_dropout_prob: float = 0.0,
         attention_probs_dropout_prob: float = 0.0,
         initializer_range: float = 0.02,
+        input_output_initializer_range: float | None = None,
         layer_norm_eps: float = 1e-12,
         qkv_bias: bool = True,
         drop_path_rate: float = 0.0,
@@ -201,6 +263,7 @@ class VidAnonConfig(PretrainedConfig):
         self.hidden_dropout_prob = hidden_dropout_prob
         self.attention_probs_dropout_prob = attention_probs_dropout_prob
         self.initializer_range = initializer_range
+        self.input_output_initializer_range = input_output_initializer_range
         self.layer_norm_eps = layer_norm_eps
         self.qkv_bias = qkv_bias
         self.drop_path_rate = drop_path_rate
@@ -213,7 +276,7 @@ class VidAnonConfig(PretrainedConfig):
             )
         self.privacy_label_names = list(privacy_label_names)
         self.pruning_layers = [int(i) for i in pruning_layers]
-        self.keep_rate = [float(r) for r in keep_rate] if isinstance(keep_rate, Sequence) else float(keep_rate)
+        self.keep_rate = normalize_keep_rate(keep_rate)
         self.lambda_priv = float(lambda_priv)
         self.fuse_pruned_tokens = bool(fuse_pruned_tokens)
         self.temporal_consistency = temporal_consistency
@@ -258,8 +321,10 @@ class VidAnonConfig(PretrainedConfig):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1), got {value!r}.")
-        if self.initializer_range <= 0:
-            raise ValueError(f"`initializer_range` must be > 0, got {self.initializer_range!r}.")
+        for name in ("initializer_range", "input_output_initializer_range"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"`{name}` must be > 0, got {value!r}.")
         if self.layer_norm_eps <= 0:
             raise ValueError(f"`layer_norm_eps` must be > 0, got {self.layer_norm_eps!r}.")
         if len(self.privacy_label_names) != self.num_privacy_labels:
@@ -274,14 +339,7 @@ class VidAnonConfig(PretrainedConfig):
             )
         if len(set(layers)) != len(layers) or list(layers) != sorted(layers):
             raise ValueError(f"`pruning_layers` must be strictly increasing, got {layers}.")
-        rates = self.keep_rate if isinstance(self.keep_rate, list) else [self.keep_rate]
-        if isinstance(self.keep_rate, list) and len(rates) != len(layers):
-            raise ValueError(
-                f"`keep_rate` has {len(rates)} values but there are {len(layers)} `pruning_layers`; give one "
-                "value for all layers or one per layer."
-            )
-        if any(not 0.0 < r <= 1.0 for r in rates):
-            raise ValueError(f"`keep_rate` values must be in (0, 1], got {self.keep_rate!r}.")
+        normalize_keep_rate(self.keep_rate, len(layers))
         if not math.isfinite(self.lambda_priv) or self.lambda_priv < 0:
             raise ValueError(f"`lambda_priv` must be a finite number >= 0, got {self.lambda_priv!r}.")
         if self.temporal_consistency not in TEMPORAL_CONSISTENCY_MODES:

@@ -71,9 +71,15 @@ def _load_source_state_dict(name_or_path: str, **hub_kwargs) -> dict[str, torch.
 
 
 def _assign(
-    model: PreTrainedModel, tensors: dict[str, torch.Tensor], sources: dict[str, str], ignored: list[str], origin: str
-) -> ConversionReport:
-    """Copy `tensors` (keyed by base-model names) into `model`, checking shapes; build the report."""
+    model: PreTrainedModel,
+    tensors: dict[str, torch.Tensor],
+    sources: dict[str, str],
+    ignored: list[str],
+    origin: str,
+    output_loading_info: bool = False,
+) -> PreTrainedModel | tuple[PreTrainedModel, ConversionReport]:
+    """Copy `tensors` (keyed by base-model names) into `model`, checking shapes, and log the report; returns the
+    model, and with `output_loading_info` its [`ConversionReport`] too."""
     prefix = "" if model.base_model_prefix not in dict(model.named_children()) else model.base_model_prefix + "."
     target = model.state_dict()
     report = ConversionReport(ignored=sorted(ignored))
@@ -92,7 +98,8 @@ def _assign(
             target[full_key].copy_(tensor.to(target[full_key].dtype))
             report.mapped[full_key] = sources[key]
     report.newly_initialized = sorted(k for k in target if k not in report.mapped)
-    return report
+    logger.info("from %s: %s", origin, report.summary())
+    return (model, report) if output_loading_info else model
 
 
 def from_videomae(
@@ -140,9 +147,8 @@ def from_videomae(
             tensors[renamed], sources[renamed] = tensor, key
         else:
             ignored.append(key)
-    report = _assign(model, tensors, sources, ignored, f"VideoMAE {pretrained_model_name_or_path!r}")
-    logger.info("from_videomae(%s): %s", pretrained_model_name_or_path, report.summary())
-    return (model, report) if output_loading_info else model
+    origin = f"VideoMAE {pretrained_model_name_or_path!r}"
+    return _assign(model, tensors, sources, ignored, origin, output_loading_info)
 
 
 _VIT_LAYER_NAMES = {
@@ -207,6 +213,5 @@ def from_vit_inflated(
             tensors[target], sources[target] = tensor, key
         else:
             ignored.append(key)
-    report = _assign(model, tensors, sources, ignored, f"ViT {pretrained_model_name_or_path!r}")
-    logger.info("from_vit_inflated(%s): %s", pretrained_model_name_or_path, report.summary())
-    return (model, report) if output_loading_info else model
+    origin = f"ViT {pretrained_model_name_or_path!r}"
+    return _assign(model, tensors, sources, ignored, origin, output_loading_info)

@@ -1,12 +1,15 @@
-"""Small file helpers shared by the writers of the package."""
+"""Small file helpers shared by the writers of the package: atomic writes, and the one JSON sanitiser."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
+import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,4 +71,44 @@ def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-__all__ = ["atomic_path", "current_umask", "mkstemp_with_umask", "write_text_atomically"]
+def jsonable(value: Any) -> Any:
+    """`value` as plain JSON types, for every JSON file the package writes (results, provenance, timings, run
+    arguments) and for fingerprints of settings.
+
+    Dataclasses and mappings become dicts (keys as strings), tuples, lists and sets lists (sets sorted, so that the
+    output does not depend on hashing), numpy scalars and arrays and torch tensors Python numbers and lists, and
+    non-finite floats `None` (JSON has no NaN or infinity: a reader takes `null` for "not a number"). Objects with a
+    `to_dict()` (model configurations, ...) become that dict; anything else (paths, ...) its string.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {item.name: jsonable(getattr(value, item.name)) for item in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return [jsonable(item) for item in sorted(value, key=repr)]
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, float):  # numpy's float64 too
+        return float(value) if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy scalars and arrays, torch tensors
+        return jsonable(value.tolist())
+    if hasattr(value, "to_dict"):
+        return jsonable(value.to_dict())
+    return str(value)
+
+
+def write_json_atomically(path: str | os.PathLike, value: Any, indent: int | None = 2) -> Path:
+    """Write [`jsonable`]`(value)` as JSON (strict: no NaN) to `path` through [`atomic_path`]; returns the path."""
+    return write_text_atomically(path, json.dumps(jsonable(value), indent=indent, allow_nan=False) + "\n")
+
+
+__all__ = [
+    "atomic_path",
+    "current_umask",
+    "jsonable",
+    "mkstemp_with_umask",
+    "write_json_atomically",
+    "write_text_atomically",
+]

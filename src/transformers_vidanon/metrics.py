@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "EVALUATE_INPUT_KINDS",
     "EVALUATE_MODULES",
     "CMapResult",
     "F1Result",
@@ -36,6 +37,7 @@ __all__ = [
     "chance_cmap",
     "chance_f1",
     "chance_top1",
+    "evaluate_metric_info",
     "load_metric",
     "mask_flicker_rate",
     "privacy_cmap",
@@ -514,3 +516,38 @@ def load_metric(name: str, **kwargs: Any) -> evaluate.EvaluationModule:
     import evaluate  # imported here: it pulls in `datasets`, which takes seconds
 
     return evaluate.load(str(module_dir), **kwargs)
+
+
+#: The input kinds of the ``evaluate`` modules: one score per class or attribute, or one class id, per example.
+EVALUATE_INPUT_KINDS: tuple[str, ...] = ("scores", "class_id")
+
+
+def evaluate_metric_info(
+    description: str, inputs_description: str, *formats: dict[str, str]
+) -> evaluate.MetricInfo:
+    """The ``evaluate.MetricInfo`` of one of the ``evaluate`` modules in ``evaluate_modules/``.
+
+    Args:
+        description (`str`): what the metric measures.
+        inputs_description (`str`): its arguments and outputs.
+        formats (`dict[str, str]`): the input formats it takes, each ``{column: kind}`` for the columns
+            ``predictions`` and ``references``, a kind of `EVALUATE_INPUT_KINDS`; with several, ``evaluate`` takes
+            the one that fits the inputs.
+    """
+    import datasets
+    import evaluate
+
+    def feature(column: str, kind: str):
+        if kind == "scores":
+            return datasets.Sequence(datasets.Value("float64"))
+        if kind == "class_id":
+            return datasets.Value("int64")
+        raise ValueError(f"The input kind of {column!r} must be one of {EVALUATE_INPUT_KINDS}, got {kind!r}.")
+
+    features = [datasets.Features({column: feature(column, kind) for column, kind in f.items()}) for f in formats]
+    return evaluate.MetricInfo(
+        description=description,
+        citation="",
+        inputs_description=inputs_description,
+        features=features[0] if len(features) == 1 else features,
+    )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,7 @@ from transformers.activations import ACT2FN
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput, logging
 
-from .configuration_vidanon import VidAnonConfig
+from .configuration_vidanon import VidAnonConfig, normalize_keep_rate
 from .pruning import (
     apply_keep_mask,
     cls_attention,
@@ -509,8 +507,13 @@ class VidAnonEncoder(nn.Module):
         self.layer = nn.ModuleList([VidAnonLayer(config, i, rates[i]) for i in range(config.num_hidden_layers)])
 
     def forward(
-        self, hidden_states: torch.Tensor, output_attentions: bool = False, output_hidden_states: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+        num_layers: int | None = None,
     ) -> VidAnonEncoderOutput:
+        """Run the layers on the embedded tokens; `num_layers` runs only the first that many (`None`: all of them)."""
         batch = hidden_states.shape[0]
         num_tubelets = self.config.num_tubelets
         device = hidden_states.device
@@ -522,7 +525,7 @@ class VidAnonEncoder(nn.Module):
         all_hidden = [hidden_states] if output_hidden_states else None
         all_attentions = [] if output_attentions else None
         scores, pools = [], []
-        for layer in self.layer:
+        for layer in self.layer[:num_layers]:
             # positional arguments, as `GradientCheckpointingLayer` needs for `use_reentrant=True`
             *new_state, layer_scores, attn, pooled = layer(
                 state.hidden_states, state.tubelet_indices, state.soft_keep, state.has_fused_token, output_attentions
@@ -557,19 +560,30 @@ class VidAnonPreTrainedModel(PreTrainedModel):
     _no_split_modules = ["VidAnonEmbeddings", "VidAnonLayer"]
     _supports_sdpa = True
 
+    # the classification heads (the model's output layers), initialised with `input_output_initializer_range`
+    _output_layer_names = ("classifier", "privacy_classifier", "localization_action_classifier",
+                           "localization_privacy_classifier")
+
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
+        edge_std = self.config.input_output_initializer_range or std
         if isinstance(module, (nn.Linear, nn.Conv3d)):
-            init.trunc_normal_(module.weight, mean=0.0, std=std)
+            is_head = any(module is getattr(self, name, None) for name in self._output_layer_names)
+            init.trunc_normal_(module.weight, mean=0.0, std=edge_std if is_head else std)
             if module.bias is not None:
                 init.zeros_(module.bias)
         elif isinstance(module, (nn.LayerNorm, nn.BatchNorm3d)):
             init.ones_(module.weight)
             init.zeros_(module.bias)
         elif isinstance(module, VidAnonEmbeddings):
-            init.trunc_normal_(module.cls_tokens, mean=0.0, std=std)
+            # the input layers: the tubelet projection (children are initialised first, so this overrides their
+            # std), the CLS tokens and their positions
+            for layer in module.patch_embeddings.modules():
+                if isinstance(layer, nn.Conv3d) and edge_std != std:
+                    init.trunc_normal_(layer.weight, mean=0.0, std=edge_std)
+            init.trunc_normal_(module.cls_tokens, mean=0.0, std=edge_std)
             if module.cls_position_embeddings is not None:
-                init.trunc_normal_(module.cls_position_embeddings, mean=0.0, std=std)
+                init.trunc_normal_(module.cls_position_embeddings, mean=0.0, std=edge_std)
                 table = sinusoidal_position_table(module.patch_embeddings.num_patches, self.config.hidden_size)
                 init.copy_(module.position_embeddings, table)
             else:
@@ -592,7 +606,7 @@ class VidAnonPreTrainedModel(PreTrainedModel):
         config = self.config
         previous = (config.keep_rate, config.lambda_priv, config.temporal_consistency)
         if keep_rate is not None:
-            config.keep_rate = [float(r) for r in keep_rate] if isinstance(keep_rate, (list, tuple)) else float(keep_rate)
+            config.keep_rate = normalize_keep_rate(keep_rate, len(config.pruning_layers))
         if lambda_priv is not None:
             config.lambda_priv = float(lambda_priv)
         if temporal_consistency is not None:
@@ -702,6 +716,29 @@ class VidAnonModel(VidAnonPreTrainedModel):
         )
         return output if return_dict else output.to_tuple()
 
+    @torch.no_grad()
+    def keep_mask(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        r"""The tubelet keep mask of `pixel_values`, computed by the layers that decide it only.
+
+        Which tubelets are kept is settled in the last pruning layer: the layers after it and the final norm cannot
+        change it, so this runs the embeddings and the encoder up to and including that layer (with the paper's
+        pruning at layers 2, 5, 8 of 12, 3 of the 12 layers are skipped). The mask equals the `keep_mask` of a full
+        forward pass with the same pruning settings (see [`~VidAnonPreTrainedModel.pruning_overridden`]); it is
+        computed without gradients, in the model's current mode.
+
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+                Video pixels in [0, 1].
+
+        Returns:
+            `torch.FloatTensor` of shape `(batch_size, frames // tubelet_size, height // patch, width // patch)`:
+            1 where a tubelet is kept, 0 where it is pruned.
+        """
+        embeddings = self.embeddings(pixel_values)
+        deciding_layers = max(self.config.pruning_layers, default=-1) + 1
+        state = self.encoder(embeddings, num_layers=deciding_layers).state
+        return keep_mask_from_indices(state.tubelet_indices, self.config.tubelet_grid).to(embeddings.dtype)
+
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Task model
@@ -720,11 +757,6 @@ class _GradientReversal(torch.autograd.Function):
 def gradient_reversal(inputs: torch.Tensor, coefficient: float = 1.0) -> torch.Tensor:
     """Identity in the forward pass; multiplies the gradient by `-coefficient` in the backward pass."""
     return _GradientReversal.apply(inputs, float(coefficient))
-
-
-def grl_coefficient_schedule(progress: float) -> float:
-    """The gradient reversal coefficient `2 / (1 + exp(-10 p)) - 1` for training progress `p` in [0, 1]."""
-    return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0
 
 
 def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -794,9 +826,9 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
                 Multi-hot privacy attributes.
             grl_coefficient (`float`, *optional*, defaults to 1.0):
                 Gradient reversal coefficient: the privacy head learns to predict privacy while the backbone receives
-                `-grl_coefficient` times the privacy gradient (see [`grl_coefficient_schedule`]). 0 stops the privacy
-                gradient at the head; -1 passes it unreversed (the privacy CLS learns privacy, the `locate`
-                objective).
+                `-grl_coefficient` times the privacy gradient (the trainer follows
+                `optimization.grl_coefficient_schedule`). 0 stops the privacy gradient at the head; -1 passes it
+                unreversed (the privacy CLS learns privacy, the `locate` objective).
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.vidanon(
@@ -824,18 +856,11 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
 
         anonymized = apply_keep_mask(pixel_values, outputs.keep_mask, self.config.anonymization_fill_value)
         output = VidAnonForPrivacyPreservingActionRecognitionOutput(
-            loss=loss,
-            logits=logits,
-            privacy_logits=privacy_logits,
-            action_loss=action_loss,
-            privacy_loss=privacy_loss,
-            localization_loss=localization_loss,
-            anonymized_pixel_values=anonymized,
-            keep_mask=outputs.keep_mask,
-            kept_tubelet_indices=outputs.kept_tubelet_indices,
-            pruning_scores=outputs.pruning_scores,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
+            loss=loss, logits=logits, privacy_logits=privacy_logits, action_loss=action_loss,
+            privacy_loss=privacy_loss, localization_loss=localization_loss, anonymized_pixel_values=anonymized,
+            # the backbone's own outputs, passed on
+            keep_mask=outputs.keep_mask, kept_tubelet_indices=outputs.kept_tubelet_indices,
+            pruning_scores=outputs.pruning_scores, hidden_states=outputs.hidden_states, attentions=outputs.attentions,
         )
         return output if return_dict else output.to_tuple()
 
@@ -873,14 +898,17 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         - the video processor (`video_preprocessor_config.json`) and the image processor
           (`preprocessor_config.json`): `processor` when given, else the ones already in the folder, else the defaults
           for the model's input size;
-        - a model card (`README.md`, "not evaluated") unless the folder has one or `model_card=False`.
+        - a model card (`README.md`, "not evaluated") unless the folder has one or `model_card=False`, where the
+          package is installed (`reporting.modelcard`: a remote-code copy saves without a card).
 
         Args:
             save_directory (`str` or `os.PathLike`): the folder.
             processor ([`VidAnonImageProcessor`] or [`VidAnonVideoProcessor`], *optional*): the processor to save
                 (the other kind is derived from it).
             model_card (`bool`, *optional*, defaults to `True`): write a model card when the folder has none.
-            kwargs: as in `PreTrainedModel.save_pretrained`; `push_to_hub=True` uploads everything above.
+            kwargs: as in `PreTrainedModel.save_pretrained`; `push_to_hub=True` uploads everything above in one commit
+                (with `repo_id`, `commit_message`, `commit_description`, `create_pr`, `private`, `revision` and
+                `keep_hub_card`, see [`~VidAnonForPrivacyPreservingActionRecognition.push_to_hub`]).
         """
         if self._auto_class is not None:
             auto_map = dict(getattr(self.config, "auto_map", None) or {})
@@ -890,8 +918,8 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
 
             self.config.custom_pipelines = copy.deepcopy(CUSTOM_PIPELINES)
         push_to_hub = kwargs.pop("push_to_hub", False)
-        hub_kwargs = {key: kwargs.pop(key) for key in ("repo_id", "commit_message", "create_pr", "private")
-                      if key in kwargs}
+        hub_kwargs = {key: kwargs.pop(key) for key in ("repo_id", "commit_message", "commit_description", "create_pr",
+                                                       "private", "revision", "keep_hub_card") if key in kwargs}
         result = super().save_pretrained(save_directory, *args, **kwargs)
         if not kwargs.get("is_main_process", True):
             return result
@@ -899,8 +927,8 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         if model_card and not os.path.isfile(os.path.join(save_directory, "README.md")):
             self._save_model_card(save_directory)
         if push_to_hub:
-            repo_id = hub_kwargs.pop("repo_id", os.fspath(save_directory).rstrip(os.sep).split(os.sep)[-1])
-            self._push_folder(save_directory, repo_id, token=kwargs.get("token"), **hub_kwargs)
+            repo_id = hub_kwargs.pop("repo_id", Path(save_directory).resolve().name)
+            self._push(repo_id, folder=save_directory, token=kwargs.get("token"), **hub_kwargs)
         return result
 
     def _save_processors(self, save_directory: str | os.PathLike, processor: Any | None) -> None:
@@ -940,28 +968,6 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
             return
         save_model_card(save_directory, config=self.config)
 
-    def _push_folder(
-        self,
-        folder: str | os.PathLike,
-        repo_id: str,
-        token: str | bool | None = None,
-        commit_message: str | None = None,
-        create_pr: bool = False,
-        private: bool | None = None,
-        revision: str | None = None,
-        commit_description: str | None = None,
-    ):
-        """Upload a saved folder; a card already on the Hub is kept (as transformers does), else the folder's goes."""
-        from huggingface_hub import HfApi
-
-        api = HfApi(token=token)
-        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-        ignore = ["README.md"] if api.file_exists(repo_id, "README.md", revision=revision) else None
-        return api.upload_folder(
-            folder_path=folder, repo_id=repo_id, commit_message=commit_message or "Upload VidAnon anonymizer",
-            commit_description=commit_description, revision=revision, create_pr=create_pr, ignore_patterns=ignore,
-        )
-
     def push_to_hub(
         self,
         repo_id: str,
@@ -975,39 +981,70 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         max_shard_size: int | str | None = "50GB",
         tags: list[str] | None = None,
         processor: Any | None = None,
+        keep_hub_card: bool = False,
     ):
-        """Push what [`~VidAnonForPrivacyPreservingActionRecognition.save_pretrained`] writes (weights, code,
-        processors, card) in one commit. A model card already on the Hub is kept; use
-        `transformers_vidanon.reporting.modelcard.push_to_hub_with_card` to replace it with one carrying results.
+        """Push what [`~VidAnonForPrivacyPreservingActionRecognition.save_pretrained`] writes (weights, code, both
+        processors and a "not evaluated" card) in one commit, with the package's uploader
+        (`transformers_vidanon.reporting.hub.push_model_to_hub`, which also puts results on the card).
+
+        Card policy (`reporting.hub`): the pushed card replaces a card already on the Hub, unless `keep_hub_card=True`.
+        A remote-code copy of this file, run where the package is not installed, pushes the same files with
+        transformers' own `push_to_hub` and its card (the Hub's, else transformers' default one).
 
         Returns:
             `huggingface_hub.CommitInfo` of the commit.
         """
+        return self._push(repo_id, processor=processor, commit_message=commit_message,
+                          commit_description=commit_description, private=private, token=token, revision=revision,
+                          create_pr=create_pr, max_shard_size=max_shard_size, tags=tags, keep_hub_card=keep_hub_card)
+
+    def _push(self, repo_id: str, folder: str | os.PathLike | None = None, processor: Any | None = None,
+              tags: list[str] | None = None, keep_hub_card: bool = False, **hub_kwargs):
+        """Upload `folder` (a saved one), else what `save_pretrained` writes, through `reporting.hub`."""
+        try:  # the package's uploader and card; remote-code copies run without the package
+            from transformers_vidanon.reporting.hub import push_model_to_hub, upload_model_folder
+        except ImportError:
+            logger.info("transformers_vidanon is not installed: pushing with transformers' push_to_hub and its card.")
+            return super().push_to_hub(repo_id, tags=tags or [], **hub_kwargs)
         if tags:
             logger.info("`tags` are not used: the card written by this package carries its own tags.")
-        with tempfile.TemporaryDirectory() as folder:
-            self.save_pretrained(folder, max_shard_size=max_shard_size, processor=processor)
-            return self._push_folder(folder, repo_id, token=token, commit_message=commit_message,
-                                     create_pr=create_pr, private=private, revision=revision,
-                                     commit_description=commit_description)
+        if folder is not None:
+            hub_kwargs.pop("max_shard_size", None)
+            return upload_model_folder(folder, repo_id, keep_hub_card=keep_hub_card, **hub_kwargs)
+        return push_model_to_hub(self, repo_id, processor=processor, keep_hub_card=keep_hub_card, **hub_kwargs)
+
+    def keep_mask(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        r"""The tubelet keep mask of `pixel_values` ([`VidAnonModel.keep_mask`]: the layers up to the last pruning
+        layer only, no heads, no gradients): the one way the anonymizer, the pipeline and the protocol compute it.
+
+        Args:
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+                Video pixels in [0, 1].
+
+        Returns:
+            `torch.FloatTensor` of shape `(batch_size, frames // tubelet_size, height // patch, width // patch)`,
+            equal to the `keep_mask` of [`~VidAnonForPrivacyPreservingActionRecognition.forward`].
+        """
+        return self.vidanon.keep_mask(pixel_values)
 
     @torch.no_grad()
     def anonymize(self, pixel_values: torch.Tensor) -> VidAnonAnonymizationOutput:
-        """The anonymized video and its tubelet keep mask, without gradients (the model's mode is respected).
+        """The anonymized video and its tubelet keep mask ([`keep_mask`]), without gradients (the model's mode is
+        respected).
 
         Args:
             pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
                 Video pixels in [0, 1].
         """
-        outputs = self.vidanon(pixel_values, return_dict=True)
-        anonymized = apply_keep_mask(pixel_values, outputs.keep_mask, self.config.anonymization_fill_value)
-        return VidAnonAnonymizationOutput(anonymized_pixel_values=anonymized, keep_mask=outputs.keep_mask)
+        keep_mask = self.keep_mask(pixel_values)
+        anonymized = apply_keep_mask(pixel_values, keep_mask, self.config.anonymization_fill_value)
+        return VidAnonAnonymizationOutput(anonymized_pixel_values=anonymized, keep_mask=keep_mask)
 
     @torch.no_grad()
     def pruning_maps(self, pixel_values: torch.Tensor) -> VidAnonPruningMapsOutput:
         """The keep mask and, for every pruning layer, `a_act`, `a_priv` and `s` of each tubelet on the tubelet grid
-        (see [`VidAnonPruningMapsOutput`]), from one forward pass of the model's own (observed with forward hooks
-        on the pruning layers, removed afterwards), without gradients.
+        (see [`VidAnonPruningMapsOutput`]), from the one pass of [`keep_mask`] (observed with forward hooks on the
+        pruning layers, removed afterwards), without gradients.
 
         Args:
             pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
@@ -1031,7 +1068,7 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         handles = [layer.attention.register_forward_hook(on_attention(layer.layer_index)) for layer in layers]
         handles += [layer.register_forward_hook(on_layer(layer.layer_index)) for layer in layers]
         try:
-            keep_mask = self.vidanon(pixel_values, return_dict=True).keep_mask
+            keep_mask = self.keep_mask(pixel_values)
         finally:
             for handle in handles:
                 handle.remove()
@@ -1058,5 +1095,4 @@ __all__ = [
     "VidAnonPreTrainedModel",
     "VidAnonPruningMapsOutput",
     "gradient_reversal",
-    "grl_coefficient_schedule",
 ]

@@ -1,6 +1,6 @@
-"""The optimizer settings every training loop of the package shares: AdamW parameter groups and the linear
+"""The schedules and optimizer settings of the package's training loops: AdamW parameter groups and the linear
 warm-up + cosine learning-rate schedule (used by the adversarial trainer, MAE pretraining and the fresh models of
-the evaluation protocol)."""
+the evaluation protocol), and the gradient reversal coefficient's schedule (the adversarial trainer)."""
 
 from __future__ import annotations
 
@@ -38,3 +38,9 @@ def warmup_cosine_scheduler(
 ) -> torch.optim.lr_scheduler.LambdaLR:
     """A `LambdaLR` following [`warmup_cosine`], stepped once per optimizer step."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup_steps, total_steps))
+
+
+def grl_coefficient_schedule(progress: float) -> float:
+    """The gradient reversal coefficient `2 / (1 + exp(-10 p)) - 1` for training progress `p` in [0, 1] (0 at the
+    start, close to 1 from p = 0.5 on); the trainer scales it by `grl_max_coefficient` after its warm-up."""
+    return 2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0

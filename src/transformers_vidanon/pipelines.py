@@ -20,9 +20,11 @@
 
 This module is saved beside every checkpoint, so it imports nothing from the package but its flat siblings
 `pruning.py` and `processing_vidanon.py` (saved with it: remote code can import sibling files, not subpackages).
-So it keeps its own small copies of what lives in subpackages: decoding (the package's own video reader is used when
-the package is installed, PyAV otherwise), the consecutive clips of `video.split_into_clips` and the mask
-application of `inference.anonymize`; the tests check that both give the same frames.
+Those hold what it shares with `inference.anonymize`: the uint8 conversion (`processing_vidanon.as_uint8_frames`),
+the PyAV decoder (`processing_vidanon.decode_video_file`; the package's own video reader is used when the package is
+installed) and the mask application (`pruning.apply_mask_to_frames`); the keep mask is the model's own
+(`model.keep_mask`). It keeps one small copy, of the consecutive clips of `video.split_into_clips`; the tests check
+that both give the same frames.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ import numpy as np
 import torch
 from transformers import Pipeline
 
-from .processing_vidanon import clips_to_pixel_values
-from .pruning import upsample_keep_mask
+from .processing_vidanon import as_uint8_frames, clips_to_pixel_values, decode_video_file
+from .pruning import apply_mask_to_frames
 
 logger = logging.getLogger(__name__)
 
@@ -62,32 +64,10 @@ def read_video_frames(path: str | os.PathLike) -> np.ndarray:
         from transformers_vidanon.video import VideoFile
     except ImportError:
         VideoFile = None
-    if VideoFile is not None:
-        with VideoFile(path) as video:
-            return video.get_frames(np.arange(video.info.num_frames))
-    try:
-        import av
-    except ImportError as error:
-        raise ImportError("reading video files needs PyAV: `pip install av`.") from error
-    with av.open(str(path)) as container:
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    if not frames:
-        raise ValueError(f"no video frame could be decoded from {str(path)!r}.")
-    return np.stack(frames)
-
-
-def frames_as_uint8(frames: Any) -> np.ndarray:
-    """Frames `(T, H, W, 3)` as uint8: uint8 passes through, floats in [0, 1] are scaled and rounded."""
-    array = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
-    if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:
-        raise ValueError(f"`frames` must have shape (T, H, W, 3) with T >= 1, got {array.shape}.")
-    if array.dtype == np.uint8:
-        return array
-    if np.issubdtype(array.dtype, np.floating):
-        if array.size and (array.min() < 0.0 or array.max() > 1.0):
-            raise ValueError(f"float `frames` must be in [0, 1], got values in [{array.min()}, {array.max()}].")
-        return (array * 255.0).round().astype(np.uint8)
-    raise ValueError(f"`frames` must be uint8 or float in [0, 1], got dtype {array.dtype}.")
+    if VideoFile is None:
+        return decode_video_file(path)
+    with VideoFile(path) as video:
+        return video.get_frames(np.arange(video.info.num_frames))
 
 
 def clip_indices(num_video_frames: int, clip_length: int) -> np.ndarray:
@@ -164,7 +144,7 @@ class VideoAnonymizationPipeline(Pipeline):
         return {}, forward_params, {}
 
     def preprocess(self, inputs: Any) -> dict[str, Any]:
-        frames = read_video_frames(inputs) if isinstance(inputs, (str, os.PathLike)) else frames_as_uint8(inputs)
+        frames = read_video_frames(inputs) if isinstance(inputs, (str, os.PathLike)) else as_uint8_frames(inputs)
         config = self.model.config
         clips = frames[clip_indices(frames.shape[0], config.num_frames)]  # (num_clips, T, H, W, 3)
         size = config.image_size
@@ -190,10 +170,12 @@ class VideoAnonymizationPipeline(Pipeline):
         with model.pruning_overridden(keep_rate=keep_rate, lambda_priv=lambda_priv):
             for start in range(0, pixel_values.shape[0], clip_batch_size):
                 chunk = pixel_values[start : start + clip_batch_size].to(device=parameter.device, dtype=parameter.dtype)
-                outputs = model.pruning_maps(chunk) if return_pruning_maps else model.anonymize(chunk)
-                masks.append(outputs.keep_mask.detach().float().cpu())
                 if return_pruning_maps:  # per chunk: per pruning layer, (a_act, a_priv, s)
+                    outputs = model.pruning_maps(chunk)
                     maps.append(list(zip(outputs.action_attention, outputs.privacy_attention, outputs.scores)))
+                    masks.append(outputs.keep_mask.float().cpu())
+                else:
+                    masks.append(model.keep_mask(chunk).float().cpu())
         extra = {}
         if return_pruning_maps:
             names = ("action_attention", "privacy_attention", "scores")
@@ -212,11 +194,7 @@ class VideoAnonymizationPipeline(Pipeline):
 
     def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
         keep_mask: torch.Tensor = model_outputs["keep_mask"]
-        clips = model_outputs["clips"]
-        clip_frames, height, width = clips.shape[1:4]
-        pixel_mask = upsample_keep_mask(keep_mask, (clip_frames, height, width))[:, :, 0].numpy() > 0.5
-        fill = np.uint8(round(min(max(float(model_outputs["fill_value"]), 0.0), 1.0) * 255))
-        frames = np.where(pixel_mask[..., None], clips, fill)
+        frames, pixel_mask = apply_mask_to_frames(model_outputs["clips"], keep_mask, model_outputs["fill_value"])
         num = model_outputs["num_frames"]
         frames = frames.reshape(-1, *frames.shape[2:])[:num]
         pixel_mask = pixel_mask.reshape(-1, *pixel_mask.shape[2:])[:num]

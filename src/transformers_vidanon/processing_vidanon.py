@@ -7,6 +7,8 @@
 - [`ClipAugmentation`]: training augmentation on a whole clip with the same random parameters for every frame
   (random resized crop, horizontal flip, colour jitter, random grayscale, random erasing), torch only.
 - [`clip_eval_transform`]: shorter-side resize and centre crop, the evaluation counterpart.
+- [`decode_video_file`] and [`as_uint8_frames`]: the frames of a video file or an array, as the processors and the
+  `video-anonymization` pipeline take them.
 
 Clips are float tensors of shape `(T, C, H, W)` with values in [0, 1] (frames first, as VideoMAE's
 `pixel_values` per video); [`frames_to_clip`] and [`clip_to_frames`] convert from and to the `(T, H, W, 3)` uint8
@@ -19,8 +21,9 @@ saved beside a checkpoint and loaded with `trust_remote_code=True` where the pac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+import os
+from dataclasses import KW_ONLY, dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -28,11 +31,37 @@ import torch.nn.functional as F
 from transformers import VideoMAEImageProcessorPil
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; only read by type checkers
+
 # ITU-R BT.601 luma weights, as used by PIL and torchvision for RGB -> grayscale
 _LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
-class VidAnonImageProcessor(VideoMAEImageProcessorPil):
+class VidAnonProcessorMixin:
+    """How a VidAnon processor is built for a model's input size: shared by [`VidAnonImageProcessor`] and
+    `video_processing_vidanon.VidAnonVideoProcessor`."""
+
+    @classmethod
+    def for_image_size(cls, image_size: int | tuple[int, int], **kwargs: Any) -> Self:
+        """A processor producing `image_size` frames (shorter side resized to the crop's shorter side).
+
+        Args:
+            image_size (`int` or `tuple[int, int]`): model input size, e.g. `VidAnonConfig.image_size`.
+            kwargs: other processor arguments.
+        """
+        height, width = _as_pair(image_size)
+        kwargs.setdefault("size", {"shortest_edge": min(height, width)})
+        kwargs.setdefault("crop_size", {"height": height, "width": width})
+        return cls(**kwargs)
+
+    @classmethod
+    def from_model_config(cls, config: Any, **kwargs: Any) -> Self:
+        """A processor for a model configuration (anything with an `image_size` attribute, e.g. `VidAnonConfig`)."""
+        return cls.for_image_size(config.image_size, **kwargs)
+
+
+class VidAnonImageProcessor(VidAnonProcessorMixin, VideoMAEImageProcessorPil):
     r"""
     Image processor of VidAnon models: resize the shorter side, centre-crop to the model size, rescale to [0, 1].
 
@@ -66,24 +95,6 @@ class VidAnonImageProcessor(VideoMAEImageProcessorPil):
     do_normalize = False
     image_mean = IMAGENET_DEFAULT_MEAN
     image_std = IMAGENET_DEFAULT_STD
-
-    @classmethod
-    def for_image_size(cls, image_size: int | tuple[int, int], **kwargs: Any) -> VidAnonImageProcessor:
-        """A processor producing `image_size` frames (shorter side resized to the crop's shorter side).
-
-        Args:
-            image_size (`int` or `tuple[int, int]`): model input size, e.g. `VidAnonConfig.image_size`.
-            kwargs: other processor arguments.
-        """
-        height, width = _as_pair(image_size)
-        kwargs.setdefault("size", {"shortest_edge": min(height, width)})
-        kwargs.setdefault("crop_size", {"height": height, "width": width})
-        return cls(**kwargs)
-
-    @classmethod
-    def from_model_config(cls, config: Any, **kwargs: Any) -> VidAnonImageProcessor:
-        """A processor for a model configuration (anything with an `image_size` attribute, e.g. `VidAnonConfig`)."""
-        return cls.for_image_size(config.image_size, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -126,6 +137,46 @@ def frames_to_clip(frames: np.ndarray) -> torch.Tensor:
     if frames.dtype != np.uint8:
         raise ValueError(f"`frames` must be uint8, got dtype {frames.dtype}.")
     return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def as_uint8_frames(frames: Any) -> np.ndarray:
+    """Frames `(T, H, W, 3)` as uint8: uint8 passes through, floats in [0, 1] are scaled and rounded.
+
+    Args:
+        frames (`np.ndarray` or `torch.Tensor` of shape `(T, H, W, 3)`): uint8 RGB, or floats in [0, 1].
+
+    Raises:
+        ValueError: naming `frames`: another shape, dtype or value range.
+    """
+    array = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    if array.ndim != 4 or array.shape[-1] != 3 or array.shape[0] < 1:
+        raise ValueError(f"`frames` must have shape (T, H, W, 3) with T >= 1, got {array.shape}.")
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        if array.size and (array.min() < 0.0 or array.max() > 1.0):
+            raise ValueError(f"float `frames` must be in [0, 1], got values in [{array.min()}, {array.max()}].")
+        return (array * 255.0).round().astype(np.uint8)
+    raise ValueError(f"`frames` must be uint8 or float in [0, 1], got dtype {array.dtype}.")
+
+
+def decode_video_file(path: str | os.PathLike) -> np.ndarray:
+    """Every frame of a video file as `(T, H, W, 3)` uint8 RGB, decoded with PyAV (what transformers' video
+    pipelines use too; the package's own reader, `transformers_vidanon.video`, adds decord and its checks).
+
+    Raises:
+        ImportError: PyAV is not installed.
+        ValueError: naming the file, when it holds no decodable video frame.
+    """
+    try:
+        import av
+    except ImportError as error:
+        raise ImportError("decoding video files needs PyAV: `pip install av`.") from error
+    with av.open(str(path)) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    if not frames:
+        raise ValueError(f"no video frame could be decoded from {str(path)!r}.")
+    return np.stack(frames)
 
 
 def clip_to_frames(clip: torch.Tensor) -> np.ndarray:
@@ -318,6 +369,7 @@ class ClipAugmentationParams:
     erase: tuple[int, int, int, int] | None
 
 
+@dataclass(eq=False)  # compared by identity, as before: an augmentation is a configured callable
 class ClipAugmentation:
     """Training augmentation of a clip, with the same random parameters for every frame.
 
@@ -335,9 +387,9 @@ class ClipAugmentation:
         brightness, contrast, saturation (`float`, *optional*, defaults to 0.4):
             jitter strength: the factor is drawn from `[max(0, 1 - s), 1 + s]` (0 disables it).
         grayscale_prob (`float`, *optional*, defaults to 0.2): probability of converting to grayscale.
-        erasing_prob (`float`, *optional*, defaults to 0.25): probability of random erasing.
         erasing_scale (`tuple[float, float]`, *optional*, defaults to `(0.02, 0.33)`): erased area fraction.
         erasing_ratio (`tuple[float, float]`, *optional*, defaults to `(0.3, 3.3)`): erased box aspect ratio.
+        erasing_prob (`float`, *optional*, defaults to 0.25): probability of random erasing.
         erasing_value (`float` or `"random"`, *optional*, defaults to `"random"`):
             fill of the erased box: uniform noise in [0, 1] (the same noise in every frame) or a constant.
 
@@ -353,63 +405,40 @@ class ClipAugmentation:
     ```
     """
 
-    def __init__(
-        self,
-        output_size: int | tuple[int, int],
-        scale: tuple[float, float] = (0.6, 1.0),
-        ratio: tuple[float, float] = (3 / 4, 4 / 3),
-        flip_prob: float = 0.5,
-        brightness: float = 0.4,
-        contrast: float = 0.4,
-        saturation: float = 0.4,
-        grayscale_prob: float = 0.2,
-        erasing_prob: float = 0.25,
-        erasing_scale: tuple[float, float] = (0.02, 0.33),
-        erasing_ratio: tuple[float, float] = (0.3, 3.3),
-        erasing_value: float | str = "random",
-    ) -> None:
-        self.output_size = _as_pair(output_size)
-        for name, (low, high) in {
-            "scale": scale,
-            "ratio": ratio,
-            "erasing_scale": erasing_scale,
-            "erasing_ratio": erasing_ratio,
-        }.items():
-            if not 0 < low <= high:
-                raise ValueError(
-                    f"`{name}` must be an increasing pair of positive numbers, got {(low, high)}."
-                )
-        if scale[1] > 1 or erasing_scale[1] > 1:
-            raise ValueError(
-                f"`scale` and `erasing_scale` must not exceed 1, got {scale} and {erasing_scale}."
-            )
-        for name, value in {
-            "flip_prob": flip_prob,
-            "grayscale_prob": grayscale_prob,
-            "erasing_prob": erasing_prob,
-        }.items():
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1], got {value}.")
-        for name, value in {"brightness": brightness, "contrast": contrast, "saturation": saturation}.items():
-            if value < 0:
-                raise ValueError(f"`{name}` must be >= 0, got {value}.")
-        if not (erasing_value == "random" or isinstance(erasing_value, (int, float))):
-            raise ValueError(f"`erasing_value` must be a number or 'random', got {erasing_value!r}.")
-        self.scale = tuple(scale)
-        self.ratio = tuple(ratio)
-        self.flip_prob = flip_prob
-        self.brightness = brightness
-        self.contrast = contrast
-        self.saturation = saturation
-        self.grayscale_prob = grayscale_prob
-        self.erasing_prob = erasing_prob
-        self.erasing_scale = tuple(erasing_scale)
-        self.erasing_ratio = tuple(erasing_ratio)
-        self.erasing_value = erasing_value
+    output_size: int | tuple[int, int]
+    _: KW_ONLY  # the settings of each step, by name
+    scale: tuple[float, float] = (0.6, 1.0)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    flip_prob: float = 0.5
+    brightness: float = 0.4
+    contrast: float = 0.4
+    saturation: float = 0.4
+    grayscale_prob: float = 0.2
+    erasing_scale: tuple[float, float] = (0.02, 0.33)
+    erasing_ratio: tuple[float, float] = (0.3, 3.3)
+    erasing_prob: float = 0.25
+    erasing_value: float | str = "random"
 
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{key}={value!r}" for key, value in vars(self).items())
-        return f"{type(self).__name__}({fields})"
+    def __post_init__(self) -> None:
+        self.output_size = _as_pair(self.output_size)
+        self.scale, self.ratio = tuple(self.scale), tuple(self.ratio)
+        self.erasing_scale, self.erasing_ratio = tuple(self.erasing_scale), tuple(self.erasing_ratio)
+        for name in ("scale", "ratio", "erasing_scale", "erasing_ratio"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(f"`{name}` must be an increasing pair of positive numbers, got {(low, high)}.")
+        if self.scale[1] > 1 or self.erasing_scale[1] > 1:
+            raise ValueError(
+                f"`scale` and `erasing_scale` must not exceed 1, got {self.scale} and {self.erasing_scale}."
+            )
+        for name in ("flip_prob", "grayscale_prob", "erasing_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"`{name}` must be in [0, 1], got {getattr(self, name)}.")
+        for name in ("brightness", "contrast", "saturation"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
+        if not (self.erasing_value == "random" or isinstance(self.erasing_value, (int, float))):
+            raise ValueError(f"`erasing_value` must be a number or 'random', got {self.erasing_value!r}.")
 
     def _sample_box(
         self,
@@ -532,9 +561,12 @@ __all__ = [
     "ClipAugmentation",
     "ClipAugmentationParams",
     "VidAnonImageProcessor",
+    "VidAnonProcessorMixin",
+    "as_uint8_frames",
     "center_crop",
     "clip_eval_transform",
     "clip_to_frames",
+    "decode_video_file",
     "frames_to_clip",
     "resize_shorter_side",
 ]

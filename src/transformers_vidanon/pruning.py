@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -360,6 +361,31 @@ def apply_keep_mask(video: torch.Tensor, keep_mask: torch.Tensor, fill_value: fl
         )
     mask = upsample_keep_mask(keep_mask.to(video.dtype), (video.shape[1], video.shape[3], video.shape[4]))
     return video * mask + fill_value * (1 - mask)
+
+
+def apply_mask_to_frames(
+    clips: np.ndarray, keep_mask: torch.Tensor, fill_value: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """[`apply_keep_mask`] for uint8 clips at their own size: the anonymizer's and the pipeline's output frames.
+
+    The mask is upsampled by nearest neighbour ([`upsample_keep_mask`], as the model does on its own input) and the
+    frames stay uint8 (no full-resolution float copy is made), so every kept pixel is exactly the input's.
+
+    Args:
+        clips (`np.ndarray` of shape `(B, T, H, W, 3)`, uint8): the original clips.
+        keep_mask (`torch.Tensor` of shape `(B, T', H', W')`): 1 = kept.
+        fill_value (`float`, *optional*, defaults to 0.0): value in [0, 1] written into pruned tubelets (rounded to
+            uint8; values outside [0, 1] are clipped).
+
+    Returns:
+        `(frames, pixel_mask)`: the anonymized clips `(B, T, H, W, 3)` uint8 and the kept pixels `(B, T, H, W)` bool.
+    """
+    batch, frames, height, width = clips.shape[:4]
+    if keep_mask.ndim != 4 or keep_mask.shape[0] != batch:
+        raise ValueError(f"`keep_mask` must be (batch={batch}, T', H', W'), got {tuple(keep_mask.shape)}.")
+    pixel_mask = upsample_keep_mask(keep_mask.detach().float().cpu(), (frames, height, width))[:, :, 0].numpy() > 0.5
+    fill = np.uint8(round(min(max(float(fill_value), 0.0), 1.0) * 255))
+    return np.where(pixel_mask[..., None], clips, fill), pixel_mask
 
 
 def surviving_tubelets(

@@ -25,20 +25,14 @@ from transformers.image_processing_utils import BatchFeature
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 from transformers.video_processing_utils import VideoProcessorMixin
 
-from .processing_vidanon import _as_pair, center_crop, covering_size, resize, resize_shorter_side
-
-
-def _decode_video_file(path: str | os.PathLike) -> np.ndarray:
-    """Every frame of a video file as `(T, H, W, 3)` uint8 RGB, decoded with PyAV."""
-    try:
-        import av
-    except ImportError as error:  # PyAV is what transformers' video pipelines use too
-        raise ImportError("decoding video files needs PyAV: `pip install av`.") from error
-    with av.open(str(path)) as container:
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    if not frames:
-        raise ValueError(f"no video frame could be decoded from {str(path)!r}.")
-    return np.stack(frames)
+from .processing_vidanon import (
+    VidAnonProcessorMixin,
+    center_crop,
+    covering_size,
+    decode_video_file,
+    resize,
+    resize_shorter_side,
+)
 
 
 def uniform_frame_indices(num_video_frames: int, num_frames: int) -> np.ndarray:
@@ -51,7 +45,7 @@ def uniform_frame_indices(num_video_frames: int, num_frames: int) -> np.ndarray:
     return np.minimum(np.arange(num_frames) * (num_video_frames / num_frames), num_video_frames - 1).astype(np.int64)
 
 
-class VidAnonVideoProcessor(VideoProcessorMixin):
+class VidAnonVideoProcessor(VidAnonProcessorMixin, VideoProcessorMixin):
     r"""
     Video processor of VidAnon models: optional uniform frame sampling, shorter-side resize, centre crop to the
     model size, rescale to [0, 1]. No normalisation (the model normalises inside, see [`VidAnonImageProcessor`]).
@@ -101,24 +95,11 @@ class VidAnonVideoProcessor(VideoProcessorMixin):
         self._set_attributes(**kwargs)
 
     @classmethod
-    def for_image_size(cls, image_size: int | tuple[int, int], **kwargs: Any) -> VidAnonVideoProcessor:
-        """A processor producing `image_size` frames (shorter side resized to the crop's shorter side).
-
-        Args:
-            image_size (`int` or `tuple[int, int]`): model input size, e.g. `VidAnonConfig.image_size`.
-            kwargs: other processor arguments.
-        """
-        height, width = _as_pair(image_size)
-        kwargs.setdefault("size", {"shortest_edge": min(height, width)})
-        kwargs.setdefault("crop_size", {"height": height, "width": width})
-        return cls(**kwargs)
-
-    @classmethod
     def from_model_config(cls, config: Any, **kwargs: Any) -> VidAnonVideoProcessor:
         """A processor for a model configuration (anything with `image_size`, and `num_frames` to sample)."""
         if getattr(config, "num_frames", None) is not None:
             kwargs.setdefault("num_frames", int(config.num_frames))
-        return cls.for_image_size(config.image_size, **kwargs)
+        return super().from_model_config(config, **kwargs)
 
     # ---------------------------------------------------------------------------------------------------------
     # input handling
@@ -139,7 +120,7 @@ class VidAnonVideoProcessor(VideoProcessorMixin):
     def _to_float_clip(video: Any) -> torch.Tensor:
         """One video as a `(T, C, H, W)` float tensor with the input's value range."""
         if isinstance(video, (str, os.PathLike)):
-            video = _decode_video_file(video)
+            video = decode_video_file(video)
         if isinstance(video, (list, tuple)):
             video = np.stack([np.asarray(frame) for frame in video])
         tensor = torch.from_numpy(np.ascontiguousarray(video)) if isinstance(video, np.ndarray) else video

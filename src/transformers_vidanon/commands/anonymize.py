@@ -4,7 +4,7 @@ The output keeps each input's frame count, frame rate and frame size; pruned tub
 track is always dropped (a voice identifies a person too): there is deliberately no option to keep it.
 
 SIGINT / SIGTERM stop the run with one line: the output being written is removed (finished ones stay), and the exit
-status is 130 / 143. One handler, installed for the whole run, records the signal (`inference.anonymize.StopRequest`)
+status is 130 / 143. One handler, installed for the whole run, records the signal (`inference.stopping.StopRequest`)
 and the run stops at its next check point (before each file and batch, in the reader and writer threads, before an
 output is committed); while the model loads, the signal interrupts it at once. A signal that comes after the last
 output was committed still gives 130 / 143. User errors are one-line messages naming the flag or file, never
@@ -18,52 +18,20 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from .argtypes import add_model_arguments, number_type
 
 if TYPE_CHECKING:
-    from ..inference.anonymize import StopRequest
+    from ..inference.options import AnonymizeOptions
+    from ..inference.stopping import StopRequest
 
 logger = logging.getLogger(__name__)
 
-
-def _fraction(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value!r}") from None
-    if not 0.0 < number <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {number}")
-    return number
-
-
-def _non_negative(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}") from None
-    if not number >= 0.0 or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {number}")
-    return number
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
-    return number
-
-
-def _pixel_limit(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of pixels (0: no limit), got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (0: no limit), got {number}")
-    return number
+_fraction = number_type(float, lambda x: 0.0 < x <= 1.0, "a number in (0, 1]", "in (0, 1]")
+_non_negative = number_type(float, lambda x: x >= 0.0, "a number >= 0", "a finite number >= 0")
+_positive_int = number_type(int, lambda x: x >= 1, "a whole number >= 1", ">= 1")
+_pixel_limit = number_type(int, lambda x: x >= 0, "a whole number of pixels (0: no limit)", ">= 0 (0: no limit)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,8 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "track is always dropped (a voice identifies a person too)."
     )
     parser.add_argument("input", metavar="INPUT", help="a video file, or a folder of videos (searched recursively)")
-    parser.add_argument("--model", required=True, metavar="DIR_OR_HUB_ID",
-                        help="a folder written by save_pretrained, or a Hub repository id")
+    add_model_arguments(parser, default_device="cuda if available, else cpu")
     parser.add_argument("--output", required=True, metavar="OUT",
                         help="the output .mp4 for a file (or a folder to write INPUT's name into); a folder for a "
                              "folder input (relative paths are kept, suffix .mp4)")
@@ -86,22 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lambda-priv", type=_non_negative, metavar="L",
                         help="override the model's privacy weight in the score a_act - L * a_priv")
     parser.add_argument("--batch-size", type=_positive_int, default=4, metavar="B", help="clips per forward pass")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--crf", type=int, default=18, help="x264 quality of the output, 0 (lossless) to 51")
     parser.add_argument("--max-pixels", type=_pixel_limit, default=None, metavar="N",
                         help="refuse inputs whose frames have more than N pixels (default: 4096 x 4096 = 16777216; "
                              "0: no limit)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing outputs (by default a folder run skips them; a file run refuses)")
-    parser.add_argument("--trust-remote-code", action="store_true",
-                        help="load the model through the code stored with the checkpoint")
 
 
 def run(args: argparse.Namespace, *, on_event: Callable[[str, Path], None] | None = None) -> int:
-    """Run the command; `on_event` is passed to the anonymization (see `inference.anonymize.EVENTS`)."""
+    """Run the command; `on_event` is passed to the anonymization (see `inference.stopping.EVENTS`)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # quick: `register` has imported the model classes (torch, transformers) before the command runs
-    from ..inference.anonymize import RunStopped, StopRequest
+    from ..inference.stopping import RunStopped, StopRequest
 
     stop, status = StopRequest(), 0
     with stop.handling_signals():  # one handler for the whole run: it records the signal, the run checks it
@@ -129,9 +93,9 @@ def _stopped(signum: int) -> int:
 
 
 def _run(args: argparse.Namespace, stop: StopRequest, on_event: Callable[[str, Path], None] | None) -> int:
-    from ..inference.anonymize import anonymize_folder, anonymize_video, check_device, load_anonymizer
-    from ..inference.sharding import anonymize_folder_sharded, default_device, launched_processes
-    from ..video import DEFAULT_MAX_PIXELS, VideoDecodeError
+    from ..inference.loading import check_device, load_anonymizer
+    from ..inference.sharding import default_device
+    from ..video import DEFAULT_MAX_PIXELS
 
     source, output = Path(args.input), Path(args.output)
     if not source.exists():
@@ -143,7 +107,7 @@ def _run(args: argparse.Namespace, stop: StopRequest, on_event: Callable[[str, P
     if args.preview and not source.is_dir() and Path(args.preview).suffix.lower() != ".png":
         logger.error("--preview %s must be a .png file (for a folder INPUT, a folder).", args.preview)
         return 2
-    max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None)
+    options = _options(args, stop, on_event, DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels or None)
     with stop.interruptible():  # may wait on the other processes: nothing is written yet, a signal stops it at once
         device = args.device or default_device()  # under `accelerate launch`: this process's own GPU
     try:
@@ -165,34 +129,50 @@ def _run(args: argparse.Namespace, stop: StopRequest, on_event: Callable[[str, P
         logger.error("--model %s: %s", args.model, error)
         return 2
     logger.warning("The audio track of every input is dropped: the outputs are video only.")
-
     if source.is_dir():
-        if output.exists() and not output.is_dir():
-            logger.error("--output %s must be a folder when INPUT is a folder.", output)
-            return 2
-        # under `accelerate launch` with several processes: each takes its shard, the main one gathers the summary
-        folder_run = anonymize_folder_sharded if launched_processes() > 1 else anonymize_folder
-        try:
-            report = folder_run(
-                model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
-                lambda_priv=args.lambda_priv, preview_dir=args.preview, overwrite=args.overwrite, crf=args.crf,
-                max_pixels=max_pixels, stop=stop, on_event=on_event,
-            )
-        except (FileNotFoundError, ValueError) as error:
-            logger.error("%s", error)
-            return 2
-        logger.info("%d anonymized, %d skipped (output exists), %d failed; outputs in %s",
-                    len(report.reports), len(report.skipped), len(report.failures), output)
-        for path, reason in report.failures:
-            logger.error("FAILED %s: %s", path, reason)
-        return 0 if report.ok else 1
+        return _run_folder(args, model, processor, source, output, options)
+    return _run_file(args, model, processor, source, output, options)
+
+
+def _options(args: argparse.Namespace, stop: StopRequest, on_event: Callable[[str, Path], None] | None,
+             max_pixels: int | None) -> AnonymizeOptions:
+    """The run's settings from the flags."""
+    from ..inference.options import AnonymizeOptions
+
+    return AnonymizeOptions(batch_size=args.batch_size, keep_rate=args.keep_rate, lambda_priv=args.lambda_priv,
+                            crf=args.crf, max_pixels=max_pixels, stop=stop, on_event=on_event)
+
+
+def _run_folder(args: argparse.Namespace, model: Any, processor: Any, source: Path, output: Path,
+                options: AnonymizeOptions) -> int:
+    from ..inference.anonymize import anonymize_folder
+    from ..inference.sharding import anonymize_folder_sharded, launched_processes
+
+    if output.exists() and not output.is_dir():
+        logger.error("--output %s must be a folder when INPUT is a folder.", output)
+        return 2
+    # under `accelerate launch` with several processes: each takes its shard, the main one gathers the summary
+    run = anonymize_folder_sharded if launched_processes() > 1 else anonymize_folder
+    try:
+        report = run(model, processor, source, output, options, preview_dir=args.preview, overwrite=args.overwrite)
+    except (FileNotFoundError, ValueError) as error:
+        logger.error("%s", error)
+        return 2
+    logger.info("%d anonymized, %d skipped (output exists), %d failed; outputs in %s",
+                len(report.reports), len(report.skipped), len(report.failures), output)
+    for path, reason in report.failures:
+        logger.error("FAILED %s: %s", path, reason)
+    return 0 if report.ok else 1
+
+
+def _run_file(args: argparse.Namespace, model: Any, processor: Any, source: Path, output: Path,
+              options: AnonymizeOptions) -> int:
+    from ..inference.anonymize import anonymize_video
+    from ..video import VideoDecodeError
 
     try:
-        report = anonymize_video(
-            model, processor, source, output, batch_size=args.batch_size, keep_rate=args.keep_rate,
-            lambda_priv=args.lambda_priv, preview_path=args.preview, overwrite=args.overwrite, crf=args.crf,
-            max_pixels=max_pixels, stop=stop, on_event=on_event,
-        )
+        report = anonymize_video(model, processor, source, output, options, preview_path=args.preview,
+                                 overwrite=args.overwrite)
     except (VideoDecodeError, FileExistsError) as error:
         logger.error("%s", error)
         return 1

@@ -10,41 +10,18 @@ import argparse
 import logging
 import os
 
+from .argtypes import add_model_arguments, number_type
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 7860
 DEFAULT_MAX_PIXELS = 1280 * 720  # = transformers_vidanon.app.demo.DEFAULT_MAX_PIXELS (not imported: --help stays light)
 DEFAULT_MAX_SECONDS = 20.0
 
-
-def _non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0 (0: no limit), got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (0: no limit), got {number}")
-    return number
-
-
-def _non_negative_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0 (0: no limit), got {value!r}") from None
-    if not 0.0 <= number < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 (0: no limit), got {number}")
-    return number
-
-
-def _port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
-    if not 1 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 65535, got {number}")
-    return number
+_non_negative_int = number_type(int, lambda x: x >= 0, "a whole number >= 0 (0: no limit)", ">= 0 (0: no limit)")
+_non_negative_float = number_type(float, lambda x: x >= 0.0, "a number of seconds >= 0 (0: no limit)",
+                                  "a finite number >= 0 (0: no limit)")
+_port = number_type(int, lambda x: 1 <= x <= 65535, "a port number", "between 1 and 65535")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,8 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "heat maps of the last pruning layer, with the keep rate and lambda_priv as sliders. Needs the app extra: "
         'pip install "transformers-vidanon[app]".'
     )
-    parser.add_argument("--model", required=True, metavar="DIR_OR_HUB_ID",
-                        help="a folder written by save_pretrained, or a Hub repository id")
+    add_model_arguments(parser, default_device="cpu")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0 to serve other machines)")
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="port to listen on")
@@ -63,9 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="refuse uploads whose frames have more than N pixels (0: no limit)")
     parser.add_argument("--max-seconds", type=_non_negative_float, default=DEFAULT_MAX_SECONDS, metavar="S",
                         help="refuse uploads longer than S seconds (0: no limit)")
-    parser.add_argument("--device", default=None, help="torch device (default: cpu)")
-    parser.add_argument("--trust-remote-code", action="store_true",
-                        help="load the model through the code stored with the checkpoint")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from ..app.demo import DemoLimits
     from ..app.package import build_package_demo
-    from ..inference.anonymize import check_device
+    from ..inference.loading import check_device
 
     if args.device is not None:
         try:

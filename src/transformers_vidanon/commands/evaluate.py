@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from transformers_vidanon.data.sources import DATASETS, DataSource, add_source_arguments
+
 ORACLE_NAMES = ("oracle", "oracle-tube")
 
 
@@ -36,12 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "always added)")
     parser.add_argument("--data", required=True,
                         help="a SynthPrivacy folder (or its manifest.jsonl), any manifest (CSV/JSONL with a split "
-                             "column), or a dataset root with --dataset")
-    parser.add_argument("--dataset", default=None,
-                        help="a named dataset (vp_ucf101, vp_hmdb51, pa_hmdb51, ...) with --split-dir")
-    parser.add_argument("--split-dir", default=None, help="official split files (UCF101 / HMDB51)")
-    parser.add_argument("--split", type=int, default=1, help="official split index")
-    parser.add_argument("--pa-annotations", default=None, help="PA-HMDB51 annotation JSON")
+                             "column), or with --dataset the dataset root (its data_dir)")
+    parser.add_argument("--dataset", default=None, choices=DATASETS,
+                        help="a named dataset, described by the flags below as in a training config (e.g. vp_ucf101 "
+                             "with --split-dir); default: --data is a SynthPrivacy folder or a manifest")
+    # the fields of a named dataset, declared once in `data.sources.DataSource` (the training arguments too)
+    add_source_arguments(parser, skip=("dataset", "data_dir"))
     parser.add_argument("--boxes", default=None, help="person boxes JSON for the blackening baseline on real data")
     parser.add_argument("--output", default="outputs/evaluation", help="folder for results.json and results.md")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fresh-model seeds (at least 3)")
@@ -74,38 +76,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
-def _load_data(args):
-    from transformers_vidanon.evaluation.protocol import datasets_protocol_data, synth_protocol_data
-
+def data_source(args: argparse.Namespace) -> DataSource:
+    """The dataset the flags describe: `--dataset` with `--data` as its root (a `manifest`'s file unless
+    `--manifest` names it), or without `--dataset` the SynthPrivacy folder or manifest `--data` is."""
+    if args.dataset is not None:
+        manifest = args.manifest or (args.data if args.dataset == "manifest" else None)
+        return DataSource.from_arguments(args, data_dir=args.data, manifest=manifest)
     data = Path(args.data)
     manifest = data / "manifest.jsonl" if data.is_dir() else data
-    if args.dataset is None and manifest.is_file() and (manifest.parent / "synth_config.json").is_file():
+    if manifest.is_file() and (manifest.parent / "synth_config.json").is_file():
+        return DataSource.from_arguments(args, dataset="synth", data_dir=str(manifest.parent))
+    return DataSource.from_arguments(args, dataset="manifest", manifest=str(manifest))
+
+
+def _load_data(args):
+    from transformers_vidanon.data.builders import evaluation_splits, synth_manifest
+    from transformers_vidanon.data.synth import DEFAULT_IMAGE_SIZE
+    from transformers_vidanon.evaluation.protocol import datasets_protocol_data, synth_protocol_data
+
+    source = data_source(args)
+    if source.dataset == "synth":  # its region files serve the blackening baseline and the oracle
+        if args.dataset is None:  # a folder of any world, used as it is
+            manifest = Path(source.data_dir) / "manifest.jsonl"
+        else:  # generated first when missing; another world than --synth-world is refused
+            manifest = synth_manifest(source, args.image_size or DEFAULT_IMAGE_SIZE, args.num_frames)
         return synth_protocol_data(manifest, args.num_frames, args.frame_stride, progress=not args.no_progress)
-    test_split = "test"
-    if args.dataset is None:
-        # a manifest: measure on its test split; val only when there is no test split (the fresh models take
-        # their own validation part from the training videos)
-        from transformers_vidanon.data import load_manifest
-
-        splits = load_manifest(manifest)
-        if not isinstance(splits, dict) or "train" not in splits:
-            raise SystemExit(f"{args.data}: the manifest needs a train split and a test (or val) split.")
-        test_split = "test" if "test" in splits else "val" if "val" in splits else None
-        if test_split is None:
-            raise SystemExit(f"{args.data}: no test (or val) split found; the protocol needs one.")
-        if test_split == "val":
-            logging.getLogger("vidanon.evaluate").warning(
-                "%s has no test split: measuring on its val split, and the results say so", args.data)
-        train, test = splits["train"], splits[test_split]
-    else:
-        from transformers_vidanon.data import DataSource
-        from transformers_vidanon.data.builders import raw_splits
-
-        source = DataSource(dataset=args.dataset, data_dir=str(data), split_dir=args.split_dir, split=args.split,
-                            pa_annotations=args.pa_annotations)
-        train, test = raw_splits(source, args.image_size or 112, args.num_frames)
-        if test is None:
-            raise SystemExit(f"{args.data}: no test split found; the protocol needs one.")
+    train, test, test_split = evaluation_splits(source, args.image_size or 112, args.num_frames)
+    if test_split != "test":
+        logging.getLogger("vidanon.evaluate").warning(
+            "%s has no test split: measuring on its %s split, and the results say so", args.data, test_split)
     boxes = None
     if args.boxes:
         from transformers_vidanon.evaluation.baselines import load_boxes
@@ -169,7 +168,11 @@ def run(args) -> int:
                             video_attacker_model=args.video_attacker, progress=not args.no_progress,
                             finetune_from=args.finetune_from, num_workers=args.workers,
                             worker_threads=args.worker_threads, cache_dir=args.cache_dir)
-    data = _load_data(args)
+    try:
+        data = _load_data(args)
+    except (ValueError, FileNotFoundError) as error:  # the data the flags describe: one line, status 2
+        logging.getLogger("vidanon.evaluate").error("--data %s: %s", args.data, error)
+        return 2
     results = run_protocol(_anonymizers(args), data, config, dataset=str(args.data),
                            metadata={"arguments": vars(args)})  # with the provenance of the run
     output = Path(args.output)

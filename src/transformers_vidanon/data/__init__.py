@@ -3,7 +3,7 @@
 - [`labels`]: label files of every collection and the privacy attributes;
 - [`schema`]: the columns and metadata every loader's dataset has;
 - [`splits`]: split names and split hygiene;
-- [`collections`]: loaders of the public collections and of class-per-folder trees;
+- [`loaders`]: loaders of the public collections and of class-per-folder trees;
 - [`manifests`]: datasets described by a CSV / JSON-lines manifest;
 - [`transforms`]: lazy decoding of rows into clips ([`ClipTransform`]);
 - [`collate`]: batches, and the bad videos left out of them;
@@ -17,21 +17,22 @@ this package ([`sources`], [`labels`]) does not import `datasets` and torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy_imports import lazy_attributes
 
 # public name -> the module of this package that defines it
 _LAZY_NAMES: dict[str, str] = {
     "BadVideoLog": "collate",
     "collate_clips": "collate",
-    "hmdb51_minus_pa_hmdb51": "collections",
-    "load_hmdb51": "collections",
-    "load_pa_hmdb51": "collections",
-    "load_ucf101": "collections",
-    "load_videofolder": "collections",
-    "load_vispr": "collections",
-    "load_vp_hmdb51": "collections",
-    "load_vp_ucf101": "collections",
+    "hmdb51_minus_pa_hmdb51": "loaders",
+    "load_hmdb51": "loaders",
+    "load_pa_hmdb51": "loaders",
+    "load_ucf101": "loaders",
+    "load_videofolder": "loaders",
+    "load_vispr": "loaders",
+    "load_vp_hmdb51": "loaders",
+    "load_vp_ucf101": "loaders",
     "MANIFEST_COLUMNS": "manifests",
     "load_manifest": "manifests",
     "dataset_metadata": "schema",
@@ -50,7 +51,7 @@ _LAZY_NAMES: dict[str, str] = {
 
 if TYPE_CHECKING:
     from .collate import BadVideoLog, collate_clips
-    from .collections import (
+    from .loaders import (
         hmdb51_minus_pa_hmdb51,
         load_hmdb51,
         load_pa_hmdb51,
@@ -67,17 +68,7 @@ if TYPE_CHECKING:
     from .transforms import ClipTransform, apply_clip_transform
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY_NAMES])
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY_NAMES, globals())
 
 
 __all__ = [

@@ -1,11 +1,14 @@
-"""Train/validation datasets for a training run, from `DataArguments`.
+"""The datasets of a named dataset ([`DataSource`]): train/validation for a training run (`build_training_data`,
+from `DataArguments`), train/test for a leakage evaluation (`evaluation_splits`, for `vidanon evaluate`).
 
 One function per question a training script asks: which videos, which labels, decoded how. The loaders in
-`collections.py` and `manifests.py` do the reading; this module picks the right ones for a dataset name and sets the clip transform.
+`loaders.py` and `manifests.py` do the reading; this module picks the right ones for a dataset name and sets the
+clip transform.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,16 +18,7 @@ import numpy as np
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
 from ..processing_vidanon import ClipAugmentation
-from .collections import (
-    hmdb51_minus_pa_hmdb51,
-    load_hmdb51,
-    load_pa_hmdb51,
-    load_ucf101,
-    load_videofolder,
-    load_vispr,
-    load_vp_hmdb51,
-    load_vp_ucf101,
-)
+from . import loaders
 from .labels import PRIVACY_ATTRIBUTES
 from .manifests import load_manifest
 from .schema import dataset_metadata
@@ -56,11 +50,13 @@ class TrainingData:
     privacy_attribute_names: list[str]
 
 
-@dataclass(frozen=True)
-class _TrainingSource(DataSource):
-    """The source of a training run: a [`DataSource`] that also carries `DataArguments.synth_world`."""
+PRIVACY_LABELLED_DATASETS: tuple[str, ...] = ("synth", "vp_ucf101", "vp_hmdb51", "pa_hmdb51", "ucf101_vispr")
+"""The named datasets with privacy labels (besides a manifest with the privacy columns)."""
 
-    synth_world: int | None = 1
+EVALUATED_AS: dict[str, str] = {"ucf101_vispr": "vp_ucf101"}
+"""Named datasets whose leakage evaluation reads the splits of another: `ucf101_vispr` trains on UCF101 videos (no
+privacy labels) and VISPR images (no action), while the protocol trains every fresh model on videos that have both;
+it is measured on VP-UCF101 (the same UCF101 split and `privacy_labels`), its validation set in training too."""
 
 
 def ensure_synth(data_dir: str | None, num_videos: int, seed: int, image_size: int, num_frames: int,
@@ -86,8 +82,29 @@ def ensure_synth(data_dir: str | None, num_videos: int, seed: int, image_size: i
                                   world=world)
 
 
-def _train_and_eval(splits: Dataset | DatasetDict, what: str) -> tuple[Dataset, Dataset | None]:
-    """`train` and the evaluation split (`val`, else `test`) of a manifest or video folder.
+def synth_manifest(source: DataSource, image_size: int, num_frames: int) -> Path:
+    """The SynthPrivacy manifest of a `synth` source ([`ensure_synth`] with the source's settings)."""
+    return ensure_synth(source.data_dir, source.synth_num_videos, source.synth_seed, image_size, num_frames,
+                        world=source.synth_world)
+
+
+def _listed_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset | DatasetDict, str]:
+    """The splits of a source that lists its own (`synth`, `manifest`, `videofolder`), and its name in errors."""
+    if source.dataset == "videofolder":
+        return loaders.load_videofolder(source.data_dir), f"video folder {source.data_dir!r}"
+    if source.dataset == "synth":
+        manifest = synth_manifest(source, image_size, num_frames)
+    elif source.manifest is None:
+        raise ValueError("dataset 'manifest' needs the manifest file (`manifest`).")
+    else:
+        manifest = Path(source.manifest)
+    return load_manifest(manifest), f"manifest {str(manifest)!r}"
+
+
+def _pick_splits(
+    splits: Dataset | DatasetDict, what: str, order: tuple[str, str] = ("val", "test")
+) -> tuple[Dataset, Dataset | None, str | None]:
+    """`train`, the first split of `order` there is (`val`, else `test`, for training), and its name.
 
     Split names were made canonical by the loaders (`validation`, `valid`, `dev`, `eval` -> `val`); any other name
     is refused, naming the splits found, rather than dropped.
@@ -96,40 +113,32 @@ def _train_and_eval(splits: Dataset | DatasetDict, what: str) -> tuple[Dataset, 
         subset = dataset_metadata(splits).get("subset", "train")
         if subset != "train":
             raise ValueError(f"{what} has only the split {subset!r}: training needs a 'train' split.")
-        return splits, None
+        return splits, None, None
     found = sorted(splits)
     unknown = [name for name in found if name not in ("train", "val", "test")]
     if unknown or "train" not in splits:
         raise ValueError(
-            f"{what} has the splits {found}: training reads 'train' and evaluates on 'val' (else 'test'); "
-            f"{sorted(SPLIT_ALIASES)} are read as 'val'. Rename "
+            f"{what} has the splits {found}: the models train on 'train' and are measured on {order[0]!r} (else "
+            f"{order[1]!r}); {sorted(SPLIT_ALIASES)} are read as 'val'. Rename "
             f"{unknown if unknown else 'one split to train'}."
         )
-    eval_split = "val" if "val" in splits else "test" if "test" in splits else None
-    if eval_split is not None:
-        logger.info("%s: training on 'train' (%d videos), evaluating on %r (%d videos)", what, len(splits["train"]),
-                    eval_split, len(splits[eval_split]))
-    return splits["train"], splits[eval_split] if eval_split else None
+    other = next((name for name in order if name in splits), None)
+    if other is not None:
+        logger.info("%s: training on 'train' (%d videos), measuring on %r (%d videos)", what, len(splits["train"]),
+                    other, len(splits[other]))
+    return splits["train"], splits[other] if other else None, other
 
 
-def _has_privacy_labels(dataset: Dataset) -> bool:
-    """Whether at least one row of a (not yet transformed) dataset has known privacy labels."""
-    values = np.asarray(dataset.with_format("numpy")["privacy_labels"], dtype=np.float32)
-    return bool(values.size) and bool(np.isfinite(values).all(axis=-1).any())
+def _privacy_known(dataset: Dataset) -> np.ndarray:
+    """Per row of a (not yet transformed) dataset, whether its privacy labels are known."""
+    if len(dataset) == 0:
+        return np.zeros(0, dtype=bool)
+    values = np.asarray(dataset.with_format("numpy")["privacy_labels"], dtype=np.float32).reshape(len(dataset), -1)
+    return np.isfinite(values).all(axis=-1)
 
 
-def _manifest_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
-    if source.dataset == "synth":
-        # a source that says no world (`vidanon evaluate`'s) takes the one the folder holds
-        manifest = ensure_synth(source.data_dir, source.synth_num_videos, source.synth_seed, image_size, num_frames,
-                                world=getattr(source, "synth_world", None))
-    else:
-        manifest = Path(source.manifest)
-    return _train_and_eval(load_manifest(manifest), f"manifest {str(manifest)!r}")
-
-
-def _videofolder_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
-    return _train_and_eval(load_videofolder(source.data_dir), f"video folder {source.data_dir!r}")
+def _listed_train_eval(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
+    return _pick_splits(*_listed_splits(source, image_size, num_frames))[:2]
 
 
 def _official(source: DataSource) -> dict:
@@ -148,28 +157,28 @@ def _train_test(loader, **options):
 
 
 def _pa_hmdb51_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
-    train = hmdb51_minus_pa_hmdb51(annotation_path=source.pa_annotations, labels_path=source.privacy_labels,
-                                   subset="all", **_official(source))
-    return train, load_pa_hmdb51(source.data_dir, source.pa_annotations)
+    train = loaders.hmdb51_minus_pa_hmdb51(annotation_path=source.pa_annotations, labels_path=source.privacy_labels,
+                                           subset="all", **_official(source))
+    return train, loaders.load_pa_hmdb51(source.data_dir, source.pa_annotations)
 
 
 def _ucf101_vispr_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
     # one stream of rows: UCF101 videos carry actions (privacy unknown), VISPR images carry privacy (action
     # unknown); the model's losses leave unknown labels out
-    actions = load_ucf101(subset="train", **_official(source))
-    privacy = load_vispr(source.vispr_dir, source.vispr_annotation_dir, split="train").cast(actions.features)
-    test = load_vp_ucf101(subset="test", labels_path=source.privacy_labels, **_official(source))
+    actions = loaders.load_ucf101(subset="train", **_official(source))
+    privacy = loaders.load_vispr(source.vispr_dir, source.vispr_annotation_dir, split="train").cast(actions.features)
+    test = loaders.load_vp_ucf101(subset="test", labels_path=source.privacy_labels, **_official(source))
     return concatenate_datasets([actions, privacy]), test
 
 
 DATASET_BUILDERS: dict[str, Callable[[DataSource, int, int], tuple[Dataset, Dataset | None]]] = {
-    "synth": _manifest_splits,
-    "manifest": _manifest_splits,
-    "videofolder": _videofolder_splits,
-    "ucf101": _train_test(load_ucf101),
-    "hmdb51": _train_test(load_hmdb51),
-    "vp_ucf101": _train_test(load_vp_ucf101, labels_path="privacy_labels"),
-    "vp_hmdb51": _train_test(load_vp_hmdb51, labels_path="privacy_labels"),
+    "synth": _listed_train_eval,
+    "manifest": _listed_train_eval,
+    "videofolder": _listed_train_eval,
+    "ucf101": _train_test(loaders.load_ucf101),
+    "hmdb51": _train_test(loaders.load_hmdb51),
+    "vp_ucf101": _train_test(loaders.load_vp_ucf101, labels_path="privacy_labels"),
+    "vp_hmdb51": _train_test(loaders.load_vp_hmdb51, labels_path="privacy_labels"),
     "pa_hmdb51": _pa_hmdb51_splits,
     "ucf101_vispr": _ucf101_vispr_splits,
 }
@@ -179,6 +188,39 @@ DATASET_BUILDERS: dict[str, Callable[[DataSource, int, int], tuple[Dataset, Data
 def raw_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset | None]:
     """The untransformed (train, eval) datasets of `source` (`eval` is `None` where there is none)."""
     return DATASET_BUILDERS[source.dataset](source, image_size, num_frames)
+
+
+def evaluation_splits(source: DataSource, image_size: int, num_frames: int) -> tuple[Dataset, Dataset, str]:
+    """The untransformed (train, test, test split name) a leakage evaluation of `source` trains and measures on.
+
+    A dataset that lists its splits (`synth`, `manifest`, `videofolder`) is measured on `test`, else on `val` (the
+    name says which); the official collections on their test split; `ucf101_vispr` as [`EVALUATED_AS`] says. The
+    fresh models train on action and privacy labels of every video, so every video must have both.
+
+    Raises:
+        ValueError: no split to measure on, or videos without privacy labels (both named, with the dataset).
+    """
+    evaluated = dataclasses.replace(source, dataset=EVALUATED_AS.get(source.dataset, source.dataset))
+    if evaluated.dataset in ("synth", "manifest", "videofolder"):
+        splits, listed = _listed_splits(evaluated, image_size, num_frames)
+        train, test, test_split = _pick_splits(splits, listed, order=("test", "val"))
+    else:
+        (train, test), test_split = raw_splits(evaluated, image_size, num_frames), "test"
+    what = f"dataset {source.dataset!r}" + (f" (evaluated as {evaluated.dataset!r})" if evaluated != source else "")
+    if test is None:
+        raise ValueError(f"{what} has no test (or val) split to measure on.")
+    for split, dataset in (("train", train), (test_split, test)):
+        known = _privacy_known(dataset)
+        if not known.size:
+            raise ValueError(f"{what} has no {split} videos.")
+        if not known.all():
+            raise ValueError(
+                f"{what}: {int((~known).sum())} of the {len(dataset)} {split} videos have no privacy labels, and the "
+                f"leakage protocol trains and measures its attackers on every video's: evaluate a dataset that has "
+                f"them ({', '.join(PRIVACY_LABELLED_DATASETS)}, or a manifest with the columns "
+                f"{list(PRIVACY_ATTRIBUTES)})."
+            )
+    return train, test, test_split
 
 
 def build_training_data(
@@ -196,13 +238,12 @@ def build_training_data(
     Raises:
         ValueError: unusable split names, no privacy labels where they are required, or splits sharing videos.
     """
-    train, evaluation = raw_splits(_TrainingSource.from_arguments(data_args), image_size, num_frames)
-    if require_privacy_labels and not _has_privacy_labels(train):
+    train, evaluation = raw_splits(data_args, image_size, num_frames)
+    if require_privacy_labels and not _privacy_known(train).any():
         raise ValueError(
             f"the training set of dataset={data_args.dataset!r} has no privacy labels (every `privacy_labels` is "
             f"unknown), but the objective trains against the privacy attributes {list(PRIVACY_ATTRIBUTES)}: use a "
-            "privacy-labelled dataset (a manifest with these five columns, vp_ucf101, vp_hmdb51, pa_hmdb51, "
-            "ucf101_vispr, synth)."
+            f"privacy-labelled dataset (a manifest with these five columns, {', '.join(PRIVACY_LABELLED_DATASETS)})."
         )
     if evaluation is not None:
         check_disjoint_splits({"train": train, "eval": evaluation})

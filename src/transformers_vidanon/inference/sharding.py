@@ -32,24 +32,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..fileutils import write_text_atomically
-from ..video import DEFAULT_MAX_PIXELS
-from .anonymize import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_CRF,
-    FolderReport,
-    StopRequest,
-    anonymize_files,
-    anonymize_video,
-    folder_targets,
-    load_anonymizer,
-    pruning_settings,
-)
+from .anonymize import FolderReport, anonymize_files, anonymize_video, folder_targets
+from .loading import load_anonymizer
+from .options import DEFAULT_BATCH_SIZE, AnonymizeOptions
 
 logger = logging.getLogger(__name__)
 
@@ -99,36 +89,23 @@ class ShardedFolderReport(FolderReport):
 
 
 def anonymize_folder_sharded(
-    model: Any,
-    processor: Any | None,
-    input_dir: str | os.PathLike,
-    output_dir: str | os.PathLike,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    keep_rate: float | list[float] | None = None,
-    lambda_priv: float | None = None,
-    preview_dir: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    recursive: bool = True,
-    crf: int = DEFAULT_CRF,
-    max_pixels: int | None = DEFAULT_MAX_PIXELS,
-    process_index: int | None = None,
-    num_processes: int | None = None,
-    *,
-    stop: StopRequest | None = None,
-    on_event: Callable[[str, Path], None] | None = None,
+    model: Any, processor: Any | None, input_dir: str | os.PathLike, output_dir: str | os.PathLike,
+    options: AnonymizeOptions | None = None, *, preview_dir: str | os.PathLike | None = None, overwrite: bool = False,
+    recursive: bool = True, process_index: int | None = None, num_processes: int | None = None,
 ) -> ShardedFolderReport:
     """`anonymize.anonymize_folder` over this process's shard of the folder, the summary gathered on the main one.
 
     Arguments as in `anonymize.anonymize_folder`; `process_index` / `num_processes` default to Accelerate's (one
     process: the whole folder), and then the main process gathers every process's report and writes
     `output_dir/anonymize_summary.json` (atomically). Given explicitly, they select a shard and nothing is gathered
-    (process 0 writes the summary of its own shard). `stop` and `on_event` are as in `anonymize.anonymize_files`;
-    a stopped process raises `anonymize.RunStopped` before the gathering and writes no summary.
+    (process 0 writes the summary of its own shard). `options.stop` and `options.on_event` are as in
+    `anonymize.anonymize_files`; a stopped process raises `stopping.RunStopped` before the gathering and writes no
+    summary.
 
     Returns:
         [`ShardedFolderReport`]: the whole folder's on the main process, this shard's on the others.
     """
-    stop = StopRequest() if stop is None else stop
+    options = AnonymizeOptions() if options is None else options
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     state = None
     if num_processes is None:
@@ -141,24 +118,26 @@ def anonymize_folder_sharded(
     mine = shard(list(targets.items()), process_index, num_processes)
     logger.info("Process %d of %d: %d of the %d videos.", process_index, num_processes, len(mine), len(targets))
     report = ShardedFolderReport(owners={path: process_index for _, path in mine})
-    with pruning_settings(model, keep_rate, lambda_priv) as run_model:
-        anonymize_files(run_model, processor, mine, report, input_dir, batch_size=batch_size,
-                        preview_dir=preview_dir, overwrite=overwrite, crf=crf, max_pixels=max_pixels, stop=stop,
-                        on_event=on_event)
-    stop.check()  # a stopped process neither gathers nor writes the summary
+    anonymize_files(model, processor, mine, report, input_dir, options, preview_dir=preview_dir, overwrite=overwrite)
+    options.stop.check()  # a stopped process neither gathers nor writes the summary
 
     if state is not None:
         from accelerate.utils import gather_object
 
         everyone = gather_object([report])  # one report per process, in process order, on every process
-        if not state.is_main_process:
-            return report
-        report = ShardedFolderReport()
-        for part in everyone:
-            report.reports += part.reports
-            report.failures += part.failures
-            report.skipped += part.skipped
-            report.owners.update(part.owners)
+        if state.is_main_process:
+            report = ShardedFolderReport()
+            for part in everyone:
+                report.reports += part.reports
+                report.failures += part.failures
+                report.skipped += part.skipped
+                report.owners.update(part.owners)
+            _write_summary(output_dir / SUMMARY_NAME, report, num_processes)
+        # every process leaves together and closes the process group itself: a process that exits while a peer still
+        # holds the group open can be aborted by the group's own threads at shutdown (a failed launch)
+        state.wait_for_everyone()
+        state.destroy_process_group()
+        return report
     if process_index == 0:
         _write_summary(output_dir / SUMMARY_NAME, report, num_processes)
     return report
@@ -222,7 +201,7 @@ def _anonymize_batch(
             outputs.append(str(target))
             kept.append(None)
             continue
-        report = anonymize_video(anonymizer, processor, source, target, batch_size=clip_batch_size, overwrite=True)
+        report = anonymize_video(anonymizer, processor, source, target, AnonymizeOptions(batch_size=clip_batch_size))
         outputs.append(str(report.output_path))
         kept.append(report.kept_fraction)
     return {output_column: outputs, f"{output_column}_kept_fraction": kept}

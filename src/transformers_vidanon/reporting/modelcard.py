@@ -1,4 +1,4 @@
-"""Model cards for trained VidAnon anonymizers, and pushing a model with its card to the Hub.
+"""Model cards for trained VidAnon anonymizers (pushing one with its model: `reporting.hub`).
 
 The card template is `transformers_vidanon/templates/model_card.md` (shipped inside the package, read with
 `importlib.resources`; it is the only copy). It is a Markdown file with `string.Template` placeholders (`$name`);
@@ -46,7 +46,6 @@ import importlib.metadata
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -594,55 +593,11 @@ def save_model_card(
     return write_text_atomically(save_dir / "README.md", card)
 
 
-def push_to_hub_with_card(
-    model: Any,
-    repo_id: str,
-    processor: Any | None = None,
-    results: Mapping[str, Any] | Any | None = None,
-    training_args: Mapping[str, Any] | None = None,
-    base_model: str | None = None,
-    private: bool = False,
-    token: str | None = None,
-    commit_message: str = "Upload VidAnon anonymizer",
-) -> Any:
-    """Push a model, its image processor and its model card to the Hub in one commit.
-
-    The files are what `model.save_pretrained` writes (weights, config, both processors, and the modeling,
-    processing and pipeline code named in `auto_map` / `custom_pipelines`, so that `trust_remote_code=True` works
-    without this package), with the card from [`render_model_card`] in place of the default one (an existing card
-    on the Hub is replaced). The Hub endpoint comes from `HF_ENDPOINT`, as everywhere in huggingface_hub.
-
-    Args:
-        model: the VidAnon model.
-        repo_id (`str`): `"owner/name"` (created if missing).
-        processor (`VidAnonImageProcessor` or `VidAnonVideoProcessor`, *optional*): saved beside the model (the
-            other kind is derived from it); default: the processors for the model's input size.
-        results, training_args, base_model: see [`render_model_card`].
-        private (`bool`, *optional*, defaults to `False`): create the repository private.
-        token (`str`, *optional*): Hub token (default: the logged-in one or `HF_TOKEN`).
-        commit_message (`str`, *optional*): message of the commit.
-
-    Returns:
-        `huggingface_hub.CommitInfo` of the commit.
-    """
-    from huggingface_hub import HfApi
-
-    api = HfApi(token=token)
-    repo = api.create_repo(repo_id, private=private, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        model.save_pretrained(folder, processor=processor, model_card=False)
-        save_model_card(folder, model.config, results, training_args, base_model, repo_id=repo.repo_id)
-        commit = api.upload_folder(folder_path=folder, repo_id=repo.repo_id, commit_message=commit_message)
-    logger.info("Pushed %s to %s", type(model).__name__, commit.commit_url)
-    return commit
-
-
 __all__ = [
     "CARD_TAGS",
     "METRIC_KEYS",
     "load_template",
     "normalize_results",
-    "push_to_hub_with_card",
     "render_model_card",
     "results_from_benchmark",
     "save_model_card",

@@ -11,7 +11,6 @@ leakage protocol) only when its data and settings are the same.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import hashlib
 import json
@@ -25,12 +24,13 @@ from typing import Any
 import torch
 
 from .. import __version__
+from ..fileutils import jsonable
 
 logger = logging.getLogger(__name__)
 
 NOT_A_GIT_CHECKOUT = "not a git checkout"
 
-__all__ = ["NOT_A_GIT_CHECKOUT", "PROVENANCE_KEYS", "collect_provenance", "fingerprint", "git_commit", "jsonable"]
+__all__ = ["NOT_A_GIT_CHECKOUT", "PROVENANCE_KEYS", "collect_provenance", "fingerprint", "git_commit"]
 
 #: The keys every provenance record has.
 PROVENANCE_KEYS: tuple[str, ...] = (
@@ -66,22 +66,6 @@ def git_commit(path: str | os.PathLike | None = None) -> tuple[str, bool | None]
         return NOT_A_GIT_CHECKOUT, None
     status = _git(["status", "--porcelain", "--untracked-files=no"], where)
     return commit, bool(status) if status is not None else None
-
-
-def jsonable(value: Any) -> Any:
-    """`value` as plain JSON types: dataclasses and mappings as dicts, tuples as lists, paths and other objects
-    (model configs, ...) as strings or their `to_dict()`."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {item.name: jsonable(getattr(value, item.name)) for item in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(item) for item in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "to_dict"):
-        return jsonable(value.to_dict())
-    return str(value)
 
 
 def _gpu() -> str:

@@ -2,18 +2,19 @@
 
 - [`MethodResult`]: one anonymizer (Raw, a baseline, VidAnon at one setting), every metric as a list with
   one value per seed (fresh models trained from scratch with that seed), with mean and std helpers;
-- [`BenchmarkResults`]: the methods of one evaluation plus its chance levels ([`ChanceLevels`]);
+- [`BenchmarkResults`]: the methods of one evaluation plus its chance levels ([`ChanceLevels`]) and, for a
+  benchmark, the sweep of VidAnon's inference settings (the points of its trade-off curve);
 - their JSON file ([`write_results_json`], [`load_results_json`]), and [`calibration`], the one rule that says
   whether a run can rank anonymizers at all.
 
-All metric values are stored as fractions in [0, 1].
+All metric values are stored as fractions in [0, 1]. The JSON file has no NaN: a value that is not a number is
+written `null` and read back as NaN.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..fileutils import write_text_atomically
+from ..fileutils import write_json_atomically
 from .provenance import collect_provenance
 
 logger = logging.getLogger(__name__)
@@ -95,10 +96,9 @@ class MethodResult:
         if not self.name:
             raise ValueError("A MethodResult needs a non-empty `name`.")
         for metric in self.METRICS:
-            values = [float(value) for value in getattr(self, metric)]
-            setattr(self, metric, values)
+            setattr(self, metric, [_number(value) for value in getattr(self, metric)])
         self.per_attribute = {
-            str(attacker): {str(kind): {str(name): [float(v) for v in values] for name, values in scores.items()}
+            str(attacker): {str(kind): {str(name): [_number(v) for v in values] for name, values in scores.items()}
                             for kind, scores in kinds.items()}
             for attacker, kinds in self.per_attribute.items()
         }
@@ -165,6 +165,11 @@ class MethodResult:
         return cls(**{key: value for key, value in data.items() if key in names})
 
 
+def _number(value: Any) -> float:
+    """A metric value as a float; `None` (how the JSON file writes NaN) is NaN."""
+    return float("nan") if value is None else float(value)
+
+
 @dataclass
 class ChanceLevels:
     """What a blind model scores on the test set.
@@ -186,6 +191,13 @@ class ChanceLevels:
     per_attribute: dict[str, float] | None = None
     per_attribute_f1: dict[str, float] | None = None
 
+    def __post_init__(self) -> None:
+        self.action_top1, self.cmap = _number(self.action_top1), _number(self.cmap)
+        for name in ("per_attribute", "per_attribute_f1"):
+            values = getattr(self, name)
+            if values is not None:
+                setattr(self, name, {str(key): _number(value) for key, value in values.items()})
+
 
 @dataclass
 class BenchmarkResults:
@@ -198,6 +210,9 @@ class BenchmarkResults:
         metadata (`dict`, *optional*): settings of the run (JSON-serialisable); `metadata["provenance"]` (see
             `provenance.collect_provenance`) is added by [`write_results_json`] when missing.
         split (`str`, *optional*): the split the figures were measured on (`"test"`), named in the caption.
+        sweep (`list[MethodResult]`, *optional*): VidAnon at other inference settings (keep rate, `lambda_priv`,
+            temporal consistency, in `extra`) and their controls: the points of the trade-off curve
+            (`plots.plot_tradeoff`), kept apart from the table's `methods`.
     """
 
     methods: list[MethodResult]
@@ -205,12 +220,14 @@ class BenchmarkResults:
     dataset: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     split: str = ""
+    sweep: list[MethodResult] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        names = [method.name for method in self.methods]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"Method names must be unique; repeated: {duplicates}.")
+        for where, rows in (("Method", self.methods), ("Sweep point", self.sweep)):
+            names = [row.name for row in rows]
+            duplicates = sorted({name for name in names if names.count(name) > 1})
+            if duplicates:
+                raise ValueError(f"{where} names must be unique; repeated: {duplicates}.")
 
     def method(self, name: str) -> MethodResult:
         """The method called ``name`` (case-insensitive)."""
@@ -225,6 +242,7 @@ class BenchmarkResults:
             "split": self.split,
             "chance": asdict(self.chance),
             "methods": [method.to_dict() for method in self.methods],
+            "sweep": [point.to_dict() for point in self.sweep],
             "metadata": self.metadata,
         }
 
@@ -237,31 +255,19 @@ class BenchmarkResults:
                 dataset=data.get("dataset", ""),
                 metadata=data.get("metadata", {}),
                 split=data.get("split", ""),
+                sweep=[MethodResult.from_dict(point) for point in data.get("sweep", [])],
             )
         except KeyError as error:
             raise ValueError(f"Results are missing the {error.args[0]!r} entry.") from error
 
 
-
-
-def _json_safe(value: Any) -> Any:
-    """Replaces non-finite floats by None (JSON has no NaN) and numpy scalars by Python numbers."""
-    if isinstance(value, dict):
-        return {str(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_results_json(results: BenchmarkResults, path: str | Path) -> Path:
-    """Writes ``results`` (per-seed values and mean/std summaries) as indented JSON, atomically.
+    """Writes ``results`` (per-seed values and mean/std summaries, the sweep) as indented JSON, atomically: the one
+    writer of a results file.
 
-    Non-finite numbers are written as ``null``. Parent folders are created. A provenance record (commit,
-    versions, machine; see `provenance.collect_provenance`) is added to ``results.metadata`` when it has none.
+    Non-finite numbers are written as ``null`` (`fileutils.jsonable`; [`load_results_json`] reads a metric's
+    ``null`` back as NaN). Parent folders are created. A provenance record (commit, versions, machine; see
+    `provenance.collect_provenance`) is added to ``results.metadata`` when it has none.
 
     Args:
         results (`BenchmarkResults`): what to write.
@@ -274,7 +280,7 @@ def write_results_json(results: BenchmarkResults, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if "provenance" not in results.metadata:
         results.metadata["provenance"] = collect_provenance()
-    write_text_atomically(path, json.dumps(_json_safe(results.to_dict()), indent=2, allow_nan=False) + "\n")
+    write_json_atomically(path, results.to_dict())
     logger.info("Wrote results of %d methods to %s", len(results.methods), path)
     return path
 

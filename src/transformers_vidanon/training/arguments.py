@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser
 
-from ..data.sources import DATASETS
+from ..data.sources import DATASETS, DataSource
 
 MODEL_INITS = ("scratch", "vidanon", "videomae", "vit")
 OBJECTIVES = ("grl", "alternating", "locate")
@@ -82,6 +82,9 @@ class ModelArguments:
                   "0.1 a narrow model learns the action from scratch far faster, but its tokens then mix beyond "
                   "their tubelet and the privacy localization falls (benchmarks/results/synth_ablation.md)."},
     )
+    input_output_initializer_range: float | None = field(default=None, metadata={"help": (
+        "Standard deviation of the tubelet projection, the CLS tokens and the heads alone (scratch init; default: "
+        "initializer_range): at 0.1 the action CLS learns while attention and MLP weights start small.")})
     attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'."})
 
     def config_overrides(self) -> dict[str, Any]:
@@ -92,39 +95,21 @@ class ModelArguments:
             names += ["image_size", "patch_size"]
         if self.init == "scratch":
             names += ["num_frames", "tubelet_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                      "intermediate_size", "position_embedding_type", "conv_stem_channels", "initializer_range"]
+                      "intermediate_size", "position_embedding_type", "conv_stem_channels", "initializer_range",
+                      "input_output_initializer_range"]
         overrides = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
-        if "keep_rate" in overrides:
-            rates = list(overrides["keep_rate"])
-            overrides["keep_rate"] = rates[0] if len(rates) == 1 else rates
+        if "keep_rate" in overrides:  # `--keep_rate 0.5` is [0.5]: one rate for every pruning layer
+            from ..configuration_vidanon import normalize_keep_rate  # here: `train.py --help` imports no torch
+
+            overrides["keep_rate"] = normalize_keep_rate(overrides["keep_rate"])
         return overrides
 
 
 @dataclass
-class DataArguments:
-    """Where the videos and labels come from and how clips are sampled."""
+class DataArguments(DataSource):
+    """Where the videos and labels come from (the fields of [`DataSource`], declared there) and how clips are
+    sampled."""
 
-    dataset: str = field(default="synth", metadata={"help": f"One of {DATASETS}."})
-    data_dir: str | None = field(
-        default=None,
-        metadata={"help": "Dataset root (videos). For 'synth': where SynthPrivacy lives (generated if missing)."},
-    )
-    manifest: str | None = field(default=None, metadata={"help": "Manifest file (CSV/JSONL) for 'manifest'."})
-    split_dir: str | None = field(default=None, metadata={"help": "Split files folder (UCF101 / HMDB51)."})
-    split: int = field(default=1, metadata={"help": "Official split index (1-3)."})
-    privacy_labels: str | None = field(
-        default=None, metadata={"help": "Privacy label file (JSON or pickle); default: the shipped VP labels."}
-    )
-    pa_annotations: str | None = field(default=None, metadata={"help": "PA-HMDB51 annotation JSON."})
-    vispr_dir: str | None = field(default=None, metadata={"help": "VISPR root for 'ucf101_vispr'."})
-    vispr_annotation_dir: str | None = field(default=None, metadata={"help": "VISPR annotation folder."})
-    synth_num_videos: int = field(default=360, metadata={"help": "Videos to generate for 'synth' when missing."})
-    synth_seed: int = field(default=0, metadata={"help": "Seed of the generated SynthPrivacy set."})
-    synth_world: int = field(
-        default=1,
-        metadata={"help": "SynthPrivacy world (1 or 2) generated for 'synth' when missing; a set of another world "
-                  "already in data_dir is refused."},
-    )
     frame_stride: int = field(default=2, metadata={"help": "Distance between sampled frames."})
     num_eval_clips: int = field(default=1, metadata={"help": "Uniform clips per video for validation."})
     augment: bool = field(default=True, metadata={"help": "Training augmentation (crop, flip, colour, erasing)."})

@@ -17,8 +17,6 @@ import dataclasses
 import json
 import math
 import os
-import re
-import shutil
 import signal
 import sys
 import time
@@ -37,11 +35,12 @@ from transformers import AutoConfig
 from ..configuration_vidanon import VidAnonConfig
 from ..data import collate_clips
 from ..data.builders import build_training_data
-from ..fileutils import write_text_atomically
+from ..fileutils import jsonable, write_json_atomically
 from ..metrics import privacy_cmap
-from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition, grl_coefficient_schedule
-from ..optimization import parameter_groups, warmup_cosine_scheduler
+from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
+from ..optimization import grl_coefficient_schedule, parameter_groups, warmup_cosine_scheduler
 from ..processing_vidanon import VidAnonImageProcessor
+from ..reporting.hub import upload_model_folder
 from ..reporting.modelcard import save_model_card
 from .arguments import (
     AdversarialTrainingArguments,
@@ -50,16 +49,18 @@ from .arguments import (
     compare_resumed_arguments,
     trackers_for_accelerate,
 )
+from .checkpoints import (  # noqa: F401 - importable from the trainer as before
+    CHECKPOINT_DIR,
+    checkpoint_path,
+    checkpoint_problem,
+    list_checkpoints,
+    resolve_checkpoint,
+    save_checkpoint,
+)
 from .objectives import build_objective
 
 logger = get_logger(__name__)
 
-CHECKPOINT_DIR = "checkpoints"
-CHECKPOINT_PREFIX = "step_"
-# written last into a checkpoint folder, before the folder gets its final name: the files and their sizes
-CHECKPOINT_MANIFEST = "checkpoint.json"
-# what a checkpoint written before CHECKPOINT_MANIFEST existed holds once complete (run_config.json was written last)
-LEGACY_CHECKPOINT_FILES = ("model.safetensors", "optimizer.bin", "random_states_0.pkl", "run_config.json")
 NO_DECAY_NAMES = ("cls_tokens", "position_embeddings", "cls_position_embeddings")
 
 
@@ -127,50 +128,6 @@ class TrainResult:
     stop_signal: int | None = None
 
 
-def checkpoint_problem(path: str | os.PathLike) -> str | None:
-    """Why a checkpoint folder cannot be resumed from (`None` when it is complete).
-
-    A complete checkpoint holds `checkpoint.json`, written last, listing every file with its size; a folder without
-    it (a save that was killed, or emptied) or whose files are missing or of another size (truncated) is not one.
-    Folders saved before `checkpoint.json` existed count as complete when they hold the files of a save and
-    `run_config.json`, which was then written last.
-    """
-    path = Path(path)
-    manifest = path / CHECKPOINT_MANIFEST
-    if not path.is_dir():
-        return "not a folder"
-    if not manifest.is_file():
-        if all((path / name).is_file() for name in LEGACY_CHECKPOINT_FILES):
-            return None
-        return f"no {CHECKPOINT_MANIFEST} (the save did not finish)"
-    try:
-        files = json.loads(manifest.read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return f"{CHECKPOINT_MANIFEST} is unreadable"
-    for name, size in files.items():
-        file = path / name
-        if not file.is_file():
-            return f"{name} is missing"
-        if file.stat().st_size != size:
-            return f"{name} has {file.stat().st_size} bytes instead of {size} (truncated)"
-    return None
-
-
-def list_checkpoints(output_dir: str | os.PathLike, complete_only: bool = True) -> list[Path]:
-    """Checkpoint folders under `output_dir/checkpoints`, oldest first.
-
-    Args:
-        output_dir (`str` or `os.PathLike`): the run's output folder.
-        complete_only (`bool`, *optional*, defaults to `True`): only the complete ones ([`checkpoint_problem`]).
-    """
-    folder = Path(output_dir) / CHECKPOINT_DIR
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.iterdir() if p.is_dir() and re.fullmatch(rf"{CHECKPOINT_PREFIX}\d+", p.name)]
-    found = sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX):]))
-    return [p for p in found if checkpoint_problem(p) is None] if complete_only else found
-
-
 def _launched_by_accelerate() -> bool:
     """Whether the parent process is `accelerate launch` / `torchrun` (its command line, on Linux)."""
     try:
@@ -220,7 +177,7 @@ class JsonlTracker:
     def log(self, values: dict[str, Any]) -> None:
         if self.enabled:
             with self.path.open("a") as handle:
-                handle.write(json.dumps(values, sort_keys=True) + "\n")
+                handle.write(json.dumps(jsonable(values), sort_keys=True, allow_nan=False) + "\n")
 
 
 
@@ -479,67 +436,16 @@ class AdversarialTrainer:
     # checkpoints and signals
     # ------------------------------------------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
-        """Save a resumable checkpoint atomically: into `.step_N.tmp`, renamed to `step_N` once complete.
-
-        A kill during the save leaves only the temporary folder (removed by the next save, never resumed from).
-        """
-        accelerator = self.accelerator
-        folder = self.output_dir / CHECKPOINT_DIR
-        name = f"{CHECKPOINT_PREFIX}{self.state.global_step:08d}"
-        path, partial = folder / name, folder / f".{name}.tmp"
+        """Save a resumable checkpoint atomically (`training.checkpoints.save_checkpoint`): into `.step_N.tmp`,
+        renamed to `step_N` once complete. A kill during the save leaves only the temporary folder (removed by the
+        next save, never resumed from)."""
+        state = self.state
+        path = checkpoint_path(self.output_dir, state.global_step)
         if self._saved_checkpoint == path:  # e.g. a signal right after a scheduled save: nothing new to save
             return path
-        accelerator.wait_for_everyone()
-        if accelerator.is_main_process:
-            for stale in folder.glob(f".{CHECKPOINT_PREFIX}*.tmp"):
-                shutil.rmtree(stale, ignore_errors=True)
-        accelerator.wait_for_everyone()
-        accelerator.save_state(str(partial))
-        accelerator.wait_for_everyone()
-        if accelerator.is_main_process:
-            (partial / "run_config.json").write_text(json.dumps(self.run_config, indent=2, default=str))
-            files = {str(f.relative_to(partial)): f.stat().st_size for f in sorted(partial.rglob("*")) if f.is_file()}
-            manifest = {"global_step": self.state.global_step, "epoch": self.state.epoch,
-                        "batches_in_epoch": self.state.batches_in_epoch,
-                        "num_processes": accelerator.num_processes, "files": files}
-            (partial / CHECKPOINT_MANIFEST).write_text(json.dumps(manifest, indent=2))
-            if path.exists():  # left by an earlier run at the same step: replaced only now that the new one is whole
-                replaced = folder / f".{name}.old.tmp"
-                os.replace(path, replaced)
-                os.replace(partial, path)
-                shutil.rmtree(replaced, ignore_errors=True)
-            else:
-                os.replace(partial, path)
-            limit = self.args.checkpoints_total_limit
-            if limit:
-                for old in list_checkpoints(self.output_dir, complete_only=False)[:-limit]:
-                    shutil.rmtree(old, ignore_errors=True)
-        accelerator.wait_for_everyone()
+        progress = {"global_step": state.global_step, "epoch": state.epoch, "batches_in_epoch": state.batches_in_epoch}
+        save_checkpoint(self.accelerator, path, self.run_config, progress, self.args.checkpoints_total_limit)
         self._saved_checkpoint = path
-        return path
-
-    def _resolve_resume(self) -> Path | None:
-        """The checkpoint to resume from: `latest` is the newest complete one (incomplete ones are named, skipped)."""
-        resume = self.args.resume_from_checkpoint
-        if not resume:
-            return None
-        if resume == "latest":
-            chosen = None
-            for candidate in reversed(list_checkpoints(self.output_dir, complete_only=False)):
-                problem = checkpoint_problem(candidate)
-                if problem is None:
-                    chosen = candidate
-                    break
-                logger.warning(f"skipping the incomplete checkpoint {candidate}: {problem}")
-            if chosen is None:
-                logger.info(f"no complete checkpoint under {self.output_dir / CHECKPOINT_DIR}: starting from scratch")
-            return chosen
-        path = Path(resume)
-        if not path.is_dir():
-            raise FileNotFoundError(f"`--resume_from_checkpoint` {resume!r} is not a checkpoint folder.")
-        problem = checkpoint_problem(path)
-        if problem is not None:
-            raise ValueError(f"`--resume_from_checkpoint` {resume!r} is not a complete checkpoint: {problem}.")
         return path
 
     def _check_resumed_arguments(self, path: Path) -> dict[str, tuple[Any, Any]]:
@@ -553,7 +459,7 @@ class AdversarialTrainer:
             saved = json.loads(saved_file.read_text())
         except (OSError, ValueError) as error:
             raise ValueError(f"cannot compare the arguments with the checkpoint's: {saved_file}: {error}") from None
-        current = json.loads(json.dumps(self.run_config, default=str))
+        current = jsonable(self.run_config)
         changes, refused = compare_resumed_arguments(saved, current, self.args.allow_changed_arguments)
         if saved.get("changed_on_resume"):
             self.run_config["changed_on_resume"] = list(saved["changed_on_resume"])
@@ -687,7 +593,7 @@ class AdversarialTrainer:
     def _resume(self) -> None:
         """Load the checkpoint `resume_from_checkpoint` names, if any, and apply the arguments allowed to change."""
         state = self.state
-        resume_path = self._resolve_resume()
+        resume_path = resolve_checkpoint(self.args.resume_from_checkpoint, self.output_dir)
         if resume_path is None:
             return
         changes = self._check_resumed_arguments(resume_path)
@@ -814,7 +720,7 @@ class AdversarialTrainer:
         if accelerator.is_main_process:
             # weights, code, both processors (derived from this one); the card is written below
             unwrapped.save_pretrained(model_dir, safe_serialization=True, processor=self.processor, model_card=False)
-            write_text_atomically(model_dir / "training_args.json", json.dumps(self.run_config, indent=2, default=str))
+            write_json_atomically(model_dir / "training_args.json", self.run_config)
             try:
                 save_model_card(model_dir, config=unwrapped.config, results=None, training_args=self.run_config,
                                 training_metrics=metrics)
@@ -825,21 +731,14 @@ class AdversarialTrainer:
 
     def push_model(self, model_dir: str | os.PathLike) -> None:
         """Push the saved final model folder (weights, code, processors, its card) to `hub_model_id` (default: the
-        output folder's name), from the main process, in one commit."""
+        output folder's name), from the main process, in one commit (`reporting.hub.upload_model_folder`: its card
+        replaces a card already on the Hub)."""
         accelerator = self.accelerator
         if accelerator.is_main_process:
             repo_id = self.args.hub_model_id or self.output_dir.resolve().name
-            commit = _push_folder_to_hub(model_dir, repo_id, self.args.hub_private_repo)
+            commit = upload_model_folder(model_dir, repo_id, private=self.args.hub_private_repo)
             logger.info(f"pushed the final model to {commit.commit_url}")
         accelerator.wait_for_everyone()
-
-
-def _push_folder_to_hub(folder: str | os.PathLike, repo_id: str, private: bool | None) -> Any:
-    from huggingface_hub import HfApi
-
-    api = HfApi()
-    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-    return api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload VidAnon anonymizer")
 
 
 def model_input_size(model_args) -> tuple[int, int]:

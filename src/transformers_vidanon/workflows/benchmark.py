@@ -15,13 +15,14 @@ import logging
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..configuration_vidanon import VidAnonConfig
 from ..data.synth import check_synth_world, generate_synth_privacy
 from ..evaluation.baselines import BASELINES
 from ..evaluation.fresh_training import FreshModelConfig, bf16_is_fast
@@ -38,7 +39,7 @@ from ..evaluation.protocol import (
     synth_protocol_data,
     vidanon_anonymizer,
 )
-from ..configuration_vidanon import VidAnonConfig
+from ..fileutils import jsonable, write_json_atomically, write_text_atomically
 from ..modeling_vidanon import VidAnonForPrivacyPreservingActionRecognition
 from ..reporting import MethodResult, markdown_table, plot_figure2, plot_tradeoff, write_results_json
 from ..reporting.modelcard import results_from_benchmark, save_model_card
@@ -222,7 +223,7 @@ def _train_recipes(config: BenchmarkConfig, data_dir: Path, recipes: tuple[str, 
         record = {"recipe": recipe, "seconds": time.perf_counter() - wall, "started_at": started,
                   "finished_at": time.time(), "threads": torch.get_num_threads(), "reused": reused,
                   "model_dir": str(model_dir)}
-        (model_dir.parent / "benchmark_training.json").write_text(json.dumps(record, indent=2))
+        write_json_atomically(model_dir.parent / "benchmark_training.json", record)
 
 
 class _AnonymizerTraining:
@@ -392,7 +393,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         tick, tick_at = time.perf_counter(), time.time()
         methods = benchmark_rows(config, geometry, training)
         results = run_protocol(methods, data, protocol, dataset="SynthPrivacy", executor=executor,
-                               metadata={"benchmark": _jsonable(asdict(config)),
+                               metadata={"benchmark": jsonable(config),
                                          "rows": [{"name": m.name, "seeds": list(m.seeds or config.seeds),
                                                    "attackers": list(m.attackers or protocol.attackers)}
                                                   for m in methods]})
@@ -410,7 +411,7 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
                                                   "attackers": [a for a in ATTACKERS if a != "finetuned"]}
 
         tick, tick_at = time.perf_counter(), time.time()
-        sweep: list[MethodResult] = run_sweep(config, first, data, protocol, executor) if config.full else []
+        results.sweep = run_sweep(config, first, data, protocol, executor) if config.full else []
         seconds["sweep"] = time.perf_counter() - tick
         spans["sweep"] = (tick_at, time.time())
         failed = False
@@ -425,20 +426,20 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         seconds["train"] = training.span[1] - training.span[0]
 
     tick, tick_at = time.perf_counter(), time.time()
-    files = write_outputs(output, results, sweep, data, first, config.results_name)
+    files = write_outputs(output, results, data, first, config.results_name)
     for recipe in config.recipes:  # the cards now carry the measured leakage
         _write_card(training._model_dir(recipe), training.model(recipe), results, recipe_label(recipe))
     seconds["outputs"] = time.perf_counter() - tick
     spans["outputs"] = (tick_at, time.time())
     seconds["total"] = time.perf_counter() - start
     spans["total"] = (started_at, time.time())
-    timings = timings_report(seconds, results, sweep, spans=spans, started_at=started_at, training=records,
+    timings = timings_report(seconds, results, spans=spans, started_at=started_at, training=records,
                              generated=generated, full=config.full)
     timings_path = output / f"{config.results_name}_timings.json"
-    timings_path.write_text(json.dumps(timings, indent=2) + "\n")
+    write_json_atomically(timings_path, timings)
     files[timings_path.name] = str(timings_path)
     logger.info("benchmark written to %s in %.0f s", output, seconds["total"])
-    return {"results": results, "sweep": sweep, "files": files, "seconds": seconds, "timings": timings}
+    return {"results": results, "sweep": results.sweep, "files": files, "seconds": seconds, "timings": timings}
 
 
 def run_sweep(config: BenchmarkConfig, model, data, protocol: ProtocolConfig, executor) -> list[MethodResult]:
@@ -461,7 +462,7 @@ def run_sweep(config: BenchmarkConfig, model, data, protocol: ProtocolConfig, ex
     return sweep
 
 
-def timings_report(seconds: dict[str, float], results, sweep, spans: dict[str, tuple[float, float]] | None = None,
+def timings_report(seconds: dict[str, float], results, spans: dict[str, tuple[float, float]] | None = None,
                    started_at: float | None = None, training: dict[str, dict] | None = None,
                    generated: bool = True, full: bool = False) -> dict:
     """Where the time went: seconds per stage (data, decoding the protocol's clips, training, the evaluation, the
@@ -485,7 +486,7 @@ def timings_report(seconds: dict[str, float], results, sweep, spans: dict[str, t
     fresh = [{"method": method.name, **{key: value for key, value in model.items()
                                          if key not in ("started_at", "finished_at")},
               "start": offset(model.get("started_at")), "end": offset(model.get("finished_at"))}
-             for method in [*results.methods, *sweep]
+             for method in [*results.methods, *results.sweep]
              if not method.extra.get("cached") for model in method.extra.get("fresh_models", [])]
     cpu = {}
     for model in fresh:
@@ -507,7 +508,7 @@ def timings_report(seconds: dict[str, float], results, sweep, spans: dict[str, t
                               "start": offset(record.get("started_at")), "end": offset(record.get("finished_at"))}
                      for recipe, record in training.items()},
         "methods": {method.name: method_times(method) for method in results.methods},
-        "sweep_points": {method.name: method_times(method) for method in sweep},
+        "sweep_points": {method.name: method_times(method) for method in results.sweep},
         "fresh_model_cpu_seconds": {kind: {"count": len(values), "total": sum(values),
                                            "mean": sum(values) / len(values)} for kind, values in cpu.items()},
         "cap_bound": [{"method": name, "kind": kind, "seeds": seeds} for name, kind, seeds in cap_bound_models(results)],
@@ -554,15 +555,12 @@ def _write_card(model_dir: Path, model, results, method_name: str) -> None:
     save_model_card(model_dir, config=model.config, results=card_results, training_args=training_args)
 
 
-def write_outputs(output: Path, results, sweep, data, model, name: str = "synth_benchmark") -> dict[str, str]:
-    """NAME.json (with the sweep), NAME.md, the trade-off PNGs (frame and video attacker; `_full` after their names
-    for the full run) and figure2.png; returns `{file name: path}`."""
-    path_json = write_results_json(results, output / f"{name}.json")
-    payload = json.loads(path_json.read_text())
-    payload["sweep"] = [method.to_dict() for method in sweep]
-    path_json.write_text(json.dumps(payload, indent=2))
-    table = markdown_table(results)
-    (output / f"{name}.md").write_text(table + "\n")
+def write_outputs(output: Path, results, data, model, name: str = "synth_benchmark") -> dict[str, str]:
+    """NAME.json (`write_results_json`, the sweep in it), NAME.md, the trade-off PNGs (frame and video attacker;
+    `_full` after their names for the full run) and figure2.png; returns `{file name: path}`."""
+    write_results_json(results, output / f"{name}.json")
+    write_text_atomically(output / f"{name}.md", markdown_table(results) + "\n")
+    sweep = results.sweep
     suffix = "_full" if name.endswith("_full") else ""
     names = [f"{name}.json", f"{name}.md", f"tradeoff_frame{suffix}.png", f"tradeoff_video{suffix}.png", "figure2.png"]
     plot_tradeoff(results, sweep, output / names[2], attacker="frame",
@@ -574,11 +572,3 @@ def write_outputs(output: Path, results, sweep, data, model, name: str = "synth_
     anonymized = vidanon_anonymizer(model)(raw, None).video
     plot_figure2(raw, anonymized, output / "figure2.png", frames=4)
     return {file: str(output / file) for file in names}
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value

@@ -143,6 +143,19 @@ def clothes_color(rng: np.random.Generator, value_range: tuple[float, float]) ->
     return hsv_to_rgb(hue, rng.uniform(0.55, 0.9), rng.uniform(*value_range))
 
 
+def skin_tone(
+    rng: np.random.Generator, dark: bool, tones: tuple[np.ndarray, np.ndarray], jitter: float
+) -> np.ndarray:
+    """A figure's skin colour: the world's light or `dark` tone (`tones` = (light, dark); the `skin_color`
+    attribute), shifted by one draw of up to `jitter`, clipped to [0, 1]."""
+    return np.clip(tones[int(dark)] + rng.uniform(-jitter, jitter), 0.0, 1.0)
+
+
+def scene_unit(size: int) -> float:
+    """Pixels per length unit in a `size x size` frame: the worlds give their lengths and speeds at 64 x 64."""
+    return size / 64.0
+
+
 def pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre coordinates `(xx, yy)` of a `size x size` frame."""
     coords = np.arange(size, dtype=np.float64) + 0.5

@@ -25,6 +25,8 @@ from .drawing import (
     limb,
     pixel_grid,
     privacy_dict,
+    scene_unit,
+    skin_tone,
 )
 from .world2 import WORLD2_ACTIONS, render_world2_video
 
@@ -443,17 +445,15 @@ def render_synth_video(
 
 
 def _render_world1(
-    action: str, attributes: dict[str, int], rng: np.random.Generator, num_frames: int, image_size: int
+    action: str, attributes: dict[str, int], rng: np.random.Generator, num_frames: int, size: int
 ) -> SynthVideo:
     """World 1: the actor over a panned grating texture (the package docstring describes it)."""
-    size = image_size
-    unit = size / 64.0
+    unit = scene_unit(size)
     actor_body = _Body(unit * rng.uniform(1.05, 1.2))
     motion = _Motion.sample(action, rng, size, actor_body)
     ground = size - rng.uniform(2.0, 4.0) * unit
-    skin = (_DARK_SKIN if attributes["skin_color"] else _LIGHT_SKIN) + rng.uniform(-0.04, 0.04)
     actor_look = _Look(
-        skin=np.clip(skin, 0.0, 1.0),
+        skin=skin_tone(rng, bool(attributes["skin_color"]), (_LIGHT_SKIN, _DARK_SKIN), 0.04),
         hair=_HAIR_COLORS[rng.integers(len(_HAIR_COLORS))],
         shirt=clothes_color(rng, (0.45, 0.95)),
         trousers=clothes_color(rng, (0.15, 0.5)),

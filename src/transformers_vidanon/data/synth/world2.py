@@ -26,6 +26,8 @@ from .drawing import (
     hsv_to_rgb,
     limb,
     pixel_grid,
+    scene_unit,
+    skin_tone,
     trapezoid_sdf,
 )
 
@@ -89,7 +91,7 @@ class _Camera:
 
     @classmethod
     def sample(cls, rng: np.random.Generator, size: int) -> _Camera:
-        unit = size / 64.0
+        unit = scene_unit(size)
         angle = rng.uniform(0, 2 * np.pi)
         pan = rng.uniform(*CAMERA_PAN) * unit * np.array([math.cos(angle), math.sin(angle)])
         zoom = rng.uniform(*CAMERA_ZOOM) * rng.choice([-1.0, 1.0])
@@ -130,7 +132,7 @@ class _TileBackground:
 
     @classmethod
     def sample(cls, rng: np.random.Generator, size: int, ground: float) -> _TileBackground:
-        unit = size / 64.0
+        unit = scene_unit(size)
         hue = rng.random()
         wall = hsv_to_rgb(hue, rng.uniform(0.1, 0.4), rng.uniform(0.4, 0.72))
         mortar = np.clip(wall + rng.choice([-1.0, 1.0]) * 0.12 * WALL_CONTRAST, 0.0, 1.0)
@@ -385,12 +387,11 @@ def render_world2_video(
     the same, so that everything else is unchanged): for looking at the figures' own motion.
     """
     size = image_size
-    unit = size / 64.0
+    unit = scene_unit(size)
     body = _Body(unit * rng.uniform(1.0, 1.12))
     motion = _Motion.sample(action, rng, size, body)
     ground = size - rng.uniform(5.0, 7.0) * unit
-    skin = (_DARK_SKIN if attributes["skin_color"] else _LIGHT_SKIN) + rng.uniform(-0.05, 0.05)
-    skin = np.clip(skin, 0.0, 1.0)
+    skin = skin_tone(rng, bool(attributes["skin_color"]), (_LIGHT_SKIN, _DARK_SKIN), 0.05)
     look = _Look.sample(rng, skin, bool(attributes["face"]), bool(attributes["gender"]), bool(attributes["nudity"]))
     background = _TileBackground.sample(rng, size, ground)
     camera = _Camera.sample(rng, size)

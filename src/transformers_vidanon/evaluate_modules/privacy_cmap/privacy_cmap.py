@@ -1,9 +1,8 @@
 """Privacy cMAP (class-mean average precision) as an ``evaluate`` metric (works offline, loaded by path)."""
 
-import datasets
 import evaluate
 
-from transformers_vidanon.metrics import privacy_cmap
+from transformers_vidanon.metrics import evaluate_metric_info, privacy_cmap
 
 _DESCRIPTION = """
 Class-mean average precision of a multi-label privacy attacker: the average precision of each privacy
@@ -28,24 +27,13 @@ Examples:
     1.0
 """
 
-_CITATION = ""
-
 
 class PrivacyCmap(evaluate.Metric):
     """Class-mean average precision over privacy attributes, with the left-out rule."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Sequence(datasets.Value("float64")),
-                }
-            ),
-        )
+        scores = {"predictions": "scores", "references": "scores"}  # one score per attribute and video
+        return evaluate_metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION, scores)
 
     def _compute(self, predictions, references, attribute_names=None) -> dict:
         result = privacy_cmap(predictions, references, attribute_names=attribute_names)

@@ -1,9 +1,8 @@
 """Mean per-attribute privacy F1 as an ``evaluate`` metric (works offline, loaded by path)."""
 
-import datasets
 import evaluate
 
-from transformers_vidanon.metrics import privacy_f1
+from transformers_vidanon.metrics import evaluate_metric_info, privacy_f1
 
 _DESCRIPTION = """
 Mean per-attribute F1 of a multi-label privacy attacker at a probability threshold (0.5 by default):
@@ -31,24 +30,13 @@ Examples:
     1.0
 """
 
-_CITATION = ""
-
 
 class PrivacyF1(evaluate.Metric):
     """Mean per-attribute F1 at a probability threshold, with the left-out rule."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Sequence(datasets.Value("float64")),
-                }
-            ),
-        )
+        scores = {"predictions": "scores", "references": "scores"}  # one score per attribute and video
+        return evaluate_metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION, scores)
 
     def _compute(
         self, predictions, references, threshold=0.5, scores_are_logits=True, attribute_names=None

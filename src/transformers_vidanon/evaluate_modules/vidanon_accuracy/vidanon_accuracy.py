@@ -1,9 +1,8 @@
 """Action top-1 accuracy as an ``evaluate`` metric (works offline, loaded by path)."""
 
-import datasets
 import evaluate
 
-from transformers_vidanon.metrics import action_top1
+from transformers_vidanon.metrics import action_top1, evaluate_metric_info
 
 _DESCRIPTION = """
 Top-1 accuracy of an action classifier: the share of videos whose highest-scoring class is the true
@@ -24,28 +23,16 @@ Examples:
     {'accuracy': 0.5}
 """
 
-_CITATION = ""
-
 
 class VidanonAccuracy(evaluate.Metric):
     """Top-1 accuracy from class scores or class ids."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=[
-                datasets.Features(
-                    {
-                        "predictions": datasets.Sequence(datasets.Value("float64")),
-                        "references": datasets.Value("int64"),
-                    }
-                ),
-                datasets.Features(
-                    {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
-                ),
-            ],
+        return evaluate_metric_info(
+            _DESCRIPTION,
+            _KWARGS_DESCRIPTION,
+            {"predictions": "scores", "references": "class_id"},
+            {"predictions": "class_id", "references": "class_id"},
         )
 
     def _compute(self, predictions, references) -> dict:

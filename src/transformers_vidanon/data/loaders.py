@@ -37,6 +37,7 @@ from .splits import SPLIT_ALIASES, canonical_split_name, check_disjoint_splits
 
 logger = logging.getLogger(__name__)
 
+
 class _FileIndex:
     """Index of the video files under a root: `(folder, stem) -> path`, folder matched case-insensitively."""
 
@@ -83,6 +84,12 @@ def _resolve_files(
     return paths
 
 
+def _record(path: Path, label: int, split: str, privacy_labels: list[float] = UNKNOWN_PRIVACY) -> dict[str, Any]:
+    """One row of a loader's dataset (the columns of [`schema`]): the file `path`, its stem as `video_id`."""
+    return {"video": str(path), "video_id": path.stem, "label": label, "privacy_labels": privacy_labels,
+            "split": split}
+
+
 def _privacy_source(labels: str | os.PathLike | PrivacyLabels | None, default: str) -> PrivacyLabels:
     if isinstance(labels, PrivacyLabels):
         return labels
@@ -116,38 +123,48 @@ def _attach_privacy(
     return kept
 
 
+def _official_splits(
+    name: str,
+    listing: Callable[[Path, int, str], tuple[list[str], list[tuple[str, str]], list[int]]],
+    loader: Callable[..., Dataset],
+    root: Path,
+    split_dir: Path,
+    split: int,
+    subset: str | None,
+    on_missing: str,
+    streaming: bool,
+    num_shards: int,
+) -> Dataset | DatasetDict | IterableDataset:
+    """The collection `name` (as errors write it) from its official split files, without privacy labels: the
+    videos `listing` lists for one subset (`(class names, (class folder, file name) of each video, labels)`), found
+    under `root`; or for `subset=None` a `DatasetDict` of `loader`'s train and test subsets."""
+    if subset is None:
+        splits = {s: loader(root, split_dir, split, s, on_missing) for s in ("train", "test")}
+        return finish_dataset(DatasetDict(splits), streaming, num_shards)
+    class_names, wanted, labels = listing(split_dir, split, subset)
+    paths = _resolve_files(wanted, _FileIndex(root, VIDEO_EXTENSIONS), on_missing, f"{name} split {split} {subset}")
+    split_name = subset if subset in ("train", "test") else "train"  # HMDB51's "all" is a training set
+    records = [_record(path, label, split_name) for label, path in zip(labels, paths) if path is not None]
+    metadata = {"dataset": name.lower(), "split_number": split, "subset": subset, "has_privacy_labels": False}
+    return finish_dataset(build_dataset(records, class_names, metadata), streaming, num_shards)
 
 
-def _ucf101_records(
-    root: Path, split_dir: Path, split: int, subset: str, on_missing: str
-) -> tuple[list, list]:
+def _ucf101_listing(split_dir: Path, split: int, subset: str) -> tuple[list[str], list[tuple[str, str]], list[int]]:
     class_names = read_ucf101_class_index(split_dir / "classInd.txt")
     entries = read_ucf101_split(split_dir, split=split, subset=subset)
-    index = _FileIndex(root, VIDEO_EXTENSIONS)
     wanted = [(relative.split("/")[0], relative.split("/")[-1]) for relative, _ in entries]
-    paths = _resolve_files(wanted, index, on_missing, f"UCF101 split {split} {subset}")
-    records = [
-        {
-            "video": str(path),
-            "video_id": path.stem,
-            "label": label,
-            "privacy_labels": UNKNOWN_PRIVACY,
-            "split": subset,
-        }
-        for (_, label), path in zip(entries, paths)
-        if path is not None
-    ]
-    return class_names, records
+    return class_names, wanted, [label for _, label in entries]
+
+
+def _hmdb51_listing(split_dir: Path, split: int, subset: str) -> tuple[list[str], list[tuple[str, str]], list[int]]:
+    class_names, entries = read_hmdb51_split(split_dir, split=split, subset=subset)
+    label_of = {name: index for index, name in enumerate(class_names)}
+    return class_names, entries, [label_of[class_name] for class_name, _ in entries]
 
 
 def load_ucf101(
-    root: str | os.PathLike,
-    split_dir: str | os.PathLike,
-    split: int = 1,
-    subset: str | None = "train",
-    on_missing: str = "raise",
-    streaming: bool = False,
-    num_shards: int = 1,
+    root: str | os.PathLike, split_dir: str | os.PathLike, split: int = 1, subset: str | None = "train",
+    on_missing: str = "raise", streaming: bool = False, num_shards: int = 1,
 ) -> Dataset | DatasetDict | IterableDataset:
     """UCF101 from its video folder and official split lists (no privacy labels: `privacy_labels` is NaN).
 
@@ -164,52 +181,13 @@ def load_ucf101(
     Returns:
         `Dataset`, `DatasetDict` or `IterableDataset`; labels are 0-based `classInd.txt` ids.
     """
-    root, split_dir = Path(root), Path(split_dir)
-    if subset is None:
-        return finish_dataset(
-            DatasetDict({s: load_ucf101(root, split_dir, split, s, on_missing) for s in ("train", "test")}),
-            streaming,
-            num_shards,
-        )
-    class_names, records = _ucf101_records(root, split_dir, split, subset, on_missing)
-    dataset = build_dataset(
-        records,
-        class_names,
-        {"dataset": "ucf101", "split_number": split, "subset": subset, "has_privacy_labels": False},
-    )
-    return finish_dataset(dataset, streaming, num_shards)
-
-
-def _hmdb51_records(
-    root: Path, split_dir: Path, split: int, subset: str, on_missing: str
-) -> tuple[list, list]:
-    class_names, entries = read_hmdb51_split(split_dir, split=split, subset=subset)
-    label_of = {name: index for index, name in enumerate(class_names)}
-    index = _FileIndex(root, VIDEO_EXTENSIONS)
-    paths = _resolve_files(entries, index, on_missing, f"HMDB51 split {split} {subset}")
-    split_name = subset if subset in ("train", "test") else "train"
-    records = [
-        {
-            "video": str(path),
-            "video_id": path.stem,
-            "label": label_of[class_name],
-            "privacy_labels": UNKNOWN_PRIVACY,
-            "split": split_name,
-        }
-        for (class_name, _), path in zip(entries, paths)
-        if path is not None
-    ]
-    return class_names, records
+    return _official_splits("UCF101", _ucf101_listing, load_ucf101, Path(root), Path(split_dir), split, subset,
+                            on_missing, streaming, num_shards)
 
 
 def load_hmdb51(
-    root: str | os.PathLike,
-    split_dir: str | os.PathLike,
-    split: int = 1,
-    subset: str | None = "train",
-    on_missing: str = "raise",
-    streaming: bool = False,
-    num_shards: int = 1,
+    root: str | os.PathLike, split_dir: str | os.PathLike, split: int = 1, subset: str | None = "train",
+    on_missing: str = "raise", streaming: bool = False, num_shards: int = 1,
 ) -> Dataset | DatasetDict | IterableDataset:
     """HMDB51 from its video folder and the split files of ONE split number (no privacy labels: NaN).
 
@@ -226,137 +204,63 @@ def load_hmdb51(
     Returns:
         `Dataset`, `DatasetDict` or `IterableDataset`; labels index the sorted class names.
     """
-    root, split_dir = Path(root), Path(split_dir)
-    if subset is None:
-        return finish_dataset(
-            DatasetDict({s: load_hmdb51(root, split_dir, split, s, on_missing) for s in ("train", "test")}),
-            streaming,
-            num_shards,
-        )
-    class_names, records = _hmdb51_records(root, split_dir, split, subset, on_missing)
-    dataset = build_dataset(
-        records,
-        class_names,
-        {"dataset": "hmdb51", "split_number": split, "subset": subset, "has_privacy_labels": False},
-    )
-    return finish_dataset(dataset, streaming, num_shards)
+    return _official_splits("HMDB51", _hmdb51_listing, load_hmdb51, Path(root), Path(split_dir), split, subset,
+                            on_missing, streaming, num_shards)
 
 
-def _with_privacy(
-    loader: Callable[..., Dataset],
-    name: str,
-    shipped: str,
-    root: str | os.PathLike,
-    split_dir: str | os.PathLike,
-    split: int,
-    subset: str | None,
-    labels_path: str | os.PathLike | PrivacyLabels | None,
-    on_missing: str,
-    on_missing_labels: str,
-    streaming: bool,
-    num_shards: int,
-) -> Dataset | DatasetDict | IterableDataset:
-    privacy = _privacy_source(labels_path, shipped)
-    if subset is None:
-        splits = {
-            s: _with_privacy(
-                loader,
-                name,
-                shipped,
-                root,
-                split_dir,
-                split,
-                s,
-                privacy,
-                on_missing,
-                on_missing_labels,
-                False,
-                1,
-            )
-            for s in ("train", "test")
+def _privacy_version(
+    loader: Callable[..., Dataset], name: str, summary: str
+) -> Callable[..., Dataset | DatasetDict | IterableDataset]:
+    """The loader of a privacy-labelled version `name` of a collection: `loader`'s videos joined with video-level
+    privacy labels (matched on the file stem; default: the labels shipped as `name`)."""
+
+    def load(
+        root: str | os.PathLike,
+        split_dir: str | os.PathLike,
+        split: int = 1,
+        subset: str | None = "train",
+        labels_path: str | os.PathLike | PrivacyLabels | None = None,
+        on_missing: str = "raise",
+        on_missing_labels: str = "raise",
+        streaming: bool = False,
+        num_shards: int = 1,
+    ) -> Dataset | DatasetDict | IterableDataset:
+        privacy = _privacy_source(labels_path, name)
+        if subset is None:
+            splits = {
+                s: load(root, split_dir, split, s, privacy, on_missing, on_missing_labels) for s in ("train", "test")
+            }
+            return finish_dataset(DatasetDict(splits), streaming, num_shards)
+        plain = loader(root, split_dir, split=split, subset=subset, on_missing=on_missing)
+        records = _attach_privacy(plain.to_list(), privacy, on_missing_labels, f"{name} split {split} {subset}")
+        metadata = {
+            **dataset_metadata(plain),
+            "dataset": name,
+            "has_privacy_labels": True,
+            "privacy_label_source": os.path.basename(privacy.source),
         }
-        return finish_dataset(DatasetDict(splits), streaming, num_shards)
-    plain = loader(root, split_dir, split=split, subset=subset, on_missing=on_missing)
-    records = _attach_privacy(plain.to_list(), privacy, on_missing_labels, f"{name} split {split} {subset}")
-    metadata = {
-        **dataset_metadata(plain),
-        "dataset": name,
-        "has_privacy_labels": True,
-        "privacy_label_source": os.path.basename(privacy.source),
-    }
-    return finish_dataset(build_dataset(records, plain.features["label"].names, metadata), streaming, num_shards)
+        return finish_dataset(build_dataset(records, plain.features["label"].names, metadata), streaming, num_shards)
 
-
-def load_vp_ucf101(
-    root: str | os.PathLike,
-    split_dir: str | os.PathLike,
-    split: int = 1,
-    subset: str | None = "train",
-    labels_path: str | os.PathLike | PrivacyLabels | None = None,
-    on_missing: str = "raise",
-    on_missing_labels: str = "raise",
-    streaming: bool = False,
-    num_shards: int = 1,
-) -> Dataset | DatasetDict | IterableDataset:
-    """VP-UCF101: [`load_ucf101`] joined with video-level privacy labels (matched on the file stem).
+    load.__name__ = load.__qualname__ = f"load_{name}"
+    load.__doc__ = f"""{summary}
 
     Args:
-        root, split_dir, split, subset, on_missing, streaming, num_shards: as in [`load_ucf101`].
+        root, split_dir, split, subset, on_missing, streaming, num_shards: as in [`{loader.__name__}`].
         labels_path (`str`, `os.PathLike` or [`PrivacyLabels`], *optional*):
             a JSON or original pickle label file; `None` uses the labels shipped with the package.
         on_missing_labels (`str`, *optional*, defaults to `"raise"`): videos without labels: `"raise"` or `"skip"`.
     """
-    return _with_privacy(
-        load_ucf101,
-        "vp_ucf101",
-        "vp_ucf101",
-        root,
-        split_dir,
-        split,
-        subset,
-        labels_path,
-        on_missing,
-        on_missing_labels,
-        streaming,
-        num_shards,
-    )
+    return load
 
 
-def load_vp_hmdb51(
-    root: str | os.PathLike,
-    split_dir: str | os.PathLike,
-    split: int = 1,
-    subset: str | None = "train",
-    labels_path: str | os.PathLike | PrivacyLabels | None = None,
-    on_missing: str = "raise",
-    on_missing_labels: str = "raise",
-    streaming: bool = False,
-    num_shards: int = 1,
-) -> Dataset | DatasetDict | IterableDataset:
-    """VP-HMDB51: [`load_hmdb51`] (one split number, never a union of the three) joined with privacy labels.
-
-    Args:
-        root, split_dir, split, subset, on_missing, streaming, num_shards: as in [`load_hmdb51`].
-        labels_path (`str`, `os.PathLike` or [`PrivacyLabels`], *optional*):
-            a JSON or original pickle label file; `None` uses the labels shipped with the package.
-        on_missing_labels (`str`, *optional*, defaults to `"raise"`): videos without labels: `"raise"` or `"skip"`.
-    """
-    return _with_privacy(
-        load_hmdb51,
-        "vp_hmdb51",
-        "vp_hmdb51",
-        root,
-        split_dir,
-        split,
-        subset,
-        labels_path,
-        on_missing,
-        on_missing_labels,
-        streaming,
-        num_shards,
-    )
-
-
+load_vp_ucf101 = _privacy_version(
+    load_ucf101, "vp_ucf101", "VP-UCF101: [`load_ucf101`] joined with video-level privacy labels (matched on the file "
+    "stem).",
+)
+load_vp_hmdb51 = _privacy_version(
+    load_hmdb51, "vp_hmdb51",
+    "VP-HMDB51: [`load_hmdb51`] (one split number, never a union of the three) joined with privacy labels.",
+)
 
 
 def _hmdb51_class_names(root: Path, class_names: Sequence[str] | None) -> list[str]:
@@ -405,13 +309,7 @@ def load_pa_hmdb51(
     wanted = list(annotations)
     paths = _resolve_files(wanted, _FileIndex(root, VIDEO_EXTENSIONS), on_missing, "PA-HMDB51")
     records = [
-        {
-            "video": str(path),
-            "video_id": path.stem,
-            "label": label_of[cls],
-            "privacy_labels": annotations[(cls, name)].tolist(),
-            "split": "test",
-        }
+        _record(path, label_of[cls], "test", annotations[(cls, name)].tolist())
         for (cls, name), path in zip(wanted, paths)
         if path is not None
     ]
@@ -455,10 +353,10 @@ def hmdb51_minus_pa_hmdb51(
     Returns:
         `Dataset` (split `"train"`) or `IterableDataset`.
     """
-    root, split_dir = Path(root), Path(split_dir)
-    class_names, records = _hmdb51_records(root, split_dir, split, subset, on_missing)
+    plain = load_hmdb51(root, split_dir, split, subset, on_missing)
+    class_names = plain.features["label"].names
     annotated = {video_key(name) for _, name in read_pa_hmdb51_annotations(annotation_path)}
-    records = [{**r, "split": "train"} for r in records if video_key(r["video"]) not in annotated]
+    records = [{**r, "split": "train"} for r in plain.to_list() if video_key(r["video"]) not in annotated]
     if with_privacy_labels:
         records = _attach_privacy(
             records, _privacy_source(labels_path, "vp_hmdb51"), "raise", "HMDB51 minus PA-HMDB51"
@@ -476,8 +374,6 @@ def hmdb51_minus_pa_hmdb51(
     test = load_pa_hmdb51(root, annotation_path, class_names=class_names, on_missing="skip")
     check_disjoint_splits({"train": dataset, "test": test})
     return finish_dataset(dataset, streaming, num_shards)
-
-
 
 
 def load_vispr(
@@ -512,15 +408,7 @@ def load_vispr(
         if not path.is_file():
             missing.append(str(path))
             continue
-        records.append(
-            {
-                "video": str(path),
-                "video_id": path.stem,
-                "label": -1,
-                "privacy_labels": vector.tolist(),
-                "split": split,
-            }
-        )
+        records.append(_record(path, -1, split, vector.tolist()))
     if missing:
         message = f"{len(missing)} VISPR {split} images are missing under {str(root)!r}: {missing[:5]}"
         if on_missing == "raise":
@@ -530,8 +418,6 @@ def load_vispr(
         records, [], {"dataset": "vispr", "subset": split, "has_privacy_labels": True, "static_images": True}
     )
     return finish_dataset(dataset, streaming, num_shards)
-
-
 
 
 def load_videofolder(
@@ -589,17 +475,7 @@ def load_videofolder(
     label_of = {name: index for index, name in enumerate(class_names)}
     datasets_by_split = {}
     for split_name, found in scanned.items():
-        records = [
-            {
-                "video": str(file),
-                "video_id": file.stem,
-                "label": label_of[cls],
-                "privacy_labels": UNKNOWN_PRIVACY,
-                "split": split_name,
-            }
-            for cls, files in found.items()
-            for file in files
-        ]
+        records = [_record(file, label_of[cls], split_name) for cls, files in found.items() for file in files]
         datasets_by_split[split_name] = build_dataset(
             records,
             class_names,
