@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -211,8 +212,11 @@ def test_bench_fresh_models_quick_run_measures_before_and_after_and_the_epochs(t
     assert report["quick"] is True and report["baseline"] and report["machine"]["torch_threads"] == 1
     medians = report["steps"]["median"]
     assert set(medians) == {"before fp32", "before bf16", "after fp32", "after bf16", "after bf16, no channels-last"}
-    assert all(kinds["action"]["step_ms_cpu"] > 0 and kinds["action"]["predict_ms_per_clip_cpu"] > 0
+    # a step's cost is the difference of two trainings: on a busy machine a quick run's difference may fall below the
+    # noise (even under zero), so it is asserted to be measured, not positive; prediction is timed directly
+    assert all(math.isfinite(kinds["action"]["step_ms_cpu"]) and kinds["action"]["predict_ms_per_clip_cpu"] > 0
                for kinds in medians.values())
+    assert all(sample["steps"] > 0 for sample in report["steps"]["samples"]["after bf16"]["action"])
     assert {sample["channels_last"] for sample in report["steps"]["samples"]["after bf16"]["action"]} == {True}
     assert {sample["channels_last"] for sample in report["steps"]["samples"]["after bf16, no channels-last"]["action"]} \
         == {False}
