@@ -160,6 +160,8 @@ ROWS: dict[str, Row] = {
                         recipe="synthetic", train=("--input_output_initializer_range", "0.05")),
     "default-ft5-seed43": Row("the default recipe (f_T weight 5) with training seed 43 instead of 42: how much the "
                               "anonymizer's own training varies", recipe="synthetic", train=("--seed", "43")),
+    "default-ft5-fb1": Row("+ the budget branch f_B (weight 1) together with f_T (weight 5): both branches on the "
+                           "anonymized video", recipe="synthetic", train=("--budget_loss_weight", "1")),
     "default-noclip": Row("+ no gradient clipping", recipe="synthetic", train=("--max_grad_norm", "0")),
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
