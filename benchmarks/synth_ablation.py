@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from transformers_vidanon.evaluation.protocol import (
     synth_protocol_data,
     vidanon_anonymizer,
 )
+from transformers_vidanon.fileutils import write_text_atomically
 from transformers_vidanon.reporting.provenance import collect_provenance
 from transformers_vidanon.workflows.benchmark import packaged_config
 
@@ -168,12 +168,6 @@ ROWS: dict[str, Row] = {
 }
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, float, dict]:
     """Train (or reuse) the row's model; returns its folder, the training seconds and its last eval metrics."""
     from transformers_vidanon.training.arguments import parse_arguments
@@ -188,7 +182,7 @@ def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, fl
         result = train_from_arguments(*parse_arguments(argv))
         if result.model_dir is None:
             raise RuntimeError(f"training of row {name!r} stopped early; rerun to resume")
-        _write_atomic(timing, json.dumps({"seconds": time.perf_counter() - tick}))
+        write_text_atomically(timing, json.dumps({"seconds": time.perf_counter() - tick}))
     seconds = json.loads(timing.read_text())["seconds"] if timing.is_file() else float("nan")
     metrics = {}
     log = output / "metrics.jsonl"
@@ -350,9 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         payload.setdefault("diagnostics", {}).update(extra.get("diagnostics", {}))
         payload.setdefault("chance", extra.get("chance"))
     if args.merge:
-        _write_atomic(args.output, json.dumps(payload, indent=2))
+        write_text_atomically(args.output, json.dumps(payload, indent=2))
     if args.markdown_only or args.merge:
-        _write_atomic(args.output.with_suffix(".md"), markdown(payload))
+        write_text_atomically(args.output.with_suffix(".md"), markdown(payload))
         return 0
     unknown = [name for name in args.rows if name not in ROWS]
     if unknown:
@@ -371,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.diagnose_only:
             record = run_row(name, ROWS[name], data, args.data, args.work, None)
             payload.setdefault("diagnostics", {})[name] = record
-            _write_atomic(args.output, json.dumps(payload, indent=2))
+            write_text_atomically(args.output, json.dumps(payload, indent=2))
             continue
         if name in payload["rows"] and not args.redo:
             logger.info("row %s already measured: skipped", name)
@@ -382,8 +376,8 @@ def main(argv: list[str] | None = None) -> int:
                                                    "attackers": args.attackers})
         payload["rows"][name] = record
         payload["provenance"] = record["provenance"]
-        _write_atomic(args.output, json.dumps(payload, indent=2))
-        _write_atomic(args.output.with_suffix(".md"), markdown(payload))
+        write_text_atomically(args.output, json.dumps(payload, indent=2))
+        write_text_atomically(args.output.with_suffix(".md"), markdown(payload))
         logger.info("row %s: %s", name, {k: round(v["mean"], 4) for k, v in record["summary"].items()})
     return 0
 

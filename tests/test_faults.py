@@ -28,7 +28,8 @@ from transformers_vidanon.training.arguments import (
     load_yaml_config,
     parse_arguments,
 )
-from transformers_vidanon.training.trainer import AdversarialTrainer, checkpoint_problem, list_checkpoints
+from transformers_vidanon.training.checkpoints import checkpoint_problem, list_checkpoints
+from transformers_vidanon.training.trainer import AdversarialTrainer
 
 torch.set_num_threads(1)
 

@@ -21,12 +21,8 @@ from transformers_vidanon import VidAnonConfig, VidAnonForPrivacyPreservingActio
 from transformers_vidanon.optimization import parameter_groups, warmup_cosine
 from transformers_vidanon.training.arguments import parse_arguments
 from transformers_vidanon.training.budget import anonymizer_budget_term, negative_entropy
-from transformers_vidanon.training.trainer import (
-    NO_DECAY_NAMES,
-    AdversarialTrainer,
-    NonFiniteLossError,
-    list_checkpoints,
-)
+from transformers_vidanon.training.checkpoints import list_checkpoints
+from transformers_vidanon.training.trainer import NO_DECAY_NAMES, AdversarialTrainer, NonFiniteLossError
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_SCRIPT = REPO / "training" / "train.py"

@@ -147,10 +147,8 @@ class VideoAnonymizationPipeline(Pipeline):
         frames = read_video_frames(inputs) if isinstance(inputs, (str, os.PathLike)) else as_uint8_frames(inputs)
         config = self.model.config
         clips = frames[clip_indices(frames.shape[0], config.num_frames)]  # (num_clips, T, H, W, 3)
-        size = config.image_size
-        image_size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         return {
-            "pixel_values": clips_to_pixel_values(clips, image_size, self.frame_processor),
+            "pixel_values": clips_to_pixel_values(clips, config.image_size, self.frame_processor),
             "clips": clips,
             "num_frames": frames.shape[0],
         }

@@ -302,13 +302,14 @@ def eval_resize_size(height: int, width: int, image_size: int | tuple[int, int],
     return covering_size(*shorter_side_size(height, width, shorter), crop_height, crop_width)
 
 
-def clips_to_pixel_values(clips: np.ndarray, image_size: tuple[int, int], processor: Any | None = None
+def clips_to_pixel_values(clips: np.ndarray, image_size: int | tuple[int, int], processor: Any | None = None
                           ) -> torch.Tensor:
     """Whole frames (no crop, so every pixel is scored) resized to the model's size: `(B, T, 3, h, w)` in [0, 1].
 
     Args:
         clips (`np.ndarray` of shape `(B, T, H, W, 3)`, uint8): RGB clips at any size.
-        image_size (`tuple[int, int]`): the model's `(height, width)`.
+        image_size (`int` or `tuple[int, int]`): the model's `(height, width)` (an int: square frames), as
+            `VidAnonConfig.image_size` gives it.
         processor (`VidAnonImageProcessor`, *optional*): when given, its resize (resample filter) and rescale are
             used, with centre cropping turned off; it must not normalise (VidAnon models normalise inside).
             `None`: [`resize`].
@@ -316,7 +317,7 @@ def clips_to_pixel_values(clips: np.ndarray, image_size: tuple[int, int], proces
     clips = np.asarray(clips)
     if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:
         raise ValueError(f"`clips` must be uint8 of shape (B, T, H, W, 3), got {clips.dtype} {clips.shape}.")
-    height, width = image_size
+    height, width = _as_pair(image_size)
     if processor is not None:
         if getattr(processor, "do_normalize", False):
             raise ValueError(

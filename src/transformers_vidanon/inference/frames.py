@@ -44,11 +44,6 @@ class FramesAnonymization:
         return float(self.pixel_mask.mean()) if self.pixel_mask.size else 0.0
 
 
-def _image_size(config: Any) -> tuple[int, int]:
-    size = config.image_size
-    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-
-
 def prepare_pixel_values(clips: np.ndarray, config: Any, processor: Any | None = None) -> torch.Tensor:
     """Resize whole frames (no crop, so every pixel is scored) to the model's size, as pixels in [0, 1].
 
@@ -62,7 +57,7 @@ def prepare_pixel_values(clips: np.ndarray, config: Any, processor: Any | None =
     Returns:
         `torch.FloatTensor` of shape `(B, T, 3, image_h, image_w)` in [0, 1].
     """
-    return clips_to_pixel_values(clips, _image_size(config), processor)
+    return clips_to_pixel_values(clips, config.image_size, processor)
 
 
 def predict_keep_mask(model: Any, pixel_values: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:

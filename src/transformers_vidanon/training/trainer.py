@@ -49,14 +49,7 @@ from .arguments import (
     compare_resumed_arguments,
     trackers_for_accelerate,
 )
-from .checkpoints import (  # noqa: F401 - importable from the trainer as before
-    CHECKPOINT_DIR,
-    checkpoint_path,
-    checkpoint_problem,
-    list_checkpoints,
-    resolve_checkpoint,
-    save_checkpoint,
-)
+from .checkpoints import CHECKPOINT_DIR, checkpoint_path, resolve_checkpoint, save_checkpoint
 from .objectives import build_objective
 
 logger = get_logger(__name__)
