@@ -162,10 +162,65 @@ ROWS: dict[str, Row] = {
                               "anonymizer's own training varies", recipe="synthetic", train=("--seed", "43")),
     "default-ft5-fb1": Row("+ the budget branch f_B (weight 1) together with f_T (weight 5): both branches on the "
                            "anonymized video", recipe="synthetic", train=("--budget_loss_weight", "1")),
+    # inference-time lambda on the default model: with the own action head near chance, a_act is close to noise
+    "default-ft5-l5": Row("the default model scored with lambda_priv 5 instead of 2 (inference only)", recipe="synthetic",
+                          model="default-ft5", inference={"lambda_priv": 5.0}),
+    "default-ft5-l20": Row("the default model scored with lambda_priv 20 instead of 2 (inference only)", recipe="synthetic",
+                           model="default-ft5", inference={"lambda_priv": 20.0}),
+    "default-ft5-l100": Row("the default model scored with lambda_priv 100 (inference only: the privacy attention alone, "
+                            "a_act breaking ties)", recipe="synthetic", model="default-ft5",
+                            inference={"lambda_priv": 100.0}),
+    # more pruning stages: each stage's privacy pool must predict privacy from what the earlier stages left
+    "default-ft5-p123": Row("+ three pruning layers (1, 2, 3) keeping 0.86 each instead of two keeping 0.8 (about the "
+                            "same budget)", recipe="synthetic",
+                            train=("--pruning_layers", "1", "2", "3", "--keep_rate", "0.86", "0.86", "0.86")),
+    "default-ft5-lt20": Row("+ lambda_priv 20 in training and at inference (the score is the privacy attention, "
+                            "a_act breaking ties)", recipe="synthetic", train=("--lambda_priv", "20")),
+    "default-ft5-p012": Row("+ three pruning layers (0, 1, 2) keeping 0.86 each: the first one scores the tubelets "
+                            "before any token mixing", recipe="synthetic",
+                            train=("--pruning_layers", "0", "1", "2", "--keep_rate", "0.86", "0.86", "0.86")),
+    # the budget branch f_B as the utility branch's kind of model: a 3D CNN privacy classifier on the anonymized video
+    "default-ft5-fbc1": Row("+ the budget branch f_B as a 3D CNN (the fresh attackers' kind of model, not a small "
+                            "VideoMAE), weight 1, together with f_T (weight 5)", recipe="synthetic",
+                            train=("--budget_architecture", "c3d", "--budget_loss_weight", "1")),
+    "default-ft5-fbc5": Row("+ the budget branch f_B as a 3D CNN, weight 5, together with f_T (weight 5)",
+                            recipe="synthetic", train=("--budget_architecture", "c3d", "--budget_loss_weight", "5")),
+    "default-ft5-seed44": Row("the default recipe (f_T weight 5) with training seed 44", recipe="synthetic",
+                              train=("--seed", "44")),
+    "default-ft5-fbc5-seed43": Row("default-ft5-fbc5 with training seed 43", recipe="synthetic",
+                                   train=("--budget_architecture", "c3d", "--budget_loss_weight", "5", "--seed", "43")),
+    "default-ft5-fbc5-seed44": Row("default-ft5-fbc5 with training seed 44", recipe="synthetic",
+                                   train=("--budget_architecture", "c3d", "--budget_loss_weight", "5", "--seed", "44")),
+    # tubelets that do not mix before they are scored: each tubelet token attends to itself alone up to the last
+    # pruning layer (the CLS tokens to every token)
+    "default-ft5-iso": Row("+ isolated tubelets: each tubelet token attends to itself alone up to the last pruning "
+                           "layer, the CLS tokens to all", recipe="synthetic", train=("--isolate_tubelets", "true")),
+    "default-ft5-iso-io10": Row("+ isolated tubelets + input and output layers initialised at std 0.1 (the own head "
+                                "learns; without isolation its localization falls)", recipe="synthetic",
+                                train=("--isolate_tubelets", "true", "--input_output_initializer_range", "0.1")),
+    # flatter CLS attention rows for the score and the localization pools
+    "default-ft5-tau8": Row("+ CLS attention temperature 8 for the score and the localization pools (the attention's "
+                            "output unchanged)", recipe="synthetic", train=("--cls_attention_temperature", "8")),
+    "default-ft5-tau8-seed44": Row("default-ft5-tau8 with training seed 44 (the seed at which the default removes "
+                                   "44.6 %)", recipe="synthetic",
+                                   train=("--cls_attention_temperature", "8", "--seed", "44")),
+    "default-ft5-fbc5-lt100": Row("+ the budget branch f_B as a 3D CNN (weight 5) + lambda_priv 100 in training and at "
+                                  "inference", recipe="synthetic",
+                                  train=("--budget_architecture", "c3d", "--budget_loss_weight", "5",
+                                         "--lambda_priv", "100")),
+    "default-ft5-fbc5-lt100-seed44": Row("default-ft5-fbc5-lt100 with training seed 44", recipe="synthetic",
+                                         train=("--budget_architecture", "c3d", "--budget_loss_weight", "5",
+                                                "--lambda_priv", "100", "--seed", "44")),
     "default-noclip": Row("+ no gradient clipping", recipe="synthetic", train=("--max_grad_norm", "0")),
     "locate-8x8-t2": Row("locate, no budget model, 8 x 8, 2-frame tubelets",
                          train=GRID_8 + ("--objective", "locate", "--budget_loss_weight", "0")),
 }
+
+# the same trained models scored with lambda_priv 100 (inference only): a paired comparison on each model
+for _base in ("default-ft5", "default-ft5-seed43", "default-ft5-seed44", "default-ft5-fbc5", "default-ft5-fbc5-seed43",
+              "default-ft5-fbc5-seed44"):
+    ROWS[f"{_base}-l100"] = Row(f"{_base} scored with lambda_priv 100 instead of 2 (inference only)",
+                                recipe="synthetic", model=_base, inference={"lambda_priv": 100.0})
 
 
 def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, float, dict]:

@@ -740,3 +740,42 @@ def test_input_output_initializer_range_starts_only_the_two_ends_larger(tmp_path
         assert torch.equal(saved, read), name
     with pytest.raises(ValueError, match="input_output_initializer_range"):
         tester.get_config(input_output_initializer_range=0.0)
+
+
+def test_isolated_tubelets_carry_only_their_own_content_up_to_the_last_pruning_layer(tmp_path):
+    """`isolate_tubelets`: up to the last pruning layer a tubelet's token depends on its own tubelet alone (the CLS
+    tokens read every tubelet); the layer after it mixes tokens as usual. SDPA and eager agree, and the returned
+    attention rows of the tubelets are one-hot on themselves."""
+    tester = VidAnonModelTester(pruning_layers=[1], keep_rate=1.0)  # keep everything: token positions stay put
+    model = tester.model(isolate_tubelets=True)
+    pixel_values = tester.prepare_inputs(model.config)
+    changed = pixel_values.clone()
+    changed[:, 0:2, :, 0:4, 0:4] += 0.5  # the first tubelet only (2 frames, one 4 x 4 patch)
+    with torch.no_grad():
+        before = model.vidanon(pixel_values, output_hidden_states=True, output_attentions=True)
+        after = model.vidanon(changed, output_hidden_states=True)
+    # hidden_states: the embeddings, then the output of layers 0, 1 (the last pruning layer) and 2
+    for layer, (a, b) in enumerate(zip(before.hidden_states[1:], after.hidden_states[1:])):
+        moved = (a - b).abs().amax(dim=(0, 2)) > 1e-6  # per token: prefix (2 CLS), then the 32 tubelets
+        assert moved[:2].all() and moved[2], layer
+        if layer <= 1:
+            assert not moved[3:].any(), layer
+        else:
+            assert moved[3:].all(), layer
+    for layer, probs in enumerate(before.attentions):
+        own = probs[:, :, 2:].argmax(dim=-1) == torch.arange(2, probs.shape[-1])
+        assert own.all() == (layer <= 1) and (probs[:, :, 2:].amax(dim=-1) == 1).all() == (layer <= 1), layer
+
+    eager = tester.model(isolate_tubelets=True, attn_implementation="eager")
+    eager.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(eager(pixel_values).logits, model(pixel_values).logits)
+    plain = tester.model()
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        assert not torch.allclose(plain(pixel_values).logits, model(pixel_values).logits)
+
+    model.save_pretrained(tmp_path)
+    assert VidAnonForPrivacyPreservingActionRecognition.from_pretrained(tmp_path).config.isolate_tubelets is True
+    with pytest.raises(ValueError, match="isolate_tubelets"):
+        tester.get_config(isolate_tubelets="yes")

@@ -62,6 +62,9 @@ def test_the_registry_names_every_objective_the_arguments_accept():
         ("alternating", {"utility_loss_weight": 1.0}, 0.25, ["budget", "utility"],
          {"anonymizer_budget_term", "budget_model_loss", "anonymizer_utility_term", "utility_model_loss"}),
         ("locate", {"budget_loss_weight": 0.0, "own_output_loss_weight": 1.0}, -1.0, [], {"own_output_action_loss"}),
+        ("locate", {"budget_architecture": "c3d", "budget_c3d_hidden_sizes": [4, 8], "utility_loss_weight": 1.0},
+         -1.0, ["budget", "utility"],
+         {"anonymizer_budget_term", "budget_model_loss", "anonymizer_utility_term", "utility_model_loss"}),
     ],
 )
 def test_one_step_of_each_objective(objective, overrides, coefficient, branches, logged):
@@ -183,6 +186,46 @@ def test_a_restart_reinitialises_the_budget_models_only():
                if a.numel() > 1)
 
 
+def test_a_3d_cnn_budget_branch_hides_what_it_reads_through_the_keep_mask():
+    from transformers_vidanon.classifiers import FreshC3DForVideoClassification
+    from transformers_vidanon.training.objectives import build_c3d_branch_model
+
+    model = tiny_model()
+    batch = tiny_batch()
+    args = make_args("locate", budget_architecture="c3d", budget_c3d_hidden_sizes=[4, 8], num_budget_models=2)
+    budget = build_objective(args, model.config).branch("budget")
+    assert [type(m.model) for m in budget.models] == [FreshC3DForVideoClassification] * 2
+    assert all(m(batch["pixel_values"]).shape == (4, 5) for m in budget.models)  # one logit per privacy attribute
+
+    # the anonymizer's term (-min BCE) reaches the scores through the mask, and a step along it changes the kept
+    # tubelets so that the strongest budget model's BCE rises
+    gradient = _score_gradient(model, lambda out: budget.anonymizer_term(out.anonymized_pixel_values, batch, identity))
+    assert gradient is not None and gradient.abs().sum() > 0
+    for m in budget.models:
+        m.eval()
+
+    def term() -> torch.Tensor:
+        return budget.anonymizer_term(model(batch["pixel_values"]).anonymized_pixel_values, batch, identity)
+
+    before, kept_before = float(term().detach()), model(batch["pixel_values"]).keep_mask.detach()
+    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
+    term().backward()
+    optimizer.step()
+    assert not torch.equal(model(batch["pixel_values"]).keep_mask.detach(), kept_before)
+    assert float(term().detach()) < before
+
+    # a restart gives each model the weights of a new 3D CNN of its seed
+    with torch.no_grad():
+        for m in budget.models:
+            for p in m.parameters():
+                p.add_(1.0)
+    assert budget.restart(11, identity)
+    for k, m in enumerate(budget.models):
+        fresh = build_c3d_branch_model(5, [4, 8], 11 + k)
+        for (name, p), q in zip(m.state_dict().items(), fresh.state_dict().values()):
+            torch.testing.assert_close(p, q, msg=name)
+
+
 def test_bad_branch_arguments_are_refused_by_name():
     from transformers_vidanon.training.arguments import DataArguments, ModelArguments, validate_arguments
 
@@ -190,6 +233,8 @@ def test_bad_branch_arguments_are_refused_by_name():
                             ({"utility_learning_rate": 0.0}, "utility_learning_rate"),
                             ({"num_utility_models": 0}, "num_utility_models"),
                             ({"utility_hidden_sizes": []}, "utility_hidden_sizes"),
-                            ({"own_output_loss_weight": -0.5}, "own_output_loss_weight")):
+                            ({"own_output_loss_weight": -0.5}, "own_output_loss_weight"),
+                            ({"budget_architecture": "resnet"}, "budget_architecture"),
+                            ({"budget_c3d_hidden_sizes": [8, 0]}, "budget_c3d_hidden_sizes")):
         with pytest.raises(ValueError, match=name):
             validate_arguments(ModelArguments(), DataArguments(), make_args("locate", **overrides))

@@ -192,3 +192,32 @@ def test_decode_at_size_reaches_the_clip_transform(tmp_path):
     data = build_training_data(data_args, 32, 8)
     assert data.train._format_kwargs["transform"].decode_at_size is True
     assert data.eval is None or data.eval._format_kwargs["transform"].decode_at_size is True
+
+
+def test_inference_lambda_priv_is_the_saved_models_score_and_training_keeps_its_own(tmp_path):
+    from transformers_vidanon import VidAnonForPrivacyPreservingActionRecognition
+    from transformers_vidanon.training.arguments import (
+        AdversarialTrainingArguments,
+        DataArguments,
+        ModelArguments,
+        validate_arguments,
+    )
+
+    model = tiny_model()
+    model.config.lambda_priv = 2.0
+    args = training_args(tmp_path / "run", save_final_model=True, inference_lambda_priv=100.0, max_steps=1)
+    trainer = AdversarialTrainer(model, args, ListDataset(examples(4)))
+    result = trainer.train()
+    assert model.config.lambda_priv == 2.0  # the trained model (and so any resumed run) still scores with 2
+    saved = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(result.model_dir)
+    assert saved.config.lambda_priv == 100.0
+    card = (Path(result.model_dir) / "README.md").read_text()
+    assert "`lambda_priv` = 100.0" in card
+    plain = AdversarialTrainer(tiny_model(), training_args(tmp_path / "plain", save_final_model=True, max_steps=1),
+                               ListDataset(examples(4))).train()
+    assert VidAnonForPrivacyPreservingActionRecognition.from_pretrained(plain.model_dir).config.lambda_priv == \
+        tiny_model().config.lambda_priv
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="inference_lambda_priv"):
+            validate_arguments(ModelArguments(), DataArguments(),
+                               AdversarialTrainingArguments(output_dir=str(tmp_path), inference_lambda_priv=bad))

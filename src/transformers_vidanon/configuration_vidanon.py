@@ -188,6 +188,17 @@ class VidAnonConfig(PretrainedConfig):
             (beyond the paper, for backbones trained from scratch on small data): 3 x 3 x 3 convolutions with batch
             norm and ReLU of these widths, the first with spatial stride 2, then the tubelet projection with a kernel
             of `(tubelet_size, patch_size / 2, patch_size / 2)`; the tubelet grid is unchanged.
+        cls_attention_temperature (`float`, *optional*, defaults to 1.0):
+            Beyond the paper. The attention rows of the two CLS tokens that the pruning score `s` and the localization
+            pools read are `softmax(q k^T / (sqrt(d) * cls_attention_temperature))`; the attention's own output is
+            unchanged. Above 1 the rows stay flatter, so the localization losses reach every tubelet of a cue rather
+            than the few that already dominate. 1: the layer's own attention (the paper).
+        isolate_tubelets (`bool`, *optional*, defaults to `False`):
+            Beyond the paper. In every layer up to and including the last pruning layer, each tubelet token (and the
+            fused token) attends to itself alone, while the CLS tokens attend to every token; later layers attend as
+            usual. A tubelet's token then carries only its own tubelet's content when the CLS attention scores it,
+            so the privacy attention can only predict a cue by sitting on the tubelets that show it. False: every
+            token attends to every token in every layer (VideoMAE, the paper).
 
     Example:
 
@@ -244,6 +255,8 @@ class VidAnonConfig(PretrainedConfig):
         straight_through_temperature: float = 1.0,
         localization_loss_weight: float = 0.0,
         conv_stem_channels: Sequence[int] = (),
+        isolate_tubelets: bool = False,
+        cls_attention_temperature: float = 1.0,
         **kwargs,
     ):
         custom_pipelines = _pipelines_not_registered_here(kwargs.pop("custom_pipelines", None))
@@ -288,6 +301,8 @@ class VidAnonConfig(PretrainedConfig):
         self.straight_through_temperature = float(straight_through_temperature)
         self.localization_loss_weight = float(localization_loss_weight)
         self.conv_stem_channels = [int(c) for c in conv_stem_channels]
+        self.isolate_tubelets = isolate_tubelets
+        self.cls_attention_temperature = float(cls_attention_temperature)
         self._validate_values()
 
     def _validate_values(self) -> None:
@@ -362,6 +377,11 @@ class VidAnonConfig(PretrainedConfig):
             raise ValueError(f"`image_std` values must be > 0, got {self.image_std}.")
         if self.action_loss_weight < 0:
             raise ValueError(f"`action_loss_weight` must be >= 0, got {self.action_loss_weight!r}.")
+        if not math.isfinite(self.cls_attention_temperature) or self.cls_attention_temperature <= 0:
+            raise ValueError(
+                f"`cls_attention_temperature` must be a finite number > 0, got {self.cls_attention_temperature!r}.")
+        if not isinstance(self.isolate_tubelets, bool):
+            raise ValueError(f"`isolate_tubelets` must be True or False, got {self.isolate_tubelets!r}.")
         if any(c < 1 for c in self.conv_stem_channels):
             raise ValueError(f"`conv_stem_channels` must be positive, got {self.conv_stem_channels!r}.")
         if self.conv_stem_channels and self.patch_size % 2:

@@ -326,7 +326,11 @@ class VidAnonSelfAttention(nn.Module):
         output_attentions: bool = False,
         cls_positions: tuple[int, ...] | None = None,
         tubelet_slice: slice | None = None,
+        num_global_tokens: int | None = None,
     ) -> VidAnonAttentionOutput:
+        """`num_global_tokens`: when given, only the first `num_global_tokens` tokens (the CLS tokens) attend to the
+        sequence; every later token attends to itself alone, so its context is its own value
+        (`VidAnonConfig.isolate_tubelets`)."""
         batch, length, _ = hidden_states.shape
         # (B, L, D) -> (B, H, L, d)
         shape = (batch, length, self.num_attention_heads, self.attention_head_size)
@@ -336,16 +340,23 @@ class VidAnonSelfAttention(nn.Module):
         dropout = self.dropout_prob if self.training else 0.0
 
         probs = None
+        rows = query if num_global_tokens is None else query[:, :, :num_global_tokens]
         if self.config._attn_implementation == "eager":
-            probs = torch.matmul(query, key.transpose(-1, -2)).mul(self.scaling).softmax(dim=-1)
+            probs = torch.matmul(rows, key.transpose(-1, -2)).mul(self.scaling).softmax(dim=-1)
             context = torch.matmul(F.dropout(probs, p=dropout, training=self.training), value)
         else:
-            context = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout, scale=self.scaling)
+            context = F.scaled_dot_product_attention(rows, key, value, dropout_p=dropout, scale=self.scaling)
             if output_attentions:  # returned only: the context above is the same with or without them
-                probs = torch.matmul(query, key.transpose(-1, -2)).mul(self.scaling).softmax(dim=-1)
+                probs = torch.matmul(rows, key.transpose(-1, -2)).mul(self.scaling).softmax(dim=-1)
+        if num_global_tokens is not None:  # the other tokens attend to themselves: weight 1 on their own value
+            context = torch.cat([context, value[:, :, num_global_tokens:]], dim=2)
+            if probs is not None:
+                own = torch.eye(length, dtype=probs.dtype, device=probs.device)[num_global_tokens:]
+                probs = torch.cat([probs, own.expand(batch, probs.shape[1], -1, -1)], dim=2)
         cls_attn = None
         if cls_positions is not None:
-            cls_attn = cls_attention(query, key, cls_positions, tubelet_slice, self.scaling)
+            cls_attn = cls_attention(query, key, cls_positions, tubelet_slice,
+                                     self.scaling / self.config.cls_attention_temperature)
         context = context.transpose(1, 2).reshape(batch, length, -1)  # (B, H, L, d) -> (B, L, D)
         return VidAnonAttentionOutput(context, probs if output_attentions else None, cls_attn)
 
@@ -434,6 +445,13 @@ class VidAnonLayer(GradientCheckpointingLayer):
         [`VidAnonPreTrainedModel.set_pruning`])."""
         return dict(zip(self.config.pruning_layers, self.config.keep_rates())).get(self.layer_index)
 
+    @property
+    def isolates_tubelets(self) -> bool:
+        """Whether the tubelet tokens attend to themselves alone here: `config.isolate_tubelets` and this layer is
+        not after the last pruning layer."""
+        layers = self.config.pruning_layers
+        return bool(self.config.isolate_tubelets and layers and self.layer_index <= max(layers))
+
     def forward(
         self,
         hidden_states: torch.Tensor,
@@ -455,6 +473,7 @@ class VidAnonLayer(GradientCheckpointingLayer):
             output_attentions=output_attentions,
             cls_positions=(ACTION_CLS_POSITION, PRIVACY_CLS_POSITION) if prune else None,
             tubelet_slice=slice(num_prefix, num_prefix + tubelet_indices.shape[1]),
+            num_global_tokens=num_prefix if self.isolates_tubelets else None,
         )
         hidden_states = hidden_states + self.drop_path(attention.context)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import typing
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from ..data.sources import DATASETS, DataSource
 MODEL_INITS = ("scratch", "vidanon", "videomae", "vit")
 OBJECTIVES = ("grl", "alternating", "locate")
 BUDGET_LOSSES = ("bce", "entropy")
+BUDGET_ARCHITECTURES = ("videomae", "c3d")
 GRL_SCHEDULES = ("epoch", "step", "constant")
 
 
@@ -85,21 +87,29 @@ class ModelArguments:
     input_output_initializer_range: float | None = field(default=None, metadata={"help": (
         "Standard deviation of the tubelet projection, the CLS tokens and the heads alone (scratch init; default: "
         "initializer_range): at 0.1 the action CLS learns while attention and MLP weights start small.")})
+    isolate_tubelets: bool | None = field(default=None, metadata={"help": (
+        "Tubelet tokens attend to themselves alone up to the last pruning layer, the CLS tokens to all (scratch init; "
+        "beyond the paper): each tubelet is scored on its own content.")})
+    cls_attention_temperature: float | None = field(default=None, metadata={"help": (
+        "Temperature of the two CLS attention rows the pruning score and the localization pools read (beyond the "
+        "paper; default: the config's 1.0): above 1 they stay flatter.")})
     attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'."})
 
     def config_overrides(self) -> dict[str, Any]:
         """The `VidAnonConfig` arguments these fields set (only those given; which ones apply depends on `init`)."""
         names = ["pruning_layers", "keep_rate", "lambda_priv", "temporal_consistency", "fuse_pruned_tokens",
-                 "localization_loss_weight", "hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"]
+                 "localization_loss_weight", "cls_attention_temperature", "hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"]
         if self.init in ("scratch", "vit"):
             names += ["image_size", "patch_size"]
         if self.init == "scratch":
             names += ["num_frames", "tubelet_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                       "intermediate_size", "position_embedding_type", "conv_stem_channels", "initializer_range",
-                      "input_output_initializer_range"]
+                      "input_output_initializer_range", "isolate_tubelets"]
         overrides = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
         if "keep_rate" in overrides:  # `--keep_rate 0.5` is [0.5]: one rate for every pruning layer
-            from ..configuration_vidanon import normalize_keep_rate  # here: `train.py --help` imports no torch
+            from ..configuration_vidanon import (
+                normalize_keep_rate,  # here: `train.py --help` imports no torch
+            )
 
             overrides["keep_rate"] = normalize_keep_rate(overrides["keep_rate"])
         return overrides
@@ -180,8 +190,17 @@ class AdversarialTrainingArguments:
     num_budget_models: int = field(default=1, metadata={"help": "Ensemble size K; the anonymizer fights the strongest."})
     budget_restart_every: int | None = field(default=None, metadata={"help": "Re-initialise budget models every R steps."})
     budget_learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate of the budget models."})
-    budget_hidden_size: int = field(default=64, metadata={"help": "Width of the budget models."})
-    budget_num_layers: int = field(default=2, metadata={"help": "Depth of the budget models."})
+    budget_architecture: str = field(
+        default="videomae",
+        metadata={"help": f"{BUDGET_ARCHITECTURES}: the budget models are small VideoMAE privacy classifiers (VITA / "
+                  "SPAct's kind of adversary), or small 3D CNNs (the utility branch's kind of model, beyond the paper)."},
+    )
+    budget_hidden_size: int = field(default=64, metadata={"help": "Width of the VideoMAE budget models."})
+    budget_num_layers: int = field(default=2, metadata={"help": "Depth of the VideoMAE budget models."})
+    budget_c3d_hidden_sizes: list[int] = field(
+        default_factory=lambda: [16, 32, 64, 128],
+        metadata={"help": "Channels of the 3D CNN budget models' stem and stages (budget_architecture c3d)."},
+    )
     # beyond the paper, any objective: the utility branch f_T and the own head on the anonymized video
     utility_loss_weight: float = field(
         default=0.0,
@@ -199,6 +218,11 @@ class AdversarialTrainingArguments:
         default=0.0,
         metadata={"help": "Weight of the anonymizer's own action loss on its anonymized video: a second pass with every "
                   "tubelet kept, reaching the scores through the keep mask (0: off)."},
+    )
+    inference_lambda_priv: float | None = field(
+        default=None,
+        metadata={"help": "lambda_priv written into the saved model, the score it anonymizes with after training "
+                  "(beyond the paper); training scores with the model's lambda_priv. None: the same value."},
     )
     # infrastructure
     mixed_precision: str | None = field(
@@ -257,7 +281,7 @@ RESUME_CHANGEABLE_ARGUMENTS: tuple[str, ...] = (
     "max_steps", "checkpointing_steps", "eval_every_epochs", "max_consecutive_nonfinite", "gradient_checkpointing",
     "gradient_checkpointing_kwargs",
     "per_device_eval_batch_size", "num_eval_clips", "max_eval_samples", "on_bad_video", "video_backend",
-    "budget_restart_every", "utility_learning_rate",
+    "budget_restart_every", "utility_learning_rate", "inference_lambda_priv",
 )
 # arguments never compared on resume: where the run lives, what it prints, how data is read in parallel
 RESUME_IGNORED_ARGUMENTS: tuple[str, ...] = (
@@ -364,6 +388,7 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
     _check_choice("dataset", data.dataset, DATASETS)
     _check_choice("objective", training.objective, OBJECTIVES)
     _check_choice("budget_loss", training.budget_loss, BUDGET_LOSSES)
+    _check_choice("budget_architecture", training.budget_architecture, BUDGET_ARCHITECTURES)
     _check_choice("grl_schedule", training.grl_schedule, GRL_SCHEDULES)
     _check_choice("on_bad_video", data.on_bad_video, ("raise", "skip"))
     if model.init != "scratch" and not model.model_name_or_path:
@@ -383,8 +408,14 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
     for name in ("budget_loss_weight", "utility_loss_weight", "own_output_loss_weight"):
         if getattr(training, name) < 0:
             raise ValueError(f"`{name}` must be >= 0, got {getattr(training, name)}.")
+    inference_lambda = training.inference_lambda_priv
+    if inference_lambda is not None and (not math.isfinite(inference_lambda) or inference_lambda < 0):
+        raise ValueError(f"`inference_lambda_priv` must be a finite number >= 0, got {inference_lambda}.")
     if not training.utility_hidden_sizes or min(training.utility_hidden_sizes) < 1:
         raise ValueError(f"`utility_hidden_sizes` must be positive channel counts, got {training.utility_hidden_sizes}.")
+    if not training.budget_c3d_hidden_sizes or min(training.budget_c3d_hidden_sizes) < 1:
+        raise ValueError(
+            f"`budget_c3d_hidden_sizes` must be positive channel counts, got {training.budget_c3d_hidden_sizes}.")
     if training.grl_max_coefficient < 0 or training.grl_warmup_epochs < 0:
         raise ValueError("`grl_max_coefficient` and `grl_warmup_epochs` must be >= 0.")
     if training.warmup_epochs < 0:

@@ -112,26 +112,37 @@ class VideoBranch:
 
 
 def budget_branch(args, config: VidAnonConfig) -> VideoBranch:
-    """f_B: `num_budget_models` small VideoMAE privacy classifiers; the anonymizer fights the strongest."""
+    """f_B: `num_budget_models` small privacy classifiers (VideoMAE, or 3D CNNs with `budget_architecture` c3d); the
+    anonymizer fights the strongest."""
     models = []
     for k in range(args.num_budget_models):
-        model = build_budget_model(
-            config.image_size, config.num_frames, config.patch_size, config.tubelet_size,
-            config.num_privacy_labels, args.budget_hidden_size, args.budget_num_layers,
-        )
-        reset_parameters(model, args.seed + 1000 + k)
+        if args.budget_architecture == "c3d":
+            model = build_c3d_branch_model(config.num_privacy_labels, args.budget_c3d_hidden_sizes, args.seed + 1000 + k)
+        else:
+            model = build_budget_model(
+                config.image_size, config.num_frames, config.patch_size, config.tubelet_size,
+                config.num_privacy_labels, args.budget_hidden_size, args.budget_num_layers,
+            )
+            reset_parameters(model, args.seed + 1000 + k)
         models.append(model)
+    if args.budget_architecture == "c3d":
+        def restart(model: nn.Module, seed: int) -> None:  # a new 3D CNN of the same seed rule, its own init
+            model.load_state_dict(build_c3d_branch_model(config.num_privacy_labels, args.budget_c3d_hidden_sizes,
+                                                         seed).state_dict())
+    else:
+        restart = reset_parameters
     return VideoBranch(
         "budget", models, args.budget_loss_weight, args.budget_learning_rate,
         model_loss=lambda logits, batch: budget_attack_loss(logits, batch["privacy_labels"]),
         anonymizer_term=lambda logits, batch: anonymizer_budget_term(logits, batch["privacy_labels"], args.budget_loss),
-        restart=reset_parameters,
+        restart=restart,
     )
 
 
-def build_utility_model(num_labels: int, hidden_sizes: Sequence[int], seed: int) -> FreshModel:
-    """A small 3D CNN action classifier (the kind the leakage protocol trains as its target model) behind its own
-    ImageNet normalisation, initialised from `seed`."""
+def build_c3d_branch_model(num_labels: int, hidden_sizes: Sequence[int], seed: int) -> FreshModel:
+    """A small 3D CNN classifier (the kind the leakage protocol trains as its target model) behind its own ImageNet
+    normalisation, initialised from `seed`: the utility models, and the budget models with `budget_architecture`
+    c3d (their logits read as independent attributes)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         config = FreshC3DConfig(num_labels=num_labels, hidden_sizes=list(hidden_sizes))
@@ -141,7 +152,7 @@ def build_utility_model(num_labels: int, hidden_sizes: Sequence[int], seed: int)
 def utility_branch(args, config: VidAnonConfig) -> VideoBranch:
     """f_T: `num_utility_models` small 3D CNN action models on the anonymized video; the anonymizer minimises their
     mean cross-entropy."""
-    models = [build_utility_model(config.num_labels, args.utility_hidden_sizes, args.seed + 2000 + k)
+    models = [build_c3d_branch_model(config.num_labels, args.utility_hidden_sizes, args.seed + 2000 + k)
               for k in range(args.num_utility_models)]
     return VideoBranch(
         "utility", models, args.utility_loss_weight, args.utility_learning_rate,
