@@ -231,6 +231,14 @@ for _base in ("default-ft5", "default-ft5-seed43", "default-ft5-seed44", "defaul
     ROWS[f"{_base}-l100"] = Row(f"{_base} scored with lambda_priv 100 instead of 2 (inference only)",
                                 recipe="synthetic", model=_base, inference={"lambda_priv": 100.0})
 
+# rows on the current default recipe (f_T, the saved model scoring with lambda_priv 100)
+ROWS["learned-positions"] = Row("the default with a learned position table (VideoMAE's 0.02 scale) instead of the fixed "
+                                "sinusoidal one, whose size drowns the tubelet content", recipe="synthetic",
+                                train=("--position_embedding_type", "learnable"))
+ROWS["learned-positions-world2"] = Row("learned-positions trained and measured on SynthPrivacy world 2 (nothing retuned)",
+                                       recipe="synthetic",
+                                       train=("--position_embedding_type", "learnable", "--synth_world", "2"))
+
 
 def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, float, dict]:
     """Train (or reuse) the row's model; returns its folder, the training seconds and its last eval metrics."""
