@@ -167,9 +167,6 @@ ROWS: dict[str, Row] = {
                           model="default-ft5", inference={"lambda_priv": 5.0}),
     "default-ft5-l20": Row("the default model scored with lambda_priv 20 instead of 2 (inference only)", recipe="synthetic",
                            model="default-ft5", inference={"lambda_priv": 20.0}),
-    "default-ft5-l100": Row("the default model scored with lambda_priv 100 (inference only: the privacy attention alone, "
-                            "a_act breaking ties)", recipe="synthetic", model="default-ft5",
-                            inference={"lambda_priv": 100.0}),
     # more pruning stages: each stage's privacy pool must predict privacy from what the earlier stages left
     "default-ft5-p123": Row("+ three pruning layers (1, 2, 3) keeping 0.86 each instead of two keeping 0.8 (about the "
                             "same budget)", recipe="synthetic",

@@ -118,6 +118,23 @@ def _score_gradient(model, term) -> torch.Tensor:
     return scores.grad
 
 
+def _assert_a_step_along_the_term_moves_the_mask_and_lowers_it(model, branch, batch) -> None:
+    """One SGD step of the anonymizer along `branch`'s term changes which tubelets are kept and lowers the term (the
+    branch models in eval mode, so that the term is deterministic)."""
+    for m in branch.models:
+        m.eval()
+
+    def term() -> torch.Tensor:
+        return branch.anonymizer_term(model(batch["pixel_values"]).anonymized_pixel_values, batch, identity)
+
+    before, kept_before = float(term().detach()), model(batch["pixel_values"]).keep_mask.detach()
+    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
+    term().backward()
+    optimizer.step()
+    assert not torch.equal(model(batch["pixel_values"]).keep_mask.detach(), kept_before)
+    assert float(term().detach()) < before
+
+
 def test_the_utility_term_reaches_the_scores_through_the_keep_mask_only():
     model = tiny_model()
     batch = tiny_batch()
@@ -137,19 +154,8 @@ def test_the_utility_term_reaches_the_scores_through_the_keep_mask_only():
     assert not through_a_detached_mask(model(batch["pixel_values"])).requires_grad
 
     # a step along the utility gradient changes which tubelets are kept so that the utility term falls: the
-    # scores learn to keep what f_T needs (the models in eval mode, so that the term is deterministic)
-    for m in utility.models:
-        m.eval()
-
-    def term() -> torch.Tensor:
-        return utility.anonymizer_term(model(batch["pixel_values"]).anonymized_pixel_values, batch, identity)
-
-    before, kept_before = float(term().detach()), model(batch["pixel_values"]).keep_mask.detach()
-    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
-    term().backward()
-    optimizer.step()
-    assert not torch.equal(model(batch["pixel_values"]).keep_mask.detach(), kept_before)
-    assert float(term().detach()) < before
+    # scores learn to keep what f_T needs
+    _assert_a_step_along_the_term_moves_the_mask_and_lowers_it(model, utility, batch)
 
 
 def test_the_own_output_pass_keeps_every_tubelet_and_restores_the_pruning_settings():
@@ -201,18 +207,7 @@ def test_a_3d_cnn_budget_branch_hides_what_it_reads_through_the_keep_mask():
     # tubelets so that the strongest budget model's BCE rises
     gradient = _score_gradient(model, lambda out: budget.anonymizer_term(out.anonymized_pixel_values, batch, identity))
     assert gradient is not None and gradient.abs().sum() > 0
-    for m in budget.models:
-        m.eval()
-
-    def term() -> torch.Tensor:
-        return budget.anonymizer_term(model(batch["pixel_values"]).anonymized_pixel_values, batch, identity)
-
-    before, kept_before = float(term().detach()), model(batch["pixel_values"]).keep_mask.detach()
-    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
-    term().backward()
-    optimizer.step()
-    assert not torch.equal(model(batch["pixel_values"]).keep_mask.detach(), kept_before)
-    assert float(term().detach()) < before
+    _assert_a_step_along_the_term_moves_the_mask_and_lowers_it(model, budget, batch)
 
     # a restart gives each model the weights of a new 3D CNN of its seed
     with torch.no_grad():

@@ -98,7 +98,8 @@ class ModelArguments:
     def config_overrides(self) -> dict[str, Any]:
         """The `VidAnonConfig` arguments these fields set (only those given; which ones apply depends on `init`)."""
         names = ["pruning_layers", "keep_rate", "lambda_priv", "temporal_consistency", "fuse_pruned_tokens",
-                 "localization_loss_weight", "cls_attention_temperature", "hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"]
+                 "localization_loss_weight", "cls_attention_temperature", "hidden_dropout_prob",
+                 "attention_probs_dropout_prob", "drop_path_rate"]
         if self.init in ("scratch", "vit"):
             names += ["image_size", "patch_size"]
         if self.init == "scratch":
@@ -107,9 +108,7 @@ class ModelArguments:
                       "input_output_initializer_range", "isolate_tubelets"]
         overrides = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
         if "keep_rate" in overrides:  # `--keep_rate 0.5` is [0.5]: one rate for every pruning layer
-            from ..configuration_vidanon import (
-                normalize_keep_rate,  # here: `train.py --help` imports no torch
-            )
+            from ..configuration_vidanon import normalize_keep_rate  # here: `train.py --help` imports no torch
 
             overrides["keep_rate"] = normalize_keep_rate(overrides["keep_rate"])
         return overrides
@@ -411,11 +410,10 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
     inference_lambda = training.inference_lambda_priv
     if inference_lambda is not None and (not math.isfinite(inference_lambda) or inference_lambda < 0):
         raise ValueError(f"`inference_lambda_priv` must be a finite number >= 0, got {inference_lambda}.")
-    if not training.utility_hidden_sizes or min(training.utility_hidden_sizes) < 1:
-        raise ValueError(f"`utility_hidden_sizes` must be positive channel counts, got {training.utility_hidden_sizes}.")
-    if not training.budget_c3d_hidden_sizes or min(training.budget_c3d_hidden_sizes) < 1:
-        raise ValueError(
-            f"`budget_c3d_hidden_sizes` must be positive channel counts, got {training.budget_c3d_hidden_sizes}.")
+    for name in ("utility_hidden_sizes", "budget_c3d_hidden_sizes"):
+        sizes = getattr(training, name)
+        if not sizes or min(sizes) < 1:
+            raise ValueError(f"`{name}` must be positive channel counts, got {sizes}.")
     if training.grl_max_coefficient < 0 or training.grl_warmup_epochs < 0:
         raise ValueError("`grl_max_coefficient` and `grl_warmup_epochs` must be >= 0.")
     if training.warmup_epochs < 0:

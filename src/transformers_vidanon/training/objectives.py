@@ -114,23 +114,23 @@ class VideoBranch:
 def budget_branch(args, config: VidAnonConfig) -> VideoBranch:
     """f_B: `num_budget_models` small privacy classifiers (VideoMAE, or 3D CNNs with `budget_architecture` c3d); the
     anonymizer fights the strongest."""
-    models = []
-    for k in range(args.num_budget_models):
-        if args.budget_architecture == "c3d":
-            model = build_c3d_branch_model(config.num_privacy_labels, args.budget_c3d_hidden_sizes, args.seed + 1000 + k)
-        else:
+    if args.budget_architecture == "c3d":
+        def new_model(seed: int) -> FreshModel:
+            return build_c3d_branch_model(config.num_privacy_labels, args.budget_c3d_hidden_sizes, seed)
+
+        def restart(model: nn.Module, seed: int) -> None:  # the weights of a new 3D CNN of that seed, its own init
+            model.load_state_dict(new_model(seed).state_dict())
+    else:
+        def new_model(seed: int) -> FreshModel:
             model = build_budget_model(
                 config.image_size, config.num_frames, config.patch_size, config.tubelet_size,
                 config.num_privacy_labels, args.budget_hidden_size, args.budget_num_layers,
             )
-            reset_parameters(model, args.seed + 1000 + k)
-        models.append(model)
-    if args.budget_architecture == "c3d":
-        def restart(model: nn.Module, seed: int) -> None:  # a new 3D CNN of the same seed rule, its own init
-            model.load_state_dict(build_c3d_branch_model(config.num_privacy_labels, args.budget_c3d_hidden_sizes,
-                                                         seed).state_dict())
-    else:
+            reset_parameters(model, seed)
+            return model
+
         restart = reset_parameters
+    models = [new_model(args.seed + 1000 + k) for k in range(args.num_budget_models)]
     return VideoBranch(
         "budget", models, args.budget_loss_weight, args.budget_learning_rate,
         model_loss=lambda logits, batch: budget_attack_loss(logits, batch["privacy_labels"]),

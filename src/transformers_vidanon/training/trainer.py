@@ -712,20 +712,18 @@ class AdversarialTrainer:
         model_dir = self.output_dir / "model"
         unwrapped = accelerator.unwrap_model(self.model)
         with unwrapped.pruning_overridden(lambda_priv=self.args.inference_lambda_priv):
-            self._save_main_process(unwrapped, model_dir, metrics)
+            if accelerator.is_main_process:
+                # weights, code, both processors (derived from this one); the card is written below
+                unwrapped.save_pretrained(model_dir, safe_serialization=True, processor=self.processor,
+                                          model_card=False)
+                write_json_atomically(model_dir / "training_args.json", self.run_config)
+                try:
+                    save_model_card(model_dir, config=unwrapped.config, results=None, training_args=self.run_config,
+                                    training_metrics=metrics)
+                except (ImportError, TypeError) as error:  # the card is a convenience, never a reason to lose a model
+                    logger.warning(f"model card not written: {error}")
         accelerator.wait_for_everyone()
         return str(model_dir)
-
-    def _save_main_process(self, unwrapped, model_dir: Path, metrics: dict[str, float] | None) -> None:
-        if self.accelerator.is_main_process:
-            # weights, code, both processors (derived from this one); the card is written below
-            unwrapped.save_pretrained(model_dir, safe_serialization=True, processor=self.processor, model_card=False)
-            write_json_atomically(model_dir / "training_args.json", self.run_config)
-            try:
-                save_model_card(model_dir, config=unwrapped.config, results=None, training_args=self.run_config,
-                                training_metrics=metrics)
-            except (ImportError, TypeError) as error:  # the card is a convenience, never a reason to lose a model
-                logger.warning(f"model card not written: {error}")
 
     def push_model(self, model_dir: str | os.PathLike) -> None:
         """Push the saved final model folder (weights, code, processors, its card) to `hub_model_id` (default: the
