@@ -236,6 +236,20 @@ ROWS["learned-positions-world2"] = Row("learned-positions trained and measured o
                                        recipe="synthetic",
                                        train=("--position_embedding_type", "learnable", "--synth_world", "2"))
 
+# the kept-privacy term: the frozen localization privacy head must read the kept tubelets' pool as free of privacy
+for _weight in ("1", "10", "30"):
+    _flags = ("--kept_privacy_loss_weight", _weight)
+    ROWS[f"kept-privacy-{_weight}"] = Row(
+        f"the default + the kept-privacy term at weight {_weight} (the frozen localization privacy head must read every "
+        "attribute as absent from the pool of the kept tubelets; it moves the scores alone)", recipe="synthetic",
+        train=_flags)
+    for _seed in ("43", "44"):
+        ROWS[f"kept-privacy-{_weight}-seed{_seed}"] = Row(f"kept-privacy-{_weight} with training seed {_seed}",
+                                                          recipe="synthetic", train=_flags + ("--seed", _seed))
+    ROWS[f"kept-privacy-{_weight}-world2"] = Row(
+        f"kept-privacy-{_weight} trained and measured on SynthPrivacy world 2 (nothing retuned)", recipe="synthetic",
+        train=_flags + ("--synth_world", "2"))
+
 
 def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, float, dict]:
     """Train (or reuse) the row's model; returns its folder, the training seconds and its last eval metrics."""

@@ -26,7 +26,7 @@ from transformers_vidanon import (
     VidAnonForPrivacyPreservingActionRecognition,
     VidAnonModel,
 )
-from transformers_vidanon.pruning import cls_attention
+from transformers_vidanon.pruning import cls_attention, prune_tokens
 
 
 class VidAnonModelTester:
@@ -524,6 +524,66 @@ def test_localization_pools_are_the_cls_attention_weighted_tubelets_and_train_th
     plain = VidAnonModelTester().model()
     assert not hasattr(plain, "localization_privacy_classifier")
     assert plain(pixel_values, labels=labels, privacy_labels=privacy).localization_loss is None
+
+
+def test_kept_privacy_term_pools_the_kept_tubelets_and_moves_only_the_scores():
+    tester = VidAnonModelTester(pruning_layers=[0, 1], keep_rate=0.5, localization_loss_weight=0.5,
+                                kept_privacy_loss_weight=2.0)
+    model = tester.model().train()
+    pixel_values = tester.prepare_inputs(model.config)
+    labels, privacy = torch.tensor([0, 2]), torch.tensor([[1.0, 0, 1, float("nan"), 1], [0, 1, 0, 1, 0]])
+    outputs = model.vidanon(pixel_values, output_hidden_states=True)
+    pools = outputs.localization_pools
+    assert [tuple(pool.shape) for pool in pools] == [(2, 3, model.config.hidden_size)] * 2
+    # the first kept pool, by hand: layer 0's tubelets weighted by the soft keep of its own step
+    layer = model.vidanon.encoder.layer[0]
+    embeddings = outputs.hidden_states[0]
+    attention = layer.attention(layer.layernorm_before(embeddings), cls_positions=(0, 1),
+                                tubelet_slice=slice(2, 2 + model.config.num_tubelets))
+    tubelets = (embeddings + attention.context)[:, 2:]
+    step = prune_tokens(embeddings + attention.context, attention.cls_attention,
+                        torch.arange(model.config.num_tubelets).expand(2, -1), torch.ones(2, model.config.num_tubelets),
+                        num_prefix_tokens=2, has_fused_token=False, keep_rate=0.5, lambda_priv=model.config.lambda_priv,
+                        fuse=True, compute_soft_keep=True)
+    weights = step.soft_keep / step.soft_keep.sum(dim=-1, keepdim=True)
+    torch.testing.assert_close(pools[0][:, 2], torch.einsum("bn,bnd->bd", weights, tubelets))
+
+    out = model(pixel_values, labels=labels, privacy_labels=privacy)
+    head = model.localization_privacy_classifier
+    absent = torch.where(torch.isnan(privacy), float("nan"), 0.0)
+    known = torch.isfinite(absent)
+    by_hand = torch.stack([
+        torch.nn.functional.binary_cross_entropy_with_logits(head(pool[:, 2])[known], absent[known]) for pool in pools
+    ]).mean()
+    torch.testing.assert_close(out.kept_privacy_loss, by_hand)
+    torch.testing.assert_close(
+        out.loss, out.action_loss + out.privacy_loss + 0.5 * out.localization_loss + 2.0 * by_hand)
+    # the term reaches the scores (the query/key weights of the pruning layers), never the head or the tokens' values
+    # at the last pruning layer
+    model.zero_grad()
+    out.kept_privacy_loss.backward()
+    assert model.vidanon.encoder.layer[1].attention.attention.query.weight.grad.abs().sum() > 0
+    assert head.weight.grad is None and head.bias.grad is None
+    value_grad = model.vidanon.encoder.layer[1].attention.attention.value.weight.grad
+    assert value_grad is None or not value_grad.any()
+    # a few steps along the term alone lower it
+    optimizer = torch.optim.SGD([p for n, p in model.named_parameters() if "localization" not in n], lr=50.0)
+    before = float(out.kept_privacy_loss)
+    for _ in range(5):
+        optimizer.zero_grad()
+        model(pixel_values, privacy_labels=privacy).kept_privacy_loss.backward()
+        optimizer.step()
+    assert float(model(pixel_values, privacy_labels=privacy).kept_privacy_loss) < before
+    # inference computes no kept pool and no term
+    model.eval()
+    with torch.no_grad():
+        evaluated = model(pixel_values, labels=labels, privacy_labels=privacy)
+    assert evaluated.kept_privacy_loss is None and evaluated.localization_loss is not None
+    # it needs the localization heads
+    with pytest.raises(ValueError, match="kept_privacy_loss_weight"):
+        VidAnonConfig(kept_privacy_loss_weight=1.0)
+    with pytest.raises(ValueError, match="kept_privacy_loss_weight"):
+        VidAnonConfig(localization_loss_weight=1.0, kept_privacy_loss_weight=float("nan"))
 
 
 def test_conv_stem_keeps_the_tubelet_grid_and_round_trips(tmp_path):

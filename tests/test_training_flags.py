@@ -176,6 +176,9 @@ def test_model_arguments_left_unset_keep_the_config_defaults(tmp_path):
     model = build_model(small, 3, ["a", "b", "c"])
     assert (model.config.image_size, model.config.hidden_size, model.config.keep_rate) == (16, 16, 0.5)
     assert model.config.lambda_priv == VidAnonConfig().lambda_priv  # not given: the config's default
+    kept = build_model(ModelArguments(**{**vars(small), "localization_loss_weight": 1.0,
+                                         "kept_privacy_loss_weight": 3.0}), 3, ["a", "b", "c"])
+    assert (kept.config.localization_loss_weight, kept.config.kept_privacy_loss_weight) == (1.0, 3.0)
     model.save_pretrained(tmp_path / "ckpt")
     # continuing a checkpoint keeps its own schedule and sizes unless an argument says otherwise
     resumed = ModelArguments(init="vidanon", model_name_or_path=str(tmp_path / "ckpt"), lambda_priv=2.0)

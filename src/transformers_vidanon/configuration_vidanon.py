@@ -183,6 +183,13 @@ class VidAnonConfig(PretrainedConfig):
             linear heads predict the action (cross-entropy) and the privacy attributes (BCE, never reversed) from
             those pools. The only way to predict well from a pool is to weight the tubelets that carry the target, so
             this trains each CLS token's attention to sit on its cues. 0: off (the paper's model).
+        kept_privacy_loss_weight (`float`, *optional*, defaults to 0.0):
+            Beyond the paper; needs `localization_loss_weight > 0`. At every pruning layer the tubelets this step
+            keeps (weighted by their soft keep probability) are pooled as well, and the localization privacy head,
+            frozen for this term, must read every attribute as absent from that pool (BCE against 0). The tokens and
+            the head are detached, so the term moves the pruning scores alone: it ranks the tubelets the head reads
+            as private below the threshold. The localization losses only ask the privacy attention to find *some*
+            tubelet of a cue; this one asks the mask to leave none of them. 0: off.
         conv_stem_channels (`Sequence[int]`, *optional*, defaults to `()`):
             Empty: VideoMAE's linear tubelet projection (the paper). Otherwise a convolutional stem before it
             (beyond the paper, for backbones trained from scratch on small data): 3 x 3 x 3 convolutions with batch
@@ -254,6 +261,7 @@ class VidAnonConfig(PretrainedConfig):
         action_loss_weight: float = 1.0,
         straight_through_temperature: float = 1.0,
         localization_loss_weight: float = 0.0,
+        kept_privacy_loss_weight: float = 0.0,
         conv_stem_channels: Sequence[int] = (),
         isolate_tubelets: bool = False,
         cls_attention_temperature: float = 1.0,
@@ -300,6 +308,7 @@ class VidAnonConfig(PretrainedConfig):
         self.action_loss_weight = float(action_loss_weight)
         self.straight_through_temperature = float(straight_through_temperature)
         self.localization_loss_weight = float(localization_loss_weight)
+        self.kept_privacy_loss_weight = float(kept_privacy_loss_weight)
         self.conv_stem_channels = [int(c) for c in conv_stem_channels]
         self.isolate_tubelets = isolate_tubelets
         self.cls_attention_temperature = float(cls_attention_temperature)
@@ -390,6 +399,13 @@ class VidAnonConfig(PretrainedConfig):
             )
         if self.localization_loss_weight < 0:
             raise ValueError(f"`localization_loss_weight` must be >= 0, got {self.localization_loss_weight!r}.")
+        if not math.isfinite(self.kept_privacy_loss_weight) or self.kept_privacy_loss_weight < 0:
+            raise ValueError(
+                f"`kept_privacy_loss_weight` must be a finite number >= 0, got {self.kept_privacy_loss_weight!r}.")
+        if self.kept_privacy_loss_weight > 0 and self.localization_loss_weight <= 0:
+            raise ValueError(
+                "`kept_privacy_loss_weight` > 0 reads the localization privacy head, so it needs "
+                f"`localization_loss_weight` > 0, got {self.localization_loss_weight!r}.")
         if self.straight_through_temperature <= 0:
             raise ValueError(
                 f"`straight_through_temperature` must be > 0, got {self.straight_through_temperature!r}."

@@ -33,6 +33,7 @@ logger = logging.get_logger(__name__)
 
 ACTION_CLS_POSITION = 0
 PRIVACY_CLS_POSITION = 1
+KEPT_POOL_POSITION = 2  # the row of a localization pool that pools the kept tubelets
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -59,7 +60,9 @@ class VidAnonModelOutput(ModelOutput):
             One `(batch_size, num_tubelets_before_that_layer)` tensor of utility-privacy scores per pruning layer.
         localization_pools (`tuple(torch.FloatTensor)`, *optional*, with `config.localization_loss_weight > 0`):
             One `(batch_size, 2, hidden_size)` tensor per pruning layer: the tubelets pooled by the action and the
-            privacy CLS attention rows (the localization heads read them).
+            privacy CLS attention rows (the localization heads read them). With `config.kept_privacy_loss_weight > 0`
+            and the soft keep computed (training), `(batch_size, 3, hidden_size)`: the third row pools the detached
+            tubelets by their soft keep probability after this layer's step (`KEPT_POOL_POSITION`).
         hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
             Embedding output and the output of every layer (lengths shrink after pruning layers).
         attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
@@ -94,6 +97,9 @@ class VidAnonForPrivacyPreservingActionRecognitionOutput(ModelOutput):
         localization_loss (`torch.FloatTensor` of shape `()`, *optional*): with `config.localization_loss_weight > 0`,
             the mean over pruning layers of the attention-pooled heads' cross-entropy plus BCE (already weighted into
             `loss`).
+        kept_privacy_loss (`torch.FloatTensor` of shape `()`, *optional*): with `config.kept_privacy_loss_weight > 0`
+            in training, the mean over pruning layers of the frozen localization privacy head's BCE against "absent"
+            on the pool of the kept tubelets (already weighted into `loss`).
         anonymized_pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
             The input with every pruned tubelet set to `config.anonymization_fill_value`, every kept one untouched.
         keep_mask, kept_tubelet_indices, pruning_scores, hidden_states, attentions:
@@ -106,6 +112,7 @@ class VidAnonForPrivacyPreservingActionRecognitionOutput(ModelOutput):
     action_loss: torch.FloatTensor | None = None
     privacy_loss: torch.FloatTensor | None = None
     localization_loss: torch.FloatTensor | None = None
+    kept_privacy_loss: torch.FloatTensor | None = None
     anonymized_pixel_values: torch.FloatTensor | None = None
     keep_mask: torch.FloatTensor | None = None
     kept_tubelet_indices: torch.LongTensor | None = None
@@ -483,6 +490,9 @@ class VidAnonLayer(GradientCheckpointingLayer):
             if self.config.localization_loss_weight > 0:
                 tubelets = hidden_states[:, num_prefix : num_prefix + tubelet_indices.shape[1]]
                 pooled = torch.einsum("bkn,bnd->bkd", attention.cls_attention.to(tubelets.dtype), tubelets)
+            scored_indices = tubelet_indices
+            # in training always: a reentrant checkpoint runs this forward without gradients, then again with them
+            computes_soft_keep = self.training or torch.is_grad_enabled()
             result = prune_tokens(
                 hidden_states,
                 attention.cls_attention,
@@ -496,12 +506,18 @@ class VidAnonLayer(GradientCheckpointingLayer):
                 temporal_consistency=self.config.temporal_consistency,
                 num_time_slots=grid[0],
                 temperature=self.config.straight_through_temperature,
-                # in training always: a reentrant checkpoint runs this forward without gradients, then again with them
-                compute_soft_keep=self.training or torch.is_grad_enabled(),
+                compute_soft_keep=computes_soft_keep,
             )
             hidden_states, tubelet_indices, soft_keep = result.hidden_states, result.tubelet_indices, result.soft_keep
             has_fused_token = result.has_fused_token
             scores = result.scores
+            if pooled is not None and self.config.kept_privacy_loss_weight > 0 and computes_soft_keep:
+                # the kept tubelets by their soft keep (this step and the earlier ones); tokens detached, so that
+                # the kept-privacy term reaches the scores alone
+                weights = soft_keep.gather(1, scored_indices).to(tubelets.dtype)
+                weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(weights.dtype).tiny)
+                kept_pool = torch.einsum("bn,bnd->bd", weights, tubelets.detach())[:, None]
+                pooled = torch.cat([pooled, kept_pool], dim=1)
 
         mlp = self.output(self.intermediate(self.layernorm_after(hidden_states)))
         hidden_states = hidden_states + self.drop_path(mlp)
@@ -872,11 +888,16 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         if localization_loss is not None:
             weighted = self.config.localization_loss_weight * localization_loss
             loss = weighted if loss is None else loss + weighted
+        kept_privacy_loss = self._kept_privacy_loss(outputs.localization_pools, privacy_labels)
+        if kept_privacy_loss is not None:
+            weighted = self.config.kept_privacy_loss_weight * kept_privacy_loss
+            loss = weighted if loss is None else loss + weighted
 
         anonymized = apply_keep_mask(pixel_values, outputs.keep_mask, self.config.anonymization_fill_value)
         output = VidAnonForPrivacyPreservingActionRecognitionOutput(
             loss=loss, logits=logits, privacy_logits=privacy_logits, action_loss=action_loss,
-            privacy_loss=privacy_loss, localization_loss=localization_loss, anonymized_pixel_values=anonymized,
+            privacy_loss=privacy_loss, localization_loss=localization_loss, kept_privacy_loss=kept_privacy_loss,
+            anonymized_pixel_values=anonymized,
             # the backbone's own outputs, passed on
             keep_mask=outputs.keep_mask, kept_tubelet_indices=outputs.kept_tubelet_indices,
             pruning_scores=outputs.pruning_scores, hidden_states=outputs.hidden_states, attentions=outputs.attentions,
@@ -890,7 +911,7 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
         if not pools or (labels is None and privacy_labels is None):
             return None
         terms = []
-        for pool in pools:  # (B, 2, D): action pool, privacy pool
+        for pool in pools:  # (B, 2 or 3, D): action pool, privacy pool (and the kept pool, read elsewhere)
             term = pool.new_zeros(())
             if labels is not None and self.config.num_labels > 0:
                 term = term + masked_cross_entropy(self.localization_action_classifier(pool[:, ACTION_CLS_POSITION]), labels)
@@ -898,6 +919,23 @@ class VidAnonForPrivacyPreservingActionRecognition(VidAnonPreTrainedModel):
                 privacy = self.localization_privacy_classifier(pool[:, PRIVACY_CLS_POSITION])
                 term = term + masked_binary_cross_entropy(privacy, privacy_labels)
             terms.append(term)
+        return torch.stack(terms).mean()
+
+    def _kept_privacy_loss(
+        self, pools: tuple[torch.Tensor, ...] | None, privacy_labels: torch.Tensor | None
+    ) -> torch.Tensor | None:
+        """Mean over pruning layers of BCE(every attribute absent | kept pool), read by the localization privacy
+        head with its weights detached (see `VidAnonConfig.kept_privacy_loss_weight`)."""
+        kept_pools = [pool[:, KEPT_POOL_POSITION] for pool in pools or () if pool.shape[1] > KEPT_POOL_POSITION]
+        if not kept_pools or privacy_labels is None:
+            return None
+        head = self.localization_privacy_classifier
+        # the attributes whose label is known, each to be read as absent
+        absent = torch.where(torch.isfinite(privacy_labels), 0.0, float("nan"))
+        terms = [
+            masked_binary_cross_entropy(F.linear(pool, head.weight.detach(), head.bias.detach()), absent)
+            for pool in kept_pools
+        ]
         return torch.stack(terms).mean()
 
     def save_pretrained(

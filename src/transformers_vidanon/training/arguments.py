@@ -75,6 +75,12 @@ class ModelArguments:
                   "attention rows of every pruning layer pool the tubelets and small heads predict the action and the "
                   "privacy attributes from the pools, which teaches each CLS to attend to its cues."},
     )
+    kept_privacy_loss_weight: float | None = field(
+        default=None,
+        metadata={"help": "Weight of the kept-privacy term (beyond the paper; needs localization_loss_weight > 0; 0: "
+                  "off): the frozen localization privacy head must read every attribute as absent from the pool of the "
+                  "tubelets each pruning step keeps, which moves the pruning scores alone."},
+    )
     position_embedding_type: str | None = field(
         default=None, metadata={"help": "'sinusoidal' or 'learnable' (scratch init)."}
     )
@@ -98,8 +104,8 @@ class ModelArguments:
     def config_overrides(self) -> dict[str, Any]:
         """The `VidAnonConfig` arguments these fields set (only those given; which ones apply depends on `init`)."""
         names = ["pruning_layers", "keep_rate", "lambda_priv", "temporal_consistency", "fuse_pruned_tokens",
-                 "localization_loss_weight", "cls_attention_temperature", "hidden_dropout_prob",
-                 "attention_probs_dropout_prob", "drop_path_rate"]
+                 "localization_loss_weight", "kept_privacy_loss_weight", "cls_attention_temperature",
+                 "hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"]
         if self.init in ("scratch", "vit"):
             names += ["image_size", "patch_size"]
         if self.init == "scratch":

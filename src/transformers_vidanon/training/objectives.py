@@ -222,6 +222,8 @@ class Objective:
         }
         if outputs.localization_loss is not None:
             values["localization_loss"] = outputs.localization_loss.detach()
+        if outputs.kept_privacy_loss is not None:
+            values["kept_privacy_loss"] = outputs.kept_privacy_loss.detach()
         anonymized = outputs.anonymized_pixel_values
         for branch in self.branches:
             term = branch.anonymizer_term(anonymized, batch, unwrap)
