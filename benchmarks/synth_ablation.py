@@ -237,7 +237,7 @@ ROWS["learned-positions-world2"] = Row("learned-positions trained and measured o
                                        train=("--position_embedding_type", "learnable", "--synth_world", "2"))
 
 # the kept-privacy term: the frozen localization privacy head must read the kept tubelets' pool as free of privacy
-for _weight in ("1", "10", "30"):
+for _weight in ("1", "5", "10", "30"):
     _flags = ("--kept_privacy_loss_weight", _weight)
     ROWS[f"kept-privacy-{_weight}"] = Row(
         f"the default + the kept-privacy term at weight {_weight} (the frozen localization privacy head must read every "
@@ -249,6 +249,35 @@ for _weight in ("1", "10", "30"):
     ROWS[f"kept-privacy-{_weight}-world2"] = Row(
         f"kept-privacy-{_weight} trained and measured on SynthPrivacy world 2 (nothing retuned)", recipe="synthetic",
         train=_flags + ("--synth_world", "2"))
+
+for _base in ("kept-privacy-10", "kept-privacy-10-seed44"):
+    ROWS[f"{_base}-l2"] = Row(f"{_base} scored with lambda_priv 2, its training value, instead of 100 (inference only)",
+                              recipe="synthetic", model=_base, inference={"lambda_priv": 2.0})
+for _suffix, _std in (("io05", "0.05"), ("io10", "0.1")):
+    ROWS[f"kept-privacy-10-{_suffix}"] = Row(
+        f"kept-privacy-10 with the input and output layers initialised at std {_std} (the own action head learns "
+        "there; without the term the localization falls)", recipe="synthetic",
+        train=("--kept_privacy_loss_weight", "10", "--input_output_initializer_range", _std))
+# the benchmark's keep-rate sweep (`vidanon benchmark --full`: 0.75 and 0.85 at every pruning layer) on the default
+# model, each beside the random control that drops as many tubelets
+for _keep in ("0.75", "0.85"):
+    ROWS[f"default-ft5-l100-keep{_keep}"] = Row(
+        f"the default model (scored with lambda_priv 100) keeping {_keep} at each pruning layer (inference only)",
+        recipe="synthetic", model="default-ft5", inference={"lambda_priv": 100.0, "keep_rate": float(_keep)})
+    ROWS[f"random-keep{_keep}"] = Row(f"random pruning at the keep schedule of default-ft5-l100-keep{_keep}",
+                                      recipe="synthetic", model="default-ft5", inference={"keep_rate": float(_keep)},
+                                      random_control=True)
+ROWS["default-ft5-l100-tubelet"] = Row("the default model (scored with lambda_priv 100) in tubelet mode: no smoothing of the "
+                                       "scores over time (inference only)", recipe="synthetic", model="default-ft5",
+                                       inference={"lambda_priv": 100.0, "temporal_consistency": "tubelet"})
+ROWS["default-world2"] = Row("the default recipe trained and measured on SynthPrivacy world 2 (nothing retuned)",
+                             recipe="synthetic", train=("--synth_world", "2"))
+ROWS["kept-privacy-10-ft20"] = Row("kept-privacy-10 with the utility branch f_T at weight 20 instead of 5 (alone, 20 moves "
+                                   "the mask off the privacy cues)", recipe="synthetic",
+                                   train=("--kept_privacy_loss_weight", "10", "--utility_loss_weight", "20"))
+ROWS["kept-privacy-10-ft20-seed44"] = Row("kept-privacy-10-ft20 with training seed 44", recipe="synthetic",
+                                          train=("--kept_privacy_loss_weight", "10", "--utility_loss_weight", "20",
+                                                 "--seed", "44"))
 
 
 def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, float, dict]:
@@ -320,7 +349,7 @@ def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: Pro
                       keep_rate=config.keep_rates(), lambda_priv=config.lambda_priv,
                       mode=config.temporal_consistency, inference=dict(row.inference))
         record.update({k: v for k, v in row.inference.items()})
-        anonymizer = (random_pruning_anonymizer(config) if row.random_control
+        anonymizer = (random_pruning_anonymizer(config, keep_rate=row.inference.get("keep_rate")) if row.random_control
                       else vidanon_anonymizer(model, **row.inference))
     record["diagnostics"] = mask_diagnostics(anonymizer, data)
     logger.info("row %s mask: %s", name, {k: round(v, 3) for k, v in record["diagnostics"].items()})

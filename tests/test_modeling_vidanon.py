@@ -568,12 +568,12 @@ def test_kept_privacy_term_pools_the_kept_tubelets_and_moves_only_the_scores():
     assert value_grad is None or not value_grad.any()
     # a few steps along the term alone lower it
     optimizer = torch.optim.SGD([p for n, p in model.named_parameters() if "localization" not in n], lr=50.0)
-    before = float(out.kept_privacy_loss)
+    before = out.kept_privacy_loss.item()
     for _ in range(5):
         optimizer.zero_grad()
         model(pixel_values, privacy_labels=privacy).kept_privacy_loss.backward()
         optimizer.step()
-    assert float(model(pixel_values, privacy_labels=privacy).kept_privacy_loss) < before
+    assert model(pixel_values, privacy_labels=privacy).kept_privacy_loss.item() < before
     # inference computes no kept pool and no term
     model.eval()
     with torch.no_grad():

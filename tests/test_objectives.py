@@ -238,7 +238,7 @@ def test_bad_branch_arguments_are_refused_by_name():
 def test_the_model_s_kept_privacy_term_is_logged_and_in_the_loss():
     model = tiny_model(localization_loss_weight=1.0, kept_privacy_loss_weight=2.0)
     target = build_objective(make_args("locate", budget_loss_weight=0.0), model.config)
-    outputs, loss, values = target.anonymizer_loss(model, tiny_batch(), -1.0, identity)
+    outputs, _, values = target.anonymizer_loss(model, tiny_batch(), -1.0, identity)
     assert {"localization_loss", "kept_privacy_loss"} <= set(values)
     torch.testing.assert_close(values["kept_privacy_loss"], outputs.kept_privacy_loss.detach())
     # BCE of five attributes against "absent" on a fresh head: near log 2
