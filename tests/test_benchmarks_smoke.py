@@ -227,3 +227,35 @@ def test_bench_fresh_models_quick_run_measures_before_and_after_and_the_epochs(t
                for row in report["convergence"])
     markdown = (tmp_path / "fresh_models.md").read_text()
     assert "| after bf16 |" in markdown and "Epochs to converge" in markdown and "Quick smoke run" in markdown
+
+
+def test_flawed_oracle_keeps_the_oracle_budget_and_misses_the_share_it_is_given():
+    spec = importlib.util.spec_from_file_location("synth_ablation", REPO_ROOT / "benchmarks" / "synth_ablation.py")
+    ablation = importlib.util.module_from_spec(spec)
+    sys.modules["synth_ablation"] = ablation  # its dataclasses look their module up
+    spec.loader.exec_module(ablation)
+    from transformers_vidanon.evaluation.baselines import oracle_keep_mask
+
+    regions = torch.zeros(3, 8, 32, 32, dtype=torch.bool)
+    regions[0, :, 4:20, 8:16] = True  # 4 x 2 tubelets of 4 x 4 pixels in each of the 2 time slots
+    regions[1, :4, 0:12, 0:12] = True
+    regions[2, :, 16:32, 12:28] = True
+    video = torch.rand(3, 8, 3, 32, 32)
+    oracle = oracle_keep_mask(regions, 4, 8)
+    for near in (True, False):
+        anonymize = ablation.flawed_oracle_anonymizer(4, 8, miss=0.25, near=near)
+        out = anonymize(video, regions)
+        keep = out.keep_mask
+        assert torch.equal(keep.sum(dim=(1, 2, 3)), oracle.sum(dim=(1, 2, 3)))  # the oracle's budget, per clip
+        restored = (keep > 0) & (oracle == 0)
+        added = (keep == 0) & (oracle > 0)
+        for b in range(3):
+            assert int(restored[b].sum()) == round(0.25 * int((oracle[b] == 0).sum()))
+            assert int(added[b].sum()) == int(restored[b].sum())
+        if near:  # every tubelet pruned in place of a missed one lies next to one the oracle prunes
+            neighbour = torch.nn.functional.max_pool2d(1 - oracle, 3, stride=1, padding=1) > 0
+            assert bool(neighbour[added].all())
+        # pruned tubelets are zero in the video, kept ones untouched
+        pixels = keep.repeat_interleave(4, 1).repeat_interleave(4, 2).repeat_interleave(4, 3)
+        kept = pixels[:, :, None].expand_as(video) > 0
+        assert bool((out.video[~kept] == 0).all()) and torch.equal(out.video[kept], video[kept])
