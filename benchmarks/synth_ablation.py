@@ -303,7 +303,7 @@ ROWS["default-g16-t8"] = Row("the default on a 16 x 16 grid of 8-frame tubelets 
                              "tubelets)", recipe="synthetic",
                              train=("--image_size", "64", "--tubelet_size", "8"))
 # the oracle with VidAnon's kind of error, at the oracle's own budget: what the action and the leak need of a mask
-for _miss in ("10", "20"):
+for _miss in ("5", "10", "20"):
     for _where in ("near", "anywhere"):
         ROWS[f"oracle-8x8-t4-miss{_miss}-{_where}"] = Row(
             f"oracle 8 x 8, t4, keeping {_miss} % of the tubelets it prunes and pruning as many others instead, "
