@@ -59,6 +59,7 @@ class Row:
     inference: dict = field(default_factory=dict)  # inference overrides; for an oracle, its errors (see below)
     oracle: tuple[int, int, bool] | None = None  # (tubelet_size, grid_size, tube)
     random_control: bool = False
+    with_oracle: str | None = None  # "union": prune what the model or the oracle prunes; "restore": keep what either keeps
     recipe: str = "synthetic_paper"  # the packaged config the overrides apply to
 
 
@@ -334,6 +335,33 @@ def flawed_oracle_anonymizer(tubelet_size: int, grid_size: int, miss: float, nea
     anonymize.needs_regions = "privacy"
     return anonymize
 
+# which of the default's errors cost what: its misses (union: the oracle prunes them too) or its false removals
+# (restore: the oracle keeps them)
+ROWS["default-ft5-l100-union-oracle"] = Row(
+    "the default model (scored with lambda_priv 100), pruning what the oracle prunes as well: no privacy pixel left, "
+    "its false removals kept (a diagnostic: it reads the ground truth)", recipe="synthetic", model="default-ft5",
+    inference={"lambda_priv": 100.0}, with_oracle="union")
+ROWS["default-ft5-l100-restore-oracle"] = Row(
+    "the default model (scored with lambda_priv 100), keeping what the oracle keeps as well: its misses left, no "
+    "false removal (a diagnostic: it reads the ground truth)", recipe="synthetic", model="default-ft5",
+    inference={"lambda_priv": 100.0}, with_oracle="restore")
+
+
+def with_oracle(anonymizer, how: str, tubelet_size: int, grid_size: int):
+    """A model's mask combined with the oracle's on the same grid: `union` prunes what either prunes, `restore` keeps
+    what either keeps."""
+    if how not in ("union", "restore"):
+        raise ValueError(f"with_oracle must be 'union' or 'restore', got {how!r}")
+
+    def anonymize(video: torch.Tensor, regions: torch.Tensor | None = None) -> AnonymizedBatch:
+        model_keep = anonymizer(video).keep_mask
+        oracle = oracle_keep_mask(regions, tubelet_size, grid_size).to(model_keep)
+        keep = model_keep * oracle if how == "union" else torch.maximum(model_keep, oracle)
+        return AnonymizedBatch(apply_keep_mask(video, keep), keep)
+
+    anonymize.needs_regions = "privacy"
+    return anonymize
+
 
 def train_row(name: str, row: Row, data_dir: Path, work: Path) -> tuple[Path, float, dict]:
     """Train (or reuse) the row's model; returns its folder, the training seconds and its last eval metrics."""
@@ -408,6 +436,9 @@ def run_row(name: str, row: Row, data, data_dir: Path, work: Path, protocol: Pro
         record.update({k: v for k, v in row.inference.items()})
         anonymizer = (random_pruning_anonymizer(config, keep_rate=row.inference.get("keep_rate")) if row.random_control
                       else vidanon_anonymizer(model, **row.inference))
+        if row.with_oracle:
+            anonymizer = with_oracle(anonymizer, row.with_oracle, config.tubelet_size, grid)
+            record["with_oracle"] = row.with_oracle
     record["diagnostics"] = mask_diagnostics(anonymizer, data)
     logger.info("row %s mask: %s", name, {k: round(v, 3) for k, v in record["diagnostics"].items()})
     if protocol is None:
