@@ -229,11 +229,17 @@ def test_bench_fresh_models_quick_run_measures_before_and_after_and_the_epochs(t
     assert "| after bf16 |" in markdown and "Epochs to converge" in markdown and "Quick smoke run" in markdown
 
 
-def test_flawed_oracle_keeps_the_oracle_budget_and_misses_the_share_it_is_given():
+@pytest.fixture(scope="module")
+def synth_ablation():
     spec = importlib.util.spec_from_file_location("synth_ablation", REPO_ROOT / "benchmarks" / "synth_ablation.py")
-    ablation = importlib.util.module_from_spec(spec)
-    sys.modules["synth_ablation"] = ablation  # its dataclasses look their module up
-    spec.loader.exec_module(ablation)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["synth_ablation"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_flawed_oracle_keeps_the_oracle_budget_and_misses_the_share_it_is_given(synth_ablation):
+    ablation = synth_ablation
     from transformers_vidanon.evaluation.baselines import oracle_keep_mask
 
     regions = torch.zeros(3, 8, 32, 32, dtype=torch.bool)
@@ -259,3 +265,32 @@ def test_flawed_oracle_keeps_the_oracle_budget_and_misses_the_share_it_is_given(
         pixels = keep.repeat_interleave(4, 1).repeat_interleave(4, 2).repeat_interleave(4, 3)
         kept = pixels[:, :, None].expand_as(video) > 0
         assert bool((out.video[~kept] == 0).all()) and torch.equal(out.video[kept], video[kept])
+
+
+def test_a_mask_with_the_oracle_prunes_what_either_prunes_or_keeps_what_either_keeps(synth_ablation):
+    from transformers_vidanon.evaluation.baselines import oracle_keep_mask
+    from transformers_vidanon.evaluation.protocol import AnonymizedBatch
+    from transformers_vidanon.pruning import apply_keep_mask
+
+    regions = torch.zeros(2, 8, 32, 32, dtype=torch.bool)
+    regions[:, :, 0:8, 0:16] = True
+    model_keep = torch.ones(2, 2, 8, 8)
+    model_keep[:, :, 6:8, :] = 0.0  # the "model" prunes the bottom rows and two cells of the oracle's top-left block
+    model_keep[:, :, 0, 0:2] = 0.0
+
+    def fixed(video, regions=None):
+        return AnonymizedBatch(apply_keep_mask(video, model_keep), model_keep)
+
+    video = torch.rand(2, 8, 3, 32, 32)
+    oracle = oracle_keep_mask(regions, 4, 8)
+    union = synth_ablation.with_oracle(fixed, "union", 4, 8)(video, regions)
+    restore = synth_ablation.with_oracle(fixed, "restore", 4, 8)(video, regions)
+    assert torch.equal(union.keep_mask, model_keep * oracle)
+    expected = torch.ones_like(model_keep)
+    expected[:, :, 0, 0:2] = 0.0  # pruned by both
+    assert torch.equal(restore.keep_mask, expected)
+    assert bool((union.video[:, :, :, 0:8, 0:16] == 0).all()) and bool((union.video[:, :, :, 24:, :] == 0).all())
+    assert bool((restore.video[:, :, :, 0:4, 0:8] == 0).all())
+    assert torch.equal(restore.video[:, :, :, 4:], video[:, :, :, 4:])
+    with pytest.raises(ValueError, match="union"):
+        synth_ablation.with_oracle(fixed, "intersection", 4, 8)
