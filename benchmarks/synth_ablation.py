@@ -335,6 +335,15 @@ def flawed_oracle_anonymizer(tubelet_size: int, grid_size: int, miss: float, nea
     anonymize.needs_regions = "privacy"
     return anonymize
 
+# no position embedding: the score reads the tokens' content alone (the default's false removals lie next to the cues,
+# and in world 2 its mask follows the position more than the content)
+for _seed in ("42", "43", "44"):
+    ROWS[f"no-positions-seed{_seed}"] = Row(f"the default with no position embedding (--position_embedding_type none), "
+                                            f"training seed {_seed}", recipe="synthetic",
+                                            train=("--position_embedding_type", "none", "--seed", _seed))
+ROWS["no-positions-world2"] = Row("the default with no position embedding, trained and measured on SynthPrivacy world 2 "
+                                  "(nothing retuned)", recipe="synthetic",
+                                  train=("--position_embedding_type", "none", "--synth_world", "2"))
 # which of the default's errors cost what: its misses (union: the oracle prunes them too) or its false removals
 # (restore: the oracle keeps them)
 ROWS["default-ft5-l100-union-oracle"] = Row(

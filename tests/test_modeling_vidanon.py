@@ -340,6 +340,26 @@ def test_learnable_positions_round_trip(tmp_path):
     torch.testing.assert_close(model(pixel_values).logits, loaded(pixel_values).logits)
 
 
+def test_without_positions_the_scores_follow_the_content_alone(tmp_path):
+    # the video moved by one tubelet to the right (circularly): without positions the first layer's scores move with it
+    def first_scores(model, pixel_values):
+        return model.vidanon(pixel_values).pruning_scores[0].view(-1, 2, 4, 4)
+
+    tester = VidAnonModelTester(position_embedding_type="none")
+    model = tester.model()
+    assert model.vidanon.embeddings.position_embeddings is None
+    assert not any("position" in name for name, _ in model.named_parameters())
+    pixel_values = tester.prepare_inputs(model.config)
+    moved = pixel_values.roll(4, dims=-1)
+    torch.testing.assert_close(first_scores(model, moved), first_scores(model, pixel_values).roll(1, dims=-1))
+    sinusoidal = VidAnonModelTester().model()
+    assert not torch.allclose(first_scores(sinusoidal, moved), first_scores(sinusoidal, pixel_values).roll(1, dims=-1))
+    model.save_pretrained(tmp_path)
+    loaded = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(tmp_path).eval()
+    assert loaded.config.position_embedding_type == "none"
+    torch.testing.assert_close(model(pixel_values).logits, loaded(pixel_values).logits)
+
+
 def test_trust_remote_code_in_a_process_without_the_package(tmp_path):
     tester = VidAnonModelTester()
     model = tester.model()

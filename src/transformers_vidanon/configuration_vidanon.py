@@ -14,7 +14,7 @@ IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 TEMPORAL_CONSISTENCY_MODES = ("tubelet", "tube", "window")
-POSITION_EMBEDDING_TYPES = ("sinusoidal", "learnable")
+POSITION_EMBEDDING_TYPES = ("sinusoidal", "learnable", "none")
 ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
 
 
@@ -164,7 +164,9 @@ class VidAnonConfig(PretrainedConfig):
             position's scores in the neighbouring time slots, so the mask follows a moving region without flickering.
         position_embedding_type (`str`, *optional*, defaults to `"sinusoidal"`):
             `"sinusoidal"`: VideoMAE's fixed table for the tubelets plus a learned position for each CLS token;
-            `"learnable"`: one learned table for all tokens (the paper's reference implementation).
+            `"learnable"`: one learned table for all tokens (the paper's reference implementation); `"none"` (beyond
+            the paper): no position at all, so that attention, and the score, read the tokens' content alone (the
+            time-window smoothing and the mask use the tubelets' grid indices, not the embeddings).
         anonymization_fill_value (`float`, *optional*, defaults to 0.0):
             Value written into every pruned tubelet of the anonymized video (pixel space, [0, 1]: 0 is black).
         image_mean (`list[float]`, *optional*, defaults to the ImageNet mean):

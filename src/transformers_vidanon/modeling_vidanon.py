@@ -237,9 +237,11 @@ class VidAnonEmbeddings(nn.Module):
         if config.position_embedding_type == "sinusoidal":
             self.register_buffer("position_embeddings", sinusoidal_position_table(num_patches, dim), persistent=False)
             self.cls_position_embeddings = nn.Parameter(torch.zeros(1, self.num_prefix_tokens, dim))
-        else:
+        elif config.position_embedding_type == "learnable":
             self.position_embeddings = nn.Parameter(torch.zeros(1, self.num_prefix_tokens + num_patches, dim))
             self.cls_position_embeddings = None
+        else:  # "none": the tokens carry their content alone
+            self.position_embeddings = self.cls_position_embeddings = None
         if config.image_mean is not None:
             self.register_buffer("image_mean", torch.tensor(config.image_mean).view(1, 1, -1, 1, 1), persistent=False)
             self.register_buffer("image_std", torch.tensor(config.image_std).view(1, 1, -1, 1, 1), persistent=False)
@@ -269,6 +271,8 @@ class VidAnonEmbeddings(nn.Module):
         self.patch_embeddings.check_input(pixel_values)
         tubelets = self.patch_embeddings.embed_channels_first(self.normalize_channels_first(pixel_values))
         cls_tokens = self.cls_tokens.expand(tubelets.shape[0], -1, -1)
+        if self.position_embeddings is None:
+            return torch.cat([cls_tokens, tubelets], dim=1)
         if self.cls_position_embeddings is not None:
             tubelets = tubelets + self.position_embeddings.to(tubelets.dtype)
             cls_tokens = cls_tokens + self.cls_position_embeddings
@@ -621,7 +625,7 @@ class VidAnonPreTrainedModel(PreTrainedModel):
                 init.trunc_normal_(module.cls_position_embeddings, mean=0.0, std=edge_std)
                 table = sinusoidal_position_table(module.patch_embeddings.num_patches, self.config.hidden_size)
                 init.copy_(module.position_embeddings, table)
-            else:
+            elif module.position_embeddings is not None:
                 init.trunc_normal_(module.position_embeddings, mean=0.0, std=std)
             if module.image_mean is not None:
                 init.copy_(module.image_mean, torch.tensor(self.config.image_mean).view(1, 1, -1, 1, 1))

@@ -82,7 +82,7 @@ class ModelArguments:
                   "tubelets each pruning step keeps, which moves the pruning scores alone."},
     )
     position_embedding_type: str | None = field(
-        default=None, metadata={"help": "'sinusoidal' or 'learnable' (scratch init)."}
+        default=None, metadata={"help": "'sinusoidal', 'learnable' or 'none' (scratch init)."}
     )
     initializer_range: float | None = field(
         default=None,
