@@ -310,6 +310,25 @@ for _miss in ("5", "10", "20"):
             f"oracle 8 x 8, t4, keeping {_miss} % of the tubelets it prunes and pruning as many others instead, "
             + ("each next to a pruned one (VidAnon's false removals lie next to the cues)" if _where == "near"
                else "anywhere"), oracle=(4, 8, False), inference={"miss": int(_miss) / 100, "near": _where == "near"})
+# no position embedding: the score reads the tokens' content alone (the default's false removals lie next to the cues,
+# and in world 2 its mask follows the position more than the content)
+for _seed in ("42", "43", "44"):
+    ROWS[f"no-positions-seed{_seed}"] = Row(f"the default with no position embedding (--position_embedding_type none), "
+                                            f"training seed {_seed}", recipe="synthetic",
+                                            train=("--position_embedding_type", "none", "--seed", _seed))
+ROWS["no-positions-world2"] = Row("the default with no position embedding, trained and measured on SynthPrivacy world 2 "
+                                  "(nothing retuned)", recipe="synthetic",
+                                  train=("--position_embedding_type", "none", "--synth_world", "2"))
+# which of the default's errors cost what: its misses (union: the oracle prunes them too) or its false removals
+# (restore: the oracle keeps them)
+ROWS["default-ft5-l100-union-oracle"] = Row(
+    "the default model (scored with lambda_priv 100), pruning what the oracle prunes as well: no privacy pixel left, "
+    "its false removals kept (a diagnostic: it reads the ground truth)", recipe="synthetic", model="default-ft5",
+    inference={"lambda_priv": 100.0}, with_oracle="union")
+ROWS["default-ft5-l100-restore-oracle"] = Row(
+    "the default model (scored with lambda_priv 100), keeping what the oracle keeps as well: its misses left, no "
+    "false removal (a diagnostic: it reads the ground truth)", recipe="synthetic", model="default-ft5",
+    inference={"lambda_priv": 100.0}, with_oracle="restore")
 
 
 def flawed_oracle_anonymizer(tubelet_size: int, grid_size: int, miss: float, near: bool, seed: int = 0):
@@ -334,26 +353,6 @@ def flawed_oracle_anonymizer(tubelet_size: int, grid_size: int, miss: float, nea
 
     anonymize.needs_regions = "privacy"
     return anonymize
-
-# no position embedding: the score reads the tokens' content alone (the default's false removals lie next to the cues,
-# and in world 2 its mask follows the position more than the content)
-for _seed in ("42", "43", "44"):
-    ROWS[f"no-positions-seed{_seed}"] = Row(f"the default with no position embedding (--position_embedding_type none), "
-                                            f"training seed {_seed}", recipe="synthetic",
-                                            train=("--position_embedding_type", "none", "--seed", _seed))
-ROWS["no-positions-world2"] = Row("the default with no position embedding, trained and measured on SynthPrivacy world 2 "
-                                  "(nothing retuned)", recipe="synthetic",
-                                  train=("--position_embedding_type", "none", "--synth_world", "2"))
-# which of the default's errors cost what: its misses (union: the oracle prunes them too) or its false removals
-# (restore: the oracle keeps them)
-ROWS["default-ft5-l100-union-oracle"] = Row(
-    "the default model (scored with lambda_priv 100), pruning what the oracle prunes as well: no privacy pixel left, "
-    "its false removals kept (a diagnostic: it reads the ground truth)", recipe="synthetic", model="default-ft5",
-    inference={"lambda_priv": 100.0}, with_oracle="union")
-ROWS["default-ft5-l100-restore-oracle"] = Row(
-    "the default model (scored with lambda_priv 100), keeping what the oracle keeps as well: its misses left, no "
-    "false removal (a diagnostic: it reads the ground truth)", recipe="synthetic", model="default-ft5",
-    inference={"lambda_priv": 100.0}, with_oracle="restore")
 
 
 def with_oracle(anonymizer, how: str, tubelet_size: int, grid_size: int):

@@ -239,7 +239,6 @@ def synth_ablation():
 
 
 def test_flawed_oracle_keeps_the_oracle_budget_and_misses_the_share_it_is_given(synth_ablation):
-    ablation = synth_ablation
     from transformers_vidanon.evaluation.baselines import oracle_keep_mask
 
     regions = torch.zeros(3, 8, 32, 32, dtype=torch.bool)
@@ -249,7 +248,7 @@ def test_flawed_oracle_keeps_the_oracle_budget_and_misses_the_share_it_is_given(
     video = torch.rand(3, 8, 3, 32, 32)
     oracle = oracle_keep_mask(regions, 4, 8)
     for near in (True, False):
-        anonymize = ablation.flawed_oracle_anonymizer(4, 8, miss=0.25, near=near)
+        anonymize = synth_ablation.flawed_oracle_anonymizer(4, 8, miss=0.25, near=near)
         out = anonymize(video, regions)
         keep = out.keep_mask
         assert torch.equal(keep.sum(dim=(1, 2, 3)), oracle.sum(dim=(1, 2, 3)))  # the oracle's budget, per clip
