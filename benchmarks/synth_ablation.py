@@ -319,6 +319,23 @@ for _seed in ("42", "43", "44"):
 ROWS["no-positions-world2"] = Row("the default with no position embedding, trained and measured on SynthPrivacy world 2 "
                                   "(nothing retuned)", recipe="synthetic",
                                   train=("--position_embedding_type", "none", "--synth_world", "2"))
+# the pixel scorer: a per-tubelet MLP on the tubelet's own pixels, distilled during training from the attention's
+# pruning choices, ranks the tubelets at inference (the attention's false removals lie next to the cues, its misses are
+# the tubelets a cue covers in part: errors of position and context that a classifier of one tubelet's content averages
+# out)
+PIXELS = ("--pixel_scorer_hidden_size", "128", "--inference_pruning_score", "pixels")
+for _seed in ("42", "43", "44"):
+    _name = "pixel-scorer" + ("" if _seed == "42" else f"-seed{_seed}")
+    ROWS[_name] = Row(f"the default + the pixel scorer (width 128) ranking the tubelets at inference, training seed {_seed}",
+                      recipe="synthetic", train=PIXELS + ("--seed", _seed))
+    ROWS[_name + "-attention"] = Row(f"{_name} scored by its attention (pruning_score attention, lambda_priv 100): the "
+                                     "same model without the scorer's ranking (inference only)", recipe="synthetic",
+                                     model=_name, inference={"pruning_score": "attention"})
+ROWS["pixel-scorer-world2"] = Row("the default + the pixel scorer, trained and measured on SynthPrivacy world 2 (nothing "
+                                  "retuned)", recipe="synthetic", train=PIXELS + ("--synth_world", "2"))
+ROWS["pixel-scorer-world2-attention"] = Row("pixel-scorer-world2 scored by its attention (inference only)",
+                                            recipe="synthetic", model="pixel-scorer-world2",
+                                            inference={"pruning_score": "attention"})
 # which of the default's errors cost what: its misses (union: the oracle prunes them too) or its false removals
 # (restore: the oracle keeps them)
 ROWS["default-ft5-l100-union-oracle"] = Row(

@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "transformers_vidanon"
 
 LAYERS: dict[str, int] = {
-    "fileutils": 1, "lazy_imports": 1, "configuration_vidanon": 1, "pruning": 1, "metrics": 1, "optimization": 1,
+    "fileutils": 1, "lazy_imports": 1, "configuration_vidanon": 1, "pruning": 1, "pixel_scorer": 1, "metrics": 1, "optimization": 1,
     "evaluate_modules": 2,
     "video": 2, "processing_vidanon": 2, "video_processing_vidanon": 2, "modeling_vidanon": 2, "conversion": 2,
     "pipelines": 2, "classifiers": 2,

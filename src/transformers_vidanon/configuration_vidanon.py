@@ -15,6 +15,7 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 TEMPORAL_CONSISTENCY_MODES = ("tubelet", "tube", "window")
 POSITION_EMBEDDING_TYPES = ("sinusoidal", "learnable", "none")
+PRUNING_SCORES = ("attention", "pixels")
 ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
 
 
@@ -208,6 +209,18 @@ class VidAnonConfig(PretrainedConfig):
             usual. A tubelet's token then carries only its own tubelet's content when the CLS attention scores it,
             so the privacy attention can only predict a cue by sitting on the tubelets that show it. False: every
             token attends to every token in every layer (VideoMAE, the paper).
+        pixel_scorer_hidden_size (`int`, *optional*, defaults to 0):
+            Beyond the paper. Above 0, the model carries a pixel scorer (`transformers_vidanon.pixel_scorer`): an MLP
+            of this width from one tubelet's own pixels to the logit that the attention score prunes it. The trainer
+            fits it after the anonymizer's training, on the frozen model's own keep masks of the training clips
+            (`pixel_scorer_epochs`); nothing else of the model changes. 0: none (the paper's model).
+        pruning_score (`str`, *optional*, defaults to `"attention"`):
+            What the pruning layers rank the tubelets by. `"attention"`: `s = a_act - lambda_priv * a_priv` (the
+            paper). `"pixels"` (beyond the paper; needs `pixel_scorer_hidden_size > 0`): the pixel scorer's log-odds
+            of being kept, smoothed over time in `"window"` mode and summed over time in `"tube"` mode as `s` is; the
+            same number of tubelets is kept, and `lambda_priv` no longer changes the mask. The fused token is weighted
+            by the action attention either way. The scorer learns from the attention's choices, so the trainer
+            always ranks by `"attention"`.
 
     Example:
 
@@ -267,6 +280,8 @@ class VidAnonConfig(PretrainedConfig):
         conv_stem_channels: Sequence[int] = (),
         isolate_tubelets: bool = False,
         cls_attention_temperature: float = 1.0,
+        pixel_scorer_hidden_size: int = 0,
+        pruning_score: str = "attention",
         **kwargs,
     ):
         custom_pipelines = _pipelines_not_registered_here(kwargs.pop("custom_pipelines", None))
@@ -314,6 +329,8 @@ class VidAnonConfig(PretrainedConfig):
         self.conv_stem_channels = [int(c) for c in conv_stem_channels]
         self.isolate_tubelets = isolate_tubelets
         self.cls_attention_temperature = float(cls_attention_temperature)
+        self.pixel_scorer_hidden_size = pixel_scorer_hidden_size
+        self.pruning_score = pruning_score
         self._validate_values()
 
     def _validate_values(self) -> None:
@@ -412,6 +429,14 @@ class VidAnonConfig(PretrainedConfig):
             raise ValueError(
                 f"`straight_through_temperature` must be > 0, got {self.straight_through_temperature!r}."
             )
+        scorer = self.pixel_scorer_hidden_size
+        if isinstance(scorer, bool) or not isinstance(scorer, int) or scorer < 0:
+            raise ValueError(f"`pixel_scorer_hidden_size` must be an integer >= 0 (0: no pixel scorer), got {scorer!r}.")
+        if self.pruning_score not in PRUNING_SCORES:
+            raise ValueError(f"`pruning_score` must be one of {PRUNING_SCORES}, got {self.pruning_score!r}.")
+        if self.pruning_score == "pixels" and scorer == 0:
+            raise ValueError("`pruning_score` 'pixels' ranks by the pixel scorer, so it needs "
+                             "`pixel_scorer_hidden_size` > 0, got 0.")
 
     # ----------------------------------------------------------------------------------------------------------
     # Derived quantities (not serialised)

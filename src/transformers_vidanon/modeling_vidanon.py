@@ -21,6 +21,7 @@ from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput, logging
 
 from .configuration_vidanon import VidAnonConfig, normalize_keep_rate
+from .pixel_scorer import VidAnonPixelScorer, pixel_keep_scores
 from .pruning import (
     apply_keep_mask,
     cls_attention,
@@ -67,6 +68,9 @@ class VidAnonModelOutput(ModelOutput):
             Embedding output and the output of every layer (lengths shrink after pruning layers).
         attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
             Full attention maps `(batch_size, num_heads, seq_len, seq_len)` of every layer.
+        pixel_prune_logits (`torch.FloatTensor` of shape `(batch_size, num_tubelets)`, *optional*, with
+            `config.pixel_scorer_hidden_size > 0`): the pixel scorer's logit that each tubelet is pruned
+            (`transformers_vidanon.pixel_scorer`).
     """
 
     last_hidden_state: torch.FloatTensor | None = None
@@ -78,6 +82,7 @@ class VidAnonModelOutput(ModelOutput):
     localization_pools: tuple[torch.FloatTensor, ...] | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
+    pixel_prune_logits: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -470,6 +475,7 @@ class VidAnonLayer(GradientCheckpointingLayer):
         soft_keep: torch.Tensor,
         has_fused_token: bool,
         output_attentions: bool = False,
+        tubelet_scores: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool, torch.Tensor | None, torch.Tensor | None,
                torch.Tensor | None]:
         """Returns the new token state (`hidden_states, tubelet_indices, soft_keep, has_fused_token`, see
@@ -511,6 +517,7 @@ class VidAnonLayer(GradientCheckpointingLayer):
                 num_time_slots=grid[0],
                 temperature=self.config.straight_through_temperature,
                 compute_soft_keep=computes_soft_keep,
+                tubelet_scores=tubelet_scores,
             )
             hidden_states, tubelet_indices, soft_keep = result.hidden_states, result.tubelet_indices, result.soft_keep
             has_fused_token = result.has_fused_token
@@ -551,8 +558,10 @@ class VidAnonEncoder(nn.Module):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         num_layers: int | None = None,
+        tubelet_scores: torch.Tensor | None = None,
     ) -> VidAnonEncoderOutput:
-        """Run the layers on the embedded tokens; `num_layers` runs only the first that many (`None`: all of them)."""
+        """Run the layers on the embedded tokens; `num_layers` runs only the first that many (`None`: all of them).
+        `tubelet_scores` `(B, N)`: what the pruning layers rank by instead of the attention score (None: `s`)."""
         batch = hidden_states.shape[0]
         num_tubelets = self.config.num_tubelets
         device = hidden_states.device
@@ -567,7 +576,8 @@ class VidAnonEncoder(nn.Module):
         for layer in self.layer[:num_layers]:
             # positional arguments, as `GradientCheckpointingLayer` needs for `use_reentrant=True`
             *new_state, layer_scores, attn, pooled = layer(
-                state.hidden_states, state.tubelet_indices, state.soft_keep, state.has_fused_token, output_attentions
+                state.hidden_states, state.tubelet_indices, state.soft_keep, state.has_fused_token, output_attentions,
+                tubelet_scores,
             )
             state = VidAnonTokenState(*new_state)
             if layer_scores is not None:
@@ -636,6 +646,7 @@ class VidAnonPreTrainedModel(PreTrainedModel):
         keep_rate: float | list[float] | None = None,
         lambda_priv: float | None = None,
         temporal_consistency: str | None = None,
+        pruning_score: str | None = None,
     ) -> None:
         """Change how tubelets are pruned, e.g. at inference for a utility-privacy sweep (weights untouched).
 
@@ -643,18 +654,28 @@ class VidAnonPreTrainedModel(PreTrainedModel):
         change takes effect at once. Values are validated like the config's; on error nothing changes.
         """
         config = self.config
-        previous = (config.keep_rate, config.lambda_priv, config.temporal_consistency)
+        previous = self._pruning_settings()
         if keep_rate is not None:
             config.keep_rate = normalize_keep_rate(keep_rate, len(config.pruning_layers))
         if lambda_priv is not None:
             config.lambda_priv = float(lambda_priv)
         if temporal_consistency is not None:
             config.temporal_consistency = temporal_consistency
+        if pruning_score is not None:
+            config.pruning_score = pruning_score
         try:
             config._validate_values()
         except ValueError:
-            config.keep_rate, config.lambda_priv, config.temporal_consistency = previous
+            self._restore_pruning_settings(previous)
             raise
+
+    def _pruning_settings(self) -> tuple:
+        config = self.config
+        return config.keep_rate, config.lambda_priv, config.temporal_consistency, config.pruning_score
+
+    def _restore_pruning_settings(self, settings: tuple) -> None:
+        config = self.config
+        config.keep_rate, config.lambda_priv, config.temporal_consistency, config.pruning_score = settings
 
     @contextlib.contextmanager
     def pruning_overridden(
@@ -662,6 +683,7 @@ class VidAnonPreTrainedModel(PreTrainedModel):
         keep_rate: float | list[float] | None = None,
         lambda_priv: float | None = None,
         temporal_consistency: str | None = None,
+        pruning_score: str | None = None,
     ) -> Iterator[VidAnonPreTrainedModel]:
         """[`set_pruning`] for the duration of a `with` block: the previous settings come back after it, also when
         it raises. The one way to prune differently at inference without copying the model.
@@ -673,13 +695,12 @@ class VidAnonPreTrainedModel(PreTrainedModel):
         ...     mask = model.anonymize(pixel_values).keep_mask
         ```
         """
-        config = self.config
-        previous = (config.keep_rate, config.lambda_priv, config.temporal_consistency)
-        self.set_pruning(keep_rate, lambda_priv, temporal_consistency)
+        previous = self._pruning_settings()
+        self.set_pruning(keep_rate, lambda_priv, temporal_consistency, pruning_score)
         try:
             yield self
         finally:
-            config.keep_rate, config.lambda_priv, config.temporal_consistency = previous
+            self._restore_pruning_settings(previous)
 
     @classmethod
     def from_videomae(cls, pretrained_model_name_or_path, **config_overrides):
@@ -708,7 +729,19 @@ class VidAnonModel(VidAnonPreTrainedModel):
         self.embeddings = VidAnonEmbeddings(config)
         self.encoder = VidAnonEncoder(config)
         self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.pixel_scorer = None
+        if config.pixel_scorer_hidden_size > 0:
+            values = config.num_channels * config.tubelet_size * config.patch_size**2  # one tubelet's pixels
+            self.pixel_scorer = VidAnonPixelScorer(values, config.pixel_scorer_hidden_size)
         self.post_init()
+
+    def _pixel_scores(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The pixel scorer's prune logits `(B, N)` and, with `pruning_score = "pixels"`, the keep scores the
+        pruning layers rank by (else None); `(None, None)` without a scorer."""
+        if self.pixel_scorer is None:
+            return None, None
+        logits = self.pixel_scorer(pixel_values, self.config.tubelet_grid)
+        return logits, pixel_keep_scores(logits) if self.config.pruning_score == "pixels" else None
 
     def get_input_embeddings(self) -> nn.Module:
         return self.embeddings.patch_embeddings
@@ -736,7 +769,9 @@ class VidAnonModel(VidAnonPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
 
         embeddings = self.embeddings(pixel_values)
-        encoded = self.encoder(embeddings, output_attentions=output_attentions, output_hidden_states=output_hidden_states)
+        prune_logits, tubelet_scores = self._pixel_scores(pixel_values)
+        encoded = self.encoder(embeddings, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                               tubelet_scores=tubelet_scores)
         state = encoded.state
         sequence_output = self.layernorm(state.hidden_states)
         hard_mask = keep_mask_from_indices(state.tubelet_indices, self.config.tubelet_grid).to(sequence_output.dtype)
@@ -752,6 +787,7 @@ class VidAnonModel(VidAnonPreTrainedModel):
             localization_pools=encoded.localization_pools or None,
             hidden_states=encoded.hidden_states,
             attentions=encoded.attentions,
+            pixel_prune_logits=prune_logits,
         )
         return output if return_dict else output.to_tuple()
 
@@ -775,7 +811,8 @@ class VidAnonModel(VidAnonPreTrainedModel):
         """
         embeddings = self.embeddings(pixel_values)
         deciding_layers = max(self.config.pruning_layers, default=-1) + 1
-        state = self.encoder(embeddings, num_layers=deciding_layers).state
+        tubelet_scores = self._pixel_scores(pixel_values)[1]
+        state = self.encoder(embeddings, num_layers=deciding_layers, tubelet_scores=tubelet_scores).state
         return keep_mask_from_indices(state.tubelet_indices, self.config.tubelet_grid).to(embeddings.dtype)
 
 

@@ -240,6 +240,7 @@ def prune_tokens(
     num_time_slots: int = 1,
     temperature: float = 1.0,
     compute_soft_keep: bool | None = None,
+    tubelet_scores: torch.Tensor | None = None,
 ) -> PruningResult:
     """One pruning step: score, select, fuse, and track indices.
 
@@ -254,6 +255,8 @@ def prune_tokens(
         compute_soft_keep: update `soft_keep` (the straight-through gradient carrier). `None`: when gradients are
             enabled. A layer in training sets it, because a checkpointed (`use_reentrant=True`) forward runs without
             gradients and the backward pass recomputes it with them.
+        tubelet_scores (`torch.Tensor` of shape `(B, N_input)`, *optional*): a score for every original tubelet to
+            rank by instead of `s` (`VidAnonConfig.pruning_score = "pixels"`); smoothed and selected as `s` is.
 
     Returns:
         [`PruningResult`]. The new fused token is the old one (if any) plus the weighted sum of the tubelets
@@ -265,7 +268,10 @@ def prune_tokens(
     """
     num_current = tubelet_indices.shape[1]
     action_attn, privacy_attn = cls_attn[:, 0], cls_attn[:, 1]
-    scores = utility_privacy_score(action_attn, privacy_attn, lambda_priv)
+    if tubelet_scores is None:
+        scores = utility_privacy_score(action_attn, privacy_attn, lambda_priv)
+    else:
+        scores = tubelet_scores.gather(1, tubelet_indices).to(action_attn.dtype)
     mode = temporal_consistency
     if temporal_consistency == "window":  # select per tubelet on scores smoothed over neighbouring time slots
         scores = smooth_scores_over_time(scores, tubelet_indices, soft_keep.shape[1], num_time_slots)

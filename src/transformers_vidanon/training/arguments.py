@@ -99,13 +99,17 @@ class ModelArguments:
     cls_attention_temperature: float | None = field(default=None, metadata={"help": (
         "Temperature of the two CLS attention rows the pruning score and the localization pools read (beyond the "
         "paper; default: the config's 1.0): above 1 they stay flatter.")})
+    pixel_scorer_hidden_size: int | None = field(default=None, metadata={"help": (
+        "Width of the pixel scorer (beyond the paper; 0: none): a per-tubelet MLP on the tubelet's own pixels, fitted "
+        "after training to predict the attention score's pruning choices (see pixel_scorer_epochs, "
+        "inference_pruning_score).")})
     attn_implementation: str = field(default="sdpa", metadata={"help": "'sdpa' or 'eager'."})
 
     def config_overrides(self) -> dict[str, Any]:
         """The `VidAnonConfig` arguments these fields set (only those given; which ones apply depends on `init`)."""
         names = ["pruning_layers", "keep_rate", "lambda_priv", "temporal_consistency", "fuse_pruned_tokens",
                  "localization_loss_weight", "kept_privacy_loss_weight", "cls_attention_temperature",
-                 "hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"]
+                 "pixel_scorer_hidden_size", "hidden_dropout_prob", "attention_probs_dropout_prob", "drop_path_rate"]
         if self.init in ("scratch", "vit"):
             names += ["image_size", "patch_size"]
         if self.init == "scratch":
@@ -229,6 +233,16 @@ class AdversarialTrainingArguments:
         metadata={"help": "lambda_priv written into the saved model, the score it anonymizes with after training "
                   "(beyond the paper); training scores with the model's lambda_priv. None: the same value."},
     )
+    pixel_scorer_epochs: int = field(default=20, metadata={"help": (
+        "Epochs over the training clips that fit the pixel scorer after the anonymizer's training, the anonymizer "
+        "frozen, on its keep masks at the saved model's lambda_priv (with a pixel scorer only).")})
+    pixel_scorer_learning_rate: float = field(default=1e-3, metadata={"help": "AdamW learning rate of that fit."})
+    inference_pruning_score: str | None = field(
+        default=None,
+        metadata={"help": "pruning_score written into the saved model (beyond the paper): 'pixels' anonymizes with the "
+                  "pixel scorer's ranking (needs pixel_scorer_hidden_size > 0), 'attention' with s. Training always "
+                  "ranks by the attention score. None: the model's own value."},
+    )
     # infrastructure
     mixed_precision: str | None = field(
         default=None, metadata={"help": "'no', 'bf16' or 'fp16' (GPU); None: what `accelerate launch` set."}
@@ -286,7 +300,8 @@ RESUME_CHANGEABLE_ARGUMENTS: tuple[str, ...] = (
     "max_steps", "checkpointing_steps", "eval_every_epochs", "max_consecutive_nonfinite", "gradient_checkpointing",
     "gradient_checkpointing_kwargs",
     "per_device_eval_batch_size", "num_eval_clips", "max_eval_samples", "on_bad_video", "video_backend",
-    "budget_restart_every", "utility_learning_rate", "inference_lambda_priv",
+    "budget_restart_every", "utility_learning_rate", "inference_lambda_priv", "inference_pruning_score",
+    "pixel_scorer_epochs", "pixel_scorer_learning_rate",
 )
 # arguments never compared on resume: where the run lives, what it prints, how data is read in parallel
 RESUME_IGNORED_ARGUMENTS: tuple[str, ...] = (
@@ -407,7 +422,9 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
         value = getattr(training, name)
         if value is not None and value < 1:
             raise ValueError(f"`{name}` must be >= 1 or unset, got {value}.")
-    for name in ("learning_rate", "budget_learning_rate", "utility_learning_rate"):
+    if training.pixel_scorer_epochs < 0:
+        raise ValueError(f"`pixel_scorer_epochs` must be >= 0, got {training.pixel_scorer_epochs}.")
+    for name in ("learning_rate", "budget_learning_rate", "utility_learning_rate", "pixel_scorer_learning_rate"):
         if getattr(training, name) <= 0:
             raise ValueError(f"`{name}` must be > 0, got {getattr(training, name)}.")
     for name in ("budget_loss_weight", "utility_loss_weight", "own_output_loss_weight"):
@@ -416,6 +433,10 @@ def validate_arguments(model: ModelArguments, data: DataArguments, training: Adv
     inference_lambda = training.inference_lambda_priv
     if inference_lambda is not None and (not math.isfinite(inference_lambda) or inference_lambda < 0):
         raise ValueError(f"`inference_lambda_priv` must be a finite number >= 0, got {inference_lambda}.")
+    _check_choice("inference_pruning_score", training.inference_pruning_score, (None, "attention", "pixels"))
+    if training.inference_pruning_score == "pixels" and not model.pixel_scorer_hidden_size:
+        raise ValueError("`inference_pruning_score` 'pixels' ranks by the pixel scorer, so it needs "
+                         f"`pixel_scorer_hidden_size` > 0, got {model.pixel_scorer_hidden_size!r}.")
     for name in ("utility_hidden_sizes", "budget_c3d_hidden_sizes"):
         sizes = getattr(training, name)
         if not sizes or min(sizes) < 1:

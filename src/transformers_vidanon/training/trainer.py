@@ -616,6 +616,7 @@ class AdversarialTrainer:
         args, accelerator, state = self.args, self.accelerator, self.state
         model_dir = None
         if not stopped_by_signal:
+            self.fit_pixel_scorer()
             metrics = self.evaluate() or metrics
             if metrics:
                 self._log_values({**metrics, "epoch": state.epoch, "final": True})
@@ -636,6 +637,36 @@ class AdversarialTrainer:
             final_metrics=metrics, output_dir=str(self.output_dir), model_dir=model_dir,
             stop_signal=self._stop_signal if stopped_by_signal else None,
         )
+
+    def fit_pixel_scorer(self) -> list[float]:
+        """With a pixel scorer, fit it on the trained model's own keep masks (`training.pixel_scorer`;
+        `pixel_scorer_epochs` over the training clips, at the saved model's lambda_priv). Not checkpointed: an
+        interrupted fit is redone from the last checkpoint."""
+        from .pixel_scorer import fit_pixel_scorer
+
+        args, accelerator = self.args, self.accelerator
+        unwrapped = accelerator.unwrap_model(self.model)
+        if unwrapped.vidanon.pixel_scorer is None or args.pixel_scorer_epochs == 0:
+            return []
+        steps = None if self.streaming else args.pixel_scorer_epochs * len(self.train_loader)
+        progress = tqdm(total=steps, desc="pixel scorer", disable=args.disable_tqdm or not accelerator.is_local_main_process)
+
+        def batches(epoch: int):
+            self.train_dataset.set_epoch(self.num_epochs + epoch)
+            self.train_loader.set_epoch(self.num_epochs + epoch)
+            return self.train_loader
+
+        def average(gradient: torch.Tensor) -> torch.Tensor:
+            return accelerator.reduce(gradient, "mean")
+
+        losses = fit_pixel_scorer(unwrapped, batches, args.pixel_scorer_epochs, args.pixel_scorer_learning_rate,
+                                  lambda_priv=args.inference_lambda_priv,
+                                  average_gradients=average if accelerator.num_processes > 1 else None,
+                                  on_step=lambda loss: progress.update(1))
+        progress.close()
+        for epoch, loss in enumerate(losses):
+            self._log_values({"pixel_scorer_loss": loss, "pixel_scorer_epoch": epoch + 1})
+        return losses
 
     def _check_batch(self, batch: dict[str, Any]) -> None:
         """Refuse a batch that would train on garbage, naming the tensor and the videos.
@@ -706,12 +737,14 @@ class AdversarialTrainer:
     # ------------------------------------------------------------------------------------------------------------
     def save_model(self, metrics: dict[str, float] | None = None) -> str:
         """`save_pretrained` the unwrapped model (safetensors), its processor and a first model card; with
-        `inference_lambda_priv`, the saved config scores with that lambda_priv (the training model is unchanged)."""
+        `inference_lambda_priv` / `inference_pruning_score`, the saved config scores with that lambda_priv / by that
+        score (the training model is unchanged)."""
         accelerator = self.accelerator
         accelerator.wait_for_everyone()
         model_dir = self.output_dir / "model"
         unwrapped = accelerator.unwrap_model(self.model)
-        with unwrapped.pruning_overridden(lambda_priv=self.args.inference_lambda_priv):
+        with unwrapped.pruning_overridden(lambda_priv=self.args.inference_lambda_priv,
+                                          pruning_score=self.args.inference_pruning_score):
             if accelerator.is_main_process:
                 # weights, code, both processors (derived from this one); the card is written below
                 unwrapped.save_pretrained(model_dir, safe_serialization=True, processor=self.processor,

@@ -316,8 +316,9 @@ def benchmark_rows(config: BenchmarkConfig, geometry: dict[str, int], training: 
         rows.append((recipe_label(recipe), {"make_anonymizer": lambda recipe=recipe: vidanon_anonymizer(
             training.model(recipe))}))
     if config.privacy_cls_row:
+        # the action attention alone, also for a model that ranks by its pixel scorer
         rows.append((f"{recipe_label(first)} λ=0", {"make_anonymizer": lambda: vidanon_anonymizer(
-            training.model(first), lambda_priv=0.0)}))
+            training.model(first), lambda_priv=0.0, pruning_score="attention")}))
     rows.append(("Random pruning", {"make_anonymizer": lambda: random_pruning_anonymizer(
         training.model(first).config, seed=config.data_seed)}))
     # the default run: the oracle at the model's grid; --full: the tube oracle and the finer grids too
