@@ -148,3 +148,16 @@ def test_training_fits_the_scorer_and_saves_a_model_that_ranks_by_it(tmp_path):
     assert [r["pixel_scorer_epoch"] for r in logged if "pixel_scorer_loss" in r] == [1, 2, 3]
     saved = VidAnonForPrivacyPreservingActionRecognition.from_pretrained(result.model_dir)
     assert saved.config.pruning_score == "pixels"
+
+
+def test_the_model_card_names_the_score_the_model_ranks_by(tmp_path):
+    from transformers_vidanon.reporting.modelcard import save_model_card
+
+    for score, expected, absent in (("pixels", "ranked by the pixel scorer", "`lambda_priv` ="),
+                                    ("attention", "`lambda_priv` = 0.5", "ranked by the pixel scorer")):
+        model = scorer_model(pruning_score=score)
+        folder = tmp_path / score
+        folder.mkdir()
+        save_model_card(folder, config=model.config, results=None)
+        card = (folder / "README.md").read_text()
+        assert expected in card and absent not in card
