@@ -16,9 +16,9 @@ torch.set_num_threads(1)
 
 def scorer_model(**overrides) -> VidAnonForPrivacyPreservingActionRecognition:
     torch.manual_seed(0)
-    values = dict(image_size=16, patch_size=4, num_frames=4, tubelet_size=2, hidden_size=32, num_hidden_layers=2,
-                  num_attention_heads=4, intermediate_size=37, pruning_layers=[0], keep_rate=0.5, num_labels=2,
-                  pixel_scorer_hidden_size=8)
+    values = {"image_size": 16, "patch_size": 4, "num_frames": 4, "tubelet_size": 2, "hidden_size": 32,
+              "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37, "pruning_layers": [0],
+              "keep_rate": 0.5, "num_labels": 2, "pixel_scorer_hidden_size": 8}
     return VidAnonForPrivacyPreservingActionRecognition(VidAnonConfig(**{**values, **overrides}))
 
 
