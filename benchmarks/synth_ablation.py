@@ -319,7 +319,7 @@ for _seed in ("42", "43", "44"):
 ROWS["no-positions-world2"] = Row("the default with no position embedding, trained and measured on SynthPrivacy world 2 "
                                   "(nothing retuned)", recipe="synthetic",
                                   train=("--position_embedding_type", "none", "--synth_world", "2"))
-# the pixel scorer: a per-tubelet MLP on the tubelet's own pixels, distilled during training from the attention's
+# the pixel scorer: a per-tubelet MLP on the tubelet's own pixels, fitted after training to the frozen model's own
 # pruning choices, ranks the tubelets at inference (the attention's false removals lie next to the cues, its misses are
 # the tubelets a cue covers in part: errors of position and context that a classifier of one tubelet's content averages
 # out)

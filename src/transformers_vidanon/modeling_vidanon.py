@@ -68,9 +68,6 @@ class VidAnonModelOutput(ModelOutput):
             Embedding output and the output of every layer (lengths shrink after pruning layers).
         attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
             Full attention maps `(batch_size, num_heads, seq_len, seq_len)` of every layer.
-        pixel_prune_logits (`torch.FloatTensor` of shape `(batch_size, num_tubelets)`, *optional*, with
-            `config.pixel_scorer_hidden_size > 0`): the pixel scorer's logit that each tubelet is pruned
-            (`transformers_vidanon.pixel_scorer`).
     """
 
     last_hidden_state: torch.FloatTensor | None = None
@@ -82,7 +79,6 @@ class VidAnonModelOutput(ModelOutput):
     localization_pools: tuple[torch.FloatTensor, ...] | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
-    pixel_prune_logits: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -735,13 +731,12 @@ class VidAnonModel(VidAnonPreTrainedModel):
             self.pixel_scorer = VidAnonPixelScorer(values, config.pixel_scorer_hidden_size)
         self.post_init()
 
-    def _pixel_scores(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The pixel scorer's prune logits `(B, N)` and, with `pruning_score = "pixels"`, the keep scores the
-        pruning layers rank by (else None); `(None, None)` without a scorer."""
-        if self.pixel_scorer is None:
-            return None, None
-        logits = self.pixel_scorer(pixel_values, self.config.tubelet_grid)
-        return logits, pixel_keep_scores(logits) if self.config.pruning_score == "pixels" else None
+    def _tubelet_scores(self, pixel_values: torch.Tensor) -> torch.Tensor | None:
+        """With `pruning_score = "pixels"`, the pixel scorer's keep scores `(B, N)` the pruning layers rank by; else
+        None (the attention score `s`), and the scorer is not run."""
+        if self.config.pruning_score != "pixels":
+            return None
+        return pixel_keep_scores(self.pixel_scorer(pixel_values, self.config.tubelet_grid))
 
     def get_input_embeddings(self) -> nn.Module:
         return self.embeddings.patch_embeddings
@@ -769,9 +764,8 @@ class VidAnonModel(VidAnonPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
 
         embeddings = self.embeddings(pixel_values)
-        prune_logits, tubelet_scores = self._pixel_scores(pixel_values)
         encoded = self.encoder(embeddings, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-                               tubelet_scores=tubelet_scores)
+                               tubelet_scores=self._tubelet_scores(pixel_values))
         state = encoded.state
         sequence_output = self.layernorm(state.hidden_states)
         hard_mask = keep_mask_from_indices(state.tubelet_indices, self.config.tubelet_grid).to(sequence_output.dtype)
@@ -787,7 +781,6 @@ class VidAnonModel(VidAnonPreTrainedModel):
             localization_pools=encoded.localization_pools or None,
             hidden_states=encoded.hidden_states,
             attentions=encoded.attentions,
-            pixel_prune_logits=prune_logits,
         )
         return output if return_dict else output.to_tuple()
 
@@ -811,7 +804,7 @@ class VidAnonModel(VidAnonPreTrainedModel):
         """
         embeddings = self.embeddings(pixel_values)
         deciding_layers = max(self.config.pruning_layers, default=-1) + 1
-        tubelet_scores = self._pixel_scores(pixel_values)[1]
+        tubelet_scores = self._tubelet_scores(pixel_values)
         state = self.encoder(embeddings, num_layers=deciding_layers, tubelet_scores=tubelet_scores).state
         return keep_mask_from_indices(state.tubelet_indices, self.config.tubelet_grid).to(embeddings.dtype)
 

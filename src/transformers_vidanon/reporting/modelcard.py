@@ -387,7 +387,7 @@ def _architecture(config: Any) -> str:
             f"after the attention block of layers {list(config.pruning_layers)} (0-based), keep rate "
             f"{config.keep_rate}, "
             + ("ranked by the pixel scorer (a per-tubelet classifier of the tubelet's own pixels), "
-               if getattr(config, "pruning_score", "attention") == "pixels" else f"`lambda_priv` = {config.lambda_priv}, ")
+               if config.pruning_score == "pixels" else f"`lambda_priv` = {config.lambda_priv}, ")
             + f"{'same spatial positions in every time slot' if config.temporal_consistency == 'tube' else 'tubelet by tubelet'}"
             f"{', pruned tubelets fused into one token' if config.fuse_pruned_tokens else ''}: "
             f"{kept} of {total} tubelets ({100 * kept / total:.1f}%) survive, the others are set to black"
